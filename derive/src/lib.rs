@@ -1,0 +1,1 @@
+//! `#[derive(KafkaRecord)]` for typed-kafka.

@@ -1,0 +1,1 @@
+//! Runnable examples for typed-kafka: see `examples/*.rs` (`cargo run --example quickstart`).

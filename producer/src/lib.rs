@@ -1,0 +1,1 @@
+//! typed-kafka: type-safe, schema-registry-aware Avro producing to Apache Kafka.

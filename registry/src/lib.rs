@@ -1,0 +1,1 @@
+//! Schema model, codec runtime, registry client and wire format for typed-kafka.

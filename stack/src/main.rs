@@ -1,0 +1,166 @@
+//! `cargo stack …`: the local Kafka + schema registry stack for people, and the test command.
+//!
+//! ```text
+//! cargo stack up [kafka|cluster|registry ...]   start (or reuse) servers; default: kafka registry
+//! cargo stack down [kafka|cluster|registry ...] stop the servers this stack started; default: all
+//! cargo stack clean [...]                       stop them and delete their data
+//! cargo stack status                            pids, ports, memory, logs
+//! cargo stack env                               the environment variables that point clients at the stack
+//! cargo stack test [cargo test args...]         the whole test suite against a stack started for it
+//! ```
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use typed_kafka_stack::{ENV_BOOTSTRAP, ENV_CLUSTER_BOOTSTRAP, ENV_REGISTRY, Service, Stack, StackError};
+
+fn services(args: &[String], default: &[Service]) -> Result<Vec<Service>, String> {
+    if args.is_empty() {
+        return Ok(default.to_vec());
+    }
+    args.iter()
+        .map(|a| Service::from_name(a).ok_or_else(|| format!("unknown service {a:?} (kafka, cluster, registry)")))
+        .collect()
+}
+
+fn names(services: &[Service]) -> String {
+    if services.is_empty() {
+        return "nothing".into();
+    }
+    services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn up(stack: &Stack, wanted: &[Service]) -> Result<(), StackError> {
+    let t = Instant::now();
+    let report = stack.up(wanted)?;
+    eprintln!(
+        "stack: started {}; reused {} ({:.1} s)",
+        names(&report.started),
+        names(&report.reused),
+        t.elapsed().as_secs_f64()
+    );
+    print_env(stack, wanted);
+    Ok(())
+}
+
+fn print_env(stack: &Stack, services: &[Service]) {
+    let cfg = stack.config();
+    if services.contains(&Service::Kafka) {
+        println!("export {ENV_BOOTSTRAP}={}", cfg.kafka_bootstrap());
+    }
+    if services.contains(&Service::Cluster) {
+        println!("export {ENV_CLUSTER_BOOTSTRAP}={}", cfg.cluster_bootstrap());
+    }
+    if services.contains(&Service::Registry) {
+        println!("export {ENV_REGISTRY}={}", cfg.registry_url());
+    }
+}
+
+fn status(stack: &Stack) -> Result<(), StackError> {
+    println!("{:<16} {:>8} {:>10} {:<13} log", "process", "pid", "rss MiB", "ports");
+    for s in stack.status()? {
+        let ports = s.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+        println!(
+            "{:<16} {:>8} {:>10} {:<13} {}",
+            s.name,
+            s.pid.map_or("-".into(), |p| p.to_string()),
+            s.rss_kib.map_or("-".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+            ports,
+            s.log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Builds the tests first (so the JVMs do not compete with the compiler), starts the stack the environment does not
+/// point elsewhere, runs `cargo test --workspace`, then stops every service that was not running before.
+fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = Command::new(&cargo).args(["test", "--workspace", "--no-run"]).args(extra).status();
+    match build {
+        Ok(s) if s.success() => {}
+        Ok(s) => {
+            eprintln!("stack test: building the tests failed ({s})");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("stack test: cannot run cargo: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let running_before: Vec<Service> = Service::ALL
+        .into_iter()
+        .filter(|s| stack.status().is_ok_and(|st| st.iter().any(|p| p.service == *s && p.pid.is_some())))
+        .collect();
+    let t = Instant::now();
+    let session = typed_kafka_stack::Session::start()?;
+    eprintln!(
+        "stack test: kafka at {}, registry at {} (started {} in {:.1} s)",
+        session.endpoints.bootstrap_servers,
+        session.endpoints.registry_url,
+        names(&session.started),
+        t.elapsed().as_secs_f64()
+    );
+    let outcome = Command::new(&cargo).args(["test", "--workspace"]).args(extra).status();
+    let running_after: Vec<Service> = Service::ALL
+        .into_iter()
+        .filter(|s| stack.status().is_ok_and(|st| st.iter().any(|p| p.service == *s && p.pid.is_some())))
+        .collect();
+    let ours: Vec<Service> = running_after.into_iter().filter(|s| !running_before.contains(s)).collect();
+    if !ours.is_empty() {
+        let stopped = stack.down(&ours)?;
+        eprintln!("stack test: stopped {}", names(&stopped));
+    }
+    match outcome {
+        Ok(s) if s.success() => Ok(ExitCode::SUCCESS),
+        Ok(s) => {
+            eprintln!("stack test: cargo test failed ({s})");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("stack test: cannot run cargo: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let stack = Stack::from_env().map_err(|e| e.to_string())?;
+    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let all = [Service::Registry, Service::Kafka, Service::Cluster];
+    let outcome = match cmd {
+        "up" => up(&stack, &services(rest, &[Service::Kafka, Service::Registry])?).map(|_| ExitCode::SUCCESS),
+        "down" => stack.down(&services(rest, &all)?).map(|stopped| {
+            eprintln!("stack: stopped {}", names(&stopped));
+            ExitCode::SUCCESS
+        }),
+        "clean" => stack.clean(&services(rest, &all)?).map(|_| {
+            eprintln!("stack: stopped and removed the data of {}", names(&services(rest, &all).unwrap_or_default()));
+            ExitCode::SUCCESS
+        }),
+        "status" => status(&stack).map(|_| ExitCode::SUCCESS),
+        "env" => {
+            print_env(&stack, &all);
+            Ok(ExitCode::SUCCESS)
+        }
+        "test" => test(&stack, rest),
+        _ => {
+            eprintln!(
+                "usage: cargo stack up|down|clean [kafka|cluster|registry ...] | status | env | test [cargo test args]"
+            );
+            Ok(if cmd == "help" || cmd == "--help" { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+    };
+    outcome.map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stack: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

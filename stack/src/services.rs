@@ -1,0 +1,422 @@
+//! The servers: how each is configured, launched, checked for readiness and stopped.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::process::{self, Recorded};
+use crate::provision;
+use crate::{APICURIO_CCOMPAT_PATH, Service, StackConfig, StackError};
+
+/// One server process of a service.
+#[derive(Debug, Clone)]
+struct Proc {
+    name: String,
+    dir: PathBuf,
+    /// The ports it listens on; the first is the one clients use.
+    ports: Vec<u16>,
+    /// KRaft node id, for brokers.
+    node_id: Option<u16>,
+}
+
+impl Proc {
+    fn pid_file(&self) -> PathBuf {
+        self.dir.join("pid")
+    }
+    fn log(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+}
+
+/// What `status` reports about one process.
+#[derive(Debug, Clone)]
+pub struct ProcessStatus {
+    /// The service it belongs to.
+    pub service: Service,
+    /// The process name (`kafka`, `cluster-node-2`, `registry`).
+    pub name: String,
+    /// The recorded pid, when the process is alive.
+    pub pid: Option<u32>,
+    /// Resident memory in KiB, when alive.
+    pub rss_kib: Option<u64>,
+    /// The ports it listens on (the first is the client port).
+    pub ports: Vec<u16>,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+fn procs(cfg: &StackConfig, service: Service) -> Vec<Proc> {
+    let base = cfg.dir.join(service.name());
+    match service {
+        Service::Registry => {
+            vec![Proc { name: "registry".into(), dir: base, ports: vec![cfg.registry_port], node_id: None }]
+        }
+        Service::Kafka => vec![Proc {
+            name: "kafka".into(),
+            dir: base,
+            ports: vec![cfg.kafka_port, cfg.kafka_port + 1],
+            node_id: Some(1),
+        }],
+        Service::Cluster => (1..=3)
+            .map(|n| {
+                let port = cfg.cluster_node_port(n);
+                Proc {
+                    name: format!("cluster-node-{n}"),
+                    dir: base.join(format!("node-{n}")),
+                    ports: vec![port, port + 1],
+                    node_id: Some(n),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Whether every process of the service is alive.
+pub(crate) fn is_running(cfg: &StackConfig, service: Service) -> Result<bool, StackError> {
+    for p in procs(cfg, service) {
+        if process::live_process(&p.pid_file())?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Processes launched by one `up`, still to be awaited.
+pub(crate) struct Launch {
+    service: Service,
+    procs: Vec<(Proc, Recorded)>,
+    /// Whether this launch started the registry (its global compatibility is then set).
+    fresh_registry: bool,
+}
+
+/// Starts the processes of `service` that are not alive (for the cluster, possibly only some nodes).
+pub(crate) fn launch(cfg: &StackConfig, service: Service) -> Result<Launch, StackError> {
+    let all = procs(cfg, service);
+    let mut dead = Vec::new();
+    for p in &all {
+        fs::create_dir_all(&p.dir).map_err(StackError::io("creating the service directory", &p.dir))?;
+        if process::live_process(&p.pid_file())?.is_none() {
+            for &port in &p.ports {
+                if process::port_open(port) {
+                    return Err(StackError::PortInUse { port, service: p.name.clone() });
+                }
+            }
+            dead.push(p.clone());
+        }
+    }
+    let mut launched = Vec::new();
+    match service {
+        Service::Registry => {
+            let jar = provision::apicurio_runner(cfg)?;
+            for p in dead {
+                let rec = process::spawn(registry_command(cfg, &jar, &p), &p.log(), &p.pid_file())?;
+                launched.push((p, rec));
+            }
+        }
+        Service::Kafka | Service::Cluster => {
+            let classpath = provision::kafka_classpath(cfg)?;
+            let voters = all
+                .iter()
+                .map(|p| format!("{}@127.0.0.1:{}", p.node_id.unwrap_or(1), p.ports[1]))
+                .collect::<Vec<_>>()
+                .join(",");
+            let cluster_id = cluster_id(&cfg.dir.join(service.name()))?;
+            let replicated = service == Service::Cluster;
+            for p in dead {
+                let props = broker_properties(&p, &voters, replicated);
+                let props_path = p.dir.join("server.properties");
+                process::write_if_changed(&props_path, &props)?;
+                format_storage(cfg, &classpath, &cluster_id, &p, &props_path)?;
+                let heap = if replicated { "384m" } else { "512m" };
+                let rec = process::spawn(broker_command(cfg, &classpath, heap, &props_path), &p.log(), &p.pid_file())?;
+                launched.push((p, rec));
+            }
+        }
+    }
+    Ok(Launch { service, procs: launched, fresh_registry: service == Service::Registry })
+}
+
+/// Waits until every launched process is ready, then applies start-up configuration.
+pub(crate) fn await_ready(cfg: &StackConfig, launch: &Launch) -> Result<(), StackError> {
+    for (p, rec) in &launch.procs {
+        wait(cfg, launch.service, p, Some(*rec))?;
+    }
+    if launch.fresh_registry && !launch.procs.is_empty() {
+        set_global_compatibility(cfg)?;
+    }
+    Ok(())
+}
+
+/// Waits until every process of an already running service answers.
+pub(crate) fn await_running_ready(cfg: &StackConfig, service: Service) -> Result<(), StackError> {
+    for p in procs(cfg, service) {
+        let rec = process::live_process(&p.pid_file())?;
+        wait(cfg, service, &p, rec)?;
+    }
+    Ok(())
+}
+
+fn wait(cfg: &StackConfig, service: Service, p: &Proc, rec: Option<Recorded>) -> Result<(), StackError> {
+    let started = Instant::now();
+    let mut reason;
+    let mut consumer: Option<BaseConsumer> = None;
+    loop {
+        if let Some(rec) = rec
+            && !rec.alive()
+        {
+            return Err(StackError::Exited {
+                service: p.name.clone(),
+                pid: rec.pid,
+                log: p.log(),
+                tail: process::tail(&p.log(), 40),
+            });
+        }
+        let check = match service {
+            Service::Registry => registry_ready(p.ports[0]),
+            Service::Kafka => broker_ready(&mut consumer, p.ports[0], 1),
+            Service::Cluster => broker_ready(&mut consumer, p.ports[0], 3),
+        };
+        match check {
+            Ok(()) => {
+                tracing::info!(process = %p.name, waited = ?started.elapsed(), "ready");
+                return Ok(());
+            }
+            Err(e) => reason = e,
+        }
+        if started.elapsed() >= cfg.timeout {
+            return Err(StackError::NotReady {
+                service: p.name.clone(),
+                waited: started.elapsed(),
+                reason,
+                log: p.log(),
+                tail: process::tail(&p.log(), 40),
+            });
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Ready when a metadata request through this node lists `expected` brokers.
+fn broker_ready(consumer: &mut Option<BaseConsumer>, port: u16, expected: usize) -> Result<(), String> {
+    if consumer.is_none() {
+        let created: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", format!("127.0.0.1:{port}"))
+            .set("socket.connection.setup.timeout.ms", "2000")
+            .set("reconnect.backoff.max.ms", "500")
+            .create()
+            .map_err(|e| format!("creating a metadata client: {e}"))?;
+        *consumer = Some(created);
+    }
+    let Some(c) = consumer.as_ref() else { return Err("no metadata client".into()) };
+    let md = c.fetch_metadata(None, Duration::from_secs(2)).map_err(|e| format!("metadata request: {e}"))?;
+    if md.brokers().len() >= expected {
+        Ok(())
+    } else {
+        Err(format!("metadata lists {} of {expected} brokers", md.brokers().len()))
+    }
+}
+
+fn registry_ready(port: u16) -> Result<(), String> {
+    let path = format!("{APICURIO_CCOMPAT_PATH}/subjects");
+    match crate::http::request(port, "GET", &path, None, Duration::from_secs(2))? {
+        (200, _) => Ok(()),
+        (status, body) => Err(format!("GET {path} answered {status}: {body}")),
+    }
+}
+
+fn set_global_compatibility(cfg: &StackConfig) -> Result<(), StackError> {
+    let path = format!("{APICURIO_CCOMPAT_PATH}/config");
+    let outcome = crate::http::request(
+        cfg.registry_port,
+        "PUT",
+        &path,
+        Some(r#"{"compatibility":"BACKWARD"}"#),
+        Duration::from_secs(10),
+    );
+    match outcome {
+        Ok((200, _)) => Ok(()),
+        Ok((status, body)) => Err(StackError::Command {
+            command: format!("PUT {path} {{\"compatibility\":\"BACKWARD\"}}"),
+            status: status.to_string(),
+            output: body,
+        }),
+        Err(e) => Err(StackError::Command { command: format!("PUT {path}"), status: "no response".into(), output: e }),
+    }
+}
+
+/// Stops the service's recorded processes. Returns whether any was alive.
+pub(crate) fn stop(cfg: &StackConfig, service: Service) -> Result<bool, StackError> {
+    let mut live = Vec::new();
+    for p in procs(cfg, service) {
+        if let Some(rec) = process::live_process(&p.pid_file())? {
+            live.push((p, rec));
+        }
+    }
+    let named: Vec<(String, Recorded)> = live.iter().map(|(p, r)| (p.name.clone(), *r)).collect();
+    process::stop_all(&named, Duration::from_secs(30))?;
+    for (p, _) in &live {
+        let pid_file = p.pid_file();
+        fs::remove_file(&pid_file).map_err(StackError::io("removing the pid file", &pid_file))?;
+    }
+    Ok(!live.is_empty())
+}
+
+/// The state of the service's processes.
+pub(crate) fn status(cfg: &StackConfig, service: Service) -> Result<Vec<ProcessStatus>, StackError> {
+    let mut out = Vec::new();
+    for p in procs(cfg, service) {
+        let rec = process::live_process(&p.pid_file())?;
+        out.push(ProcessStatus {
+            service,
+            name: p.name.clone(),
+            pid: rec.map(|r| r.pid),
+            rss_kib: rec.and_then(|r| r.rss_kib()),
+            ports: p.ports.clone(),
+            log: p.log(),
+        });
+    }
+    Ok(out)
+}
+
+fn java(cfg: &StackConfig, heap: &str) -> Command {
+    let mut c = Command::new(&cfg.java);
+    c.arg("-Xms128m")
+        .arg(format!("-Xmx{heap}"))
+        .arg("-XX:+UseG1GC")
+        .arg("-XX:MaxGCPauseMillis=20")
+        .arg("-XX:+ExitOnOutOfMemoryError")
+        .arg("-Djava.awt.headless=true");
+    c
+}
+
+fn registry_command(cfg: &StackConfig, jar: &Path, p: &Proc) -> Command {
+    let mut c = java(cfg, "384m");
+    c.arg(format!("-Dquarkus.http.port={}", p.ports[0]))
+        .arg("-Dquarkus.http.host=127.0.0.1")
+        // Confluent's delete endpoints need Apicurio's deletion switches on.
+        .arg("-Dapicurio.rest.deletion.group.enabled=true")
+        .arg("-Dapicurio.rest.deletion.artifact.enabled=true")
+        .arg("-Dapicurio.rest.deletion.artifact-version.enabled=true")
+        .arg("-jar")
+        .arg(process::absolute(jar))
+        .current_dir(&p.dir);
+    c
+}
+
+fn broker_command(cfg: &StackConfig, classpath: &str, heap: &str, props: &Path) -> Command {
+    let mut c = java(cfg, heap);
+    c.arg(format!("-Dlog4j2.configurationFile=file:{}", process::absolute(&provision::broker_log_config()).display()))
+        .arg("-cp")
+        .arg(classpath)
+        .arg("kafka.Kafka")
+        .arg(process::absolute(props));
+    c
+}
+
+fn broker_properties(p: &Proc, voters: &str, replicated: bool) -> String {
+    let (port, ctrl) = (p.ports[0], p.ports[1]);
+    let data = process::absolute(&p.dir.join("data"));
+    let (rf, isr) = if replicated { (3, 2) } else { (1, 1) };
+    let mut s = String::new();
+    let _ = writeln!(s, "# Written by typed-kafka-stack; regenerated on every start.");
+    let _ = writeln!(s, "process.roles=broker,controller");
+    let _ = writeln!(s, "node.id={}", p.node_id.unwrap_or(1));
+    let _ = writeln!(s, "controller.quorum.voters={voters}");
+    let _ = writeln!(s, "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctrl}");
+    let _ = writeln!(s, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}");
+    let _ = writeln!(s, "controller.listener.names=CONTROLLER");
+    let _ = writeln!(s, "inter.broker.listener.name=PLAINTEXT");
+    let _ = writeln!(s, "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    let _ = writeln!(s, "log.dirs={}", data.display());
+    let _ = writeln!(s, "num.partitions=1");
+    let _ = writeln!(s, "default.replication.factor={rf}");
+    let _ = writeln!(s, "min.insync.replicas={isr}");
+    let _ = writeln!(s, "offsets.topic.replication.factor={rf}");
+    let _ = writeln!(s, "transaction.state.log.replication.factor={rf}");
+    let _ = writeln!(s, "transaction.state.log.min.isr={isr}");
+    let _ = writeln!(s, "share.coordinator.state.topic.replication.factor={rf}");
+    let _ = writeln!(s, "share.coordinator.state.topic.min.isr={isr}");
+    let _ = writeln!(s, "group.initial.rebalance.delay.ms=0");
+    // Tests create their topics with the partitions they need; a typo must not create one silently.
+    let _ = writeln!(s, "auto.create.topics.enable=false");
+    let _ = writeln!(s, "num.network.threads=2");
+    let _ = writeln!(s, "num.io.threads=4");
+    let _ = writeln!(s, "log.segment.bytes=67108864");
+    s
+}
+
+/// The KRaft cluster id of a service, generated once (16 random bytes, base64url without padding, as Kafka's
+/// `random-uuid` prints it).
+fn cluster_id(dir: &Path) -> Result<String, StackError> {
+    let path = dir.join("cluster.id");
+    if let Ok(id) = fs::read_to_string(&path)
+        && id.trim().len() == 22
+    {
+        return Ok(id.trim().to_string());
+    }
+    let mut bytes = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(StackError::io("reading random bytes", "/dev/urandom"))?;
+    let id = base64url(&bytes);
+    fs::create_dir_all(dir).map_err(StackError::io("creating the service directory", dir))?;
+    fs::write(&path, &id).map_err(StackError::io("writing the cluster id", &path))?;
+    Ok(id)
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// Formats the node's storage with the service's cluster id, unless it is formatted already.
+fn format_storage(
+    cfg: &StackConfig,
+    classpath: &str,
+    cluster_id: &str,
+    p: &Proc,
+    props: &Path,
+) -> Result<(), StackError> {
+    if p.dir.join("data/meta.properties").exists() {
+        return Ok(());
+    }
+    let mut c = java(cfg, "256m");
+    c.arg(format!("-Dlog4j2.configurationFile=file:{}", process::absolute(&provision::broker_log_config()).display()))
+        .arg("-cp")
+        .arg(classpath)
+        .arg("kafka.tools.StorageTool")
+        .arg("format")
+        .arg("-t")
+        .arg(cluster_id)
+        .arg("-c")
+        .arg(process::absolute(props));
+    process::run(c, None).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_kafka_uuid_shape() {
+        assert_eq!(base64url(&[0u8; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(base64url(&[0xff; 16]), "_____________________w");
+        assert_eq!(base64url(b"Man"), "TWFu");
+        assert_eq!(base64url(b"Ma"), "TWE");
+    }
+}

@@ -1,0 +1,111 @@
+//! The stack's own behaviour, on a private state directory and ports so the shared stack is not disturbed:
+//! `up` is idempotent, `down` stops exactly what was recorded, stale pid files are ignored, a port held by a
+//! stranger is refused, and a server that dies while starting is reported with its log.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use typed_kafka_stack::{Service, Stack, StackConfig, StackError};
+
+fn private_config(name: &str, registry_port: u16, kafka_port: u16) -> StackConfig {
+    let shared = StackConfig::from_env().expect("stack config");
+    let dir = std::env::temp_dir().join(format!("typed-kafka-lifecycle-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    StackConfig {
+        dir,
+        // The provisioned servers are shared; only the state is private.
+        cache: shared.cache,
+        kafka_port,
+        cluster_port: kafka_port + 10,
+        registry_port,
+        timeout: Duration::from_secs(180),
+        java: shared.java,
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s[s.rfind(')').expect("stat") + 2..].chars().next();
+            !matches!(state, Some('Z') | Some('X'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn up_is_idempotent_and_down_stops_exactly_what_it_started() {
+    let stack = Stack::new(private_config("idem", 38281, 38292));
+
+    let first = stack.up(&[Service::Registry]).expect("first up");
+    assert_eq!(first.started, vec![Service::Registry]);
+    assert!(first.reused.is_empty());
+    assert_eq!(first.endpoints.registry_url, "http://127.0.0.1:38281/apis/ccompat/v7");
+    let pid = stack
+        .status()
+        .expect("status")
+        .into_iter()
+        .find(|p| p.service == Service::Registry)
+        .and_then(|p| p.pid)
+        .expect("registry pid recorded");
+    assert!(alive(pid));
+
+    let second = stack.up(&[Service::Registry]).expect("second up");
+    assert!(second.started.is_empty(), "a running registry is reused");
+    assert_eq!(second.reused, vec![Service::Registry]);
+
+    // Kafka was never started here: down touches only the registry.
+    let stopped = stack.down(&[Service::Registry, Service::Kafka]).expect("down");
+    assert_eq!(stopped, vec![Service::Registry]);
+    assert!(!alive(pid), "registry process {pid} still alive after down");
+    assert!(stack.down(&Service::ALL).expect("second down").is_empty());
+    let _ = std::fs::remove_dir_all(&stack.config().dir);
+}
+
+#[test]
+fn a_stale_pid_file_is_not_mistaken_for_a_running_server() {
+    let stack = Stack::new(private_config("stale", 38381, 38392));
+    let pid_dir = stack.config().dir.join("kafka");
+    std::fs::create_dir_all(&pid_dir).expect("dir");
+    // Our own pid, but with a start time that is not ours: a reused pid, not the recorded process.
+    let pid_file: PathBuf = pid_dir.join("pid");
+    std::fs::write(&pid_file, format!("{} 1\n", std::process::id())).expect("pid file");
+
+    let status = stack.status().expect("status");
+    let kafka = status.iter().find(|p| p.service == Service::Kafka).expect("kafka row");
+    assert_eq!(kafka.pid, None);
+    assert!(!pid_file.exists(), "a stale pid file is removed");
+    // And down does not signal the process that now owns the pid (this test process).
+    assert!(stack.down(&[Service::Kafka]).expect("down").is_empty());
+    let _ = std::fs::remove_dir_all(&stack.config().dir);
+}
+
+#[test]
+fn a_port_held_by_another_process_is_refused_with_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stack = Stack::new(private_config("port", port, 38492));
+    match stack.up(&[Service::Registry]) {
+        Err(StackError::PortInUse { port: p, service }) => {
+            assert_eq!(p, port);
+            assert_eq!(service, "registry");
+        }
+        other => panic!("expected PortInUse, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&stack.config().dir);
+}
+
+#[test]
+fn a_server_that_dies_while_starting_is_reported_with_its_log() {
+    let mut config = private_config("dies", 38581, 38592);
+    // `echo` prints its arguments (the JVM options) to the log and exits: a server that died at start.
+    config.java = PathBuf::from("echo");
+    let stack = Stack::new(config);
+    match stack.up(&[Service::Registry]) {
+        Err(StackError::Exited { service, tail, .. }) => {
+            assert_eq!(service, "registry");
+            assert!(tail.contains("-Dquarkus.http.port=38581"), "log tail: {tail}");
+        }
+        other => panic!("expected Exited, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&stack.config().dir);
+}
