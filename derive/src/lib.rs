@@ -1,1 +1,29 @@
-//! `#[derive(KafkaRecord)]` for typed-kafka.
+//! `#[derive(KafkaRecord)]` for typed-kafka: generates, at compile time, a type's Avro schema and a direct binary
+//! encoder and decoder. Use it through the `typed-kafka` crate, which documents the attributes and the mapping.
+//!
+//! Built like serde_derive: attributes are parsed into a small model ([`attr`], [`model`]), checked ([`check`]) with
+//! every error collected against the span of the user's code, and only then generated ([`r#gen`](crate::r#gen)).
+
+mod attr;
+mod check;
+mod r#gen;
+mod model;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `AvroType`, `AvroDecode` and `KafkaRecord`. See `typed_kafka::KafkaRecord` for the attributes.
+#[proc_macro_derive(KafkaRecord, attributes(kafka))]
+pub fn derive_kafka_record(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let cx = attr::Ctxt::default();
+    let container = model::parse(&cx, &input);
+    if let Some(c) = &container {
+        check::check(&cx, c);
+    }
+    match (cx.into_result(), container) {
+        (Ok(()), Some(c)) => r#gen::expand(&c).into(),
+        (Err(e), _) => e.to_compile_error().into(),
+        (Ok(()), None) => TokenStream::new(),
+    }
+}

@@ -1,1 +1,76 @@
 //! typed-kafka: type-safe, schema-registry-aware Avro producing to Apache Kafka.
+//!
+//! # Deriving records
+//!
+//! `#[derive(KafkaRecord)]` generates a type's Avro schema and a direct binary codec:
+//!
+//! ```
+//! use typed_kafka::KafkaRecord;
+//!
+//! /// A line of an order.
+//! #[derive(KafkaRecord, Debug, PartialEq)]
+//! #[kafka(namespace = "shop")]
+//! struct LineItem {
+//!     sku: String,
+//!     quantity: i32,
+//!     /// Unit price in cents.
+//!     #[kafka(rename = "unitPriceCents")]
+//!     unit_price_cents: i64,
+//!     note: Option<String>,
+//! }
+//!
+//! let item = LineItem { sku: "A-1".into(), quantity: 2, unit_price_cents: 499, note: None };
+//! let mut buf = Vec::new();
+//! item.encode_body(&mut buf).unwrap();
+//! assert_eq!(LineItem::decode_body(&buf).unwrap(), item);
+//! let schema = LineItem::schema().unwrap();
+//! assert!(schema.json().contains(r#""doc":"Unit price in cents.""#));
+//! ```
+//!
+//! ## Mapping
+//! `bool`→boolean; `i8`/`i16`/`i32`/`u8`/`u16`→int; `i64`/`u32`→long; `u64`→long (values above `i64::MAX` are an
+//! encode error; `#[kafka(fixed)]` maps it to an 8-byte fixed); `f32`→float; `f64`→double;
+//! `String`/`&str`/`Box<str>`/`Arc<str>`/`Cow<str>`→string; `Vec<u8>`→bytes with `#[kafka(bytes)]`;
+//! `[u8; N]`→fixed named `fixed_N`; `Option<T>`→`["null", T]` with default null; `Vec<T>`/`VecDeque<T>`→array;
+//! `HashMap<String, T>`/`BTreeMap<String, T>`→map; `Box`/`Arc`/`Rc<T>`→T; structs→records (a named type is defined
+//! once per schema and referenced by full name afterwards; recursion through `Box`, `Option<Box<T>>`, `Vec<T>`);
+//! one-field tuple structs→their field's type; unit-only enums→enums; data-carrying enums→unions (each variant a
+//! branch: named or several unnamed fields→a record named after the variant, one unnamed field→that field's type,
+//! unit→an empty record named after the variant). Generic records are named after their instantiation
+//! (`Wrapper<Order>` → `Wrapper_Order`).
+//!
+//! Logical types (cargo features): `uuid::Uuid`→uuid; `chrono::DateTime<Utc>`/`time::OffsetDateTime`→
+//! timestamp-millis; `NaiveDateTime`/`PrimitiveDateTime`→local-timestamp-millis; `NaiveDate`/`time::Date`→date;
+//! `NaiveTime`/`time::Time`→time-millis; `#[kafka(logical = "timestamp-micros")]` (and the other names) selects
+//! another; `rust_decimal::Decimal`→bytes/decimal with `#[kafka(decimal(precision = P, scale = S))]`.
+//!
+//! ## Attributes
+//! - container: `namespace = "..."`, `rename = "..."`, `rename_all = "camelCase"` (also lowercase, UPPERCASE,
+//!   PascalCase, snake_case, SCREAMING_SNAKE_CASE), `doc = "..."`, `aliases = ["..."]`;
+//! - field: `rename`, `default = <literal>` / `default = null` / `default_json = "<JSON>"` (checked against the
+//!   field's schema at compile time where the type shows it), `skip` (the type must be `Default`), `doc`, `aliases`,
+//!   `bytes`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`;
+//! - variant: `rename`, `aliases`, `default` (the enum's default symbol, for evolution).
+//!
+//! Doc comments become `doc` unless `doc = "..."` overrides them.
+#![warn(missing_docs)]
+
+pub use typed_kafka_derive::KafkaRecord;
+pub use typed_kafka_registry as registry;
+pub use typed_kafka_registry::codec::{
+    AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, KafkaRecord, PathSegment, SchemaError,
+    SchemaInfo,
+};
+
+/// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::sync::OnceLock;
+    pub use typed_kafka_registry::codec::__private::{cached_generic_schema, cached_schema};
+    #[cfg(any(feature = "uuid", feature = "chrono", feature = "time", feature = "rust_decimal"))]
+    pub use typed_kafka_registry::codec::logical;
+    pub use typed_kafka_registry::codec::{
+        AvroDecode, AvroType, Bytes, Codec, DecodeError, EncodeError, FixedU64, KafkaRecord, OptionOf, PathSegment,
+        SchemaError, SchemaInfo, SchemaWriter, VecOf, encoding,
+    };
+}

@@ -1,0 +1,464 @@
+//! Code generation: the schema as JSON fragments fixed at compile time, and encoders/decoders that only call the
+//! runtime's `encoding` functions through the `AvroType` / `Codec` impls (static dispatch, no `Value`, no serde).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Body, Container, Field, Mapping, Variant, VariantStyle, option_inner, vec_inner};
+
+fn rt() -> TokenStream {
+    quote!(::typed_kafka::__private)
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The codec type of a field with a mapping attribute; `None` for its natural `AvroType` impl.
+fn codec_ty(f: &Field) -> Option<TokenStream> {
+    let rt = rt();
+    let base = match &f.mapping {
+        Mapping::Natural => return None,
+        Mapping::Bytes => quote!(#rt::Bytes),
+        Mapping::FixedU64 => quote!(#rt::FixedU64),
+        Mapping::Logical(marker) => {
+            let m = format_ident!("{}", marker);
+            quote!(#rt::logical::#m)
+        }
+        Mapping::Decimal(p, s) => quote!(#rt::logical::Decimal<#p, #s>),
+    };
+    let is_vec_u8 = matches!(f.mapping, Mapping::Bytes);
+    Some(if option_inner(&f.ty).is_some() {
+        quote!(#rt::OptionOf<#base>)
+    } else if !is_vec_u8 && vec_inner(&f.ty).is_some() {
+        quote!(#rt::VecOf<#base>)
+    } else {
+        base
+    })
+}
+
+fn schema_call(f: &Field) -> TokenStream {
+    let rt = rt();
+    let ty = &f.ty;
+    match codec_ty(f) {
+        Some(c) => quote_spanned!(ty.span()=> <#c as #rt::Codec<#ty>>::write_schema(w);),
+        None => quote_spanned!(ty.span()=> <#ty as #rt::AvroType>::write_schema(w);),
+    }
+}
+
+fn encode_call(f: &Field, value: TokenStream) -> TokenStream {
+    let rt = rt();
+    let ty = &f.ty;
+    match codec_ty(f) {
+        Some(c) => quote_spanned!(ty.span()=> <#c as #rt::Codec<#ty>>::encode(#value, buf)),
+        None => quote_spanned!(ty.span()=> <#ty as #rt::AvroType>::encode(#value, buf)),
+    }
+}
+
+fn decode_call(f: &Field) -> TokenStream {
+    let rt = rt();
+    let ty = &f.ty;
+    match codec_ty(f) {
+        Some(c) => quote_spanned!(ty.span()=> <#c as #rt::Codec<#ty>>::decode(input)),
+        None => quote_spanned!(ty.span()=> <#ty as #rt::AvroDecode<'de>>::decode(input)),
+    }
+}
+
+fn min_size(f: &Field) -> TokenStream {
+    let rt = rt();
+    let ty = &f.ty;
+    match codec_ty(f) {
+        Some(c) => quote!(<#c as #rt::Codec<#ty>>::MIN_SIZE),
+        None => quote!(<#ty as #rt::AvroType>::MIN_SIZE),
+    }
+}
+
+fn aliases_json(aliases: &[crate::attr::Spanned<String>]) -> String {
+    if aliases.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = aliases.iter().map(|a| json_str(&a.value)).collect();
+    format!(",\"aliases\":[{}]", list.join(","))
+}
+
+/// Statements writing a record's definition (inside `SchemaWriter::named`); `name` is a `&str` expression.
+fn record_definition(
+    name: &TokenStream,
+    namespace: Option<&str>,
+    doc: Option<&str>,
+    aliases: &[crate::attr::Spanned<String>],
+    fields: &[Field],
+) -> TokenStream {
+    let mut head = String::new();
+    if let Some(ns) = namespace {
+        head.push_str(&format!(",\"namespace\":{}", json_str(ns)));
+    }
+    if let Some(doc) = doc {
+        head.push_str(&format!(",\"doc\":{}", json_str(doc)));
+    }
+    head.push_str(&aliases_json(aliases));
+    head.push_str(",\"fields\":[");
+    let mut stmts = vec![quote! {
+        w.raw("{\"type\":\"record\",\"name\":");
+        w.string(#name);
+        w.raw(#head);
+    }];
+    for (i, f) in fields.iter().filter(|f| f.attrs.skip.is_none()).enumerate() {
+        let mut open = String::new();
+        if i > 0 {
+            open.push(',');
+        }
+        open.push_str(&format!("{{\"name\":{}", json_str(&f.avro_name)));
+        if let Some(doc) = &f.attrs.doc {
+            open.push_str(&format!(",\"doc\":{}", json_str(doc)));
+        }
+        open.push_str(&aliases_json(&f.attrs.aliases));
+        open.push_str(",\"type\":");
+        let close = match &f.default {
+            Some(d) => format!(",\"default\":{d}}}"),
+            None => "}".to_string(),
+        };
+        let schema = schema_call(f);
+        stmts.push(quote! {
+            w.raw(#open);
+            #schema
+            w.raw(#close);
+        });
+    }
+    stmts.push(quote!(w.raw("]}");));
+    quote!(#(#stmts)*)
+}
+
+/// Encodes the fields of a record whose members are bound to `bindings` (references).
+fn encode_fields(fields: &[Field], bindings: &[TokenStream], outer: Option<&str>) -> TokenStream {
+    let rt = rt();
+    let stmts = fields.iter().zip(bindings).filter(|(f, _)| f.attrs.skip.is_none()).map(|(f, b)| {
+        let call = encode_call(f, b.clone());
+        let name = &f.avro_name;
+        let outer = outer.map(|o| quote!(.at(#rt::PathSegment::Field(#o))));
+        quote!(#call.map_err(|e| e.at(#rt::PathSegment::Field(#name)) #outer)?;)
+    });
+    quote!(#(#stmts)*)
+}
+
+/// Decodes the fields of a record into local variables `__f0..`, skipped fields getting `Default::default()`.
+fn decode_fields(fields: &[Field], outer: Option<&str>) -> (TokenStream, Vec<syn::Ident>) {
+    let rt = rt();
+    let mut stmts = Vec::new();
+    let mut vars = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let var = format_ident!("__f{}", i);
+        if f.attrs.skip.is_some() {
+            let ty = &f.ty;
+            stmts.push(quote_spanned!(ty.span()=> let #var: #ty = ::core::default::Default::default();));
+        } else {
+            let call = decode_call(f);
+            let name = &f.avro_name;
+            let outer = outer.map(|o| quote!(.at(#rt::PathSegment::Field(#o))));
+            stmts.push(quote!(let #var = #call.map_err(|e| e.at(#rt::PathSegment::Field(#name)) #outer)?;));
+        }
+        vars.push(var);
+    }
+    (quote!(#(#stmts)*), vars)
+}
+
+fn construct(path: TokenStream, fields: &[Field], vars: &[syn::Ident], named: bool) -> TokenStream {
+    if named {
+        let members = fields.iter().map(|f| &f.member);
+        quote!(#path { #(#members: #vars),* })
+    } else {
+        quote!(#path ( #(#vars),* ))
+    }
+}
+
+fn min_size_sum(fields: &[Field]) -> TokenStream {
+    let parts = fields.iter().filter(|f| f.attrs.skip.is_none()).map(min_size);
+    quote!(0usize #(+ #parts)*)
+}
+
+pub(crate) fn expand(c: &Container) -> TokenStream {
+    let rt = rt();
+    let ident = &c.ident;
+    let avro_name = &c.avro_name;
+    let type_params: Vec<&syn::Ident> = c.generics.type_params().map(|t| &t.ident).collect();
+    let lifetimes: Vec<&syn::Lifetime> = c.generics.lifetimes().map(|l| &l.lifetime).collect();
+    let generic = !type_params.is_empty();
+    let namespace = c.attrs.namespace.as_ref().map(|n| n.value.as_str());
+    let ns_tokens = match namespace {
+        Some(ns) => quote!(::core::option::Option::Some(#ns)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    // The instantiated name: `Wrapper_Order` for `Wrapper<Order>`.
+    let name_init = quote! {
+        #[allow(unused_mut)]
+        let mut __name = ::std::string::String::from(#avro_name);
+        #( __name.push('_'); <#type_params as #rt::AvroType>::type_name(&mut __name); )*
+    };
+    let identity = quote!(&::std::format!("{}::{}", ::core::module_path!(), __name));
+    let name_ref = quote!(&__name);
+
+    let (schema_body, encode_body, decode_body, min) = match &c.body {
+        Body::Record(fields, named) => {
+            let def = record_definition(&name_ref, namespace, c.attrs.doc.as_deref(), &c.attrs.aliases, fields);
+            let schema = quote! {
+                w.named(&__name, #ns_tokens, #identity, |w| { #def });
+            };
+            let bindings: Vec<TokenStream> = fields
+                .iter()
+                .map(|f| {
+                    let m = &f.member;
+                    quote!(&self.#m)
+                })
+                .collect();
+            let enc = encode_fields(fields, &bindings, None);
+            let (dec, vars) = decode_fields(fields, None);
+            let build = construct(quote!(Self), fields, &vars, *named);
+            (
+                schema,
+                quote!(#enc ::core::result::Result::Ok(())),
+                quote!(#dec ::core::result::Result::Ok(#build)),
+                min_size_sum(fields),
+            )
+        }
+        Body::Newtype(f) => {
+            let schema = schema_call(f);
+            let enc = encode_call(f, quote!(&self.0));
+            let dec = decode_call(f);
+            let min = min_size(f);
+            (schema, enc, quote!(#dec.map(Self)), min)
+        }
+        Body::Enum(variants) => expand_enum(c, variants, &ns_tokens, &identity),
+        Body::Union(variants) => expand_union(c, variants, namespace, &ns_tokens, generic),
+    };
+
+    let type_name_body = quote! {
+        #name_init
+        out.push_str(&__name);
+    };
+    let type_name_body = match &c.body {
+        Body::Newtype(f) => {
+            let ty = &f.ty;
+            match codec_ty(f) {
+                Some(codec) => quote!(<#codec as #rt::Codec<#ty>>::type_name(out);),
+                None => quote!(<#ty as #rt::AvroType>::type_name(out);),
+            }
+        }
+        _ => type_name_body,
+    };
+
+    // impl AvroType
+    let mut enc_generics = c.generics.clone();
+    for tp in enc_generics.type_params_mut() {
+        tp.bounds.push(syn::parse_quote!(#rt::AvroType));
+    }
+    let (impl_g, ty_g, where_c) = enc_generics.split_for_impl();
+
+    // impl AvroDecode<'de>
+    let mut dec_generics = c.generics.clone();
+    for tp in dec_generics.type_params_mut() {
+        tp.bounds.push(syn::parse_quote!(#rt::AvroDecode<'de>));
+    }
+    let de_bounds = lifetimes.iter().map(|l| quote!('de: #l));
+    let mut dec_params: Vec<TokenStream> = vec![quote!('de)];
+    dec_params.extend(dec_generics.params.iter().map(|p| quote!(#p)));
+    let (_, dec_ty_g, dec_where) = dec_generics.split_for_impl();
+    let dec_where_preds = dec_where.map(|w| {
+        let p = &w.predicates;
+        quote!(#p,)
+    });
+
+    let schema_fn = if generic {
+        quote!(#rt::cached_generic_schema::<Self>())
+    } else {
+        quote! {
+            static CELL: #rt::OnceLock<::core::result::Result<#rt::SchemaInfo, #rt::SchemaError>> = #rt::OnceLock::new();
+            #rt::cached_schema::<Self>(&CELL)
+        }
+    };
+    let record_where = if generic { quote!(where Self: 'static) } else { quote!() };
+    let rec_where = match (where_c, generic) {
+        (Some(w), true) => {
+            let p = &w.predicates;
+            quote!(where #p, Self: 'static)
+        }
+        (Some(w), false) => quote!(#w),
+        (None, _) => record_where,
+    };
+
+    quote! {
+        #[automatically_derived]
+        impl #impl_g #rt::AvroType for #ident #ty_g #where_c {
+            const MIN_SIZE: usize = #min;
+            fn write_schema(w: &mut #rt::SchemaWriter) {
+                #name_init
+                let _ = &__name;
+                #schema_body
+            }
+            fn type_name(out: &mut ::std::string::String) {
+                #type_name_body
+            }
+            #[inline]
+            fn encode(&self, buf: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
+                #encode_body
+            }
+        }
+
+        #[automatically_derived]
+        impl<#(#dec_params),*> #rt::AvroDecode<'de> for #ident #dec_ty_g where #dec_where_preds #(#de_bounds,)* {
+            #[inline]
+            fn decode(input: &mut &'de [u8]) -> ::core::result::Result<Self, #rt::DecodeError> {
+                #decode_body
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_g #rt::KafkaRecord for #ident #ty_g #rec_where {
+            fn schema() -> ::core::result::Result<&'static #rt::SchemaInfo, #rt::SchemaError> {
+                #schema_fn
+            }
+        }
+    }
+}
+
+fn expand_enum(
+    c: &Container,
+    variants: &[Variant],
+    ns_tokens: &TokenStream,
+    identity: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+    let rt = rt();
+    let mut rest = String::new();
+    if let Some(ns) = &c.attrs.namespace {
+        rest.push_str(&format!(",\"namespace\":{}", json_str(&ns.value)));
+    }
+    if let Some(doc) = &c.attrs.doc {
+        rest.push_str(&format!(",\"doc\":{}", json_str(doc)));
+    }
+    rest.push_str(&aliases_json(&c.attrs.aliases));
+    let symbols: Vec<String> = variants.iter().map(|v| json_str(&v.avro_name)).collect();
+    rest.push_str(&format!(",\"symbols\":[{}]", symbols.join(",")));
+    if let Some(d) = variants.iter().find(|v| v.attrs.default.is_some()) {
+        rest.push_str(&format!(",\"default\":{}", json_str(&d.avro_name)));
+    }
+    rest.push('}');
+    let schema = quote! {
+        w.named(&__name, #ns_tokens, #identity, |w| {
+            w.raw("{\"type\":\"enum\",\"name\":");
+            w.string(&__name);
+            w.raw(#rest);
+        });
+    };
+    let idents: Vec<&syn::Ident> = variants.iter().map(|v| &v.ident).collect();
+    let indices: Vec<i32> = (0..variants.len() as i32).collect();
+    let uindices: Vec<u32> = (0..variants.len() as u32).collect();
+    let n = variants.len() as u32;
+    let enc = quote! {
+        let index: i32 = match self { #(Self::#idents => #indices,)* };
+        #rt::encoding::put_int(buf, index);
+        ::core::result::Result::Ok(())
+    };
+    let dec = quote! {
+        match #rt::encoding::get_enum_index(input, #n)? {
+            #(#uindices => ::core::result::Result::Ok(Self::#idents),)*
+            i => ::core::result::Result::Err(#rt::DecodeError::EnumIndex { index: i64::from(i), symbols: #n }),
+        }
+    };
+    (schema, enc, dec, quote!(1usize))
+}
+
+fn expand_union(
+    c: &Container,
+    variants: &[Variant],
+    namespace: Option<&str>,
+    ns_tokens: &TokenStream,
+    generic: bool,
+) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+    let rt = rt();
+    let n = variants.len() as u32;
+    let mut schema = vec![quote!(w.raw("[");)];
+    let mut enc_arms = Vec::new();
+    let mut dec_arms = Vec::new();
+    for (i, v) in variants.iter().enumerate() {
+        if i > 0 {
+            schema.push(quote!(w.raw(",");));
+        }
+        let vident = &v.ident;
+        let vname = &v.avro_name;
+        let idx = i as u32;
+        match &v.style {
+            VariantStyle::Newtype(f) => {
+                schema.push(schema_call(f));
+                let call = encode_call(f, quote!(__v));
+                enc_arms.push(quote! {
+                    Self::#vident(__v) => {
+                        #rt::encoding::put_union_index(buf, #idx);
+                        #call.map_err(|e| e.at(#rt::PathSegment::Field(#vname)))
+                    }
+                });
+                let dec = decode_call(f);
+                dec_arms.push(quote! {
+                    #idx => #dec.map(Self::#vident).map_err(|e| e.at(#rt::PathSegment::Field(#vname))),
+                });
+            }
+            VariantStyle::Unit | VariantStyle::Record(..) => {
+                let empty = Vec::new();
+                let (fields, named) = match &v.style {
+                    VariantStyle::Record(f, named) => (f, *named),
+                    _ => (&empty, true),
+                };
+                // Generic unions prefix their variant records with the instantiated name so that two
+                // instantiations never define the same record name.
+                let branch_name =
+                    if generic { quote!(&::std::format!("{}_{}", __name, #vname)) } else { quote!(#vname) };
+                let def =
+                    record_definition(&quote!(__branch), namespace, v.attrs.doc.as_deref(), &v.attrs.aliases, fields);
+                schema.push(quote! {
+                    {
+                        let __branch: &str = #branch_name;
+                        let __identity = ::std::format!("{}::{}::{}", ::core::module_path!(), __name, #vname);
+                        w.named(__branch, #ns_tokens, &__identity, |w| { #def });
+                    }
+                });
+                let binds: Vec<syn::Ident> = (0..fields.len()).map(|j| format_ident!("__b{}", j)).collect();
+                let refs: Vec<TokenStream> = binds.iter().map(|b| quote!(#b)).collect();
+                let pattern = match (&v.style, named) {
+                    (VariantStyle::Unit, _) => quote!(Self::#vident),
+                    (_, true) => {
+                        let members = fields.iter().map(|f| &f.member);
+                        quote!(Self::#vident { #(#members: #binds),* })
+                    }
+                    (_, false) => quote!(Self::#vident ( #(#binds),* )),
+                };
+                let enc = encode_fields(fields, &refs, Some(vname));
+                enc_arms.push(quote! {
+                    #[allow(unused_variables)]
+                    #pattern => {
+                        #rt::encoding::put_union_index(buf, #idx);
+                        #enc
+                        ::core::result::Result::Ok(())
+                    }
+                });
+                let (dec, vars) = decode_fields(fields, Some(vname));
+                let build = match &v.style {
+                    VariantStyle::Unit => quote!(Self::#vident),
+                    _ => construct(quote!(Self::#vident), fields, &vars, named),
+                };
+                dec_arms.push(quote! {
+                    #idx => { #dec ::core::result::Result::Ok(#build) }
+                });
+            }
+        }
+    }
+    schema.push(quote!(w.raw("]");));
+    let _ = c;
+    let enc = quote! { match self { #(#enc_arms)* } };
+    let dec = quote! {
+        match #rt::encoding::get_union_index(input, #n)? {
+            #(#dec_arms)*
+            i => ::core::result::Result::Err(#rt::DecodeError::UnionIndex { index: i64::from(i), branches: #n }),
+        }
+    };
+    (quote!(#(#schema)*), enc, dec, quote!(1usize))
+}

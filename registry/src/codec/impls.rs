@@ -1,0 +1,410 @@
+//! [`AvroType`] and [`AvroDecode`] for the standard types (the mapping of `../shared/DESIGN.md` §6).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::encoding::{self as enc};
+use super::{AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, PathSegment, SchemaWriter};
+
+macro_rules! primitive {
+    ($ty:ty, $avro:literal, $min:expr, |$v:ident, $buf:ident| $put:expr, |$input:ident| $get:expr) => {
+        impl AvroType for $ty {
+            const MIN_SIZE: usize = $min;
+            #[inline]
+            fn write_schema(w: &mut SchemaWriter) {
+                w.raw(concat!("\"", $avro, "\""));
+            }
+            fn type_name(out: &mut String) {
+                out.push_str($avro);
+            }
+            #[inline]
+            #[allow(clippy::unused_unit, path_statements, clippy::no_effect)]
+            fn encode(&self, $buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                let $v = *self;
+                $put;
+                Ok(())
+            }
+        }
+        impl<'de> AvroDecode<'de> for $ty {
+            #[inline]
+            fn decode($input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+                $get
+            }
+        }
+    };
+}
+
+/// Narrow integers travel as `int` and are range-checked when read back.
+macro_rules! narrow_int {
+    ($ty:ty, $name:literal) => {
+        primitive!($ty, "int", 1, |v, buf| enc::put_int(buf, i32::from(v)), |input| {
+            let v = enc::get_int(input)?;
+            <$ty>::try_from(v).map_err(|_| DecodeError::OutOfRange { value: i64::from(v), target: $name })
+        });
+    };
+}
+
+primitive!((), "null", 0, |_v, _buf| {}, |_input| Ok(()));
+primitive!(bool, "boolean", 1, |v, buf| enc::put_bool(buf, v), |input| enc::get_bool(input));
+primitive!(i32, "int", 1, |v, buf| enc::put_int(buf, v), |input| enc::get_int(input));
+primitive!(i64, "long", 1, |v, buf| enc::put_long(buf, v), |input| enc::get_long(input));
+primitive!(f32, "float", 4, |v, buf| enc::put_float(buf, v), |input| enc::get_float(input));
+primitive!(f64, "double", 8, |v, buf| enc::put_double(buf, v), |input| enc::get_double(input));
+narrow_int!(i8, "i8");
+narrow_int!(i16, "i16");
+narrow_int!(u8, "u8");
+narrow_int!(u16, "u16");
+primitive!(u32, "long", 1, |v, buf| enc::put_long(buf, i64::from(v)), |input| {
+    let v = enc::get_long(input)?;
+    u32::try_from(v).map_err(|_| DecodeError::OutOfRange { value: v, target: "u32" })
+});
+
+impl AvroType for u64 {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("\"long\"");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("long");
+    }
+    /// A `u64` above `i64::MAX` does not fit a `long`: an error, never a wrap-around (`#[kafka(fixed)]` maps the full
+    /// range to an 8-byte `fixed`).
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match i64::try_from(*self) {
+            Ok(v) => {
+                enc::put_long(buf, v);
+                Ok(())
+            }
+            Err(_) => Err(EncodeError::new(EncodeErrorKind::OutOfRange { value: self.to_string(), target: "long" })),
+        }
+    }
+}
+
+impl<'de> AvroDecode<'de> for u64 {
+    #[inline]
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        let v = enc::get_long(input)?;
+        u64::try_from(v).map_err(|_| DecodeError::OutOfRange { value: v, target: "u64" })
+    }
+}
+
+macro_rules! string_like {
+    ($ty:ty, |$s:ident| $from:expr) => {
+        impl AvroType for $ty {
+            const MIN_SIZE: usize = 1;
+            #[inline]
+            fn write_schema(w: &mut SchemaWriter) {
+                w.raw("\"string\"");
+            }
+            fn type_name(out: &mut String) {
+                out.push_str("string");
+            }
+            #[inline]
+            fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                enc::put_str(buf, self);
+                Ok(())
+            }
+        }
+        impl<'de> AvroDecode<'de> for $ty {
+            #[inline]
+            fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+                let $s = enc::get_str(input)?;
+                Ok($from)
+            }
+        }
+    };
+}
+
+string_like!(String, |s| s.to_owned());
+string_like!(Box<str>, |s| s.into());
+string_like!(Arc<str>, |s| s.into());
+
+impl AvroType for &str {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("\"string\"");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("string");
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        enc::put_str(buf, self);
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> AvroDecode<'de> for &'a str {
+    /// Borrows the string from the input: no allocation.
+    #[inline]
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        enc::get_str(input)
+    }
+}
+
+impl AvroType for Cow<'_, str> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("\"string\"");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("string");
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        enc::put_str(buf, self);
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> AvroDecode<'de> for Cow<'a, str> {
+    /// Borrows the string from the input.
+    #[inline]
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        enc::get_str(input).map(Cow::Borrowed)
+    }
+}
+
+/// `[u8; N]` is a `fixed` of size N, named `fixed_N` (defined once per size in a schema).
+impl<const N: usize> AvroType for [u8; N] {
+    const MIN_SIZE: usize = N;
+    fn write_schema(w: &mut SchemaWriter) {
+        let name = format!("fixed_{N}");
+        w.named(&name, None, &name, |w| {
+            w.raw(&format!("{{\"type\":\"fixed\",\"name\":\"fixed_{N}\",\"size\":{N}}}"));
+        });
+    }
+    fn type_name(out: &mut String) {
+        out.push_str(&format!("fixed_{N}"));
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        enc::put_fixed(buf, self);
+        Ok(())
+    }
+}
+
+impl<'de, const N: usize> AvroDecode<'de> for [u8; N] {
+    #[inline]
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        enc::get_array::<N>(input)
+    }
+}
+
+/// `Option<T>` is the union `["null", T]` (the derive gives such fields `"default": null`).
+impl<T: AvroType> AvroType for Option<T> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("[\"null\",");
+        T::write_schema(w);
+        w.raw("]");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("optional_");
+        T::type_name(out);
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            None => {
+                buf.push(0);
+                Ok(())
+            }
+            Some(v) => {
+                buf.push(2);
+                v.encode(buf)
+            }
+        }
+    }
+}
+
+impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
+    #[inline]
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        match enc::get_union_index(input, 2)? {
+            0 => Ok(None),
+            _ => T::decode(input).map(Some),
+        }
+    }
+}
+
+macro_rules! transparent {
+    ($($ty:ident),*) => {$(
+        impl<T: AvroType + ?Sized> AvroType for $ty<T> {
+            const MIN_SIZE: usize = T::MIN_SIZE;
+            #[inline]
+            fn write_schema(w: &mut SchemaWriter) {
+                T::write_schema(w)
+            }
+            fn type_name(out: &mut String) {
+                T::type_name(out)
+            }
+            #[inline]
+            fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                (**self).encode(buf)
+            }
+        }
+        impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
+            #[inline]
+            fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+                T::decode(input).map($ty::new)
+            }
+        }
+    )*};
+}
+
+transparent!(Box, Arc, Rc);
+
+fn encode_items<'a, T: AvroType + 'a>(
+    buf: &mut Vec<u8>,
+    len: usize,
+    items: impl Iterator<Item = &'a T>,
+) -> Result<(), EncodeError> {
+    if len > 0 {
+        enc::put_block_count(buf, len);
+        for (i, item) in items.enumerate() {
+            item.encode(buf).map_err(|e| e.at(PathSegment::Index(i)))?;
+        }
+    }
+    enc::put_block_end(buf);
+    Ok(())
+}
+
+fn decode_items<'de, T: AvroDecode<'de>>(input: &mut &'de [u8]) -> Result<Vec<T>, DecodeError> {
+    let mut out = Vec::new();
+    loop {
+        let n = enc::get_block_count(input, T::MIN_SIZE)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        // `n` is bounded by the input that remains (see `get_block_count`).
+        out.reserve(n);
+        for _ in 0..n {
+            let i = out.len();
+            out.push(T::decode(input).map_err(|e| e.at(PathSegment::Index(i)))?);
+        }
+    }
+}
+
+macro_rules! array_like {
+    ($ty:ident) => {
+        impl<T: AvroType> AvroType for $ty<T> {
+            const MIN_SIZE: usize = 1;
+            fn write_schema(w: &mut SchemaWriter) {
+                w.raw("{\"type\":\"array\",\"items\":");
+                T::write_schema(w);
+                w.raw("}");
+            }
+            fn type_name(out: &mut String) {
+                out.push_str("array_");
+                T::type_name(out);
+            }
+            #[inline]
+            fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+                encode_items(buf, self.len(), self.iter())
+            }
+        }
+        impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
+            fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+                decode_items(input).map($ty::from)
+            }
+        }
+    };
+}
+
+array_like!(Vec);
+array_like!(VecDeque);
+
+fn encode_entries<'a, T: AvroType + 'a>(
+    buf: &mut Vec<u8>,
+    len: usize,
+    entries: impl Iterator<Item = (&'a String, &'a T)>,
+) -> Result<(), EncodeError> {
+    if len > 0 {
+        enc::put_block_count(buf, len);
+        for (k, v) in entries {
+            enc::put_str(buf, k);
+            v.encode(buf).map_err(|e| e.at(PathSegment::Key(k.clone())))?;
+        }
+    }
+    enc::put_block_end(buf);
+    Ok(())
+}
+
+fn decode_entries<'de, T: AvroDecode<'de>>(
+    input: &mut &'de [u8],
+    mut insert: impl FnMut(String, T),
+) -> Result<(), DecodeError> {
+    loop {
+        // Every entry carries at least its key's length byte and the value's minimum.
+        let n = enc::get_block_count(input, 1 + T::MIN_SIZE)?;
+        if n == 0 {
+            return Ok(());
+        }
+        for _ in 0..n {
+            let k = enc::get_str(input)?;
+            let v = T::decode(input).map_err(|e| e.at(PathSegment::Key(k.to_owned())))?;
+            insert(k.to_owned(), v);
+        }
+    }
+}
+
+/// `HashMap<String, T>` is an Avro map (Avro map keys are always strings).
+impl<T: AvroType, S: BuildHasher> AvroType for HashMap<String, T, S> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("{\"type\":\"map\",\"values\":");
+        T::write_schema(w);
+        w.raw("}");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("map_");
+        T::type_name(out);
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encode_entries(buf, self.len(), self.iter())
+    }
+}
+
+impl<'de, T: AvroDecode<'de>, S: BuildHasher + Default> AvroDecode<'de> for HashMap<String, T, S> {
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        let mut out = HashMap::with_hasher(S::default());
+        decode_entries(input, |k, v| {
+            out.insert(k, v);
+        })?;
+        Ok(out)
+    }
+}
+
+/// `BTreeMap<String, T>` is an Avro map, written in key order.
+impl<T: AvroType> AvroType for BTreeMap<String, T> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("{\"type\":\"map\",\"values\":");
+        T::write_schema(w);
+        w.raw("}");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("map_");
+        T::type_name(out);
+    }
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encode_entries(buf, self.len(), self.iter())
+    }
+}
+
+impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for BTreeMap<String, T> {
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
+        let mut out = BTreeMap::new();
+        decode_entries(input, |k, v| {
+            out.insert(k, v);
+        })?;
+        Ok(out)
+    }
+}

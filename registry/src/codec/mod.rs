@@ -1,0 +1,489 @@
+//! The codec runtime behind `#[derive(KafkaRecord)]`: Avro binary encoding and decoding of Rust values without
+//! `serde`, without a `Value` tree and without allocation beyond the output buffer (and, when decoding, the owned
+//! values themselves).
+//!
+//! - [`encoding`]: one function per Avro wire type.
+//! - [`AvroType`] / [`AvroDecode`]: how a Rust type maps to an Avro schema and codes its values; implemented here for
+//!   the standard types and by the derive for yours.
+//! - [`Codec`]: alternative mappings a field attribute selects (`bytes`, `fixed`, logical types), also for
+//!   `Option`/`Vec` of them.
+//! - [`KafkaRecord`]: a top-level record type: its schema JSON, parsed schema, canonical form and fingerprint.
+
+pub mod encoding;
+mod impls;
+#[cfg(any(feature = "uuid", feature = "chrono", feature = "time", feature = "rust_decimal"))]
+pub mod logical;
+mod record;
+
+use std::collections::HashMap;
+use std::fmt;
+
+pub use record::{KafkaRecord, SchemaError, SchemaInfo};
+
+/// What the derive's generated code calls; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::record::{cached_generic_schema, cached_schema};
+}
+
+/// A step of the path to a value inside a record: a field, an array index, a map key, a union branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// A record field.
+    Field(&'static str),
+    /// An array item.
+    Index(usize),
+    /// A map entry.
+    Key(String),
+}
+
+/// A path such as `/items/3/sku`, built only when an error occurs (innermost segment first while it propagates).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldPath(Vec<PathSegment>);
+
+impl FieldPath {
+    /// The segments, outermost first.
+    pub fn segments(&self) -> impl Iterator<Item = &PathSegment> {
+        self.0.iter().rev()
+    }
+
+    fn push(&mut self, seg: PathSegment) {
+        self.0.push(seg);
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("/");
+        }
+        for seg in self.segments() {
+            match seg {
+                PathSegment::Field(n) => write!(f, "/{n}")?,
+                PathSegment::Index(i) => write!(f, "/{i}")?,
+                PathSegment::Key(k) => write!(f, "/{}", k.replace('~', "~0").replace('/', "~1"))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a value could not be encoded against its schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeErrorKind {
+    /// An unsigned value does not fit the Avro type (e.g. a `u64` above `i64::MAX` as `long`).
+    #[error("{value} does not fit Avro {target}")]
+    OutOfRange {
+        /// The value, as text.
+        value: String,
+        /// The Avro type.
+        target: &'static str,
+    },
+    /// A decimal value does not fit the schema's precision or scale without losing digits.
+    #[error("decimal {value} does not fit decimal({precision}, {scale}): {reason}")]
+    Decimal {
+        /// The value, as text.
+        value: String,
+        /// The schema's precision.
+        precision: u32,
+        /// The schema's scale.
+        scale: u32,
+        /// What does not fit.
+        reason: &'static str,
+    },
+    /// A collection is longer than Avro can describe.
+    #[error("length {0} exceeds what Avro can encode")]
+    TooLong(usize),
+}
+
+/// A value that violates its schema, with the path to the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: {kind}")]
+pub struct EncodeError {
+    /// Where in the record.
+    pub path: FieldPath,
+    /// What is wrong.
+    pub kind: EncodeErrorKind,
+}
+
+impl EncodeError {
+    /// An error at the current position (the caller adds the path while it propagates).
+    pub fn new(kind: EncodeErrorKind) -> EncodeError {
+        EncodeError { path: FieldPath::default(), kind }
+    }
+
+    /// Adds the enclosing path segment.
+    #[cold]
+    pub fn at(mut self, seg: PathSegment) -> EncodeError {
+        self.path.push(seg);
+        self
+    }
+}
+
+/// Why bytes could not be decoded as a value of the schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The input ended inside a value.
+    #[error("input ends {needed} byte(s) early")]
+    UnexpectedEof {
+        /// How many more bytes were needed (at least).
+        needed: usize,
+    },
+    /// A varint is longer than 10 bytes or overflows 64 bits.
+    #[error("varint longer than 64 bits")]
+    VarintOverflow,
+    /// A boolean byte other than 0 or 1.
+    #[error("invalid boolean byte {0}")]
+    InvalidBool(u8),
+    /// A negative length or block size.
+    #[error("negative length {0}")]
+    NegativeLength(i64),
+    /// A length prefix larger than the input that remains.
+    #[error("length {length} exceeds the {remaining} byte(s) that remain")]
+    LengthExceedsInput {
+        /// The declared length.
+        length: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// An array or map block declares more items than the input can hold.
+    #[error("block of {count} items cannot fit in the {remaining} byte(s) that remain")]
+    BlockTooLarge {
+        /// The declared count.
+        count: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// A string is not valid UTF-8.
+    #[error("string is not valid UTF-8")]
+    InvalidUtf8,
+    /// A number outside the Rust type's range.
+    #[error("{value} is out of range for {target}")]
+    OutOfRange {
+        /// The decoded number.
+        value: i64,
+        /// The target type.
+        target: &'static str,
+    },
+    /// A union branch index outside the union.
+    #[error("union branch {index} of {branches}")]
+    UnionIndex {
+        /// The index read.
+        index: i64,
+        /// Branches in the union.
+        branches: u32,
+    },
+    /// An enum symbol index outside the enum.
+    #[error("enum symbol {index} of {symbols}")]
+    EnumIndex {
+        /// The index read.
+        index: i64,
+        /// Symbols in the enum.
+        symbols: u32,
+    },
+    /// A logical type's value is invalid (a malformed UUID, an impossible date, a decimal too large).
+    #[error("invalid {logical_type}: {reason}")]
+    Logical {
+        /// The logical type.
+        logical_type: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Bytes remain after the top-level value.
+    #[error("{0} byte(s) remain after the value")]
+    TrailingBytes(usize),
+    /// An error inside a field, item or entry.
+    #[error("at {path}: {source}")]
+    At {
+        /// Where.
+        path: FieldPath,
+        /// The error.
+        source: Box<DecodeError>,
+    },
+}
+
+impl DecodeError {
+    /// Adds the enclosing path segment.
+    #[cold]
+    pub fn at(self, seg: PathSegment) -> DecodeError {
+        match self {
+            DecodeError::At { mut path, source } => {
+                path.push(seg);
+                DecodeError::At { path, source }
+            }
+            other => DecodeError::At { path: FieldPath(vec![seg]), source: Box::new(other) },
+        }
+    }
+
+    /// The error without its path.
+    pub fn root_cause(&self) -> &DecodeError {
+        match self {
+            DecodeError::At { source, .. } => source,
+            other => other,
+        }
+    }
+}
+
+/// Assembles a schema's JSON from the fragments the derive generated at compile time, defining each named type
+/// once (the first time it appears) and referring to it by full name afterwards.
+#[derive(Debug, Default)]
+pub struct SchemaWriter {
+    out: String,
+    /// Full name → identity of the Rust type that defined it.
+    defined: HashMap<String, String>,
+    namespace: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl SchemaWriter {
+    /// An empty writer.
+    pub fn new() -> SchemaWriter {
+        SchemaWriter::default()
+    }
+
+    /// Appends JSON text.
+    #[inline]
+    pub fn raw(&mut self, json: &str) {
+        self.out.push_str(json);
+    }
+
+    /// Appends a JSON string literal.
+    pub fn string(&mut self, s: &str) {
+        // serde_json's escaping is exactly JSON's; a String never fails to serialize.
+        self.out.push_str(&serde_json::Value::String(s.to_owned()).to_string());
+    }
+
+    /// The namespace a named type without its own namespace inherits here.
+    pub fn enclosing_namespace(&self) -> Option<&str> {
+        self.namespace.last().map(String::as_str).filter(|n| !n.is_empty())
+    }
+
+    /// Writes a named type: its definition (through `define`, with `namespace` as the enclosing namespace of what it
+    /// contains) the first time its full name appears, a reference by full name after that. `identity` names the Rust
+    /// type; two different Rust types claiming one Avro name is an error reported by [`SchemaWriter::finish`].
+    pub fn named(&mut self, name: &str, namespace: Option<&str>, identity: &str, define: impl FnOnce(&mut Self)) {
+        let ns = namespace.map(str::to_owned).or_else(|| self.enclosing_namespace().map(str::to_owned));
+        let full = match &ns {
+            Some(ns) if !ns.is_empty() => format!("{ns}.{name}"),
+            _ => name.to_owned(),
+        };
+        match self.defined.get(&full) {
+            Some(other) if other != identity => {
+                self.errors.push(format!("the Avro name {full} is used by both {other} and {identity}; rename one"));
+                self.string(&full);
+            }
+            Some(_) => self.string(&full),
+            None => {
+                self.defined.insert(full, identity.to_owned());
+                self.namespace.push(ns.unwrap_or_default());
+                define(self);
+                self.namespace.pop();
+            }
+        }
+    }
+
+    /// The assembled JSON, or every naming conflict found.
+    pub fn finish(self) -> Result<String, SchemaError> {
+        if self.errors.is_empty() { Ok(self.out) } else { Err(SchemaError::Conflict(self.errors.join("; "))) }
+    }
+
+    /// The complete schema of `T`.
+    pub fn schema_of<T: AvroType + ?Sized>() -> Result<String, SchemaError> {
+        let mut w = SchemaWriter::new();
+        T::write_schema(&mut w);
+        w.finish()
+    }
+}
+
+/// A Rust type with an Avro schema and an encoder. Implemented for the standard types (see the crate docs for the
+/// mapping) and by `#[derive(KafkaRecord)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Avro mapping",
+    label = "this type cannot be encoded as Avro",
+    note = "derive `KafkaRecord` for your own types; for `Vec<u8>` as bytes, `u64` as fixed or logical types, \
+            select the mapping with a `#[kafka(...)]` field attribute"
+)]
+pub trait AvroType {
+    /// The fewest bytes a value of this type encodes to (bounds hostile block counts when decoding).
+    const MIN_SIZE: usize;
+
+    /// Writes this type's schema.
+    fn write_schema(w: &mut SchemaWriter);
+
+    /// A name fragment for instantiations of generic records (`Wrapper<Order>` is named `Wrapper_Order`).
+    fn type_name(out: &mut String);
+
+    /// Appends the Avro binary encoding of `self`.
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
+}
+
+/// A Rust type that can be read from Avro binary written with its own schema; `'de` lets `&str` and `Cow<str>`
+/// borrow from the input.
+pub trait AvroDecode<'de>: AvroType + Sized {
+    /// Reads one value, advancing `input` past it.
+    fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError>;
+}
+
+/// A mapping of `T` other than its natural one, chosen by a field attribute: `C` in `<C as Codec<T>>` is a marker
+/// type such as [`Bytes`] or a logical type.
+pub trait Codec<T> {
+    /// As [`AvroType::MIN_SIZE`].
+    const MIN_SIZE: usize;
+    /// Writes the schema of `T` under this mapping.
+    fn write_schema(w: &mut SchemaWriter);
+    /// As [`AvroType::type_name`].
+    fn type_name(out: &mut String);
+    /// Encodes `v`.
+    fn encode(v: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
+    /// Decodes a value.
+    fn decode(input: &mut &[u8]) -> Result<T, DecodeError>;
+}
+
+/// The natural mapping: `<Natural as Codec<T>>` is `T`'s own [`AvroType`] impl (for `'static` decodable types).
+pub struct Natural;
+
+impl<T: AvroType + for<'de> AvroDecode<'de>> Codec<T> for Natural {
+    const MIN_SIZE: usize = T::MIN_SIZE;
+    #[inline]
+    fn write_schema(w: &mut SchemaWriter) {
+        T::write_schema(w)
+    }
+    fn type_name(out: &mut String) {
+        T::type_name(out)
+    }
+    #[inline]
+    fn encode(v: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        v.encode(buf)
+    }
+    #[inline]
+    fn decode(input: &mut &[u8]) -> Result<T, DecodeError> {
+        T::decode(input)
+    }
+}
+
+/// `Vec<u8>` (or `Box<[u8]>`) as Avro `bytes` instead of an array of ints: `#[kafka(bytes)]`.
+pub struct Bytes;
+
+impl Codec<Vec<u8>> for Bytes {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("\"bytes\"")
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("bytes")
+    }
+    #[inline]
+    fn encode(v: &Vec<u8>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encoding::put_bytes(buf, v);
+        Ok(())
+    }
+    #[inline]
+    fn decode(input: &mut &[u8]) -> Result<Vec<u8>, DecodeError> {
+        encoding::get_bytes(input).map(<[u8]>::to_vec)
+    }
+}
+
+/// `u64` as an 8-byte big-endian `fixed` named `u64` instead of a range-checked `long`: `#[kafka(fixed)]`.
+pub struct FixedU64;
+
+impl Codec<u64> for FixedU64 {
+    const MIN_SIZE: usize = 8;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.named("u64", None, "u64 as fixed(8)", |w| w.raw(r#"{"type":"fixed","name":"u64","size":8}"#));
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("u64")
+    }
+    #[inline]
+    fn encode(v: &u64, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encoding::put_fixed(buf, &v.to_be_bytes());
+        Ok(())
+    }
+    #[inline]
+    fn decode(input: &mut &[u8]) -> Result<u64, DecodeError> {
+        encoding::get_array::<8>(input).map(u64::from_be_bytes)
+    }
+}
+
+/// `Option<T>` under the mapping `C`: `["null", C's schema]`.
+pub struct OptionOf<C>(std::marker::PhantomData<C>);
+
+impl<T, C: Codec<T>> Codec<Option<T>> for OptionOf<C> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("[\"null\",");
+        C::write_schema(w);
+        w.raw("]");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("optional_");
+        C::type_name(out)
+    }
+    #[inline]
+    fn encode(v: &Option<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match v {
+            None => {
+                buf.push(0);
+                Ok(())
+            }
+            Some(v) => {
+                buf.push(2);
+                C::encode(v, buf)
+            }
+        }
+    }
+    #[inline]
+    fn decode(input: &mut &[u8]) -> Result<Option<T>, DecodeError> {
+        match encoding::get_union_index(input, 2)? {
+            0 => Ok(None),
+            _ => C::decode(input).map(Some),
+        }
+    }
+}
+
+/// `Vec<T>` under the mapping `C`: an array of C's schema.
+pub struct VecOf<C>(std::marker::PhantomData<C>);
+
+impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
+    const MIN_SIZE: usize = 1;
+    fn write_schema(w: &mut SchemaWriter) {
+        w.raw("{\"type\":\"array\",\"items\":");
+        C::write_schema(w);
+        w.raw("}");
+    }
+    fn type_name(out: &mut String) {
+        out.push_str("array_");
+        C::type_name(out)
+    }
+    fn encode(v: &Vec<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if !v.is_empty() {
+            encoding::put_block_count(buf, v.len());
+            for (i, item) in v.iter().enumerate() {
+                C::encode(item, buf).map_err(|e| e.at(PathSegment::Index(i)))?;
+            }
+        }
+        encoding::put_block_end(buf);
+        Ok(())
+    }
+    fn decode(input: &mut &[u8]) -> Result<Vec<T>, DecodeError> {
+        let mut out = Vec::new();
+        loop {
+            let n = encoding::get_block_count(input, C::MIN_SIZE)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.reserve(n);
+            for _ in 0..n {
+                let i = out.len();
+                out.push(C::decode(input).map_err(|e| e.at(PathSegment::Index(i)))?);
+            }
+        }
+    }
+}
+
+/// Decodes a top-level value of `T` from exactly `bytes` (trailing bytes are an error).
+pub fn decode_exact<'de, T: AvroDecode<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
+    let mut input = bytes;
+    let v = T::decode(&mut input)?;
+    if input.is_empty() { Ok(v) } else { Err(DecodeError::TrailingBytes(input.len())) }
+}
