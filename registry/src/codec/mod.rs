@@ -319,6 +319,11 @@ pub trait AvroType {
 
 /// A Rust type that can be read from Avro binary written with its own schema; `'de` lets `&str` and `Cow<str>`
 /// borrow from the input.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be decoded from Avro",
+    label = "no Avro decoder for this type",
+    note = "derive `KafkaRecord` for your own types"
+)]
 pub trait AvroDecode<'de>: AvroType + Sized {
     /// Reads one value, advancing `input` past it.
     fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError>;

@@ -1,0 +1,192 @@
+//! Encode and decode of the realistic `Order`, all in one run: typed-kafka's derive vs apache-avro's common path
+//! (`to_value` + write, read + `from_value`), its fastest direct serde path (`GenericDatumWriter::write_ser`,
+//! `GenericDatumReader::read_deser`), and a hand-written codec. Prints the ratios and the allocations per record
+//! (counted by a counting global allocator) after criterion's own report.
+//!
+//! `cargo bench -p typed-kafka-benches --bench codec`
+
+#![allow(unsafe_code)] // the counting allocator
+#![allow(clippy::unwrap_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use criterion::Criterion;
+use typed_kafka::{AvroDecode, KafkaRecord};
+use typed_kafka_benches::{Order, hand, sample_order, serde_mirror};
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations per call of `f`, averaged over 1,000 calls after 100 warm-up calls.
+fn allocations_per_call(mut f: impl FnMut()) -> f64 {
+    for _ in 0..100 {
+        f();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..1000 {
+        f();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 1000.0
+}
+
+fn out_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}
+
+fn mean_ns(group: &str, id: &str) -> Option<f64> {
+    let path = out_dir().join(group).join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let order = sample_order();
+    let mirror = serde_mirror::Order::from(&order);
+    let info = Order::schema().unwrap();
+    let schema = info.schema();
+    let writer = GenericDatumWriter::builder(schema).build().unwrap();
+    let reader = GenericDatumReader::builder(schema).build().unwrap();
+
+    // All four encoders produce bytes every decoder reads back to the same order.
+    let mut ours = Vec::new();
+    order.encode_body(&mut ours).unwrap();
+    let mut by_hand = Vec::new();
+    hand::encode(&order, &mut by_hand);
+    let via_ser = writer.write_ser_to_vec(&mirror).unwrap();
+    let via_value =
+        writer.write_value_to_vec(apache_avro::to_value(&mirror).unwrap().resolve(schema).unwrap()).unwrap();
+    for bytes in [&ours, &by_hand, &via_ser, &via_value] {
+        assert_eq!(Order::decode_body(bytes).unwrap(), order);
+        assert_eq!(hand::decode(bytes).unwrap(), order);
+        assert_eq!(reader.read_deser::<serde_mirror::Order>(&mut bytes.as_slice()).unwrap().normalized(), mirror);
+    }
+    println!("Order encodes to {} bytes", ours.len());
+
+    let mut c = Criterion::default().output_directory(&out_dir()).configure_from_args();
+    {
+        let mut g = c.benchmark_group("encode");
+        let mut buf = Vec::with_capacity(512);
+        g.bench_function("typed_kafka", |b| {
+            b.iter(|| {
+                buf.clear();
+                black_box(&order).encode_body(&mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("hand_written", |b| {
+            b.iter(|| {
+                buf.clear();
+                hand::encode(black_box(&order), &mut buf);
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("apache_avro_write_ser", |b| {
+            b.iter(|| {
+                buf.clear();
+                writer.write_ser(&mut buf, black_box(&mirror)).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("apache_avro_to_value", |b| {
+            b.iter(|| {
+                buf.clear();
+                let v = apache_avro::to_value(black_box(&mirror)).unwrap().resolve(schema).unwrap();
+                writer.write_value(&mut buf, v).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("decode");
+        g.bench_function("typed_kafka", |b| b.iter(|| Order::decode_body(black_box(&ours)).unwrap()));
+        g.bench_function("hand_written", |b| b.iter(|| hand::decode(black_box(&ours)).unwrap()));
+        g.bench_function("apache_avro_read_deser", |b| {
+            b.iter(|| reader.read_deser::<serde_mirror::Order>(&mut black_box(&ours).as_slice()).unwrap())
+        });
+        g.bench_function("apache_avro_from_value", |b| {
+            b.iter(|| {
+                let v = reader.read_value(&mut black_box(&ours).as_slice()).unwrap();
+                apache_avro::from_value::<serde_mirror::Order>(&v).unwrap()
+            })
+        });
+        g.finish();
+    }
+    c.final_summary();
+
+    let mut buf = Vec::with_capacity(512);
+    let alloc_enc_ours = allocations_per_call(|| {
+        buf.clear();
+        order.encode_body(&mut buf).unwrap();
+    });
+    let alloc_enc_ser = allocations_per_call(|| {
+        buf.clear();
+        writer.write_ser(&mut buf, &mirror).unwrap();
+    });
+    let alloc_dec_ours = allocations_per_call(|| {
+        black_box(<Order as AvroDecode>::decode(&mut ours.as_slice()).unwrap());
+    });
+    let alloc_dec_hand = allocations_per_call(|| {
+        black_box(hand::decode(&ours).unwrap());
+    });
+    let alloc_dec_deser = allocations_per_call(|| {
+        black_box(reader.read_deser::<serde_mirror::Order>(&mut ours.as_slice()).unwrap());
+    });
+
+    println!("\n== ratios (mean time, same run) ==");
+    let r = |g: &str, a: &str, b: &str| match (mean_ns(g, a), mean_ns(g, b)) {
+        (Some(x), Some(y)) => format!("{:.2}x", y / x),
+        _ => "n/a (run without a filter)".into(),
+    };
+    println!(
+        "encode: apache_avro_write_ser / typed_kafka = {}  (target >= 5)",
+        r("encode", "typed_kafka", "apache_avro_write_ser")
+    );
+    println!("encode: apache_avro_to_value  / typed_kafka = {}", r("encode", "typed_kafka", "apache_avro_to_value"));
+    println!(
+        "encode: typed_kafka / hand_written          = {}  (target <= 1.3)",
+        r("encode", "hand_written", "typed_kafka")
+    );
+    println!(
+        "decode: apache_avro_read_deser / typed_kafka = {}  (target >= 1.6)",
+        r("decode", "typed_kafka", "apache_avro_read_deser")
+    );
+    println!("decode: apache_avro_from_value / typed_kafka = {}", r("decode", "typed_kafka", "apache_avro_from_value"));
+    println!(
+        "decode: typed_kafka / hand_written           = {}  (target <= 1.25)",
+        r("decode", "hand_written", "typed_kafka")
+    );
+    println!("\n== allocations per record ==");
+    println!(
+        "encode into a reused buffer: typed_kafka {alloc_enc_ours:.2}, apache_avro_write_ser {alloc_enc_ser:.2}  (target 0)"
+    );
+    println!(
+        "decode: typed_kafka {alloc_dec_ours:.2}, hand_written {alloc_dec_hand:.2}, apache_avro_read_deser {alloc_dec_deser:.2}"
+    );
+}

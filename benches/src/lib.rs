@@ -1,0 +1,382 @@
+//! The realistic `Order` the benchmarks measure (~15 fields: strings, longs, an enum, options, a nested `Vec` of 5
+//! line items, a decimal, a timestamp, a uuid, a map), in three forms:
+//! - [`Order`]: derived with `#[derive(KafkaRecord)]`;
+//! - [`serde_mirror::Order`]: the same record as apache-avro's serde paths need it (uuid as a string, timestamp as
+//!   millis, decimal as its two's-complement bytes), converted once outside the timed loops;
+//! - [`hand`]: a hand-written encoder and decoder for the same struct, the practical limit.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use typed_kafka::KafkaRecord;
+use uuid::Uuid;
+
+/// Where an order stands.
+#[derive(KafkaRecord, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[kafka(namespace = "shop")]
+pub enum OrderStatus {
+    /// Placed, not paid.
+    Placed,
+    /// Paid.
+    Paid,
+    /// Shipped.
+    Shipped,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// One line of an order.
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "shop")]
+pub struct LineItem {
+    /// Stock keeping unit.
+    pub sku: String,
+    /// How many.
+    pub quantity: i32,
+    /// Price of one, in cents.
+    pub unit_price_cents: i64,
+    /// Discount on the line, in cents.
+    pub discount_cents: Option<i64>,
+}
+
+/// An order, as a shop service publishes it.
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "shop")]
+pub struct Order {
+    /// Unique id.
+    pub order_id: Uuid,
+    /// Customer number.
+    pub customer_id: i64,
+    /// State.
+    pub status: OrderStatus,
+    /// When it was placed.
+    pub created_at: DateTime<Utc>,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Total amount.
+    #[kafka(decimal(precision = 12, scale = 2))]
+    pub total: Decimal,
+    /// Lines.
+    pub items: Vec<LineItem>,
+    /// Coupon code.
+    pub coupon: Option<String>,
+    /// Free-text note.
+    pub note: Option<String>,
+    /// Sales channel.
+    pub channel: String,
+    /// Shipping priority.
+    pub priority: i32,
+    /// Gift wrapped.
+    pub gift: bool,
+    /// Parcel weight.
+    pub weight_kg: f64,
+    /// Free-form attributes.
+    pub attributes: HashMap<String, String>,
+    /// Warehouse that ships it.
+    pub warehouse: String,
+}
+
+/// A typical order: five line items, two attributes, a coupon.
+pub fn sample_order() -> Order {
+    Order {
+        order_id: Uuid::from_u128(0x6f1e_2d3c_4b5a_6978_8796_a5b4_c3d2_e1f0),
+        customer_id: 1_234_567,
+        status: OrderStatus::Paid,
+        created_at: DateTime::from_timestamp_millis(1_795_300_000_123).unwrap_or_default(),
+        currency: "EUR".into(),
+        total: Decimal::new(1_234_599, 2),
+        items: (0..5)
+            .map(|i| LineItem {
+                sku: format!("SKU-{:05}", 1000 + i),
+                quantity: i + 1,
+                unit_price_cents: 1999 + i64::from(i) * 100,
+                discount_cents: if i % 2 == 0 { Some(150) } else { None },
+            })
+            .collect(),
+        coupon: Some("WINTER-10".into()),
+        note: None,
+        channel: "web".into(),
+        priority: 2,
+        gift: false,
+        weight_kg: 3.75,
+        attributes: [
+            ("campaign".to_string(), "newsletter-42".to_string()),
+            ("device".to_string(), "mobile".to_string()),
+        ]
+        .into(),
+        warehouse: "FRA-2".into(),
+    }
+}
+
+/// The same record in the shape apache-avro's serde paths accept.
+pub mod serde_mirror {
+    use std::collections::HashMap;
+
+    use super::OrderStatus;
+
+    /// One line of an order.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct LineItem {
+        /// Stock keeping unit.
+        pub sku: String,
+        /// How many.
+        pub quantity: i32,
+        /// Price of one, in cents.
+        pub unit_price_cents: i64,
+        /// Discount on the line, in cents.
+        pub discount_cents: Option<i64>,
+    }
+
+    /// An order.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Order {
+        /// Unique id, as text.
+        pub order_id: String,
+        /// Customer number.
+        pub customer_id: i64,
+        /// State.
+        pub status: OrderStatus,
+        /// Epoch millis.
+        pub created_at: i64,
+        /// Currency.
+        pub currency: String,
+        /// Unscaled total, big-endian two's complement, 6 bytes.
+        #[serde(with = "serde_bytes")]
+        pub total: Vec<u8>,
+        /// Lines.
+        pub items: Vec<LineItem>,
+        /// Coupon code.
+        pub coupon: Option<String>,
+        /// Note.
+        pub note: Option<String>,
+        /// Channel.
+        pub channel: String,
+        /// Priority.
+        pub priority: i32,
+        /// Gift wrapped.
+        pub gift: bool,
+        /// Weight.
+        pub weight_kg: f64,
+        /// Attributes.
+        pub attributes: HashMap<String, String>,
+        /// Warehouse.
+        pub warehouse: String,
+    }
+
+    impl Order {
+        /// The same order with `total` re-padded to 6 bytes: decoders return the bytes as written, and writers
+        /// may write the same decimal in fewer bytes.
+        pub fn normalized(mut self) -> Order {
+            let fill = if self.total.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 };
+            let mut full = [fill; 16];
+            let n = self.total.len().min(16);
+            full[16 - n..].copy_from_slice(&self.total[self.total.len() - n..]);
+            self.total = full[10..].to_vec();
+            self
+        }
+    }
+
+    impl From<&super::Order> for Order {
+        fn from(o: &super::Order) -> Order {
+            let mut total = o.total;
+            total.rescale(2);
+            // apache-avro's resolve wants as many bytes as precision 12 can need (6), sign-extended.
+            let bytes = total.mantissa().to_be_bytes();
+            let start = 10;
+            Order {
+                order_id: o.order_id.hyphenated().to_string(),
+                customer_id: o.customer_id,
+                status: o.status,
+                created_at: o.created_at.timestamp_millis(),
+                currency: o.currency.clone(),
+                total: bytes[start..].to_vec(),
+                items: o
+                    .items
+                    .iter()
+                    .map(|i| LineItem {
+                        sku: i.sku.clone(),
+                        quantity: i.quantity,
+                        unit_price_cents: i.unit_price_cents,
+                        discount_cents: i.discount_cents,
+                    })
+                    .collect(),
+                coupon: o.coupon.clone(),
+                note: o.note.clone(),
+                channel: o.channel.clone(),
+                priority: o.priority,
+                gift: o.gift,
+                weight_kg: o.weight_kg,
+                attributes: o.attributes.clone(),
+                warehouse: o.warehouse.clone(),
+            }
+        }
+    }
+}
+
+/// A hand-written encoder and decoder for [`Order`]: straight-line calls of the encoding functions, no traits,
+/// no error paths beyond what the format forces. The practical limit for the derive.
+pub mod hand {
+    use chrono::DateTime;
+    use rust_decimal::Decimal;
+    use typed_kafka::registry::codec::DecodeError;
+    use typed_kafka::registry::codec::encoding::*;
+    use uuid::Uuid;
+
+    use super::{LineItem, Order, OrderStatus};
+
+    fn put_opt_long(buf: &mut Vec<u8>, v: Option<i64>) {
+        match v {
+            None => buf.push(0),
+            Some(v) => {
+                buf.push(2);
+                put_long(buf, v);
+            }
+        }
+    }
+
+    fn put_opt_str(buf: &mut Vec<u8>, v: &Option<String>) {
+        match v {
+            None => buf.push(0),
+            Some(v) => {
+                buf.push(2);
+                put_str(buf, v);
+            }
+        }
+    }
+
+    /// Encodes `o` (assumes the total fits decimal(12, 2), as the sample does).
+    pub fn encode(o: &Order, buf: &mut Vec<u8>) {
+        let mut uuid = [0u8; 36];
+        put_str(buf, o.order_id.hyphenated().encode_lower(&mut uuid));
+        put_long(buf, o.customer_id);
+        put_int(buf, o.status as i32);
+        put_long(buf, o.created_at.timestamp_millis());
+        put_str(buf, &o.currency);
+        let mut total = o.total;
+        total.rescale(2);
+        let bytes = total.mantissa().to_be_bytes();
+        let mut start = 0;
+        while start < 15
+            && ((bytes[start] == 0 && bytes[start + 1] & 0x80 == 0)
+                || (bytes[start] == 0xff && bytes[start + 1] & 0x80 != 0))
+        {
+            start += 1;
+        }
+        put_bytes(buf, &bytes[start..]);
+        if !o.items.is_empty() {
+            put_block_count(buf, o.items.len());
+            for i in &o.items {
+                put_str(buf, &i.sku);
+                put_int(buf, i.quantity);
+                put_long(buf, i.unit_price_cents);
+                put_opt_long(buf, i.discount_cents);
+            }
+        }
+        put_block_end(buf);
+        put_opt_str(buf, &o.coupon);
+        put_opt_str(buf, &o.note);
+        put_str(buf, &o.channel);
+        put_int(buf, o.priority);
+        put_bool(buf, o.gift);
+        put_double(buf, o.weight_kg);
+        if !o.attributes.is_empty() {
+            put_block_count(buf, o.attributes.len());
+            for (k, v) in &o.attributes {
+                put_str(buf, k);
+                put_str(buf, v);
+            }
+        }
+        put_block_end(buf);
+        put_str(buf, &o.warehouse);
+    }
+
+    fn get_opt_long(input: &mut &[u8]) -> Result<Option<i64>, DecodeError> {
+        Ok(if get_union_index(input, 2)? == 0 { None } else { Some(get_long(input)?) })
+    }
+
+    fn get_opt_string(input: &mut &[u8]) -> Result<Option<String>, DecodeError> {
+        Ok(if get_union_index(input, 2)? == 0 { None } else { Some(get_str(input)?.to_owned()) })
+    }
+
+    fn bad(what: &'static str) -> DecodeError {
+        DecodeError::Logical { logical_type: what, reason: "invalid".into() }
+    }
+
+    /// Decodes an `Order`.
+    pub fn decode(mut input: &[u8]) -> Result<Order, DecodeError> {
+        let input = &mut input;
+        let order_id = Uuid::try_parse(get_str(input)?).map_err(|_| bad("uuid"))?;
+        let customer_id = get_long(input)?;
+        let status = match get_enum_index(input, 4)? {
+            0 => OrderStatus::Placed,
+            1 => OrderStatus::Paid,
+            2 => OrderStatus::Shipped,
+            _ => OrderStatus::Cancelled,
+        };
+        let created_at = DateTime::from_timestamp_millis(get_long(input)?).ok_or_else(|| bad("timestamp-millis"))?;
+        let currency = get_str(input)?.to_owned();
+        let raw = get_bytes(input)?;
+        if raw.is_empty() || raw.len() > 16 {
+            return Err(bad("decimal"));
+        }
+        let mut full = [if raw[0] & 0x80 != 0 { 0xff } else { 0 }; 16];
+        full[16 - raw.len()..].copy_from_slice(raw);
+        let total = Decimal::try_from_i128_with_scale(i128::from_be_bytes(full), 2).map_err(|_| bad("decimal"))?;
+        let mut items = Vec::new();
+        loop {
+            let n = get_block_count(input, 4)?;
+            if n == 0 {
+                break;
+            }
+            items.reserve(n);
+            for _ in 0..n {
+                items.push(LineItem {
+                    sku: get_str(input)?.to_owned(),
+                    quantity: get_int(input)?,
+                    unit_price_cents: get_long(input)?,
+                    discount_cents: get_opt_long(input)?,
+                });
+            }
+        }
+        let coupon = get_opt_string(input)?;
+        let note = get_opt_string(input)?;
+        let channel = get_str(input)?.to_owned();
+        let priority = get_int(input)?;
+        let gift = get_bool(input)?;
+        let weight_kg = get_double(input)?;
+        let mut attributes = std::collections::HashMap::new();
+        loop {
+            let n = get_block_count(input, 2)?;
+            if n == 0 {
+                break;
+            }
+            attributes.reserve(n);
+            for _ in 0..n {
+                let k = get_str(input)?.to_owned();
+                attributes.insert(k, get_str(input)?.to_owned());
+            }
+        }
+        let warehouse = get_str(input)?.to_owned();
+        if !input.is_empty() {
+            return Err(DecodeError::TrailingBytes(input.len()));
+        }
+        Ok(Order {
+            order_id,
+            customer_id,
+            status,
+            created_at,
+            currency,
+            total,
+            items,
+            coupon,
+            note,
+            channel,
+            priority,
+            gift,
+            weight_kg,
+            attributes,
+            warehouse,
+        })
+    }
+}
