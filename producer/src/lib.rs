@@ -61,6 +61,9 @@ pub use typed_kafka_registry::codec::{
     AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, KafkaRecord, PathSegment, SchemaError,
     SchemaInfo,
 };
+pub use typed_kafka_registry::{
+    ClientBuilder, RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig, SubjectNameStrategy,
+};
 
 /// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.
 #[doc(hidden)]

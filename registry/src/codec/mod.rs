@@ -18,7 +18,7 @@ mod record;
 use std::collections::HashMap;
 use std::fmt;
 
-pub use record::{KafkaRecord, SchemaError, SchemaInfo};
+pub use record::{KafkaRecord, SchemaError, SchemaInfo, rabin_fingerprint};
 
 /// What the derive's generated code calls; not a stable API.
 #[doc(hidden)]

@@ -1,0 +1,411 @@
+//! HTTP to the registry: failover across base URLs, retries with exponential backoff and jitter on connection
+//! errors and 5xx (never on 4xx), authentication, and the mapping of error codes to [`RegistryError`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::error::RegistryError;
+
+/// A password or token: shown as `***` in Debug output, never logged, never put in an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How the client authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// HTTP basic authentication (Confluent's `basic.auth.user.info` = `user:password`).
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+    /// A bearer token.
+    Bearer(Secret),
+}
+
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) urls: Vec<Url>,
+    pub(crate) auth: Option<Auth>,
+    pub(crate) max_retries: u32,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+    preferred: AtomicUsize,
+    requests: AtomicU64,
+    rng: AtomicU64,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("urls", &self.url_list())
+            .field("auth", &self.auth)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error_code: Option<i64>,
+    message: Option<String>,
+}
+
+enum Attempt {
+    /// Give up with this error.
+    Fatal(RegistryError),
+    /// Try again (next URL, after a backoff).
+    Retry(RegistryError),
+}
+
+impl Transport {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        urls: Vec<Url>,
+        auth: Option<Auth>,
+        max_retries: u32,
+        backoff_initial: Duration,
+        backoff_max: Duration,
+    ) -> Transport {
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
+        Transport {
+            http,
+            urls,
+            auth,
+            max_retries,
+            backoff_initial,
+            backoff_max,
+            preferred: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            rng: AtomicU64::new(seed),
+        }
+    }
+
+    /// HTTP requests sent so far (every attempt counts).
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn url_list(&self) -> String {
+        self.urls.iter().map(Url::as_str).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A random number in `0..n` (xorshift; only for jitter).
+    fn random(&self, n: u64) -> u64 {
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.store(x, Ordering::Relaxed);
+        if n == 0 { 0 } else { x % n }
+    }
+
+    /// The pause before retry number `retry` (1-based): exponential, capped, with "equal jitter" (half fixed, half
+    /// random) so that many clients do not retry in lockstep.
+    fn backoff(&self, retry: u32) -> Duration {
+        let exp = self.backoff_initial.saturating_mul(1u32 << (retry - 1).min(16));
+        let capped = exp.min(self.backoff_max).as_millis() as u64;
+        Duration::from_millis(capped / 2 + self.random(capped / 2 + 1))
+    }
+
+    /// Sends `method path` (path already percent-encoded, starting with `/`) and parses the JSON answer.
+    /// `subject` gives a 409 its subject.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        subject: Option<&str>,
+    ) -> Result<T, RegistryError> {
+        let request_name = format!("{method} {path}");
+        let span = tracing::debug_span!("schema_registry", request = %request_name);
+        async {
+            let n = self.urls.len();
+            let mut attempts = 0u32;
+            loop {
+                let index = (self.preferred.load(Ordering::Relaxed) + attempts as usize) % n;
+                attempts += 1;
+                match self.attempt::<T>(&method, index, path, query, body, subject, &request_name).await {
+                    Ok(v) => {
+                        self.preferred.store(index, Ordering::Relaxed);
+                        return Ok(v);
+                    }
+                    Err(Attempt::Fatal(e)) => return Err(e),
+                    Err(Attempt::Retry(e)) => {
+                        if attempts > self.max_retries {
+                            return Err(match e {
+                                RegistryError::Server { status, code, message, .. } => {
+                                    RegistryError::Server { status, code, message, attempts }
+                                }
+                                RegistryError::Unreachable { reason, .. } => {
+                                    RegistryError::Unreachable { urls: self.url_list(), attempts, reason }
+                                }
+                                other => other,
+                            });
+                        }
+                        let pause = self.backoff(attempts);
+                        tracing::debug!(error = %e, ?pause, attempt = attempts, "retrying");
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        index: usize,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        subject: Option<&str>,
+        request_name: &str,
+    ) -> Result<T, Attempt> {
+        let base = &self.urls[index];
+        let url = format!("{}{}", base.as_str().trim_end_matches('/'), path);
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .header("Accept", "application/vnd.schemaregistry.v1+json, application/json");
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/vnd.schemaregistry.v1+json").body(b.to_string());
+        }
+        req = match &self.auth {
+            Some(Auth::Basic { user, password }) => req.basic_auth(user, Some(password.expose())),
+            Some(Auth::Bearer(token)) => req.bearer_auth(token.expose()),
+            None => req,
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                // reqwest's error text carries the URL, which holds no credentials (they are stripped at build).
+                return Err(Attempt::Retry(RegistryError::Unreachable {
+                    urls: base.to_string(),
+                    attempts: 1,
+                    reason: error_chain(&e),
+                }));
+            }
+        };
+        let status = resp.status();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(Attempt::Retry(RegistryError::Unreachable {
+                    urls: base.to_string(),
+                    attempts: 1,
+                    reason: format!("reading the response: {}", error_chain(&e)),
+                }));
+            }
+        };
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                Attempt::Fatal(RegistryError::InvalidResponse {
+                    request: request_name.to_string(),
+                    reason: format!("{e}: {}", String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()),
+                })
+            });
+        }
+        let err = map_error(status, &bytes, subject);
+        if status.is_server_error() { Err(Attempt::Retry(err)) } else { Err(Attempt::Fatal(err)) }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Maps an error answer to a typed error by the registry's `error_code` (or the HTTP status without one).
+pub(crate) fn map_error(status: StatusCode, body: &[u8], subject: Option<&str>) -> RegistryError {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|b| b.message.clone())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect());
+    let code = parsed.as_ref().and_then(|b| b.error_code).unwrap_or(i64::from(status.as_u16()));
+    match (status.as_u16(), code) {
+        (_, 40401) => RegistryError::SubjectNotFound { message },
+        (_, 40402) => RegistryError::VersionNotFound { message },
+        (_, 40403) => RegistryError::SchemaNotFound { message },
+        (409, _) | (_, 409) => RegistryError::Incompatible {
+            subject: subject.unwrap_or_default().to_string(),
+            reasons: message.split("; ").map(str::to_owned).collect(),
+        },
+        (_, 42201) => RegistryError::InvalidSchema { message },
+        (_, 42202) => RegistryError::InvalidVersion { message },
+        (_, 42203) => RegistryError::InvalidCompatibilityLevel { message },
+        (_, c) if (42200..42300).contains(&c) => RegistryError::Unprocessable { code: c, message },
+        (401 | 403, _) => RegistryError::Unauthorized { status: status.as_u16(), message },
+        (s, code) if s >= 500 => RegistryError::Server { status: s, code, message, attempts: 1 },
+        (s, code) => RegistryError::Http { status: s, code, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confluent_error_codes_map_to_typed_errors() {
+        let m = |status: u16, body: &str| map_error(StatusCode::from_u16(status).unwrap(), body.as_bytes(), Some("s"));
+        assert!(matches!(m(404, r#"{"error_code":40401,"message":"x"}"#), RegistryError::SubjectNotFound { .. }));
+        assert!(matches!(m(404, r#"{"error_code":40402,"message":"x"}"#), RegistryError::VersionNotFound { .. }));
+        assert!(matches!(m(404, r#"{"error_code":40403,"message":"x"}"#), RegistryError::SchemaNotFound { .. }));
+        assert!(matches!(m(409, r#"{"error_code":409,"message":"a; b"}"#),
+            RegistryError::Incompatible { subject, reasons } if subject == "s" && reasons == ["a", "b"]));
+        assert!(matches!(m(422, r#"{"error_code":42201,"message":"x"}"#), RegistryError::InvalidSchema { .. }));
+        assert!(matches!(m(422, r#"{"error_code":42202,"message":"x"}"#), RegistryError::InvalidVersion { .. }));
+        assert!(matches!(
+            m(422, r#"{"error_code":42203,"message":"x"}"#),
+            RegistryError::InvalidCompatibilityLevel { .. }
+        ));
+        assert!(matches!(
+            m(422, r#"{"error_code":42205,"message":"x"}"#),
+            RegistryError::Unprocessable { code: 42205, .. }
+        ));
+        assert!(matches!(
+            m(500, r#"{"error_code":50001,"message":"store"}"#),
+            RegistryError::Server { code: 50001, .. }
+        ));
+        assert!(matches!(m(503, "not json"), RegistryError::Server { code: 503, .. }));
+        assert!(matches!(m(401, ""), RegistryError::Unauthorized { status: 401, .. }));
+        assert!(matches!(m(400, "{}"), RegistryError::Http { status: 400, code: 400, .. }));
+        assert!(m(500, "{}").is_retriable());
+        assert!(!m(404, r#"{"error_code":40401}"#).is_retriable());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let auth = Auth::Basic { user: "svc".into(), password: Secret::new("hunter2") };
+        let text = format!("{auth:?} {:?}", Auth::Bearer(Secret::new("tok-123")));
+        assert!(!text.contains("hunter2") && !text.contains("tok-123"), "{text}");
+        assert!(text.contains("svc"));
+    }
+}
+
+/// The transport's own rules (auth headers, which answers are retried) against a scripted local HTTP responder.
+/// The real registry is exercised by the integration tests; this checks only our logic.
+#[cfg(test)]
+mod scripted {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Answers each connection with the next scripted `(status, body)` and records the request heads.
+    fn responder(script: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (status, body) in script {
+                let Ok((mut conn, _)) = listener.accept() else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body_in = vec![0u8; len];
+                let _ = conn.read_exact(&mut body_in);
+                log.lock().unwrap().push(head);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    fn transport(url: &str, auth: Option<Auth>, retries: u32) -> Transport {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Transport::new(
+            reqwest::Client::new(),
+            vec![Url::parse(url).unwrap()],
+            auth,
+            retries,
+            Duration::from_millis(5),
+            Duration::from_millis(20),
+        )
+    }
+
+    #[tokio::test]
+    async fn basic_and_bearer_auth_headers_are_sent() {
+        let (url, seen) = responder(vec![(200, r#"{"id":1}"#), (200, r#"{"id":2}"#)]);
+        let basic = transport(&url, Some(Auth::Basic { user: "svc".into(), password: Secret::new("s3cret") }), 0);
+        let _: serde_json::Value = basic.call(Method::GET, "/x", &[], None, None).await.unwrap();
+        let bearer = transport(&url, Some(Auth::Bearer(Secret::new("tok-1"))), 0);
+        let _: serde_json::Value = bearer.call(Method::GET, "/x", &[], None, None).await.unwrap();
+        let heads = seen.lock().unwrap().clone();
+        // base64("svc:s3cret") = c3ZjOnMzY3JldA==
+        assert!(heads[0].to_ascii_lowercase().contains("authorization: basic c3zjonmzy3jlda=="), "{}", heads[0]);
+        assert!(heads[1].contains("Bearer tok-1") || heads[1].contains("bearer tok-1"), "{}", heads[1]);
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_and_client_errors_are_not() {
+        let (url, seen) = responder(vec![(503, "{}"), (500, r#"{"error_code":50001,"message":"x"}"#), (200, "[1]")]);
+        let t = transport(&url, None, 3);
+        let v: Vec<i32> = t.call(Method::GET, "/subjects/s/versions", &[], None, None).await.unwrap();
+        assert_eq!(v, [1]);
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        let (url, seen) = responder(vec![(404, r#"{"error_code":40401,"message":"no"}"#), (200, "[1]")]);
+        let t = transport(&url, None, 3);
+        let e = t.call::<Vec<i32>>(Method::GET, "/subjects/s/versions", &[], None, None).await.unwrap_err();
+        assert!(matches!(e, RegistryError::SubjectNotFound { .. }));
+        assert_eq!(seen.lock().unwrap().len(), 1, "a 4xx is never retried");
+
+        let (url, _) = responder(vec![(500, "{}"), (502, "{}"), (503, "{}")]);
+        let t = transport(&url, None, 2);
+        let e = t.call::<Vec<i32>>(Method::GET, "/subjects", &[], None, None).await.unwrap_err();
+        assert!(matches!(e, RegistryError::Server { status: 503, attempts: 3, .. }), "{e}");
+    }
+}

@@ -1,0 +1,157 @@
+//! The Confluent Schema Registry API's data types.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a schema (`schemaType`); absent means AVRO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SchemaType {
+    /// Apache Avro.
+    #[default]
+    Avro,
+    /// JSON Schema.
+    Json,
+    /// Protocol Buffers.
+    Protobuf,
+}
+
+/// A reference from a schema to a named type registered under another subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaReference {
+    /// The name the referring schema uses (for Avro, the referenced type's full name).
+    pub name: String,
+    /// The subject the referenced schema is registered under.
+    pub subject: String,
+    /// Its version.
+    pub version: i32,
+}
+
+/// A schema to register, look up or test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnregisteredSchema {
+    /// The schema text.
+    pub schema: String,
+    /// Its kind.
+    #[serde(default, skip_serializing_if = "is_avro")]
+    pub schema_type: SchemaType,
+    /// Schemas it references.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<SchemaReference>,
+}
+
+fn is_avro(t: &SchemaType) -> bool {
+    *t == SchemaType::Avro
+}
+
+impl UnregisteredSchema {
+    /// An Avro schema without references.
+    pub fn avro(schema: impl Into<String>) -> UnregisteredSchema {
+        UnregisteredSchema { schema: schema.into(), schema_type: SchemaType::Avro, references: Vec::new() }
+    }
+
+    /// Adds a reference.
+    pub fn with_reference(mut self, name: &str, subject: &str, version: i32) -> UnregisteredSchema {
+        self.references.push(SchemaReference { name: name.into(), subject: subject.into(), version });
+        self
+    }
+}
+
+/// A schema as stored under a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredSchema {
+    /// The subject.
+    pub subject: String,
+    /// The version under the subject.
+    pub version: i32,
+    /// The global schema ID.
+    pub id: u32,
+    /// The schema text.
+    pub schema: String,
+    /// Its kind.
+    #[serde(default)]
+    pub schema_type: SchemaType,
+    /// Schemas it references.
+    #[serde(default)]
+    pub references: Vec<SchemaReference>,
+}
+
+/// A schema fetched by ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaById {
+    /// The schema text.
+    pub schema: String,
+    /// Its kind.
+    #[serde(default)]
+    pub schema_type: SchemaType,
+    /// Schemas it references.
+    #[serde(default)]
+    pub references: Vec<SchemaReference>,
+}
+
+/// A subject's (or the registry's) compatibility level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CompatibilityLevel {
+    /// New schemas can read data written with the last one.
+    Backward,
+    /// ... with every earlier one.
+    BackwardTransitive,
+    /// The last schema can read data written with new ones.
+    Forward,
+    /// ... every earlier one can.
+    ForwardTransitive,
+    /// Backward and forward.
+    Full,
+    /// Backward and forward against every earlier version.
+    FullTransitive,
+    /// No checks.
+    None,
+}
+
+impl fmt::Display for CompatibilityLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
+impl FromStr for CompatibilityLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase()))
+            .map_err(|_| format!("unknown compatibility level {s:?}"))
+    }
+}
+
+/// Which version of a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// The latest.
+    Latest,
+    /// A version number.
+    Number(i32),
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Version::Latest => f.write_str("latest"),
+            Version::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The outcome of a compatibility test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compatibility {
+    /// Whether the schema is compatible.
+    pub is_compatible: bool,
+    /// The reasons when it is not (with `verbose=true`).
+    pub messages: Vec<String>,
+}

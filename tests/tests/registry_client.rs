@@ -1,0 +1,363 @@
+//! The registry client against the real registry of the local stack: every API call, the error-code mapping,
+//! subject strategies, schema modes, references, the wire format, single flight and failover.
+//!
+//! The registry is Apicurio's Confluent-compatible API. Where it differs from Confluent's documented behaviour,
+//! the test says so and accepts both.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use typed_kafka::KafkaRecord;
+use typed_kafka::registry::client::{CompatibilityLevel, UnregisteredSchema, Version};
+use typed_kafka::{RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig, SubjectNameStrategy};
+use typed_kafka_tests::{stack, unique};
+
+fn client() -> SchemaRegistryClient {
+    SchemaRegistryClient::builder([stack().registry_url.clone()])
+        .max_retries(2)
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .build()
+        .unwrap()
+}
+
+fn avro(fields: &str) -> UnregisteredSchema {
+    UnregisteredSchema::avro(format!(
+        r#"{{"type":"record","name":"Thing","namespace":"it.registry","fields":[{{"name":"id","type":"long"}}{fields}]}}"#
+    ))
+}
+
+/// An address.
+#[derive(KafkaRecord, Debug, PartialEq, Clone)]
+#[kafka(namespace = "it.shop")]
+struct Address {
+    street: String,
+    city: String,
+}
+
+/// A customer.
+#[derive(KafkaRecord, Debug, PartialEq, Clone)]
+#[kafka(namespace = "it.shop")]
+struct Customer {
+    id: i64,
+    name: String,
+    home: Address,
+    counter: u64,
+}
+
+fn customer() -> Customer {
+    Customer { id: 7, name: "Ada".into(), home: Address { street: "Main 1".into(), city: "Berlin".into() }, counter: 3 }
+}
+
+#[tokio::test]
+async fn registers_looks_up_and_fetches_schemas() {
+    let c = client();
+    let subject = unique("it-api-value");
+    let schema = avro("");
+    let id = c.register(&subject, &schema, true).await.unwrap();
+    assert_eq!(c.register(&subject, &schema, false).await.unwrap(), id, "registering again returns the same ID");
+
+    let found = c.lookup(&subject, &schema, false).await.unwrap();
+    assert_eq!((found.id, found.version, found.subject.as_str()), (id, 1, subject.as_str()));
+
+    let by_id = c.schema_by_id(id).await.unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&by_id.schema).unwrap();
+    assert_eq!(parsed["name"], "Thing");
+    let in_subject = c.schema_by_id_in_subject(id, &subject).await.unwrap();
+    assert_eq!(in_subject.schema, by_id.schema);
+
+    let v1 = c.version(&subject, Version::Number(1)).await.unwrap();
+    let latest = c.version(&subject, Version::Latest).await.unwrap();
+    assert_eq!(v1, latest);
+    assert_eq!(c.latest_cached(&subject).await.unwrap().id, id);
+
+    assert!(c.subjects().await.unwrap().contains(&subject));
+    assert_eq!(c.versions(&subject).await.unwrap(), vec![1]);
+}
+
+#[tokio::test]
+async fn compatibility_levels_can_be_read_set_and_tested() {
+    let c = client();
+    // The stack sets BACKWARD globally; setting it again keeps the other tests' expectations.
+    c.set_global_compatibility(CompatibilityLevel::Backward).await.unwrap();
+    assert_eq!(c.global_compatibility().await.unwrap(), CompatibilityLevel::Backward);
+
+    let subject = unique("it-compat-value");
+    c.register(&subject, &avro(""), false).await.unwrap();
+    // Confluent answers 40408 without a subject-level config (the client returns None); Apicurio 3.0.9 answers
+    // 200 with NONE instead.
+    let unset = |l: Option<CompatibilityLevel>| matches!(l, None | Some(CompatibilityLevel::None));
+    assert!(unset(c.subject_compatibility(&subject).await.unwrap()), "no subject-level config yet");
+    c.set_subject_compatibility(&subject, CompatibilityLevel::Full).await.unwrap();
+    assert_eq!(c.subject_compatibility(&subject).await.unwrap(), Some(CompatibilityLevel::Full));
+
+    let with_default = avro(r#",{"name":"note","type":"string","default":""}"#);
+    let without_default = avro(r#",{"name":"note","type":"string"}"#);
+    let ok = c.test_compatibility(&subject, Version::Latest, &with_default).await.unwrap();
+    assert!(ok.is_compatible, "{:?}", ok.messages);
+    let bad = c.test_compatibility(&subject, Version::Number(1), &without_default).await.unwrap();
+    assert!(!bad.is_compatible);
+    let bad_all = c.test_compatibility_all(&subject, &without_default).await.unwrap();
+    assert!(!bad_all.is_compatible);
+
+    c.delete_subject_compatibility(&subject).await.unwrap();
+    assert!(unset(c.subject_compatibility(&subject).await.unwrap()));
+}
+
+#[tokio::test]
+async fn registry_error_codes_become_typed_errors() {
+    let c = client();
+    let missing = unique("it-missing-value");
+    assert!(matches!(c.version(&missing, Version::Latest).await, Err(RegistryError::SubjectNotFound { .. })), "40401");
+
+    let subject = unique("it-errors-value");
+    c.register(&subject, &avro(""), false).await.unwrap();
+    assert!(
+        matches!(c.version(&subject, Version::Number(99)).await, Err(RegistryError::VersionNotFound { .. })),
+        "40402"
+    );
+    assert!(matches!(c.schema_by_id(987_654_321).await, Err(RegistryError::SchemaNotFound { .. })), "40403");
+
+    match c.register(&subject, &avro(r#",{"name":"required","type":"string"}"#), false).await {
+        Err(RegistryError::Incompatible { subject: s, reasons }) => {
+            assert_eq!(s, subject);
+            assert!(!reasons.is_empty() && !reasons[0].is_empty());
+        }
+        other => panic!("expected 409 Incompatible, got {other:?}"),
+    }
+    match c.register(&subject, &UnregisteredSchema::avro("{\"type\": \"record\", \"name\""), false).await {
+        // Confluent: 42201. Apicurio 3.0.9 answers 42201 too for unparsable Avro.
+        Err(RegistryError::InvalidSchema { .. }) => {}
+        other => panic!("expected 42201 InvalidSchema, got {other:?}"),
+    }
+    match c.version(&subject, Version::Number(-7)).await {
+        // Confluent: 42202 for a version that is not a positive integer or -1.
+        Err(RegistryError::InvalidVersion { .. }) => {}
+        // Apicurio 3.0.9 answers 40401 with "Illegal version format".
+        Err(RegistryError::SubjectNotFound { message }) if message.contains("Illegal version") => {}
+        other => panic!("expected 42202 (or Apicurio's 40401 'Illegal version'), got {other:?}"),
+    }
+    // Not retriable: a 4xx is answered once.
+    let before = c.stats().http_requests;
+    let _ = c.version(&missing, Version::Latest).await;
+    assert_eq!(c.stats().http_requests - before, 1);
+}
+
+#[tokio::test]
+async fn subjects_and_versions_can_be_soft_and_hard_deleted() {
+    let c = client();
+    let subject = unique("it-delete-value");
+    c.register(&subject, &avro(""), false).await.unwrap();
+    c.register(&subject, &avro(r#",{"name":"a","type":"int","default":0}"#), false).await.unwrap();
+    assert_eq!(c.versions(&subject).await.unwrap(), vec![1, 2]);
+
+    assert_eq!(c.delete_version(&subject, 2, false).await.unwrap(), 2);
+    assert_eq!(c.versions(&subject).await.unwrap(), vec![1]);
+
+    assert_eq!(c.delete_subject(&subject, false).await.unwrap(), vec![1]);
+    assert!(!c.subjects().await.unwrap().contains(&subject), "a soft-deleted subject is not listed");
+    // Confluent requires a soft delete before a hard one; then the subject is gone for good.
+    match c.delete_subject(&subject, true).await {
+        Ok(_) => {}
+        // Apicurio may already have removed a soft-deleted subject entirely.
+        Err(RegistryError::SubjectNotFound { .. }) => {}
+        Err(e) => panic!("hard delete: {e}"),
+    }
+    assert!(matches!(c.version(&subject, Version::Latest).await, Err(RegistryError::SubjectNotFound { .. })));
+}
+
+#[tokio::test]
+async fn schema_references_resolve_to_the_same_schema_as_the_derived_type() {
+    let c = client();
+    let address_subject = unique("it-ref-address");
+    c.register(&address_subject, &UnregisteredSchema::avro(Address::schema().unwrap().json()), false).await.unwrap();
+
+    let customer_subject = unique("it-ref-customer-value");
+    let referring = UnregisteredSchema::avro(
+        r#"{"type":"record","name":"Customer","namespace":"it.shop","fields":[
+            {"name":"id","type":"long"},{"name":"name","type":"string"},
+            {"name":"home","type":"it.shop.Address"},{"name":"counter","type":"long"}]}"#,
+    )
+    .with_reference("it.shop.Address", &address_subject, 1);
+    let id = c.register(&customer_subject, &referring, false).await.unwrap();
+
+    let fetched = c.schema_by_id(id).await.unwrap();
+    assert_eq!(fetched.references.len(), 1);
+    assert_eq!(fetched.references[0].subject, address_subject);
+    let resolved = c.resolve(&fetched).await.unwrap();
+    assert_eq!(resolved.canonical_form(), Customer::schema().unwrap().canonical_form());
+
+    // So a serializer pinned to that ID accepts the derived type and writes that ID.
+    let ser = Serializer::<Customer>::new(
+        c.clone(),
+        SerializerConfig { mode: SchemaMode::PinnedId(id), ..Default::default() },
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(ser.serialize("it-ref-topic", &customer(), &mut buf).await.unwrap(), id);
+    assert_eq!(ser.deserialize("it-ref-topic", &buf).await.unwrap(), customer());
+}
+
+#[tokio::test]
+async fn subject_name_strategies_pick_the_documented_subjects() {
+    let c = client();
+    let topic = unique("it-strategy");
+    let cases: Vec<(SubjectNameStrategy, bool, String)> = vec![
+        (SubjectNameStrategy::TopicName, false, format!("{topic}-value")),
+        (SubjectNameStrategy::TopicName, true, format!("{topic}-key")),
+        (SubjectNameStrategy::TopicRecordName, false, format!("{topic}-it.shop.Address")),
+        (SubjectNameStrategy::RecordName, false, "it.shop.Address".to_string()),
+        (
+            SubjectNameStrategy::Custom(Arc::new(|t: &str, key: bool, name: Option<&str>| {
+                Ok(format!("custom.{t}.{}.{}", if key { "k" } else { "v" }, name.unwrap_or("-")))
+            })),
+            false,
+            format!("custom.{topic}.v.it.shop.Address"),
+        ),
+    ];
+    for (strategy, is_key, expected) in cases {
+        let ser =
+            Serializer::<Address>::new(c.clone(), SerializerConfig { strategy, is_key, ..Default::default() }).unwrap();
+        assert_eq!(ser.subject(&topic).unwrap(), expected);
+        let id =
+            ser.serialize(&topic, &Address { street: "s".into(), city: "c".into() }, &mut Vec::new()).await.unwrap();
+        let latest = c.version(&expected, Version::Latest).await.unwrap();
+        assert_eq!(latest.id, id, "registered under {expected}");
+    }
+}
+
+#[tokio::test]
+async fn schema_modes_resolve_ids_and_refuse_foreign_schemas() {
+    let c = client();
+    let topic = unique("it-modes");
+    let subject = format!("{topic}-value");
+    let cfg = |mode| SerializerConfig { mode, ..Default::default() };
+
+    // Lookup before anything is registered: an error, and nothing gets registered.
+    let lookup = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::Lookup)).unwrap();
+    let err = lookup.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err();
+    assert!(matches!(err, RegistryError::SubjectNotFound { .. } | RegistryError::SchemaNotFound { .. }), "{err}");
+
+    // Auto-register creates version 1; lookup then finds the same ID.
+    let auto = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::AutoRegister)).unwrap();
+    let id = auto.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap();
+    assert_eq!(lookup.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
+
+    // Use-latest accepts the latest version while it is the type's own schema...
+    let latest = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::UseLatest)).unwrap();
+    assert_eq!(latest.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
+    // ...and refuses, naming both fingerprints, once the subject has moved on to another schema.
+    let mut evolved: serde_json::Value = serde_json::from_str(Customer::schema().unwrap().json()).unwrap();
+    evolved["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "vip", "type": "boolean", "default": false}));
+    c.register(&subject, &UnregisteredSchema::avro(evolved.to_string()), false).await.unwrap();
+    let fresh = SchemaRegistryClient::builder([stack().registry_url.clone()]).build().unwrap();
+    let latest = Serializer::<Customer>::new(fresh, cfg(SchemaMode::UseLatest)).unwrap();
+    match latest.serialize(&topic, &customer(), &mut Vec::new()).await {
+        Err(RegistryError::SchemaMismatch { type_fingerprint, registry_fingerprint, .. }) => {
+            assert_eq!(type_fingerprint, Customer::schema().unwrap().fingerprint());
+            assert_ne!(registry_fingerprint, type_fingerprint);
+        }
+        other => panic!("expected SchemaMismatch, got {other:?}"),
+    }
+
+    // A pinned ID works for the type's own schema and is refused for another.
+    let pinned = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(id))).unwrap();
+    assert_eq!(pinned.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
+    let other_id = c.version(&subject, Version::Latest).await.unwrap().id;
+    let wrong = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(other_id))).unwrap();
+    let err = wrong.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err();
+    assert!(err.to_string().contains("is not the schema of it.shop.Customer"), "{err}");
+}
+
+#[tokio::test]
+async fn framed_bytes_round_trip_and_the_magic_byte_and_id_are_checked() {
+    let c = client();
+    let topic = unique("it-wire");
+    let ser = Serializer::<Customer>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let mut buf = vec![0xAA]; // bytes already in the buffer stay
+    let id = ser.serialize(&topic, &customer(), &mut buf).await.unwrap();
+    assert_eq!(buf[0], 0xAA);
+    assert_eq!(buf[1], 0, "magic byte");
+    assert_eq!(u32::from_be_bytes(buf[2..6].try_into().unwrap()), id);
+    let framed = &buf[1..];
+    assert_eq!(ser.deserialize(&topic, framed).await.unwrap(), customer());
+
+    let mut bad_magic = framed.to_vec();
+    bad_magic[0] = 1;
+    assert!(matches!(ser.deserialize(&topic, &bad_magic).await, Err(RegistryError::Framing(_))));
+
+    // An ID whose schema is another type's is refused before decoding.
+    let other = Serializer::<Address>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let mut address = Vec::new();
+    other
+        .serialize(&unique("it-wire-other"), &Address { street: "a".into(), city: "b".into() }, &mut address)
+        .await
+        .unwrap();
+    assert!(matches!(ser.deserialize(&topic, &address).await, Err(RegistryError::SchemaMismatch { .. })));
+}
+
+#[tokio::test]
+async fn a_value_violating_its_schema_is_refused_with_its_path_and_nothing_written() {
+    let ser = Serializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
+    let topic = unique("it-violation");
+    let mut buf = b"kept".to_vec();
+    let bad = Customer { counter: u64::MAX, ..customer() };
+    match ser.serialize(&topic, &bad, &mut buf).await {
+        Err(RegistryError::Encode(e, t)) => {
+            assert_eq!(t, topic);
+            assert_eq!(e.path.to_string(), "/counter");
+        }
+        other => panic!("expected an encode error, got {other:?}"),
+    }
+    assert_eq!(buf, b"kept", "nothing of the refused record is left in the buffer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_lookups_of_one_uncached_id_make_one_request() {
+    let id = client().register(&unique("it-flight-value"), &avro(""), false).await.unwrap();
+    let c = client();
+    assert_eq!(c.stats().http_requests, 0);
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move { c.schema_by_id(id).await }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().schema.contains("Thing"));
+    }
+    assert_eq!(c.stats().http_requests, 1, "one HTTP request for 1,000 concurrent lookups");
+    // And from now on, lookups are answered from memory.
+    c.schema_by_id(id).await.unwrap();
+    assert_eq!(c.stats().http_requests, 1);
+}
+
+#[tokio::test]
+async fn a_missing_id_is_remembered_briefly() {
+    let c = SchemaRegistryClient::builder([stack().registry_url.clone()])
+        .missing_id_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    assert!(c.schema_by_id(987_654_000).await.is_err());
+    assert!(c.schema_by_id(987_654_000).await.is_err());
+    assert_eq!(c.stats().http_requests, 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_first_url_fails_over_to_the_next() {
+    // Port 9 (discard) on loopback has no listener here: connection refused.
+    let c = SchemaRegistryClient::builder(["http://127.0.0.1:9", stack().registry_url.as_str()])
+        .max_retries(2)
+        .backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let subject = unique("it-failover-value");
+    c.register(&subject, &avro(""), false).await.unwrap();
+    assert_eq!(c.stats().http_requests, 2, "one refused, one answered");
+    // The working URL is preferred from now on.
+    c.versions(&subject).await.unwrap();
+    assert_eq!(c.stats().http_requests, 3);
+}

@@ -1,0 +1,73 @@
+//! The client through a registry outage, on a private registry instance (its own port and state, so the shared
+//! stack is not disturbed): cached schemas keep serializing while it is down, a cold lookup fails with a clear,
+//! retriable error after the configured retries, and the same client recovers when the registry is back.
+
+use std::time::{Duration, Instant};
+
+use typed_kafka::KafkaRecord;
+use typed_kafka::{RegistryError, SchemaRegistryClient, Serializer, SerializerConfig};
+use typed_kafka_stack::{Service, Stack, StackConfig};
+
+#[derive(KafkaRecord, Debug, PartialEq, Clone)]
+#[kafka(namespace = "it.resilience")]
+struct Reading {
+    sensor: String,
+    value: f64,
+}
+
+#[tokio::test]
+async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
+    let shared = StackConfig::from_env().unwrap();
+    let dir = std::env::temp_dir().join(format!("typed-kafka-resilience-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stack = Stack::new(StackConfig {
+        dir: dir.clone(),
+        registry_port: 38881,
+        kafka_port: 38892,
+        cluster_port: 38900,
+        ..shared
+    });
+    let report = stack.up(&[Service::Registry]).unwrap();
+
+    let client = SchemaRegistryClient::builder([report.endpoints.registry_url.clone()])
+        .basic_auth("svc", "top-secret-password")
+        .max_retries(2)
+        .backoff(Duration::from_millis(50), Duration::from_millis(200))
+        .connect_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let ser = Serializer::<Reading>::new(client.clone(), SerializerConfig::default()).unwrap();
+    let reading = Reading { sensor: "t1".into(), value: 21.5 };
+    let mut before = Vec::new();
+    let id = ser.serialize("readings", &reading, &mut before).await.unwrap();
+    assert_eq!(ser.deserialize("readings", &before).await.unwrap(), reading);
+
+    stack.down(&[Service::Registry]).unwrap();
+
+    // Cached: serializing and deserializing go on without the registry.
+    let mut during = Vec::new();
+    assert_eq!(ser.serialize("readings", &reading, &mut during).await.unwrap(), id);
+    assert_eq!(during, before);
+    assert_eq!(ser.deserialize("readings", &during).await.unwrap(), reading);
+    assert!(client.schema_by_id(id).await.is_ok());
+
+    // Cold: a new topic needs the registry, and fails after 1 + 2 retries, quickly and clearly.
+    let requests = client.stats().http_requests;
+    let t = Instant::now();
+    let err = ser.serialize("other-readings", &reading, &mut Vec::new()).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(10), "gave up after {:?}", t.elapsed());
+    assert_eq!(client.stats().http_requests - requests, 3);
+    assert!(matches!(err, RegistryError::Unreachable { attempts: 3, .. }), "{err}");
+    assert!(err.is_retriable());
+    let text = format!("{err} {err:?} {client:?}");
+    assert!(!text.contains("top-secret-password"), "a secret leaked: {text}");
+
+    // Back (an in-memory registry restarts empty): the same client registers and goes on.
+    stack.up(&[Service::Registry]).unwrap();
+    let mut after = Vec::new();
+    ser.serialize("other-readings", &reading, &mut after).await.unwrap();
+    assert_eq!(ser.deserialize("other-readings", &after).await.unwrap(), reading);
+
+    stack.down(&[Service::Registry]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
