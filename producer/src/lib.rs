@@ -62,7 +62,8 @@ pub use typed_kafka_registry::codec::{
     SchemaInfo,
 };
 pub use typed_kafka_registry::{
-    ClientBuilder, RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig, SubjectNameStrategy,
+    BoundSerializer, ClientBuilder, RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig,
+    SubjectNameStrategy,
 };
 
 /// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.

@@ -10,9 +10,10 @@ pub mod client;
 pub mod codec;
 mod error;
 pub mod serializer;
+mod topic_table;
 pub mod wire;
 
 pub use apache_avro;
 pub use client::{ClientBuilder, SchemaRegistryClient};
 pub use error::RegistryError;
-pub use serializer::{SchemaMode, Serializer, SerializerConfig, SubjectNameStrategy};
+pub use serializer::{BoundSerializer, SchemaMode, Serializer, SerializerConfig, SubjectNameStrategy};

@@ -1,8 +1,11 @@
 //! Typed serialization in the Confluent wire format: a [`KafkaRecord`] value becomes `0x00 | schema ID | Avro body`
 //! and back, with the schema ID resolved through the registry once per topic and then answered from memory.
 
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::client::SchemaRegistryClient;
@@ -87,27 +90,21 @@ pub struct SerializerConfig {
     pub normalize: bool,
 }
 
-#[derive(Clone, Copy)]
-struct Resolved {
-    id: u32,
-    /// Only for [`SchemaMode::UseLatest`].
-    expires: Option<Instant>,
-}
-
 struct Inner<T> {
     client: SchemaRegistryClient,
     config: SerializerConfig,
     info: &'static SchemaInfo,
     latest_ttl: Duration,
-    by_topic: RwLock<FnvMap<String, Resolved>>,
+    /// topic → schema ID, read without locks (expiring only in [`SchemaMode::UseLatest`]).
+    by_topic: crate::topic_table::TopicTable,
     verified_ids: RwLock<FnvMap<u32, ()>>,
     _type: PhantomData<fn(&T)>,
 }
 
 /// Serializes `T` to framed bytes for any topic, and framed bytes back to `T`. Cheap to clone.
 ///
-/// After the first record of a topic, [`serialize`](Self::serialize) does no I/O: a read lock held for one hash
-/// lookup, the 5-byte header, and the derive's encoder writing into the caller's buffer.
+/// After the first record of a topic, [`serialize`](Self::serialize) does no I/O and takes no lock: an atomic load
+/// of the topic map, one hash lookup, the 5-byte header, and the derive's encoder writing into the caller's buffer.
 pub struct Serializer<T> {
     inner: Arc<Inner<T>>,
 }
@@ -142,7 +139,7 @@ impl<T: KafkaRecord> Serializer<T> {
                 config,
                 info,
                 latest_ttl,
-                by_topic: RwLock::new(FnvMap::default()),
+                by_topic: crate::topic_table::TopicTable::new(),
                 verified_ids: RwLock::new(FnvMap::default()),
                 _type: PhantomData,
             }),
@@ -162,18 +159,15 @@ impl<T: KafkaRecord> Serializer<T> {
     /// The schema ID for `topic` if it is known (no I/O).
     #[inline]
     pub fn cached_id(&self, topic: &str) -> Option<u32> {
-        let r = *read(&self.inner.by_topic).get(topic)?;
-        match r.expires {
-            Some(at) if Instant::now() >= at => None,
-            _ => Some(r.id),
-        }
+        self.inner.by_topic.get(topic)
     }
 
     /// The schema ID for `topic`: from memory, or resolved through the registry by the serializer's mode.
     pub async fn schema_id(&self, topic: &str) -> Result<u32, RegistryError> {
         match self.cached_id(topic) {
             Some(id) => Ok(id),
-            None => self.resolve(topic).await,
+            // Boxed, so that the cached path's future stays small.
+            None => Box::pin(self.resolve(topic)).await,
         }
     }
 
@@ -200,7 +194,7 @@ impl<T: KafkaRecord> Serializer<T> {
                 (id, None)
             }
         };
-        inner.by_topic.write().unwrap_or_else(|e| e.into_inner()).insert(topic.to_string(), Resolved { id, expires });
+        inner.by_topic.insert(topic, id, expires);
         Ok(id)
     }
 
@@ -226,10 +220,24 @@ impl<T: KafkaRecord> Serializer<T> {
 
     /// Appends `value` to `buf` as a framed record for `topic` and returns the schema ID used. A value that
     /// violates its schema is an error naming the field path, and leaves `buf` as it was.
-    pub async fn serialize(&self, topic: &str, value: &T, buf: &mut Vec<u8>) -> Result<u32, RegistryError> {
+    ///
+    /// With the topic's ID cached, the first poll completes it: no I/O, no allocation, no boxed future.
+    pub fn serialize<'a>(&'a self, topic: &'a str, value: &'a T, buf: &'a mut Vec<u8>) -> SerializeFuture<'a, T> {
+        SerializeFuture { ser: self, topic, value, buf: Some(buf), resolving: None }
+    }
+
+    /// Resolves `topic`'s schema ID now and returns a handle that serializes for that topic without any lookup
+    /// (what a producer with a topic bound to its record type uses).
+    pub async fn bind(&self, topic: &str) -> Result<BoundSerializer<T>, RegistryError> {
         let id = self.schema_id(topic).await?;
-        self.encode_framed(topic, id, value, buf)?;
-        Ok(id)
+        Ok(BoundSerializer { ser: self.clone(), topic: topic.into(), id })
+    }
+
+    /// `serialize` without waiting: `None` when the topic's schema ID is not cached yet.
+    #[inline]
+    pub fn serialize_cached(&self, topic: &str, value: &T, buf: &mut Vec<u8>) -> Option<Result<u32, RegistryError>> {
+        let id = self.cached_id(topic)?;
+        Some(self.encode_framed(topic, id, value, buf).map(|()| id))
     }
 
     /// Appends `value` framed with a known schema `id` (the synchronous part of [`serialize`](Self::serialize)).
@@ -257,5 +265,94 @@ impl<T: KafkaRecord> Serializer<T> {
             self.inner.verified_ids.write().unwrap_or_else(|e| e.into_inner()).insert(id, ());
         }
         crate::codec::decode_exact(body).map_err(|e| RegistryError::Decode(e, topic.to_string()))
+    }
+}
+
+type Resolving<'a> = Pin<Box<dyn Future<Output = Result<u32, RegistryError>> + Send + 'a>>;
+
+/// The future of [`Serializer::serialize`]: the cached path completes on the first poll; a miss resolves the
+/// topic's schema ID through the registry first.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SerializeFuture<'a, T> {
+    ser: &'a Serializer<T>,
+    topic: &'a str,
+    value: &'a T,
+    buf: Option<&'a mut Vec<u8>>,
+    resolving: Option<Resolving<'a>>,
+}
+
+impl<T> std::fmt::Debug for SerializeFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerializeFuture").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: KafkaRecord + Sync> Future for SerializeFuture<'a, T> {
+    type Output = Result<u32, RegistryError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let id = match &mut this.resolving {
+            None => match this.ser.cached_id(this.topic) {
+                Some(id) => id,
+                None => {
+                    let (ser, topic) = (this.ser, this.topic);
+                    let fut = this.resolving.insert(Box::pin(ser.resolve(topic)));
+                    match fut.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(r) => match r {
+                            Ok(id) => id,
+                            Err(e) => return Poll::Ready(Err(e)),
+                        },
+                    }
+                }
+            },
+            Some(fut) => match fut.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(id)) => id,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            },
+        };
+        let Some(buf) = this.buf.take() else {
+            return Poll::Ready(Err(RegistryError::Config("SerializeFuture polled after completion".into())));
+        };
+        Poll::Ready(this.ser.encode_framed(this.topic, id, this.value, buf).map(|()| id))
+    }
+}
+
+/// A [`Serializer`] bound to one topic by [`Serializer::bind`]: the schema ID is held in the handle, so the hot
+/// path is the 5-byte header and the encoder. In [`SchemaMode::UseLatest`], where the subject's latest version can
+/// change, the handle re-checks the serializer's expiring cache instead, and asks for a new
+/// [`bind`](Serializer::bind) (an error) once the entry has expired.
+pub struct BoundSerializer<T> {
+    ser: Serializer<T>,
+    topic: Box<str>,
+    id: u32,
+}
+
+impl<T> std::fmt::Debug for BoundSerializer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundSerializer").field("topic", &self.topic).field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl<T: KafkaRecord> BoundSerializer<T> {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Appends `value` as a framed record and returns the schema ID; a schema violation leaves `buf` unchanged.
+    #[inline]
+    pub fn serialize(&self, value: &T, buf: &mut Vec<u8>) -> Result<u32, RegistryError> {
+        let id = if self.ser.inner.config.mode == SchemaMode::UseLatest {
+            self.ser.cached_id(&self.topic).ok_or_else(|| {
+                RegistryError::Config(format!("the latest schema of topic {} expired: bind again", self.topic))
+            })?
+        } else {
+            self.id
+        };
+        self.ser.encode_framed(&self.topic, id, value, buf)?;
+        Ok(id)
     }
 }

@@ -361,3 +361,22 @@ async fn an_unreachable_first_url_fails_over_to_the_next() {
     c.versions(&subject).await.unwrap();
     assert_eq!(c.stats().http_requests, 3);
 }
+
+#[tokio::test]
+async fn a_bound_serializer_writes_the_same_bytes_without_a_lookup() {
+    let ser = Serializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
+    let topic = unique("it-bound");
+    let bound = ser.bind(&topic).await.unwrap();
+    assert_eq!(bound.topic(), topic);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let id = bound.serialize(&customer(), &mut a).unwrap();
+    assert_eq!(ser.serialize(&topic, &customer(), &mut b).await.unwrap(), id);
+    assert_eq!(a, b);
+    assert_eq!(ser.serialize_cached(&topic, &customer(), &mut Vec::new()).unwrap().unwrap(), id);
+    let mut kept = b"x".to_vec();
+    assert!(matches!(
+        bound.serialize(&Customer { counter: u64::MAX, ..customer() }, &mut kept),
+        Err(RegistryError::Encode(..))
+    ));
+    assert_eq!(kept, b"x");
+}

@@ -106,7 +106,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Entries kept in the by-ID and by-subject caches (default 1,000 each; the oldest goes first).
+    /// Entries kept in the by-ID cache and in each by-subject cache (registered IDs, latest versions, missing IDs);
+    /// default 1,000 each. Full caches drop expired entries first, then the oldest (by ID) or an arbitrary one.
     pub fn cache_capacity(mut self, by_id: usize, by_subject: usize) -> Self {
         self.id_cache_capacity = by_id;
         self.subject_cache_capacity = by_subject;
@@ -386,7 +387,15 @@ impl SchemaRegistryClient {
                 write(&self.inner.missing_ids).remove(&id);
             }
             Err(RegistryError::SchemaNotFound { .. }) => {
-                write(&self.inner.missing_ids).insert(id, Instant::now());
+                let mut missing = write(&self.inner.missing_ids);
+                if missing.len() >= self.inner.subject_cache_capacity {
+                    let ttl = self.inner.missing_id_ttl;
+                    missing.retain(|_, at| at.elapsed() < ttl);
+                    if missing.len() >= self.inner.subject_cache_capacity {
+                        missing.clear();
+                    }
+                }
+                missing.insert(id, Instant::now());
             }
             Err(_) => {}
         }
@@ -417,7 +426,17 @@ impl SchemaRegistryClient {
             .latest_flights
             .run(subject.to_string(), || async { self.version(subject, Version::Latest).await.map(Arc::new) })
             .await?;
-        write(&self.inner.latest).insert(subject.to_string(), (s.clone(), Instant::now()));
+        let mut latest = write(&self.inner.latest);
+        if !latest.contains_key(subject) && latest.len() >= self.inner.subject_cache_capacity {
+            let ttl = self.inner.latest_ttl;
+            latest.retain(|_, (_, at)| at.elapsed() < ttl);
+            if latest.len() >= self.inner.subject_cache_capacity
+                && let Some(k) = latest.keys().next().cloned()
+            {
+                latest.remove(&k);
+            }
+        }
+        latest.insert(subject.to_string(), (s.clone(), Instant::now()));
         Ok(s)
     }
 
@@ -647,6 +666,18 @@ mod tests {
         assert!(!debug.contains("pa55word"), "{debug}");
         assert!(debug.contains("http://registry:8081/"), "{debug}");
         assert!(debug.contains("svc"), "{debug}");
+    }
+
+    #[test]
+    fn a_custom_ca_is_parsed_at_build_time() {
+        let err =
+            SchemaRegistryClient::builder(["https://registry:8081"]).ca_pem(b"not a certificate".to_vec()).build();
+        // reqwest accepts a PEM bundle with no certificate in it; one that is malformed is a configuration error.
+        let malformed = SchemaRegistryClient::builder(["https://registry:8081"])
+            .ca_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec())
+            .build();
+        assert!(err.is_ok() || matches!(err, Err(RegistryError::Config(_))));
+        assert!(matches!(malformed, Err(RegistryError::Config(m)) if m.contains("invalid CA certificate")));
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! Framing the benchmark `Order` through the registry serializer's cached path, all in one run:
+//! - `encode_only`: the derive's encoder alone (the floor);
+//! - `typed_kafka_framed`: `Serializer::serialize` with the topic's schema ID cached (lookup + header + encode);
+//! - both again from 2 threads at once (each thread's time per record);
+//! - `schema_registry_converter`: its async `AvroEncoder::encode_struct` on the same registry, cached, for the same
+//!   record (in the serde shape it needs), driven by a current-thread tokio runtime.
+//!
+//! Needs the local registry (started if not running) or `TYPED_KAFKA_REGISTRY_URL`:
+//! `cargo bench -p typed-kafka-benches --features registry-bench --bench registry`
+
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use schema_registry_converter::async_impl::avro::AvroEncoder;
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::schema_registry_common::SubjectNameStrategy as SrcStrategy;
+use typed_kafka::{KafkaRecord, SchemaRegistryClient, Serializer, SerializerConfig};
+use typed_kafka_benches::{Order, sample_order, serde_mirror};
+
+/// Polls a future that must complete without waiting (the cached path) once, with a no-op waker.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the cached path waited for I/O"),
+    }
+}
+
+/// Time per operation on each of `threads` threads running `op` `iters` times at once.
+/// Each thread reuses its own buffer, as a producer's sender would.
+fn concurrent(threads: usize, iters: u64, op: impl Fn(&mut Vec<u8>) + Sync) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut buf = Vec::with_capacity(512);
+                for _ in 0..iters {
+                    buf.clear();
+                    op(&mut buf);
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+/// The median over `rounds` of (time of `n` calls of `b`) / (time of `n` calls of `a`), the two alternating in
+/// every round so that slow drifts of the machine's load (this box is shared, and the registry's JVM runs beside
+/// the benchmark) cancel out.
+fn interleaved(rounds: usize, n: u64, mut a: impl FnMut(), mut b: impl FnMut()) -> f64 {
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|i| {
+            let time = |f: &mut dyn FnMut()| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    f();
+                }
+                t.elapsed().as_secs_f64()
+            };
+            // Alternate which goes first, too.
+            if i % 2 == 0 {
+                let ta = time(&mut a);
+                time(&mut b) / ta
+            } else {
+                let tb = time(&mut b);
+                tb / time(&mut a)
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+fn out_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("criterion")
+}
+
+fn mean_ns(group: &str, id: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(out_dir().join(group).join(id).join("new/estimates.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let session = typed_kafka_stack::Session::start().unwrap();
+    let url = session.endpoints.registry_url.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let topic = format!("bench-orders-{}", std::process::id());
+
+    let order = sample_order();
+    let mirror = serde_mirror::Order::from(&order);
+    let client = SchemaRegistryClient::builder([url.clone()]).build().unwrap();
+    let ser = Serializer::<Order>::new(client, SerializerConfig::default()).unwrap();
+    let mut buf = Vec::with_capacity(512);
+    let id = rt.block_on(ser.serialize(&topic, &order, &mut buf)).unwrap();
+
+    let src = AvroEncoder::new(SrSettings::new(url.clone()));
+    let strategy = SrcStrategy::TopicNameStrategy(topic.clone(), false);
+    let src_bytes = rt.block_on(src.encode_struct(&mirror, &strategy)).unwrap();
+    assert_eq!(src_bytes[..5], buf[..5], "both frame with the same schema ID {id}");
+    assert_eq!(Order::decode_body(&src_bytes[5..]).unwrap(), order);
+
+    let bound = rt.block_on(ser.bind(&topic)).unwrap();
+    let mut c = Criterion::default().output_directory(&out_dir()).configure_from_args();
+    {
+        let mut g = c.benchmark_group("registry");
+        g.bench_function("encode_only", |b| {
+            b.iter(|| {
+                buf.clear();
+                black_box(&order).encode_body(&mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("typed_kafka_framed", |b| {
+            b.iter(|| {
+                buf.clear();
+                ready(ser.serialize(black_box(&topic), black_box(&order), &mut buf)).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("typed_kafka_bound", |b| {
+            b.iter(|| {
+                buf.clear();
+                bound.serialize(black_box(&order), &mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("part_cached_id", |b| b.iter(|| black_box(ser.cached_id(black_box(&topic)))));
+        g.bench_function("part_encode_framed_known_id", |b| {
+            b.iter(|| {
+                buf.clear();
+                ser.encode_framed(&topic, black_box(id), black_box(&order), &mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("part_header_then_encode_inline", |b| {
+            b.iter(|| {
+                buf.clear();
+                typed_kafka::registry::wire::write_header(&mut buf, black_box(id));
+                black_box(&order).encode_body(&mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("encode_only_2_threads", |b| {
+            b.iter_custom(|iters| {
+                concurrent(2, iters, |local| {
+                    black_box(&order).encode_body(local).unwrap();
+                    black_box(local.len());
+                })
+            })
+        });
+        g.bench_function("typed_kafka_framed_2_threads", |b| {
+            b.iter_custom(|iters| {
+                concurrent(2, iters, |local| {
+                    ready(ser.serialize(&topic, black_box(&order), local)).unwrap();
+                    black_box(local.len());
+                })
+            })
+        });
+        g.bench_function("schema_registry_converter", |b| {
+            b.iter(|| black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap()))
+        });
+        g.finish();
+    }
+    c.final_summary();
+
+    let r = |a: &str, b: &str| match (mean_ns("registry", a), mean_ns("registry", b)) {
+        (Some(x), Some(y)) => format!("{:.3}x", y / x),
+        _ => "n/a (run without a filter)".into(),
+    };
+    println!("\n== ratios (mean time, same run) ==");
+    println!(
+        "typed_kafka_framed / encode_only                    = {}  (target <= 1.10)",
+        r("encode_only", "typed_kafka_framed")
+    );
+    println!(
+        "typed_kafka_framed_2_threads / encode_only_2_threads = {}  (target <= 1.10)",
+        r("encode_only_2_threads", "typed_kafka_framed_2_threads")
+    );
+    println!(
+        "schema_registry_converter / typed_kafka_framed      = {}  (target >= 10)",
+        r("typed_kafka_framed", "schema_registry_converter")
+    );
+
+    // The same comparisons, interleaved (see `interleaved`).
+    let mut b1 = Vec::with_capacity(512);
+    let mut b2 = Vec::with_capacity(512);
+    let single = interleaved(
+        400,
+        2000,
+        || {
+            b1.clear();
+            black_box(&order).encode_body(&mut b1).unwrap();
+        },
+        || {
+            b2.clear();
+            ready(ser.serialize(black_box(&topic), black_box(&order), &mut b2)).unwrap();
+        },
+    );
+    let single_bound = interleaved(
+        400,
+        2000,
+        || {
+            b1.clear();
+            black_box(&order).encode_body(&mut b1).unwrap();
+        },
+        || {
+            b2.clear();
+            bound.serialize(black_box(&order), &mut b2).unwrap();
+        },
+    );
+    let two_bound = interleaved(
+        100,
+        1,
+        || {
+            concurrent(2, 20_000, |b| black_box(&order).encode_body(b).unwrap());
+        },
+        || {
+            concurrent(2, 20_000, |b| {
+                bound.serialize(black_box(&order), b).unwrap();
+            });
+        },
+    );
+    let two = interleaved(
+        100,
+        1,
+        || {
+            concurrent(2, 20_000, |b| black_box(&order).encode_body(b).unwrap());
+        },
+        || {
+            concurrent(2, 20_000, |b| {
+                ready(ser.serialize(&topic, black_box(&order), b)).unwrap();
+            });
+        },
+    );
+    let src_ratio = interleaved(
+        200,
+        200,
+        || {
+            b1.clear();
+            ready(ser.serialize(&topic, black_box(&order), &mut b1)).unwrap();
+        },
+        || {
+            black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap());
+        },
+    );
+    println!("\n== ratios, interleaved (median of alternating rounds) ==");
+    println!("typed_kafka_framed / encode_only                     = {single:.3}x  (target <= 1.10)");
+    println!("typed_kafka_framed_2_threads / encode_only_2_threads = {two:.3}x  (target <= 1.10)");
+    println!("schema_registry_converter / typed_kafka_framed       = {src_ratio:.3}x  (target >= 10)");
+    println!("typed_kafka_bound / encode_only                      = {single_bound:.3}x  (bound topic, no lookup)");
+    println!("typed_kafka_bound_2_threads / encode_only_2_threads  = {two_bound:.3}x  (bound topic, no lookup)");
+    let _ = session.stop_started();
+}
