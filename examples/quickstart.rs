@@ -1,4 +1,5 @@
-//! Quickstart: register an Avro schema, produce a few framed records to Kafka and read them back.
+//! Quickstart: a Rust type with `#[derive(KafkaRecord)]`, its schema registered by the serializer, records framed
+//! in the Confluent wire format, produced to Kafka and read back into the same type.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -12,10 +13,7 @@ use std::collections::HashMap;
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use apache_avro::Schema;
-use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::types::{Record, Value as AvroValue};
-use apache_avro::writer::datum::GenericDatumWriter;
+use chrono::{DateTime, Utc};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -24,18 +22,32 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use serde_json::json;
+use typed_kafka::{KafkaRecord, RegistryError, SchemaRegistryClient, Serializer, SerializerConfig};
+use uuid::Uuid;
 
 const TOPIC: &str = "quickstart-orders";
-const SCHEMA: &str = r#"{
-  "type": "record", "name": "Order", "namespace": "shop.quickstart",
-  "fields": [
-    {"name": "id", "type": "long"},
-    {"name": "customer", "type": "string"},
-    {"name": "total_cents", "type": "long"},
-    {"name": "note", "type": ["null", "string"], "default": null}
-  ]
-}"#;
+
+/// Where an order stands.
+#[derive(KafkaRecord, Debug, Clone, Copy, PartialEq)]
+#[kafka(namespace = "shop.quickstart")]
+enum Status {
+    Placed,
+    Paid,
+}
+
+/// An order, as the shop publishes it.
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "shop.quickstart")]
+struct Order {
+    /// Unique id.
+    id: Uuid,
+    customer: String,
+    total_cents: u64,
+    status: Status,
+    placed_at: DateTime<Utc>,
+    /// Free text from the customer.
+    note: Option<String>,
+}
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -63,24 +75,14 @@ async fn main() -> Result<()> {
 async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
     create_topic(&endpoints.bootstrap_servers).await?;
 
-    // Register the schema under the topic's value subject (TopicNameStrategy).
-    let subject = format!("{TOPIC}-value");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let resp = http
-        .post(format!("{}/subjects/{subject}/versions", endpoints.registry_url))
-        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        .json(&json!({ "schema": SCHEMA }))
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await?;
-    let id = body["id"].as_u64().ok_or_else(|| format!("registering {subject} answered {status}: {body}"))?;
-    let id = u32::try_from(id)?;
-    println!("schema:   registered under {subject} with id {id}");
+    let schema = Order::schema()?;
+    println!("schema:   {} (fingerprint {:016x})", schema.full_name().unwrap_or_default(), schema.fingerprint());
 
-    let schema = Schema::parse_str(SCHEMA)?;
-    let writer = GenericDatumWriter::builder(&schema).build()?;
-    let reader = GenericDatumReader::builder(&schema).build()?;
+    // The serializer registers the schema under "quickstart-orders-value" on first use (TopicNameStrategy,
+    // auto-register), then frames every record with its ID without asking the registry again.
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
+    let serializer = Serializer::<Order>::new(registry, SerializerConfig::default())?;
+
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &endpoints.bootstrap_servers)
         .set("acks", "all")
@@ -88,33 +90,62 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
         .set("partitioner", "murmur2_random")
         .create()?;
 
-    let orders =
-        [(1001_i64, "alice", 4999_i64, None), (1002, "bob", 1250, Some("gift wrap")), (1003, "alice", 300, None)];
+    let placed_at = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default();
+    let orders = [
+        Order {
+            id: Uuid::new_v4(),
+            customer: "alice".into(),
+            total_cents: 4999,
+            status: Status::Paid,
+            placed_at,
+            note: None,
+        },
+        Order {
+            id: Uuid::new_v4(),
+            customer: "bob".into(),
+            total_cents: 1250,
+            status: Status::Placed,
+            placed_at,
+            note: Some("gift wrap".into()),
+        },
+        Order {
+            id: Uuid::new_v4(),
+            customer: "alice".into(),
+            total_cents: 300,
+            status: Status::Placed,
+            placed_at,
+            note: None,
+        },
+    ];
     let mut sent = HashMap::new();
-    for (order_id, customer, total, note) in orders {
-        let mut record = Record::new(&schema).ok_or("the schema is not a record")?;
-        record.put("id", order_id);
-        record.put("customer", customer);
-        record.put("total_cents", total);
-        record.put(
-            "note",
-            AvroValue::Union(u32::from(note.is_some()), Box::new(note.map_or(AvroValue::Null, |n| n.into()))),
-        );
-        // Confluent wire format: magic byte 0, schema id (big-endian u32), Avro binary body.
-        let mut framed = vec![0u8];
-        framed.extend_from_slice(&id.to_be_bytes());
-        writer.write_value(&mut framed, record)?;
-        let key = customer.to_string();
+    let mut buf = Vec::with_capacity(256);
+    for order in &orders {
+        buf.clear();
+        let schema_id = serializer.serialize(TOPIC, order, &mut buf).await?;
         let delivery = producer
-            .send(FutureRecord::to(TOPIC).key(&key).payload(&framed), Duration::from_secs(30))
+            .send(FutureRecord::to(TOPIC).key(&order.customer).payload(&buf), Duration::from_secs(30))
             .await
             .map_err(|(e, _)| e)?;
-        let (partition, offset) = (delivery.partition, delivery.offset);
-        println!("produced: order {order_id} for {customer} -> {TOPIC}[{partition}]@{offset} ({} bytes)", framed.len());
-        sent.insert((partition, offset), order_id);
+        println!(
+            "produced: order for {} ({} cents) -> {TOPIC}[{}]@{} schema id {schema_id}, {} bytes",
+            order.customer,
+            order.total_cents,
+            delivery.partition,
+            delivery.offset,
+            buf.len()
+        );
+        sent.insert((delivery.partition, delivery.offset), order.clone());
     }
 
-    // Read exactly those records back.
+    // A record that violates its schema never reaches Kafka: the error names the field, the buffer is untouched.
+    buf.clear();
+    let too_big = Order { total_cents: u64::MAX, ..orders[0].clone() };
+    match serializer.serialize(TOPIC, &too_big, &mut buf).await {
+        Err(RegistryError::Encode(e, _)) => println!("refused:  {e} (nothing sent, {} bytes written)", buf.len()),
+        other => return Err(format!("expected a schema violation, got {other:?}").into()),
+    }
+
+    // Read exactly those records back into `Order`.
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &endpoints.bootstrap_servers)
         .set("group.id", "typed-kafka-quickstart")
@@ -135,23 +166,18 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
     while read < sent.len() && Instant::now() < deadline {
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else { continue };
         let msg = msg?;
-        if !sent.contains_key(&(msg.partition(), msg.offset())) {
-            continue;
+        let Some(expected) = sent.get(&(msg.partition(), msg.offset())) else { continue };
+        let order: Order = serializer.deserialize(TOPIC, msg.payload().unwrap_or_default()).await?;
+        if &order != expected {
+            return Err(format!("read back {order:?}, expected {expected:?}").into());
         }
-        let payload = msg.payload().unwrap_or_default();
-        let (magic, rest) = payload.split_first().ok_or("empty payload")?;
-        let id_bytes: [u8; 4] = rest.get(..4).ok_or("short payload")?.try_into()?;
-        if *magic != 0 || u32::from_be_bytes(id_bytes) != id {
-            return Err(format!("unexpected framing: magic {magic}, id {}", u32::from_be_bytes(id_bytes)).into());
-        }
-        let value = reader.read_value(&mut &rest[4..])?;
-        println!("consumed: {TOPIC}[{}]@{} schema id {id}: {value:?}", msg.partition(), msg.offset());
+        println!("consumed: {TOPIC}[{}]@{}: {order:?}", msg.partition(), msg.offset());
         read += 1;
     }
     if read < sent.len() {
         return Err(format!("read back {read} of {} records within 30 s", sent.len()).into());
     }
-    println!("done:     {read} records produced and read back");
+    println!("done:     {read} records produced and read back as `Order`");
     Ok(())
 }
 
