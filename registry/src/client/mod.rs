@@ -162,22 +162,11 @@ impl ClientBuilder {
         if self.backoff_initial > self.backoff_max {
             return Err(config("the initial backoff exceeds the largest backoff".into()));
         }
-        // reqwest is built without a default crypto provider; install ring's once per process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60));
-        let mut certs = Vec::new();
-        for pem in &self.ca_pem {
-            certs.extend(
-                reqwest::Certificate::from_pem_bundle(pem)
-                    .map_err(|e| config(format!("invalid CA certificate: {e}")))?,
-            );
-        }
-        if !certs.is_empty() {
-            http = http.tls_certs_merge(certs);
-        }
+        http = add_ca(http, &self.ca_pem)?;
         let http = http.build().map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
         let transport =
             transport::Transport::new(http, urls, auth, self.max_retries, self.backoff_initial, self.backoff_max);
@@ -642,6 +631,27 @@ impl SchemaRegistryClient {
     }
 }
 
+#[cfg(feature = "rustls")]
+fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, RegistryError> {
+    let mut certs = Vec::new();
+    for pem in pems {
+        certs.extend(
+            reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| RegistryError::Config(format!("invalid CA certificate: {e}")))?,
+        );
+    }
+    Ok(if certs.is_empty() { http } else { http.tls_certs_merge(certs) })
+}
+
+#[cfg(not(feature = "rustls"))]
+fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, RegistryError> {
+    if pems.is_empty() {
+        Ok(http)
+    } else {
+        Err(RegistryError::Config("a CA certificate needs the `rustls` feature of typed-kafka-registry".into()))
+    }
+}
+
 fn level(r: ConfigResponse, request: &str) -> Result<CompatibilityLevel, RegistryError> {
     r.compatibility_level.or(r.compatibility).ok_or_else(|| RegistryError::InvalidResponse {
         request: request.to_string(),
@@ -668,6 +678,7 @@ mod tests {
         assert!(debug.contains("svc"), "{debug}");
     }
 
+    #[cfg(feature = "rustls")]
     #[test]
     fn a_custom_ca_is_parsed_at_build_time() {
         let err =

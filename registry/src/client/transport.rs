@@ -365,7 +365,6 @@ mod scripted {
     }
 
     fn transport(url: &str, auth: Option<Auth>, retries: u32) -> Transport {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Transport::new(
             reqwest::Client::new(),
             vec![Url::parse(url).unwrap()],
