@@ -341,3 +341,20 @@ fn trailing_bytes_and_truncated_input_are_decode_errors() {
     let err = Address::decode_body(&buf).unwrap_err();
     assert_eq!(err.to_string(), "at /country: length 1 exceeds the 0 byte(s) that remain");
 }
+
+#[test]
+fn canonical_form_strips_logical_type_attributes_as_the_specification_says() {
+    // apache-avro 0.22 alone writes {"type":"bytes","precision":5,"scale":2} and {"type":"string"} here; the
+    // specification's [STRIP] and [PRIMITIVES] (and Java's SchemaNormalization) give the plain primitives.
+    #[derive(KafkaRecord)]
+    struct Logical {
+        #[kafka(decimal(precision = 5, scale = 2))]
+        amount: rust_decimal::Decimal,
+        id: uuid::Uuid,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    assert_eq!(
+        canonical::<Logical>(),
+        r#"{"name":"Logical","type":"record","fields":[{"name":"amount","type":"bytes"},{"name":"id","type":"string"},{"name":"at","type":["null","long"]}]}"#
+    );
+}

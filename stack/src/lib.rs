@@ -437,6 +437,17 @@ pub fn shared_cluster() -> Result<String, StackError> {
     Ok(stack.config().cluster_bootstrap())
 }
 
+/// Runs the Java interop program `stack/java/interop/<program>.java` (Apache Avro for Java on its classpath,
+/// resolved by Maven on first use) with `args`, returning its standard output.
+pub fn run_java_interop(program: &str, args: &[&std::ffi::OsStr]) -> Result<String, StackError> {
+    let cfg = StackConfig::from_env()?;
+    let cp = provision::interop_classpath(&cfg)?;
+    let mut cmd = std::process::Command::new(&cfg.java);
+    cmd.arg("-cp").arg(cp).arg(provision::interop_dir().join(format!("{program}.java"))).args(args);
+    let out = process::run(cmd, None)?;
+    Ok(out)
+}
+
 /// A use of the stack by one program (the quickstart): provisions and starts what the environment does not
 /// configure, and can stop afterwards exactly what it started.
 #[derive(Debug)]

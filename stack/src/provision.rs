@@ -13,6 +13,11 @@ fn pom() -> PathBuf {
     workspace_root().join("stack/java/pom.xml")
 }
 
+/// The Java interop tools' directory (`stack/java/interop`: its pom and single-file programs).
+pub(crate) fn interop_dir() -> PathBuf {
+    workspace_root().join("stack/java/interop")
+}
+
 /// The committed log4j2 configuration for the brokers.
 pub(crate) fn broker_log_config() -> PathBuf {
     workspace_root().join("stack/java/log4j2.xml")
@@ -24,14 +29,23 @@ fn mvn() -> Command {
     c
 }
 
-/// The broker's classpath, resolved by Maven from `stack/java/pom.xml` once and cached with a copy of the pom it
-/// came from (a changed pom resolves again; so does a cached jar that has gone missing).
+/// The broker's classpath, resolved by Maven from `stack/java/pom.xml`.
 pub(crate) fn kafka_classpath(cfg: &StackConfig) -> Result<String, StackError> {
+    classpath(cfg, &pom(), "kafka")
+}
+
+/// The interop tools' classpath (Apache Avro for Java), resolved by Maven from `stack/java/interop/pom.xml`.
+pub(crate) fn interop_classpath(cfg: &StackConfig) -> Result<String, StackError> {
+    classpath(cfg, &interop_dir().join("pom.xml"), "interop")
+}
+
+/// A pom's runtime classpath, resolved by Maven once and cached with a copy of the pom it came from (a changed pom
+/// resolves again; so does a cached jar that has gone missing).
+fn classpath(cfg: &StackConfig, pom_path: &Path, name: &str) -> Result<String, StackError> {
     let cache = &cfg.cache;
-    let cp_file = cache.join("kafka.classpath");
-    let pom_copy = cache.join("kafka.classpath.pom");
-    let pom_path = pom();
-    let pom_text = fs::read_to_string(&pom_path).map_err(StackError::io("reading the stack pom", &pom_path))?;
+    let cp_file = cache.join(format!("{name}.classpath"));
+    let pom_copy = cache.join(format!("{name}.classpath.pom"));
+    let pom_text = fs::read_to_string(pom_path).map_err(StackError::io("reading a stack pom", pom_path))?;
     if fs::read_to_string(&pom_copy).ok().as_deref() == Some(pom_text.as_str())
         && let Ok(cp) = fs::read_to_string(&cp_file)
     {
@@ -41,10 +55,10 @@ pub(crate) fn kafka_classpath(cfg: &StackConfig) -> Result<String, StackError> {
         }
     }
     fs::create_dir_all(cache).map_err(StackError::io("creating the cache directory", cache))?;
-    tracing::info!(pom = %pom_path.display(), "resolving the Kafka broker classpath with Maven");
+    tracing::info!(pom = %pom_path.display(), "resolving a classpath with Maven");
     let mut cmd = mvn();
     cmd.arg("-f")
-        .arg(&pom_path)
+        .arg(pom_path)
         .arg("dependency:build-classpath")
         .arg(format!("-Dmdep.outputFile={}", cp_file.display()));
     run(cmd, None)?;
