@@ -17,7 +17,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use criterion::Criterion;
 use typed_kafka::{AvroDecode, KafkaRecord};
-use typed_kafka_benches::{Order, hand, sample_order, serde_mirror};
+use typed_kafka_benches::{Order, hand, interleaved, sample_order, serde_mirror};
 
 struct Counting;
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -182,6 +182,49 @@ fn main() {
         "decode: typed_kafka / hand_written           = {}  (target <= 1.25)",
         r("decode", "hand_written", "typed_kafka")
     );
+    // The same comparisons, interleaved (robust to the machine's load drifting between criterion's runs).
+    let (mut b1, mut b2) = (Vec::with_capacity(512), Vec::with_capacity(512));
+    let enc_ours = || {
+        b1.clear();
+        black_box(&order).encode_body(&mut b1).unwrap();
+    };
+    let enc_ser = || {
+        b2.clear();
+        writer.write_ser(&mut b2, black_box(&mirror)).unwrap();
+    };
+    let i_enc_ser = interleaved(200, 500, enc_ours, enc_ser);
+    let i_enc_hand = interleaved(
+        400,
+        2000,
+        || {
+            b1.clear();
+            hand::encode(black_box(&order), &mut b1);
+        },
+        || {
+            b2.clear();
+            black_box(&order).encode_body(&mut b2).unwrap();
+        },
+    );
+    let dec_ours = || {
+        black_box(Order::decode_body(black_box(&ours)).unwrap());
+    };
+    let i_dec_deser = interleaved(200, 500, dec_ours, || {
+        black_box(reader.read_deser::<serde_mirror::Order>(&mut black_box(&ours).as_slice()).unwrap());
+    });
+    let i_dec_hand = interleaved(
+        400,
+        1000,
+        || {
+            black_box(hand::decode(black_box(&ours)).unwrap());
+        },
+        dec_ours,
+    );
+    println!("\n== ratios, interleaved (median of alternating rounds) ==");
+    println!("encode: apache_avro_write_ser / typed_kafka  = {i_enc_ser:.2}x  (target >= 5)");
+    println!("encode: typed_kafka / hand_written           = {i_enc_hand:.2}x  (target <= 1.3)");
+    println!("decode: apache_avro_read_deser / typed_kafka = {i_dec_deser:.2}x  (target >= 1.6)");
+    println!("decode: typed_kafka / hand_written           = {i_dec_hand:.2}x  (target <= 1.25)");
+
     println!("\n== allocations per record ==");
     println!(
         "encode into a reused buffer: typed_kafka {alloc_enc_ours:.2}, apache_avro_write_ser {alloc_enc_ser:.2}  (target 0)"

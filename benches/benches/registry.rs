@@ -21,7 +21,7 @@ use schema_registry_converter::async_impl::avro::AvroEncoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy as SrcStrategy;
 use typed_kafka::{KafkaRecord, SchemaRegistryClient, Serializer, SerializerConfig};
-use typed_kafka_benches::{Order, sample_order, serde_mirror};
+use typed_kafka_benches::{Order, interleaved, sample_order, serde_mirror};
 
 /// Polls a future that must complete without waiting (the cached path) once, with a no-op waker.
 fn ready<F: Future>(f: F) -> F::Output {
@@ -48,33 +48,6 @@ fn concurrent(threads: usize, iters: u64, op: impl Fn(&mut Vec<u8>) + Sync) -> D
         }
     });
     start.elapsed()
-}
-
-/// The median over `rounds` of (time of `n` calls of `b`) / (time of `n` calls of `a`), the two alternating in
-/// every round so that slow drifts of the machine's load (this box is shared, and the registry's JVM runs beside
-/// the benchmark) cancel out.
-fn interleaved(rounds: usize, n: u64, mut a: impl FnMut(), mut b: impl FnMut()) -> f64 {
-    let mut ratios: Vec<f64> = (0..rounds)
-        .map(|i| {
-            let time = |f: &mut dyn FnMut()| {
-                let t = Instant::now();
-                for _ in 0..n {
-                    f();
-                }
-                t.elapsed().as_secs_f64()
-            };
-            // Alternate which goes first, too.
-            if i % 2 == 0 {
-                let ta = time(&mut a);
-                time(&mut b) / ta
-            } else {
-                let tb = time(&mut b);
-                tb / time(&mut a)
-            }
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }
 
 fn out_dir() -> PathBuf {
@@ -132,6 +105,15 @@ fn main() {
                 bound.serialize(black_box(&order), &mut buf).unwrap();
                 black_box(buf.len())
             })
+        });
+        g.bench_function("part_hash_topic", |b| {
+            use std::hash::BuildHasher;
+            let h = std::hash::BuildHasherDefault::<typed_kafka::registry::client::FnvHasher>::default();
+            b.iter(|| black_box(h.hash_one(black_box(topic.as_str()))))
+        });
+        g.bench_function("part_compare_topic", |b| {
+            let copy = topic.clone().into_boxed_str();
+            b.iter(|| black_box(&*copy == black_box(topic.as_str())))
         });
         g.bench_function("part_cached_id", |b| b.iter(|| black_box(ser.cached_id(black_box(&topic)))));
         g.bench_function("part_encode_framed_known_id", |b| {
@@ -218,25 +200,25 @@ fn main() {
         },
     );
     let two_bound = interleaved(
-        100,
+        200,
         1,
         || {
-            concurrent(2, 20_000, |b| black_box(&order).encode_body(b).unwrap());
+            concurrent(2, 50_000, |b| black_box(&order).encode_body(b).unwrap());
         },
         || {
-            concurrent(2, 20_000, |b| {
+            concurrent(2, 50_000, |b| {
                 bound.serialize(black_box(&order), b).unwrap();
             });
         },
     );
     let two = interleaved(
-        100,
+        200,
         1,
         || {
-            concurrent(2, 20_000, |b| black_box(&order).encode_body(b).unwrap());
+            concurrent(2, 50_000, |b| black_box(&order).encode_body(b).unwrap());
         },
         || {
-            concurrent(2, 20_000, |b| {
+            concurrent(2, 50_000, |b| {
                 ready(ser.serialize(&topic, black_box(&order), b)).unwrap();
             });
         },

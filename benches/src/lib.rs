@@ -6,11 +6,38 @@
 //! - [`hand`]: a hand-written encoder and decoder for the same struct, the practical limit.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use typed_kafka::KafkaRecord;
 use uuid::Uuid;
+
+/// The median over `rounds` of (time of `n` calls of `b`) / (time of `n` calls of `a`), the two alternating in
+/// every round (and which goes first alternating too), so that slow drifts of a shared machine's load cancel out.
+/// This is how the benchmarks report their ratios, beside criterion's sequential means.
+pub fn interleaved(rounds: usize, n: u64, mut a: impl FnMut(), mut b: impl FnMut()) -> f64 {
+    let mut ratios: Vec<f64> = (0..rounds.max(1))
+        .map(|i| {
+            let time = |f: &mut dyn FnMut()| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    f();
+                }
+                t.elapsed().as_secs_f64()
+            };
+            if i % 2 == 0 {
+                let ta = time(&mut a);
+                time(&mut b) / ta
+            } else {
+                let tb = time(&mut b);
+                tb / time(&mut a)
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
 
 /// Where an order stands.
 #[derive(KafkaRecord, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -5,7 +5,7 @@
 //! probe run is full goes to a locked overflow map (more topics than a serializer normally sees).
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
@@ -23,6 +23,9 @@ struct Slot {
 
 pub(crate) struct TopicTable {
     slots: Box<[OnceLock<Slot>]>,
+    /// The slot of the first topic inserted, checked before hashing: most serializers serve one topic. Written once
+    /// (at that insert), so readers on many threads never contend for it.
+    hint: AtomicUsize,
     overflow: RwLock<std::collections::HashMap<String, (u32, u64)>>,
     base: Instant,
 }
@@ -35,6 +38,7 @@ impl TopicTable {
     pub(crate) fn new() -> TopicTable {
         TopicTable {
             slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+            hint: AtomicUsize::new(usize::MAX),
             overflow: RwLock::new(Default::default()),
             base: Instant::now(),
         }
@@ -57,6 +61,11 @@ impl TopicTable {
     /// The ID cached for `topic`, unless absent or expired.
     #[inline]
     pub(crate) fn get(&self, topic: &str) -> Option<u32> {
+        if let Some(s) = self.slots.get(self.hint.load(Ordering::Relaxed)).and_then(OnceLock::get)
+            && &*s.topic == topic
+        {
+            return self.live(s.id.load(Ordering::Acquire), s.expires.load(Ordering::Acquire));
+        }
         let h = hash(topic);
         for i in 0..PROBES {
             match self.slots[(h + i) % SLOTS].get() {
@@ -85,6 +94,7 @@ impl TopicTable {
             if &*slot.topic == topic {
                 slot.id.store(id, Ordering::Release);
                 slot.expires.store(deadline, Ordering::Release);
+                let _ = self.hint.compare_exchange(usize::MAX, (h + i) % SLOTS, Ordering::Relaxed, Ordering::Relaxed);
                 return;
             }
         }
