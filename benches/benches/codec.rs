@@ -74,18 +74,7 @@ fn main() {
     let reader = GenericDatumReader::builder(schema).build().unwrap();
 
     // All four encoders produce bytes every decoder reads back to the same order.
-    let mut ours = Vec::new();
-    order.encode_body(&mut ours).unwrap();
-    let mut by_hand = Vec::new();
-    hand::encode(&order, &mut by_hand);
-    let via_ser = writer.write_ser_to_vec(&mirror).unwrap();
-    let via_value =
-        writer.write_value_to_vec(apache_avro::to_value(&mirror).unwrap().resolve(schema).unwrap()).unwrap();
-    for bytes in [&ours, &by_hand, &via_ser, &via_value] {
-        assert_eq!(Order::decode_body(bytes).unwrap(), order);
-        assert_eq!(hand::decode(bytes).unwrap(), order);
-        assert_eq!(reader.read_deser::<serde_mirror::Order>(&mut bytes.as_slice()).unwrap().normalized(), mirror);
-    }
+    let ours = typed_kafka_benches::check_codecs_agree();
     println!("Order encodes to {} bytes", ours.len());
 
     let mut c = Criterion::default().output_directory(&out_dir()).configure_from_args();

@@ -39,6 +39,38 @@ pub fn interleaved(rounds: usize, n: u64, mut a: impl FnMut(), mut b: impl FnMut
     ratios[ratios.len() / 2]
 }
 
+/// Checks the premise of the benchmarks: each of the four codecs (derive, hand-written, apache-avro's serde and
+/// `Value` paths) reads every other one's bytes back to the same order. Returns the derive's encoding.
+///
+/// # Panics
+/// When any codec disagrees (this is the benchmarks' and their test's assertion).
+#[allow(clippy::unwrap_used)]
+pub fn check_codecs_agree() -> Vec<u8> {
+    use apache_avro::reader::datum::GenericDatumReader;
+    use apache_avro::writer::datum::GenericDatumWriter;
+
+    let order = sample_order();
+    let mirror = serde_mirror::Order::from(&order);
+    let info = Order::schema().unwrap();
+    let writer = GenericDatumWriter::builder(info.schema()).build().unwrap();
+    let reader = GenericDatumReader::builder(info.schema()).build().unwrap();
+
+    let mut ours = Vec::new();
+    order.encode_body(&mut ours).unwrap();
+    let mut by_hand = Vec::new();
+    hand::encode(&order, &mut by_hand);
+    let via_ser = writer.write_ser_to_vec(&mirror).unwrap();
+    let via_value =
+        writer.write_value_to_vec(apache_avro::to_value(&mirror).unwrap().resolve(info.schema()).unwrap()).unwrap();
+    assert_eq!(ours.len(), by_hand.len());
+    for bytes in [&ours, &by_hand, &via_ser, &via_value] {
+        assert_eq!(Order::decode_body(bytes).unwrap(), order);
+        assert_eq!(hand::decode(bytes).unwrap(), order);
+        assert_eq!(reader.read_deser::<serde_mirror::Order>(&mut bytes.as_slice()).unwrap().normalized(), mirror);
+    }
+    ours
+}
+
 /// Where an order stands.
 #[derive(KafkaRecord, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[kafka(namespace = "shop")]

@@ -5,7 +5,7 @@
 //! what they read, and check every length against the input that remains, so a hostile length prefix can neither
 //! read out of bounds nor make the caller allocate more than the input could describe.
 
-use super::DecodeError;
+use super::{DecodeError, EncodeError, PathSegment};
 
 /// Largest number of items a single array or map block of zero-size items (nulls, empty records) may declare.
 /// Items of other types are bounded by the input's length instead.
@@ -89,6 +89,47 @@ pub fn put_block_end(buf: &mut Vec<u8>) {
 #[inline]
 pub fn put_union_index(buf: &mut Vec<u8>, index: u32) {
     put_long(buf, i64::from(index));
+}
+
+/// Writes an array of `len` items as one block, each item written by `item`, then the end marker. An item's error
+/// gets the item's index in its path.
+#[inline]
+pub fn put_items<'a, T: 'a>(
+    buf: &mut Vec<u8>,
+    len: usize,
+    items: impl Iterator<Item = &'a T>,
+    mut item: impl FnMut(&'a T, &mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    if len > 0 {
+        put_block_count(buf, len);
+        for (i, v) in items.enumerate() {
+            item(v, buf).map_err(|e| e.at(PathSegment::Index(i)))?;
+        }
+    }
+    put_block_end(buf);
+    Ok(())
+}
+
+/// Reads an array's blocks, each item read by `item`. Block counts are bounded by the input (see
+/// [`get_block_count`]) before anything is reserved; an item's error gets the item's index in its path.
+#[inline]
+pub fn get_items<'de, T>(
+    input: &mut &'de [u8],
+    min_item_size: usize,
+    mut item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut out = Vec::new();
+    loop {
+        let n = get_block_count(input, min_item_size)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.reserve(n);
+        for _ in 0..n {
+            let i = out.len();
+            out.push(item(input).map_err(|e| e.at(PathSegment::Index(i)))?);
+        }
+    }
 }
 
 /// Reads a `long`.

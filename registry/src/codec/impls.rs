@@ -259,37 +259,6 @@ macro_rules! transparent {
 
 transparent!(Box, Arc, Rc);
 
-fn encode_items<'a, T: AvroType + 'a>(
-    buf: &mut Vec<u8>,
-    len: usize,
-    items: impl Iterator<Item = &'a T>,
-) -> Result<(), EncodeError> {
-    if len > 0 {
-        enc::put_block_count(buf, len);
-        for (i, item) in items.enumerate() {
-            item.encode(buf).map_err(|e| e.at(PathSegment::Index(i)))?;
-        }
-    }
-    enc::put_block_end(buf);
-    Ok(())
-}
-
-fn decode_items<'de, T: AvroDecode<'de>>(input: &mut &'de [u8]) -> Result<Vec<T>, DecodeError> {
-    let mut out = Vec::new();
-    loop {
-        let n = enc::get_block_count(input, T::MIN_SIZE)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        // `n` is bounded by the input that remains (see `get_block_count`).
-        out.reserve(n);
-        for _ in 0..n {
-            let i = out.len();
-            out.push(T::decode(input).map_err(|e| e.at(PathSegment::Index(i)))?);
-        }
-    }
-}
-
 macro_rules! array_like {
     ($ty:ident) => {
         impl<T: AvroType> AvroType for $ty<T> {
@@ -305,12 +274,12 @@ macro_rules! array_like {
             }
             #[inline]
             fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                encode_items(buf, self.len(), self.iter())
+                enc::put_items(buf, self.len(), self.iter(), T::encode)
             }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
             fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
-                decode_items(input).map($ty::from)
+                enc::get_items(input, T::MIN_SIZE, T::decode).map($ty::from)
             }
         }
     };
@@ -353,22 +322,29 @@ fn decode_entries<'de, T: AvroDecode<'de>>(
     }
 }
 
+/// The schema, name and encoder every map type shares.
+macro_rules! map_avro_type {
+    () => {
+        const MIN_SIZE: usize = 1;
+        fn write_schema(w: &mut SchemaWriter) {
+            w.raw("{\"type\":\"map\",\"values\":");
+            T::write_schema(w);
+            w.raw("}");
+        }
+        fn type_name(out: &mut String) {
+            out.push_str("map_");
+            T::type_name(out);
+        }
+        #[inline]
+        fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+            encode_entries(buf, self.len(), self.iter())
+        }
+    };
+}
+
 /// `HashMap<String, T>` is an Avro map (Avro map keys are always strings).
 impl<T: AvroType, S: BuildHasher> AvroType for HashMap<String, T, S> {
-    const MIN_SIZE: usize = 1;
-    fn write_schema(w: &mut SchemaWriter) {
-        w.raw("{\"type\":\"map\",\"values\":");
-        T::write_schema(w);
-        w.raw("}");
-    }
-    fn type_name(out: &mut String) {
-        out.push_str("map_");
-        T::type_name(out);
-    }
-    #[inline]
-    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_entries(buf, self.len(), self.iter())
-    }
+    map_avro_type!();
 }
 
 impl<'de, T: AvroDecode<'de>, S: BuildHasher + Default> AvroDecode<'de> for HashMap<String, T, S> {
@@ -383,20 +359,7 @@ impl<'de, T: AvroDecode<'de>, S: BuildHasher + Default> AvroDecode<'de> for Hash
 
 /// `BTreeMap<String, T>` is an Avro map, written in key order.
 impl<T: AvroType> AvroType for BTreeMap<String, T> {
-    const MIN_SIZE: usize = 1;
-    fn write_schema(w: &mut SchemaWriter) {
-        w.raw("{\"type\":\"map\",\"values\":");
-        T::write_schema(w);
-        w.raw("}");
-    }
-    fn type_name(out: &mut String) {
-        out.push_str("map_");
-        T::type_name(out);
-    }
-    #[inline]
-    fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_entries(buf, self.len(), self.iter())
-    }
+    map_avro_type!();
 }
 
 impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for BTreeMap<String, T> {

@@ -461,28 +461,10 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
         C::type_name(out)
     }
     fn encode(v: &Vec<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        if !v.is_empty() {
-            encoding::put_block_count(buf, v.len());
-            for (i, item) in v.iter().enumerate() {
-                C::encode(item, buf).map_err(|e| e.at(PathSegment::Index(i)))?;
-            }
-        }
-        encoding::put_block_end(buf);
-        Ok(())
+        encoding::put_items(buf, v.len(), v.iter(), C::encode)
     }
     fn decode(input: &mut &[u8]) -> Result<Vec<T>, DecodeError> {
-        let mut out = Vec::new();
-        loop {
-            let n = encoding::get_block_count(input, C::MIN_SIZE)?;
-            if n == 0 {
-                return Ok(out);
-            }
-            out.reserve(n);
-            for _ in 0..n {
-                let i = out.len();
-                out.push(C::decode(input).map_err(|e| e.at(PathSegment::Index(i)))?);
-            }
-        }
+        encoding::get_items(input, C::MIN_SIZE, C::decode)
     }
 }
 
