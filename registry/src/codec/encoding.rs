@@ -132,6 +132,37 @@ pub fn get_items<'de, T>(
     }
 }
 
+/// Writes an optional value as the union `["null", T]`: branch 0 alone, or branch 1 then the value.
+#[inline]
+pub fn put_option<'a, T: 'a>(
+    buf: &mut Vec<u8>,
+    v: Option<&'a T>,
+    value: impl FnOnce(&'a T, &mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    match v {
+        None => {
+            buf.push(0);
+            Ok(())
+        }
+        Some(v) => {
+            buf.push(2);
+            value(v, buf)
+        }
+    }
+}
+
+/// Reads the union `["null", T]`, the value read by `value`.
+#[inline]
+pub fn get_option<'de, T>(
+    input: &mut &'de [u8],
+    value: impl FnOnce(&mut &'de [u8]) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match get_union_index(input, 2)? {
+        0 => Ok(None),
+        _ => value(input).map(Some),
+    }
+}
+
 /// Reads a `long`.
 #[inline]
 pub fn get_long(input: &mut &[u8]) -> Result<i64, DecodeError> {

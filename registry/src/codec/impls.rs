@@ -209,26 +209,14 @@ impl<T: AvroType> AvroType for Option<T> {
     }
     #[inline]
     fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        match self {
-            None => {
-                buf.push(0);
-                Ok(())
-            }
-            Some(v) => {
-                buf.push(2);
-                v.encode(buf)
-            }
-        }
+        enc::put_option(buf, self.as_ref(), T::encode)
     }
 }
 
 impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
     #[inline]
     fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
-        match enc::get_union_index(input, 2)? {
-            0 => Ok(None),
-            _ => T::decode(input).map(Some),
-        }
+        enc::get_option(input, T::decode)
     }
 }
 

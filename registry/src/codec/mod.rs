@@ -426,23 +426,11 @@ impl<T, C: Codec<T>> Codec<Option<T>> for OptionOf<C> {
     }
     #[inline]
     fn encode(v: &Option<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        match v {
-            None => {
-                buf.push(0);
-                Ok(())
-            }
-            Some(v) => {
-                buf.push(2);
-                C::encode(v, buf)
-            }
-        }
+        encoding::put_option(buf, v.as_ref(), C::encode)
     }
     #[inline]
     fn decode(input: &mut &[u8]) -> Result<Option<T>, DecodeError> {
-        match encoding::get_union_index(input, 2)? {
-            0 => Ok(None),
-            _ => C::decode(input).map(Some),
-        }
+        encoding::get_option(input, C::decode)
     }
 }
 
