@@ -230,7 +230,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             (schema, enc, quote!(#dec.map(Self)), min)
         }
         Body::Enum(variants) => expand_enum(c, variants, &ns_tokens, &identity),
-        Body::Union(variants) => expand_union(c, variants, namespace, &ns_tokens, generic),
+        Body::Union(variants) => expand_union(variants, namespace, &ns_tokens, generic),
     };
 
     let type_name_body = quote! {
@@ -369,7 +369,6 @@ fn expand_enum(
 }
 
 fn expand_union(
-    c: &Container,
     variants: &[Variant],
     namespace: Option<&str>,
     ns_tokens: &TokenStream,
@@ -452,7 +451,6 @@ fn expand_union(
         }
     }
     schema.push(quote!(w.raw("]");));
-    let _ = c;
     let enc = quote! { match self { #(#enc_arms)* } };
     let dec = quote! {
         match #rt::encoding::get_union_index(input, #n)? {
