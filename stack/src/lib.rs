@@ -219,6 +219,19 @@ pub struct StackConfig {
     pub timeout: Duration,
     /// The `java` executable.
     pub java: PathBuf,
+    /// Serve the registry over HTTPS too (tests of the client's TLS settings); `None` from the environment.
+    pub registry_tls: Option<RegistryTls>,
+}
+
+/// HTTPS for the registry, on a port of its own beside the plain HTTP port (which the readiness check uses).
+#[derive(Debug, Clone)]
+pub struct RegistryTls {
+    /// The HTTPS port.
+    pub port: u16,
+    /// The server certificate (PEM).
+    pub cert_pem: PathBuf,
+    /// Its private key (PEM).
+    pub key_pem: PathBuf,
 }
 
 fn env_port(var: &'static str, default: u16) -> Result<u16, StackError> {
@@ -263,6 +276,7 @@ impl StackConfig {
             registry_port: env_port(ENV_REGISTRY_PORT, 38081)?,
             timeout,
             java,
+            registry_tls: None,
         })
     }
 

@@ -56,7 +56,9 @@ fn procs(cfg: &StackConfig, service: Service) -> Vec<Proc> {
     let base = cfg.dir.join(service.name());
     match service {
         Service::Registry => {
-            vec![Proc { name: "registry".into(), dir: base, ports: vec![cfg.registry_port], node_id: None }]
+            let mut ports = vec![cfg.registry_port];
+            ports.extend(cfg.registry_tls.as_ref().map(|t| t.port));
+            vec![Proc { name: "registry".into(), dir: base, ports, node_id: None }]
         }
         Service::Kafka => vec![Proc {
             name: "kafka".into(),
@@ -303,10 +305,13 @@ fn registry_command(cfg: &StackConfig, jar: &Path, p: &Proc) -> Command {
         // Confluent's delete endpoints need Apicurio's deletion switches on.
         .arg("-Dapicurio.rest.deletion.group.enabled=true")
         .arg("-Dapicurio.rest.deletion.artifact.enabled=true")
-        .arg("-Dapicurio.rest.deletion.artifact-version.enabled=true")
-        .arg("-jar")
-        .arg(process::absolute(jar))
-        .current_dir(&p.dir);
+        .arg("-Dapicurio.rest.deletion.artifact-version.enabled=true");
+    if let Some(tls) = &cfg.registry_tls {
+        c.arg(format!("-Dquarkus.http.ssl-port={}", tls.port))
+            .arg(format!("-Dquarkus.http.ssl.certificate.files={}", process::absolute(&tls.cert_pem).display()))
+            .arg(format!("-Dquarkus.http.ssl.certificate.key-files={}", process::absolute(&tls.key_pem).display()));
+    }
+    c.arg("-jar").arg(process::absolute(jar)).current_dir(&p.dir);
     c
 }
 

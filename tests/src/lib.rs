@@ -57,3 +57,35 @@ pub fn http() -> reqwest::Client {
 
 /// The Confluent API's content type.
 pub const SCHEMA_REGISTRY_JSON: &str = "application/vnd.schemaregistry.v1+json";
+
+/// A stack on a private state directory and ports, for tests that start, stop or break servers without disturbing
+/// the shared stack. Dropping it (also when the test panics) stops its servers and removes its directory.
+pub struct PrivateStack {
+    stack: typed_kafka_stack::Stack,
+}
+
+impl PrivateStack {
+    /// A private stack configured by `configure` from the shared configuration (whose provisioned servers it reuses),
+    /// with its own state directory named after `name`.
+    pub fn new(name: &str, configure: impl FnOnce(&mut typed_kafka_stack::StackConfig)) -> PrivateStack {
+        let mut config = typed_kafka_stack::StackConfig::from_env().expect("stack config");
+        config.dir = std::env::temp_dir().join(format!("typed-kafka-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&config.dir);
+        configure(&mut config);
+        PrivateStack { stack: typed_kafka_stack::Stack::new(config) }
+    }
+}
+
+impl std::ops::Deref for PrivateStack {
+    type Target = typed_kafka_stack::Stack;
+    fn deref(&self) -> &Self::Target {
+        &self.stack
+    }
+}
+
+impl Drop for PrivateStack {
+    fn drop(&mut self) {
+        let _ = self.stack.down(&typed_kafka_stack::Service::ALL);
+        let _ = std::fs::remove_dir_all(&self.stack.config().dir);
+    }
+}

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use typed_kafka::KafkaRecord;
 use typed_kafka::{RegistryError, SchemaRegistryClient, Serializer, SerializerConfig};
-use typed_kafka_stack::{Service, Stack, StackConfig};
+use typed_kafka_stack::Service;
+use typed_kafka_tests::PrivateStack;
 
 #[derive(KafkaRecord, Debug, PartialEq, Clone)]
 #[kafka(namespace = "it.resilience")]
@@ -17,15 +18,10 @@ struct Reading {
 
 #[tokio::test]
 async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
-    let shared = StackConfig::from_env().unwrap();
-    let dir = std::env::temp_dir().join(format!("typed-kafka-resilience-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let stack = Stack::new(StackConfig {
-        dir: dir.clone(),
-        registry_port: 38881,
-        kafka_port: 38892,
-        cluster_port: 38900,
-        ..shared
+    let stack = PrivateStack::new("resilience", |c| {
+        c.registry_port = 38881;
+        c.kafka_port = 38892;
+        c.cluster_port = 38900;
     });
     let report = stack.up(&[Service::Registry]).unwrap();
 
@@ -69,5 +65,4 @@ async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
     assert_eq!(ser.deserialize("other-readings", &after).await.unwrap(), reading);
 
     stack.down(&[Service::Registry]).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,24 +3,16 @@
 //! stranger is refused, and a server that dies while starting is reported with its log.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use typed_kafka_stack::{Service, Stack, StackConfig, StackError};
+use typed_kafka_stack::{Service, StackError};
+use typed_kafka_tests::PrivateStack;
 
-fn private_config(name: &str, registry_port: u16, kafka_port: u16) -> StackConfig {
-    let shared = StackConfig::from_env().expect("stack config");
-    let dir = std::env::temp_dir().join(format!("typed-kafka-lifecycle-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    StackConfig {
-        dir,
-        // The provisioned servers are shared; only the state is private.
-        cache: shared.cache,
-        kafka_port,
-        cluster_port: kafka_port + 10,
-        registry_port,
-        timeout: Duration::from_secs(180),
-        java: shared.java,
-    }
+fn private_stack(name: &str, registry_port: u16, kafka_port: u16) -> PrivateStack {
+    PrivateStack::new(&format!("lifecycle-{name}"), |c| {
+        c.registry_port = registry_port;
+        c.kafka_port = kafka_port;
+        c.cluster_port = kafka_port + 10;
+    })
 }
 
 fn alive(pid: u32) -> bool {
@@ -34,7 +26,7 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn up_is_idempotent_and_down_stops_exactly_what_it_started() {
-    let stack = Stack::new(private_config("idem", 38281, 38292));
+    let stack = private_stack("idem", 38281, 38292);
 
     let first = stack.up(&[Service::Registry]).expect("first up");
     assert_eq!(first.started, vec![Service::Registry]);
@@ -58,12 +50,11 @@ fn up_is_idempotent_and_down_stops_exactly_what_it_started() {
     assert_eq!(stopped, vec![Service::Registry]);
     assert!(!alive(pid), "registry process {pid} still alive after down");
     assert!(stack.down(&Service::ALL).expect("second down").is_empty());
-    let _ = std::fs::remove_dir_all(&stack.config().dir);
 }
 
 #[test]
 fn a_stale_pid_file_is_not_mistaken_for_a_running_server() {
-    let stack = Stack::new(private_config("stale", 38381, 38392));
+    let stack = private_stack("stale", 38381, 38392);
     let pid_dir = stack.config().dir.join("kafka");
     std::fs::create_dir_all(&pid_dir).expect("dir");
     // Our own pid, but with a start time that is not ours: a reused pid, not the recorded process.
@@ -76,14 +67,13 @@ fn a_stale_pid_file_is_not_mistaken_for_a_running_server() {
     assert!(!pid_file.exists(), "a stale pid file is removed");
     // And down does not signal the process that now owns the pid (this test process).
     assert!(stack.down(&[Service::Kafka]).expect("down").is_empty());
-    let _ = std::fs::remove_dir_all(&stack.config().dir);
 }
 
 #[test]
 fn a_port_held_by_another_process_is_refused_with_a_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let stack = Stack::new(private_config("port", port, 38492));
+    let stack = private_stack("port", port, 38492);
     match stack.up(&[Service::Registry]) {
         Err(StackError::PortInUse { port: p, service }) => {
             assert_eq!(p, port);
@@ -91,15 +81,16 @@ fn a_port_held_by_another_process_is_refused_with_a_clear_error() {
         }
         other => panic!("expected PortInUse, got {other:?}"),
     }
-    let _ = std::fs::remove_dir_all(&stack.config().dir);
 }
 
 #[test]
 fn a_server_that_dies_while_starting_is_reported_with_its_log() {
-    let mut config = private_config("dies", 38581, 38592);
     // `echo` prints its arguments (the JVM options) to the log and exits: a server that died at start.
-    config.java = PathBuf::from("echo");
-    let stack = Stack::new(config);
+    let stack = PrivateStack::new("lifecycle-dies", |c| {
+        c.registry_port = 38581;
+        c.kafka_port = 38592;
+        c.java = PathBuf::from("echo");
+    });
     match stack.up(&[Service::Registry]) {
         Err(StackError::Exited { service, tail, .. }) => {
             assert_eq!(service, "registry");
@@ -107,5 +98,4 @@ fn a_server_that_dies_while_starting_is_reported_with_its_log() {
         }
         other => panic!("expected Exited, got {other:?}"),
     }
-    let _ = std::fs::remove_dir_all(&stack.config().dir);
 }
