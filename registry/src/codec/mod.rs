@@ -344,28 +344,6 @@ pub trait Codec<T> {
     fn decode(input: &mut &[u8]) -> Result<T, DecodeError>;
 }
 
-/// The natural mapping: `<Natural as Codec<T>>` is `T`'s own [`AvroType`] impl (for `'static` decodable types).
-pub struct Natural;
-
-impl<T: AvroType + for<'de> AvroDecode<'de>> Codec<T> for Natural {
-    const MIN_SIZE: usize = T::MIN_SIZE;
-    #[inline]
-    fn write_schema(w: &mut SchemaWriter) {
-        T::write_schema(w)
-    }
-    fn type_name(out: &mut String) {
-        T::type_name(out)
-    }
-    #[inline]
-    fn encode(v: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        v.encode(buf)
-    }
-    #[inline]
-    fn decode(input: &mut &[u8]) -> Result<T, DecodeError> {
-        T::decode(input)
-    }
-}
-
 /// `Vec<u8>` (or `Box<[u8]>`) as Avro `bytes` instead of an array of ints: `#[kafka(bytes)]`.
 pub struct Bytes;
 
