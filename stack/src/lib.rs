@@ -423,6 +423,12 @@ impl Stack {
         Ok(())
     }
 
+    /// The services with at least one live process (a partly stopped cluster counts).
+    pub fn running(&self) -> Result<Vec<Service>, StackError> {
+        let status = self.status()?;
+        Ok(Service::ALL.into_iter().filter(|s| status.iter().any(|p| p.service == *s && p.pid.is_some())).collect())
+    }
+
     /// The state of every process the stack knows about.
     pub fn status(&self) -> Result<Vec<ProcessStatus>, StackError> {
         let mut all = Vec::new();

@@ -88,10 +88,7 @@ fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    let running_before: Vec<Service> = Service::ALL
-        .into_iter()
-        .filter(|s| stack.status().is_ok_and(|st| st.iter().any(|p| p.service == *s && p.pid.is_some())))
-        .collect();
+    let running_before = stack.running().unwrap_or_default();
     let t = Instant::now();
     let session = typed_kafka_stack::Session::start()?;
     eprintln!(
@@ -102,11 +99,8 @@ fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
         t.elapsed().as_secs_f64()
     );
     let outcome = Command::new(&cargo).args(["test", "--workspace"]).args(extra).status();
-    let running_after: Vec<Service> = Service::ALL
-        .into_iter()
-        .filter(|s| stack.status().is_ok_and(|st| st.iter().any(|p| p.service == *s && p.pid.is_some())))
-        .collect();
-    let ours: Vec<Service> = running_after.into_iter().filter(|s| !running_before.contains(s)).collect();
+    let ours: Vec<Service> =
+        stack.running().unwrap_or_default().into_iter().filter(|s| !running_before.contains(s)).collect();
     if !ours.is_empty() {
         let stopped = stack.down(&ours)?;
         eprintln!("stack test: stopped {}", names(&stopped));
