@@ -13,7 +13,7 @@ use crate::codec::{AvroDecode, KafkaRecord, SchemaInfo};
 use crate::error::RegistryError;
 use crate::wire;
 
-type FnvMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<crate::client::FnvHasher>>;
+use crate::client::{FnvMap, read};
 
 /// A user-supplied subject name strategy: `(topic, is_key, record full name)` → subject.
 pub type CustomStrategy = Arc<dyn Fn(&str, bool, Option<&str>) -> Result<String, String> + Send + Sync>;
@@ -122,10 +122,6 @@ impl<T> std::fmt::Debug for Serializer<T> {
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
-}
-
-fn read<V>(l: &RwLock<V>) -> std::sync::RwLockReadGuard<'_, V> {
-    l.read().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: KafkaRecord> Serializer<T> {

@@ -22,7 +22,8 @@ pub use types::{
 
 #[doc(hidden)]
 pub use cache::Fnv as FnvHasher;
-use cache::{BoundedMap, FnvMap, SingleFlight};
+pub(crate) use cache::FnvMap;
+use cache::{BoundedMap, SingleFlight};
 
 /// Builds a [`SchemaRegistryClient`] with validated configuration.
 ///
@@ -247,7 +248,7 @@ fn seg(s: &str) -> String {
     out
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -577,32 +578,31 @@ impl SchemaRegistryClient {
         info: &SchemaInfo,
         normalize: bool,
     ) -> Result<u32, RegistryError> {
-        if let Some(id) = self.cached_subject_id(subject, info.fingerprint()) {
-            return Ok(id);
-        }
-        let id = self
-            .inner
-            .subject_flights
-            .run((subject.to_string(), info.fingerprint()), || async {
-                self.register(subject, &UnregisteredSchema::avro(info.json()), normalize).await
-            })
-            .await?;
-        self.remember_subject_id(subject, info.fingerprint(), id);
-        Ok(id)
+        self.subject_id_cached(subject, info, || async {
+            self.register(subject, &UnregisteredSchema::avro(info.json()), normalize).await
+        })
+        .await
     }
 
     /// Finds a type's schema under `subject` without registering it, then answers from memory (lookup mode).
     pub async fn lookup_cached(&self, subject: &str, info: &SchemaInfo, normalize: bool) -> Result<u32, RegistryError> {
+        self.subject_id_cached(subject, info, || async {
+            self.lookup(subject, &UnregisteredSchema::avro(info.json()), normalize).await.map(|r| r.id)
+        })
+        .await
+    }
+
+    /// The ID of `info`'s schema under `subject`: from the (subject, fingerprint) cache, or from `fetch`, with
+    /// concurrent misses sharing one fetch.
+    async fn subject_id_cached<F, Fut>(&self, subject: &str, info: &SchemaInfo, fetch: F) -> Result<u32, RegistryError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<u32, RegistryError>>,
+    {
         if let Some(id) = self.cached_subject_id(subject, info.fingerprint()) {
             return Ok(id);
         }
-        let id = self
-            .inner
-            .subject_flights
-            .run((subject.to_string(), info.fingerprint()), || async {
-                self.lookup(subject, &UnregisteredSchema::avro(info.json()), normalize).await.map(|r| r.id)
-            })
-            .await?;
+        let id = self.inner.subject_flights.run((subject.to_string(), info.fingerprint()), fetch).await?;
         self.remember_subject_id(subject, info.fingerprint(), id);
         Ok(id)
     }
