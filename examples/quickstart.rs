@@ -22,7 +22,9 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use typed_kafka::{KafkaRecord, RegistryError, SchemaRegistryClient, Serializer, SerializerConfig};
+use typed_kafka::{
+    AvroDeserializer, AvroSerializer, KafkaRecord, SchemaRegistryClient, SerializeError, SerializerConfig,
+};
 use uuid::Uuid;
 
 const TOPIC: &str = "quickstart-orders";
@@ -81,7 +83,8 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
     // The serializer registers the schema under "quickstart-orders-value" on first use (TopicNameStrategy,
     // auto-register), then frames every record with its ID without asking the registry again.
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
-    let serializer = Serializer::<Order>::new(registry, SerializerConfig::default())?;
+    let serializer = AvroSerializer::<Order>::new(registry.clone(), SerializerConfig::default())?;
+    let deserializer = AvroDeserializer::<Order>::new(registry)?;
 
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &endpoints.bootstrap_servers)
@@ -141,7 +144,9 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
     buf.clear();
     let too_big = Order { total_cents: u64::MAX, ..orders[0].clone() };
     match serializer.serialize(TOPIC, &too_big, &mut buf).await {
-        Err(RegistryError::Encode(e, _)) => println!("refused:  {e} (nothing sent, {} bytes written)", buf.len()),
+        Err(e @ SerializeError::Invalid { .. }) => {
+            println!("refused:  {e} (nothing sent, {} bytes written)", buf.len())
+        }
         other => return Err(format!("expected a schema violation, got {other:?}").into()),
     }
 
@@ -167,7 +172,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints) -> Result<()> {
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else { continue };
         let msg = msg?;
         let Some(expected) = sent.get(&(msg.partition(), msg.offset())) else { continue };
-        let order: Order = serializer.deserialize(TOPIC, msg.payload().unwrap_or_default()).await?;
+        let order: Order = deserializer.deserialize(TOPIC, msg.payload().unwrap_or_default()).await?;
         if &order != expected {
             return Err(format!("read back {order:?}, expected {expected:?}").into());
         }

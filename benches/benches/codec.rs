@@ -68,8 +68,8 @@ fn mean_ns(group: &str, id: &str) -> Option<f64> {
 fn main() {
     let order = sample_order();
     let mirror = serde_mirror::Order::from(&order);
-    let info = Order::schema().unwrap();
-    let schema = info.schema();
+    let parsed = apache_avro::Schema::parse_str(Order::schema().unwrap().json()).unwrap();
+    let schema = &parsed;
     let writer = GenericDatumWriter::builder(schema).build().unwrap();
     let reader = GenericDatumReader::builder(schema).build().unwrap();
 

@@ -51,9 +51,9 @@ pub fn check_codecs_agree() -> Vec<u8> {
 
     let order = sample_order();
     let mirror = serde_mirror::Order::from(&order);
-    let info = Order::schema().unwrap();
-    let writer = GenericDatumWriter::builder(info.schema()).build().unwrap();
-    let reader = GenericDatumReader::builder(info.schema()).build().unwrap();
+    let schema = apache_avro::Schema::parse_str(Order::schema().unwrap().json()).unwrap();
+    let writer = GenericDatumWriter::builder(&schema).build().unwrap();
+    let reader = GenericDatumReader::builder(&schema).build().unwrap();
 
     let mut ours = Vec::new();
     order.encode_body(&mut ours).unwrap();
@@ -61,7 +61,7 @@ pub fn check_codecs_agree() -> Vec<u8> {
     hand::encode(&order, &mut by_hand);
     let via_ser = writer.write_ser_to_vec(&mirror).unwrap();
     let via_value =
-        writer.write_value_to_vec(apache_avro::to_value(&mirror).unwrap().resolve(info.schema()).unwrap()).unwrap();
+        writer.write_value_to_vec(apache_avro::to_value(&mirror).unwrap().resolve(&schema).unwrap()).unwrap();
     assert_eq!(ours.len(), by_hand.len());
     for bytes in [&ours, &by_hand, &via_ser, &via_value] {
         assert_eq!(Order::decode_body(bytes).unwrap(), order);
@@ -278,8 +278,8 @@ pub mod serde_mirror {
 pub mod hand {
     use chrono::DateTime;
     use rust_decimal::Decimal;
-    use typed_kafka::registry::codec::DecodeError;
-    use typed_kafka::registry::codec::encoding::*;
+    use typed_kafka::avro::codec::DecodeError;
+    use typed_kafka::avro::codec::encoding::*;
     use uuid::Uuid;
 
     use super::{LineItem, Order, OrderStatus};

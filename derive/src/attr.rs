@@ -129,6 +129,45 @@ pub(crate) struct ContainerAttrs {
     pub(crate) rename_all: Option<RenameRule>,
     pub(crate) doc: Option<String>,
     pub(crate) aliases: Vec<Spanned<String>>,
+    /// `crate = "path"`: where the runtime is (default `::typed_kafka`).
+    pub(crate) krate: Option<syn::Path>,
+    /// `bound = "..."` or `bound(encode = "...", decode = "...")`: where-predicates replacing the inferred ones.
+    pub(crate) bound: Option<Bounds>,
+}
+
+/// Where-predicates given by `bound`, for the encoding impls (`AvroType`, `KafkaRecord`) and the decoding one.
+#[derive(Clone, Default)]
+pub(crate) struct Bounds {
+    pub(crate) encode: Vec<syn::WherePredicate>,
+    pub(crate) decode: Vec<syn::WherePredicate>,
+}
+
+fn predicates(v: &Spanned<String>) -> syn::Result<Vec<syn::WherePredicate>> {
+    use syn::parse::Parser as _;
+    let parser = syn::punctuated::Punctuated::<syn::WherePredicate, syn::Token![,]>::parse_terminated;
+    parser
+        .parse_str(&v.value)
+        .map(|p| p.into_iter().collect())
+        .map_err(|e| syn::Error::new(v.span, format!("invalid `bound`: {e}")))
+}
+
+fn bound_value(meta: &ParseNestedMeta<'_>) -> syn::Result<Bounds> {
+    if meta.input.peek(syn::Token![=]) {
+        let all = predicates(&string_value(meta)?)?;
+        return Ok(Bounds { encode: all.clone(), decode: all });
+    }
+    let mut out = Bounds::default();
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("encode") {
+            out.encode = predicates(&string_value(&inner)?)?;
+        } else if inner.path.is_ident("decode") {
+            out.decode = predicates(&string_value(&inner)?)?;
+        } else {
+            return Err(inner.error("expected `encode = \"...\"` or `decode = \"...\"`"));
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Field attributes.
@@ -274,8 +313,17 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> ContainerAttrs {
                 set(cx, &mut explicit_doc, v.value, span, "doc");
             } else if meta.path.is_ident("aliases") {
                 out.aliases.extend(aliases_value(&meta)?);
+            } else if meta.path.is_ident("crate") {
+                let v = string_value(&meta)?;
+                let path = syn::parse_str::<syn::Path>(&v.value).map_err(|e| {
+                    syn::Error::new(v.span, format!("`crate` must be a path such as \"typed_kafka\": {e}"))
+                })?;
+                set(cx, &mut out.krate, path, span, "crate");
+            } else if meta.path.is_ident("bound") {
+                let v = bound_value(&meta)?;
+                set(cx, &mut out.bound, v, span, "bound");
             } else {
-                return Err(unknown(&meta, "container", "namespace, rename, rename_all, doc, aliases"));
+                return Err(unknown(&meta, "container", "namespace, rename, rename_all, doc, aliases, crate, bound"));
             }
             Ok(())
         });

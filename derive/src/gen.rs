@@ -7,8 +7,53 @@ use syn::spanned::Spanned;
 
 use crate::model::{Body, Container, Field, Mapping, Variant, VariantStyle, option_inner, vec_inner};
 
+/// The runtime, as the alias each expansion's `const _: () = { use <crate>::__private as __typed_kafka; ... }`
+/// declares (`<crate>` is `::typed_kafka` unless `#[kafka(crate = "...")]` says otherwise).
 fn rt() -> TokenStream {
-    quote!(::typed_kafka::__private)
+    quote!(__typed_kafka)
+}
+
+/// The type parameters that the encoded fields' types mention: only these get bounds and name instantiations, so a
+/// parameter used only in skipped fields needs no Avro mapping.
+fn used_type_params(c: &Container) -> Vec<syn::Ident> {
+    use syn::visit::Visit;
+    struct Finder<'a> {
+        params: Vec<&'a syn::Ident>,
+        used: Vec<syn::Ident>,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            if let Some(first) = p.segments.first()
+                && let Some(param) = self.params.iter().find(|t| **t == &first.ident)
+                && !self.used.contains(param)
+            {
+                self.used.push((*param).clone());
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut finder = Finder { params: c.generics.type_params().map(|t| &t.ident).collect(), used: Vec::new() };
+    let mut visit_fields = |fields: &[Field]| {
+        for f in fields.iter().filter(|f| f.attrs.skip.is_none()) {
+            finder.visit_type(&f.ty);
+        }
+    };
+    match &c.body {
+        Body::Record(fields, _) => visit_fields(fields),
+        Body::Newtype(f) => visit_fields(std::slice::from_ref(f)),
+        Body::Enum(_) => {}
+        Body::Union(variants) => {
+            for v in variants {
+                match &v.style {
+                    VariantStyle::Unit => {}
+                    VariantStyle::Newtype(f) => visit_fields(std::slice::from_ref(f)),
+                    VariantStyle::Record(fields, _) => visit_fields(fields),
+                }
+            }
+        }
+    }
+    // In declaration order, so that instantiated names are stable.
+    c.generics.type_params().map(|t| t.ident.clone()).filter(|t| finder.used.contains(t)).collect()
 }
 
 fn json_str(s: &str) -> String {
@@ -181,9 +226,9 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     let rt = rt();
     let ident = &c.ident;
     let avro_name = &c.avro_name;
-    let type_params: Vec<&syn::Ident> = c.generics.type_params().map(|t| &t.ident).collect();
+    let type_params = used_type_params(c);
     let lifetimes: Vec<&syn::Lifetime> = c.generics.lifetimes().map(|l| &l.lifetime).collect();
-    let generic = !type_params.is_empty();
+    let generic = c.generics.type_params().next().is_some();
     let namespace = c.attrs.namespace.as_ref().map(|n| n.value.as_str());
     let ns_tokens = match namespace {
         Some(ns) => quote!(::core::option::Option::Some(#ns)),
@@ -248,18 +293,26 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         _ => type_name_body,
     };
 
-    // impl AvroType
-    let mut enc_generics = c.generics.clone();
-    for tp in enc_generics.type_params_mut() {
-        tp.bounds.push(syn::parse_quote!(#rt::AvroType));
-    }
+    // Bounds: the user's `bound`, or `AvroType` / `AvroDecode<'de>` on each type parameter the encoded fields use.
+    let (enc_preds, dec_preds): (Vec<syn::WherePredicate>, Vec<syn::WherePredicate>) = match &c.attrs.bound {
+        Some(b) => (b.encode.clone(), b.decode.clone()),
+        None => (
+            type_params.iter().map(|t| syn::parse_quote!(#t: #rt::AvroType)).collect(),
+            type_params.iter().map(|t| syn::parse_quote!(#t: #rt::AvroDecode<'de>)).collect(),
+        ),
+    };
+    let with_predicates = |preds: Vec<syn::WherePredicate>| {
+        let mut g = c.generics.clone();
+        g.make_where_clause().predicates.extend(preds);
+        if g.where_clause.as_ref().is_some_and(|w| w.predicates.is_empty()) {
+            g.where_clause = None;
+        }
+        g
+    };
+    let enc_generics = with_predicates(enc_preds);
     let (impl_g, ty_g, where_c) = enc_generics.split_for_impl();
 
-    // impl AvroDecode<'de>
-    let mut dec_generics = c.generics.clone();
-    for tp in dec_generics.type_params_mut() {
-        tp.bounds.push(syn::parse_quote!(#rt::AvroDecode<'de>));
-    }
+    let dec_generics = with_predicates(dec_preds);
     let de_bounds = lifetimes.iter().map(|l| quote!('de: #l));
     let mut dec_params: Vec<TokenStream> = vec![quote!('de)];
     dec_params.extend(dec_generics.params.iter().map(|p| quote!(#p)));
@@ -277,17 +330,25 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             #rt::cached_schema::<Self>(&CELL)
         }
     };
-    let record_where = if generic { quote!(where Self: 'static) } else { quote!() };
     let rec_where = match (where_c, generic) {
         (Some(w), true) => {
             let p = &w.predicates;
             quote!(where #p, Self: 'static)
         }
         (Some(w), false) => quote!(#w),
-        (None, _) => record_where,
+        (None, true) => quote!(where Self: 'static),
+        (None, false) => quote!(),
+    };
+    let krate = match &c.attrs.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::typed_kafka),
     };
 
     quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+        use #krate::__private as __typed_kafka;
         #[automatically_derived]
         impl #impl_g #rt::AvroType for #ident #ty_g #where_c {
             const MIN_SIZE: usize = #min;
@@ -319,6 +380,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
                 #schema_fn
             }
         }
+        };
     }
 }
 

@@ -83,6 +83,21 @@ pub(crate) fn vec_inner(ty: &Type) -> Option<&Type> {
     if seg.ident == "Vec" { type_args(seg).first().copied() } else { None }
 }
 
+/// The crate a qualified path starts with (`chrono` in `chrono::NaiveDate` or `::chrono::naive::NaiveDate`).
+fn crate_of(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.segments.len() >= 2 => {
+            p.path.segments.first().map(|s| s.ident.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `rust_decimal::Decimal` by its full path: the one type whose mapping needs an attribute.
+fn is_rust_decimal(ty: &Type) -> bool {
+    is_ident(ty, "Decimal") && crate_of(ty).as_deref() == Some("rust_decimal")
+}
+
 pub(crate) fn is_ident(ty: &Type, name: &str) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == name)
 }
@@ -106,6 +121,10 @@ pub(crate) fn shape_of(cx: &Ctxt, ty: &Type) -> Shape {
     let Some(seg) = last_segment(ty) else { return Shape::Other };
     let args = type_args(seg);
     let name = seg.ident.to_string();
+    // Logical types are recognised by unambiguous paths only (`uuid::Uuid`, `chrono::NaiveDate`, `DateTime<Utc>`),
+    // so that a user's own type named `Decimal` or `DateTime` is an ordinary derived type.
+    let from = crate_of(ty);
+    let from = |krate: &str| from.as_deref() == Some(krate);
     match (name.as_str(), args.as_slice()) {
         ("bool", []) => Shape::Boolean,
         ("i8" | "i16" | "i32" | "u8" | "u16", []) => Shape::Int,
@@ -135,12 +154,16 @@ pub(crate) fn shape_of(cx: &Ctxt, ty: &Type) -> Shape {
             }
             Shape::Map(Box::new(shape_of(cx, value)))
         }
-        ("Uuid", []) => Shape::Logical("uuid", Box::new(Shape::String)),
-        ("DateTime" | "OffsetDateTime", _) => Shape::Logical("timestamp-millis", Box::new(Shape::Long)),
-        ("NaiveDateTime" | "PrimitiveDateTime", []) => Shape::Logical("local-timestamp-millis", Box::new(Shape::Long)),
-        ("NaiveDate", []) => Shape::Logical("date", Box::new(Shape::Int)),
-        ("NaiveTime", []) => Shape::Logical("time-millis", Box::new(Shape::Int)),
-        ("Decimal", []) => Shape::Logical("decimal", Box::new(Shape::Bytes)),
+        ("Uuid", []) if from("uuid") => Shape::Logical("uuid", Box::new(Shape::String)),
+        ("DateTime", [tz]) if from("chrono") || is_ident(tz, "Utc") => {
+            Shape::Logical("timestamp-millis", Box::new(Shape::Long))
+        }
+        ("OffsetDateTime", []) if from("time") => Shape::Logical("timestamp-millis", Box::new(Shape::Long)),
+        ("NaiveDateTime", []) if from("chrono") => Shape::Logical("local-timestamp-millis", Box::new(Shape::Long)),
+        ("PrimitiveDateTime", []) if from("time") => Shape::Logical("local-timestamp-millis", Box::new(Shape::Long)),
+        ("NaiveDate", []) if from("chrono") => Shape::Logical("date", Box::new(Shape::Int)),
+        ("NaiveTime", []) if from("chrono") => Shape::Logical("time-millis", Box::new(Shape::Int)),
+        ("Decimal", []) if from("rust_decimal") => Shape::Logical("decimal", Box::new(Shape::Bytes)),
         _ => Shape::Other,
     }
 }
@@ -289,7 +312,7 @@ fn field(cx: &Ctxt, member: syn::Member, f: &syn::Field, rename_all: Option<attr
         } else {
             cx.error(span, "`decimal(...)` applies to rust_decimal::Decimal fields (and Option/Vec of them)");
         }
-    } else if is_ident(base, "Decimal") && attrs.skip.is_none() {
+    } else if is_rust_decimal(base) && attrs.skip.is_none() {
         cx.error(
             f.ty.span(),
             "a Decimal field needs its schema's precision and scale: #[kafka(decimal(precision = P, scale = S))]",

@@ -1,5 +1,13 @@
 //! typed-kafka: type-safe, schema-registry-aware Avro producing to Apache Kafka.
 //!
+//! This is the crate to depend on; it re-exports the others:
+//! - [`avro`] (`typed-kafka-avro`): the schema model, the codec runtime and the Confluent wire framing, no I/O;
+//! - `#[derive(KafkaRecord)]` (`typed-kafka-derive`);
+//! - [`registry`] (`typed-kafka-registry`, cargo feature `registry`, on by default): the schema registry client and
+//!   framed (de)serialization.
+//!
+//! With `default-features = false` only the derive and the codec are compiled: no tokio, no HTTP client.
+//!
 //! # Deriving records
 //!
 //! `#[derive(KafkaRecord)]` generates a type's Avro schema and a direct binary codec:
@@ -21,10 +29,11 @@
 //!
 //! let item = LineItem { sku: "A-1".into(), quantity: 2, unit_price_cents: 499, note: None };
 //! let mut buf = Vec::new();
-//! item.encode_body(&mut buf).unwrap();
-//! assert_eq!(LineItem::decode_body(&buf).unwrap(), item);
-//! let schema = LineItem::schema().unwrap();
+//! item.encode_body(&mut buf)?;
+//! assert_eq!(LineItem::decode_body(&buf)?, item);
+//! let schema = LineItem::schema()?;
 //! assert!(schema.json().contains(r#""doc":"Unit price in cents.""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Mapping
@@ -39,14 +48,18 @@
 //! unit→an empty record named after the variant). Generic records are named after their instantiation
 //! (`Wrapper<Order>` → `Wrapper_Order`).
 //!
-//! Logical types (cargo features): `uuid::Uuid`→uuid; `chrono::DateTime<Utc>`/`time::OffsetDateTime`→
+//! Logical types (cargo features) are recognised by unambiguous paths, so a type of your own named `Decimal` or
+//! `DateTime` is an ordinary derived type: `uuid::Uuid`→uuid; `chrono::DateTime<Utc>`/`time::OffsetDateTime`→
 //! timestamp-millis; `NaiveDateTime`/`PrimitiveDateTime`→local-timestamp-millis; `NaiveDate`/`time::Date`→date;
 //! `NaiveTime`/`time::Time`→time-millis; `#[kafka(logical = "timestamp-micros")]` (and the other names) selects
 //! another; `rust_decimal::Decimal`→bytes/decimal with `#[kafka(decimal(precision = P, scale = S))]`.
 //!
 //! ## Attributes
 //! - container: `namespace = "..."`, `rename = "..."`, `rename_all = "camelCase"` (also lowercase, UPPERCASE,
-//!   PascalCase, snake_case, SCREAMING_SNAKE_CASE), `doc = "..."`, `aliases = ["..."]`;
+//!   PascalCase, snake_case, SCREAMING_SNAKE_CASE), `doc = "..."`, `aliases = ["..."]`, `crate = "path"` (where the
+//!   runtime is when `typed_kafka` is renamed, or `typed_kafka_avro` for codec-only users), `bound = "T: ..."` or
+//!   `bound(encode = "...", decode = "...")` (where-predicates replacing the inferred ones; by default each type
+//!   parameter that an encoded field uses gets `AvroType` / `AvroDecode<'de>`);
 //! - field: `rename`, `default = <literal>` / `default = null` / `default_json = "<JSON>"` (checked against the
 //!   field's schema at compile time where the type shows it), `skip` (the type must be `Default`), `doc`, `aliases`,
 //!   `bytes`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`;
@@ -55,26 +68,26 @@
 //! Doc comments become `doc` unless `doc = "..."` overrides them.
 #![warn(missing_docs)]
 
-pub use typed_kafka_derive::KafkaRecord;
-pub use typed_kafka_registry as registry;
-pub use typed_kafka_registry::codec::{
-    AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, KafkaRecord, PathSegment, SchemaError,
-    SchemaInfo,
+pub use typed_kafka_avro as avro;
+pub use typed_kafka_avro::{
+    AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, FramingError, KafkaRecord, PathSegment,
+    SchemaError, SchemaId, SchemaInfo,
 };
+pub use typed_kafka_derive::KafkaRecord;
+
+#[cfg(feature = "registry")]
+pub use typed_kafka_registry as registry;
+#[cfg(feature = "registry")]
 pub use typed_kafka_registry::{
-    BoundSerializer, ClientBuilder, RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig,
-    SubjectNameStrategy,
+    AvroDeserializer, AvroSerializer, BoundSerializer, ClientBuilder, ConfigError, DeserializeError, RecordPart,
+    RegistryError, SchemaMode, SchemaRegistryClient, SerializeError, SerializerConfig, SubjectNameStrategy,
 };
 
 /// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.
 #[doc(hidden)]
-pub mod __private {
-    pub use std::sync::OnceLock;
-    pub use typed_kafka_registry::codec::__private::{cached_generic_schema, cached_schema};
-    #[cfg(any(feature = "uuid", feature = "chrono", feature = "time", feature = "rust_decimal"))]
-    pub use typed_kafka_registry::codec::logical;
-    pub use typed_kafka_registry::codec::{
-        AvroDecode, AvroType, Bytes, Codec, DecodeError, EncodeError, FixedU64, KafkaRecord, OptionOf, PathSegment,
-        SchemaError, SchemaInfo, SchemaWriter, VecOf, encoding,
-    };
-}
+pub use typed_kafka_avro::__private;
+
+// The README's Rust examples are compiled as doctests.
+#[cfg(all(doctest, feature = "registry"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -1,10 +1,15 @@
-//! Errors of the registry client and the serializer.
+//! Errors, one type per layer: [`RegistryError`] for what the registry (or the way to it) answered,
+//! [`ConfigError`] for a client or serializer built wrongly, [`SerializeError`] and [`DeserializeError`] for
+//! turning one record into framed bytes and back. None of them ever contains a password or token.
 
-use crate::codec::{DecodeError, EncodeError, SchemaError};
+use std::time::Duration;
 
-/// Everything the registry client and the framed serializer can fail with. Cheap to clone, so that concurrent
-/// callers sharing one request (single flight) each get the error. Never contains a password or token.
+use typed_kafka_avro::{DecodeError, EncodeError, FramingError, SchemaError, SchemaId};
+
+/// What the schema registry answered, or why it could not be asked. Cheap to clone, so that concurrent callers
+/// sharing one request each get the error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// 40401: the subject does not exist.
     #[error("subject not found (40401): {message}")]
@@ -66,6 +71,16 @@ pub enum RegistryError {
         /// The registry's message.
         message: String,
     },
+    /// 429 (too many requests) or 408 (request timeout), still answered after the retries.
+    #[error("registry asks to slow down (HTTP {status}) after {attempts} attempt(s){}", retry_after.map(|d| format!("; retry after {d:?}")).unwrap_or_default())]
+    Throttled {
+        /// The HTTP status.
+        status: u16,
+        /// The registry's `Retry-After`, if it gave one.
+        retry_after: Option<Duration>,
+        /// How many requests were made.
+        attempts: u32,
+    },
     /// A 5xx answer (50001 store error, 50002 operation timeout, 50003 forwarding error, ...), after the retries.
     #[error("registry server error (HTTP {status}, code {code}) after {attempts} attempt(s): {message}")]
     Server {
@@ -88,7 +103,7 @@ pub enum RegistryError {
         /// The registry's message.
         message: String,
     },
-    /// No registry URL could be reached (connection refused, timeout, TLS failure), after the retries.
+    /// No registry URL could be reached (connection refused, timeout), after the retries.
     #[error("schema registry unreachable after {attempts} attempt(s) over {urls}: {reason}")]
     Unreachable {
         /// The base URLs tried (without credentials).
@@ -96,6 +111,15 @@ pub enum RegistryError {
         /// How many requests were made.
         attempts: u32,
         /// The last failure.
+        reason: String,
+    },
+    /// The registry's TLS certificate was refused (unknown issuer, wrong host name, expired). Not retried: trying
+    /// again cannot fix it.
+    #[error("TLS handshake with the schema registry at {url} failed: {reason}")]
+    Tls {
+        /// The base URL (without credentials).
+        url: String,
+        /// Why the certificate was refused.
         reason: String,
     },
     /// The registry's answer could not be understood.
@@ -106,43 +130,180 @@ pub enum RegistryError {
         /// What was wrong.
         reason: String,
     },
-    /// Invalid client or serializer configuration.
-    #[error("invalid schema registry configuration: {0}")]
-    Config(String),
-    /// The registry's schema for the chosen mode is not the type's own schema (different canonical forms).
-    #[error(
-        "the registry's schema for subject {subject} (id {id}, fingerprint {registry_fingerprint:016x}) is not the \
-         schema of {type_name} (fingerprint {type_fingerprint:016x})"
-    )]
-    SchemaMismatch {
-        /// The subject (or `id <n>` for a pinned ID).
-        subject: String,
-        /// The registry's schema ID.
-        id: u32,
-        /// The Rust type's schema name.
-        type_name: String,
-        /// Rabin fingerprint of the type's canonical form.
-        type_fingerprint: u64,
-        /// Rabin fingerprint of the registry schema's canonical form.
-        registry_fingerprint: u64,
+    /// A schema the registry holds is not a valid Avro schema (or its references cannot be resolved).
+    #[error("the registry's {schema} is unusable: {source}")]
+    UnusableSchema {
+        /// Whose schema, e.g. `schema 42` or `subject orders-value version 3`.
+        schema: String,
+        /// What is wrong with it.
+        source: SchemaError,
     },
-    /// The type's own schema is unusable.
-    #[error(transparent)]
-    Schema(#[from] SchemaError),
-    /// The value violates its schema; nothing was written to the output.
-    #[error("value for topic {1} violates its schema {0}")]
-    Encode(EncodeError, String),
-    /// The payload is not a valid Avro body of the type's schema.
-    #[error("cannot decode a record from topic {1}: {0}")]
-    Decode(DecodeError, String),
-    /// The payload is not in the Confluent wire format.
-    #[error("not a Confluent-framed payload: {0}")]
-    Framing(String),
 }
 
 impl RegistryError {
-    /// Whether trying again later may succeed (the registry was unreachable or failed on its side).
+    /// Whether trying again later may succeed: the registry was unreachable, overloaded or failed on its side.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, RegistryError::Unreachable { .. } | RegistryError::Server { .. })
+        matches!(
+            self,
+            RegistryError::Unreachable { .. } | RegistryError::Server { .. } | RegistryError::Throttled { .. }
+        )
+    }
+}
+
+/// A client or serializer configured wrongly; found when it is built, never later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {setting}: {reason}")]
+pub struct ConfigError {
+    /// The setting, e.g. `registry URL` or `basic auth user info`.
+    pub setting: &'static str,
+    /// What is wrong with it (never the secret itself).
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+        ConfigError { setting, reason: reason.into() }
+    }
+}
+
+/// The registry's schema for a subject or ID is not the Rust type's schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the registry's schema {id} (fingerprint {registry_fingerprint:016x}) is not the schema of {type_name} \
+     (fingerprint {type_fingerprint:016x})"
+)]
+pub struct SchemaMismatch {
+    /// The registry's schema ID.
+    pub id: SchemaId,
+    /// The Rust type's schema name.
+    pub type_name: String,
+    /// Rabin fingerprint of the type's canonical form.
+    pub type_fingerprint: u64,
+    /// Rabin fingerprint of the registry schema's canonical form.
+    pub registry_fingerprint: u64,
+}
+
+/// Why a record could not be written as a framed payload. Nothing was written to the output buffer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerializeError {
+    /// The value violates its schema, at the path the error names.
+    #[error("record for topic {topic} violates its schema {source}")]
+    Invalid {
+        /// The topic.
+        topic: String,
+        /// The violation and its field path.
+        source: EncodeError,
+    },
+    /// The subject's schema ID could not be resolved through the registry.
+    #[error("resolving the schema of topic {topic} (subject {subject}): {source}")]
+    Registry {
+        /// The topic.
+        topic: String,
+        /// The subject.
+        subject: String,
+        /// What the registry answered.
+        source: RegistryError,
+    },
+    /// The registry's schema for the subject is not the type's own.
+    #[error("topic {topic} (subject {subject}): {source}")]
+    SchemaMismatch {
+        /// The topic.
+        topic: String,
+        /// The subject (`id <n>` for a pinned ID).
+        subject: String,
+        /// Both fingerprints.
+        source: SchemaMismatch,
+    },
+    /// The subject name strategy could not name a subject for this topic and type.
+    #[error("no subject for topic {topic}: {reason}")]
+    Subject {
+        /// The topic.
+        topic: String,
+        /// Why.
+        reason: String,
+    },
+    /// The Rust type's own schema is unusable.
+    #[error("the schema generated for {type_name} is unusable: {source}")]
+    Schema {
+        /// The Rust type.
+        type_name: &'static str,
+        /// What is wrong.
+        source: SchemaError,
+    },
+}
+
+impl SerializeError {
+    /// Whether the same record may succeed later (the registry was unreachable or failed on its side).
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, SerializeError::Registry { source, .. } if source.is_retriable())
+    }
+
+    /// The topic, when the error concerns one.
+    pub fn topic(&self) -> Option<&str> {
+        match self {
+            SerializeError::Invalid { topic, .. }
+            | SerializeError::Registry { topic, .. }
+            | SerializeError::SchemaMismatch { topic, .. }
+            | SerializeError::Subject { topic, .. } => Some(topic),
+            SerializeError::Schema { .. } => None,
+        }
+    }
+}
+
+/// Why a framed payload could not be read back into the Rust type.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeserializeError {
+    /// Not in the Confluent wire format.
+    #[error("payload from topic {topic}: {source}")]
+    Framing {
+        /// The topic.
+        topic: String,
+        /// What is wrong with the frame.
+        source: FramingError,
+    },
+    /// The writer's schema could not be fetched or verified.
+    #[error("payload from topic {topic}: fetching its schema {id}: {source}")]
+    Registry {
+        /// The topic.
+        topic: String,
+        /// The schema ID in the frame.
+        id: SchemaId,
+        /// What the registry answered.
+        source: RegistryError,
+    },
+    /// The writer's schema is not the type's own.
+    #[error("payload from topic {topic}: {source}")]
+    SchemaMismatch {
+        /// The topic.
+        topic: String,
+        /// Both fingerprints.
+        source: SchemaMismatch,
+    },
+    /// The body is not a valid Avro value of the schema.
+    #[error("payload from topic {topic} (schema {id}) does not decode: {source}")]
+    Decode {
+        /// The topic.
+        topic: String,
+        /// The schema ID in the frame.
+        id: SchemaId,
+        /// Where and why decoding failed.
+        source: DecodeError,
+    },
+    /// The Rust type's own schema is unusable.
+    #[error("the schema generated for {type_name} is unusable: {source}")]
+    Schema {
+        /// The Rust type.
+        type_name: &'static str,
+        /// What is wrong.
+        source: SchemaError,
+    },
+}
+
+impl DeserializeError {
+    /// Whether the same payload may be read later (the registry was unreachable or failed on its side).
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, DeserializeError::Registry { source, .. } if source.is_retriable())
     }
 }

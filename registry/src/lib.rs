@@ -1,19 +1,23 @@
-//! Schema model, codec runtime, registry client and wire format for typed-kafka.
+//! The Confluent Schema Registry side of typed-kafka: an HTTP client with caches that make the steady state free of
+//! I/O, subject name strategies, and typed (de)serialization of [`KafkaRecord`](typed_kafka_avro::KafkaRecord)
+//! values in the Confluent wire format.
 //!
-//! - [`codec`]: the Avro binary codec runtime that `#[derive(KafkaRecord)]` generates calls into.
-//! - [`client`]: a Confluent Schema Registry client with caches, single flight, failover and retries.
-//! - [`wire`]: the Confluent wire format.
-//! - [`serializer`]: typed serialization of `KafkaRecord` values to framed bytes and back.
+//! - [`SchemaRegistryClient`]: the registry's REST API; caches, single flight, failover, retries.
+//! - [`AvroSerializer`] / [`BoundSerializer`]: values to framed bytes, with the schema ID resolved once per topic.
+//! - [`AvroDeserializer`]: framed bytes back to values.
+//! - Errors, one type per layer: [`RegistryError`] (the registry's answers), [`ConfigError`] (building),
+//!   [`SerializeError`] and [`DeserializeError`] (one record).
 #![warn(missing_docs)]
 
+mod cache;
 pub mod client;
-pub mod codec;
 mod error;
-pub mod serializer;
+mod framed;
 mod topic_table;
-pub mod wire;
 
-pub use apache_avro;
-pub use client::{ClientBuilder, SchemaRegistryClient};
-pub use error::RegistryError;
-pub use serializer::{BoundSerializer, SchemaMode, Serializer, SerializerConfig, SubjectNameStrategy};
+pub use client::{ClientBuilder, ClientStats, SchemaRegistryClient};
+pub use error::{ConfigError, DeserializeError, RegistryError, SchemaMismatch, SerializeError};
+pub use framed::{
+    AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, SchemaMode, SerializerConfig,
+    SubjectNameStrategy,
+};

@@ -1,128 +1,159 @@
-//! The serializer's topic → schema ID table: append-only, read without locks or read-modify-write atomics.
-//!
-//! Slots are `OnceLock`s in an open-addressing array: a read hashes the topic and loads a few slots (acquire loads),
-//! stopping at the first empty one, which proves the topic is absent because slots are never emptied. A topic whose
-//! probe run is full goes to a locked overflow map (more topics than a serializer normally sees).
+//! The serializer's topic → schema ID table: an immutable snapshot, replaced whole on insert (copy on write) and
+//! read through `arc-swap` without locks or writes to shared memory. Each topic's ID sits in its own atomic cell,
+//! which the latest-version refresher updates in place and a bound serializer holds directly; one `u32` per cell,
+//! so a reader can never see half of an update.
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{OnceLock, RwLock};
-use std::time::Instant;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::client::FnvHasher;
+use arc_swap::ArcSwap;
+use typed_kafka_avro::SchemaId;
 
-const SLOTS: usize = 128;
-const PROBES: usize = 8;
+use crate::cache::Fx;
 
-struct Slot {
-    topic: Box<str>,
+/// One topic's schema ID.
+#[derive(Debug)]
+pub(crate) struct TopicSlot {
     id: AtomicU32,
-    /// Nanoseconds after `base` at which the entry expires; `u64::MAX` for never.
-    expires: AtomicU64,
+}
+
+impl TopicSlot {
+    #[inline]
+    pub(crate) fn id(&self) -> SchemaId {
+        SchemaId(self.id.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set(&self, id: SchemaId) {
+        self.id.store(id.0, Ordering::Release);
+    }
+}
+
+type Map = HashMap<Box<str>, Arc<TopicSlot>, BuildHasherDefault<Fx>>;
+
+struct Snapshot {
+    /// The first topic inserted, compared before hashing: most serializers serve one topic.
+    first: Option<(Box<str>, Arc<TopicSlot>)>,
+    map: Map,
 }
 
 pub(crate) struct TopicTable {
-    slots: Box<[OnceLock<Slot>]>,
-    /// The slot of the first topic inserted, checked before hashing: most serializers serve one topic. Written once
-    /// (at that insert), so readers on many threads never contend for it.
-    hint: AtomicUsize,
-    overflow: RwLock<std::collections::HashMap<String, (u32, u64)>>,
-    base: Instant,
-}
-
-fn hash(topic: &str) -> usize {
-    std::hash::BuildHasherDefault::<FnvHasher>::default().hash_one(topic) as usize
+    snapshot: ArcSwap<Snapshot>,
+    writer: std::sync::Mutex<()>,
 }
 
 impl TopicTable {
     pub(crate) fn new() -> TopicTable {
         TopicTable {
-            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
-            hint: AtomicUsize::new(usize::MAX),
-            overflow: RwLock::new(Default::default()),
-            base: Instant::now(),
+            snapshot: ArcSwap::from_pointee(Snapshot { first: None, map: Map::default() }),
+            writer: std::sync::Mutex::new(()),
         }
     }
 
-    fn deadline(&self, expires: Option<Instant>) -> u64 {
-        expires.map_or(u64::MAX, |at| {
-            at.saturating_duration_since(self.base).as_nanos().min(u128::from(u64::MAX - 1)) as u64
-        })
-    }
-
-    fn live(&self, id: u32, expires: u64) -> Option<u32> {
-        if expires == u64::MAX || (Instant::now().saturating_duration_since(self.base).as_nanos() as u64) < expires {
-            Some(id)
-        } else {
-            None
-        }
-    }
-
-    /// The ID cached for `topic`, unless absent or expired.
+    /// The ID cached for `topic`.
     #[inline]
-    pub(crate) fn get(&self, topic: &str) -> Option<u32> {
-        if let Some(s) = self.slots.get(self.hint.load(Ordering::Relaxed)).and_then(OnceLock::get)
-            && &*s.topic == topic
+    pub(crate) fn get(&self, topic: &str) -> Option<SchemaId> {
+        let snap = self.snapshot.load();
+        if let Some((t, slot)) = &snap.first
+            && &**t == topic
         {
-            return self.live(s.id.load(Ordering::Acquire), s.expires.load(Ordering::Acquire));
+            return Some(slot.id());
         }
-        let h = hash(topic);
-        for i in 0..PROBES {
-            match self.slots[(h + i) % SLOTS].get() {
-                None => return None,
-                Some(s) if &*s.topic == topic => {
-                    return self.live(s.id.load(Ordering::Acquire), s.expires.load(Ordering::Acquire));
-                }
-                Some(_) => {}
-            }
-        }
-        let (id, expires) = *self.overflow.read().unwrap_or_else(|e| e.into_inner()).get(topic)?;
-        self.live(id, expires)
+        snap.map.get(topic).map(|s| s.id())
     }
 
-    /// Records (or updates) the ID for `topic`.
-    pub(crate) fn insert(&self, topic: &str, id: u32, expires: Option<Instant>) {
-        let deadline = self.deadline(expires);
-        let h = hash(topic);
-        for i in 0..PROBES {
-            let cell = &self.slots[(h + i) % SLOTS];
-            let slot = cell.get_or_init(|| Slot {
-                topic: topic.into(),
-                id: AtomicU32::new(id),
-                expires: AtomicU64::new(deadline),
-            });
-            if &*slot.topic == topic {
-                slot.id.store(id, Ordering::Release);
-                slot.expires.store(deadline, Ordering::Release);
-                let _ = self.hint.compare_exchange(usize::MAX, (h + i) % SLOTS, Ordering::Relaxed, Ordering::Relaxed);
-                return;
-            }
+    /// The cell of `topic`, for a handle bound to it.
+    pub(crate) fn slot(&self, topic: &str) -> Option<Arc<TopicSlot>> {
+        self.snapshot.load().map.get(topic).cloned()
+    }
+
+    /// Every topic and its cell (for the refresher).
+    pub(crate) fn entries(&self) -> Vec<(Box<str>, Arc<TopicSlot>)> {
+        self.snapshot.load().map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Records the ID for `topic`: updates its cell, or publishes a new snapshot with the topic added.
+    pub(crate) fn insert(&self, topic: &str, id: SchemaId) -> Arc<TopicSlot> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.snapshot.load_full();
+        if let Some(slot) = current.map.get(topic) {
+            slot.set(id);
+            return slot.clone();
         }
-        self.overflow.write().unwrap_or_else(|e| e.into_inner()).insert(topic.to_string(), (id, deadline));
+        let slot = Arc::new(TopicSlot { id: AtomicU32::new(id.0) });
+        let mut map = current.map.clone();
+        map.insert(topic.into(), slot.clone());
+        let first = current.first.clone().or_else(|| Some((topic.into(), slot.clone())));
+        self.snapshot.store(Arc::new(Snapshot { first, map }));
+        slot
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn finds_what_was_inserted_including_overflow_and_expiry() {
+    fn finds_what_was_inserted() {
         let t = TopicTable::new();
         for i in 0..1000u32 {
-            t.insert(&format!("topic-{i}"), i, None);
+            t.insert(&format!("topic-{i}"), SchemaId(i));
         }
         for i in 0..1000u32 {
-            assert_eq!(t.get(&format!("topic-{i}")), Some(i), "topic-{i}");
+            assert_eq!(t.get(&format!("topic-{i}")), Some(SchemaId(i)), "topic-{i}");
         }
         assert_eq!(t.get("absent"), None);
-        t.insert("topic-5", 55, None);
-        assert_eq!(t.get("topic-5"), Some(55));
-        t.insert("expired", 1, Some(Instant::now()));
-        std::thread::sleep(Duration::from_millis(2));
-        assert_eq!(t.get("expired"), None);
-        t.insert("fresh", 2, Some(Instant::now() + Duration::from_secs(60)));
-        assert_eq!(t.get("fresh"), Some(2));
+        let slot = t.slot("topic-5").unwrap();
+        t.insert("topic-5", SchemaId(55));
+        assert_eq!(t.get("topic-5"), Some(SchemaId(55)));
+        assert_eq!(slot.id(), SchemaId(55), "a bound handle's cell sees the update");
+        assert_eq!(t.get("topic-0"), Some(SchemaId(0)), "the first topic takes the unhashed path");
+    }
+
+    /// Writers add topics and rewrite IDs while readers look them up: a reader sees every topic it saw before
+    /// (snapshots only grow), and only IDs that some writer stored for that topic.
+    #[test]
+    fn concurrent_readers_and_writers_see_consistent_entries() {
+        let t = Arc::new(TopicTable::new());
+        const TOPICS: u32 = 200;
+        // Topic i only ever gets IDs i * 1000 + k: a reader that sees another is reading torn or foreign data.
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let t = t.clone();
+                std::thread::spawn(move || {
+                    for round in 0..50u32 {
+                        for i in (w..TOPICS).step_by(2) {
+                            t.insert(&format!("t{i}"), SchemaId(i * 1000 + round));
+                        }
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let t = t.clone();
+                std::thread::spawn(move || {
+                    let mut seen = vec![false; TOPICS as usize];
+                    for _ in 0..200 {
+                        for i in 0..TOPICS {
+                            match t.get(&format!("t{i}")) {
+                                Some(SchemaId(id)) => {
+                                    assert_eq!(id / 1000, i, "topic t{i} read ID {id}");
+                                    seen[i as usize] = true;
+                                }
+                                None => assert!(!seen[i as usize], "topic t{i} disappeared"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in writers.into_iter().chain(readers) {
+            h.join().unwrap();
+        }
+        for i in 0..TOPICS {
+            assert_eq!(t.get(&format!("t{i}")), Some(SchemaId(i * 1000 + 49)));
+        }
     }
 }

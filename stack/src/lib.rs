@@ -457,15 +457,15 @@ pub fn shared_cluster() -> Result<String, StackError> {
     Ok(stack.config().cluster_bootstrap())
 }
 
-/// Runs the Java interop program `stack/java/interop/<program>.java` (Apache Avro for Java on its classpath,
-/// resolved by Maven on first use) with `args`, returning its standard output.
-pub fn run_java_interop(program: &str, args: &[&std::ffi::OsStr]) -> Result<String, StackError> {
-    let cfg = StackConfig::from_env()?;
-    let cp = provision::interop_classpath(&cfg)?;
-    let mut cmd = std::process::Command::new(&cfg.java);
-    cmd.arg("-cp").arg(cp).arg(provision::interop_dir().join(format!("{program}.java"))).args(args);
-    let out = process::run(cmd, None)?;
-    Ok(out)
+/// A Maven project's runtime classpath (e.g. a test tool's dependencies), resolved by the machine's Maven into
+/// `~/.m2` on first use and cached in the stack's cache directory under `name` (a changed pom resolves again).
+pub fn maven_classpath(pom: &Path, name: &str) -> Result<String, StackError> {
+    provision::classpath(&StackConfig::from_env()?, pom, name)
+}
+
+/// The `java` executable the stack runs its servers with.
+pub fn java() -> Result<PathBuf, StackError> {
+    Ok(StackConfig::from_env()?.java)
 }
 
 /// A use of the stack by one program (the quickstart): provisions and starts what the environment does not

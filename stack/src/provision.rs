@@ -13,11 +13,6 @@ fn pom() -> PathBuf {
     workspace_root().join("stack/java/pom.xml")
 }
 
-/// The Java interop tools' directory (`stack/java/interop`: its pom and single-file programs).
-pub(crate) fn interop_dir() -> PathBuf {
-    workspace_root().join("stack/java/interop")
-}
-
 /// The committed log4j2 configuration for the brokers.
 pub(crate) fn broker_log_config() -> PathBuf {
     workspace_root().join("stack/java/log4j2.xml")
@@ -34,14 +29,9 @@ pub(crate) fn kafka_classpath(cfg: &StackConfig) -> Result<String, StackError> {
     classpath(cfg, &pom(), "kafka")
 }
 
-/// The interop tools' classpath (Apache Avro for Java), resolved by Maven from `stack/java/interop/pom.xml`.
-pub(crate) fn interop_classpath(cfg: &StackConfig) -> Result<String, StackError> {
-    classpath(cfg, &interop_dir().join("pom.xml"), "interop")
-}
-
 /// A pom's runtime classpath, resolved by Maven once and cached with a copy of the pom it came from (a changed pom
 /// resolves again; so does a cached jar that has gone missing).
-fn classpath(cfg: &StackConfig, pom_path: &Path, name: &str) -> Result<String, StackError> {
+pub(crate) fn classpath(cfg: &StackConfig, pom_path: &Path, name: &str) -> Result<String, StackError> {
     let cache = &cfg.cache;
     let cp_file = cache.join(format!("{name}.classpath"));
     let pom_copy = cache.join(format!("{name}.classpath.pom"));

@@ -11,6 +11,26 @@ use rdkafka::client::DefaultClientContext;
 
 pub use typed_kafka_stack::Endpoints;
 
+/// Runs the Java interop program `tests/java-interop/<program>.java` (Apache Avro for Java on its classpath,
+/// resolved by Maven on first use) with `args`, returning its standard output; a failure is the program's stderr.
+pub fn run_java_interop(program: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("java-interop");
+    let cp = typed_kafka_stack::maven_classpath(&dir.join("pom.xml"), "interop").map_err(|e| e.to_string())?;
+    let java = typed_kafka_stack::java().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(java)
+        .arg("-cp")
+        .arg(cp)
+        .arg(dir.join(format!("{program}.java")))
+        .args(args)
+        .output()
+        .map_err(|e| format!("running java: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("{program} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
 /// The endpoints of the shared stack; the first call in a process starts (or finds) it. A stack that cannot start
 /// fails the test with the stack's error, which includes the tail of the failing server's log.
 pub fn stack() -> &'static Endpoints {

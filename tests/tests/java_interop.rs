@@ -95,7 +95,7 @@ fn java_reads_our_schema_and_bytes_and_writes_the_same_bytes() {
     std::fs::write(&schema_file, info.json()).unwrap();
     std::fs::write(&data_file, &bytes).unwrap();
 
-    let out = typed_kafka_stack::run_java_interop("AvroInterop", &[schema_file.as_os_str(), data_file.as_os_str()])
+    let out = typed_kafka_tests::run_java_interop("AvroInterop", &[schema_file.as_os_str(), data_file.as_os_str()])
         .unwrap_or_else(|e| panic!("the Java interop program failed: {e}"));
     let field = |name: &str| {
         out.lines()

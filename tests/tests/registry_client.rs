@@ -9,9 +9,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use typed_kafka::KafkaRecord;
-use typed_kafka::registry::client::{CompatibilityLevel, UnregisteredSchema, Version};
-use typed_kafka::{RegistryError, SchemaMode, SchemaRegistryClient, Serializer, SerializerConfig, SubjectNameStrategy};
+use typed_kafka::registry::client::{CompatibilityLevel, DeleteMode, Normalization, UnregisteredSchema, Version};
+use typed_kafka::{
+    AvroDeserializer, AvroSerializer, DeserializeError, FramingError, KafkaRecord, RecordPart, RegistryError, SchemaId,
+    SchemaMode, SchemaRegistryClient, SerializeError, SerializerConfig, SubjectNameStrategy,
+};
 use typed_kafka_tests::{stack, unique};
 
 fn client() -> SchemaRegistryClient {
@@ -55,10 +57,14 @@ async fn registers_looks_up_and_fetches_schemas() {
     let c = client();
     let subject = unique("it-api-value");
     let schema = avro("");
-    let id = c.register(&subject, &schema, true).await.unwrap();
-    assert_eq!(c.register(&subject, &schema, false).await.unwrap(), id, "registering again returns the same ID");
+    let id = c.register(&subject, &schema, Normalization::Normalized).await.unwrap();
+    assert_eq!(
+        c.register(&subject, &schema, Normalization::AsGiven).await.unwrap(),
+        id,
+        "registering again returns the same ID"
+    );
 
-    let found = c.lookup(&subject, &schema, false).await.unwrap();
+    let found = c.lookup(&subject, &schema, Normalization::AsGiven).await.unwrap();
     assert_eq!((found.id, found.version, found.subject.as_str()), (id, 1, subject.as_str()));
 
     let by_id = c.schema_by_id(id).await.unwrap();
@@ -70,7 +76,7 @@ async fn registers_looks_up_and_fetches_schemas() {
     let v1 = c.version(&subject, Version::Number(1)).await.unwrap();
     let latest = c.version(&subject, Version::Latest).await.unwrap();
     assert_eq!(v1, latest);
-    assert_eq!(c.latest_cached(&subject).await.unwrap().id, id);
+    assert_eq!(c.latest_version_cached(&subject).await.unwrap().id, id);
 
     assert!(c.subjects().await.unwrap().contains(&subject));
     assert_eq!(c.versions(&subject).await.unwrap(), vec![1]);
@@ -84,7 +90,7 @@ async fn compatibility_levels_can_be_read_set_and_tested() {
     assert_eq!(c.global_compatibility().await.unwrap(), CompatibilityLevel::Backward);
 
     let subject = unique("it-compat-value");
-    c.register(&subject, &avro(""), false).await.unwrap();
+    c.register(&subject, &avro(""), Normalization::AsGiven).await.unwrap();
     // Confluent answers 40408 without a subject-level config (the client returns None); Apicurio 3.0.9 answers
     // 200 with NONE instead.
     let unset = |l: Option<CompatibilityLevel>| matches!(l, None | Some(CompatibilityLevel::None));
@@ -112,21 +118,24 @@ async fn registry_error_codes_become_typed_errors() {
     assert!(matches!(c.version(&missing, Version::Latest).await, Err(RegistryError::SubjectNotFound { .. })), "40401");
 
     let subject = unique("it-errors-value");
-    c.register(&subject, &avro(""), false).await.unwrap();
+    c.register(&subject, &avro(""), Normalization::AsGiven).await.unwrap();
     assert!(
         matches!(c.version(&subject, Version::Number(99)).await, Err(RegistryError::VersionNotFound { .. })),
         "40402"
     );
-    assert!(matches!(c.schema_by_id(987_654_321).await, Err(RegistryError::SchemaNotFound { .. })), "40403");
+    assert!(matches!(c.schema_by_id(SchemaId(987_654_321)).await, Err(RegistryError::SchemaNotFound { .. })), "40403");
 
-    match c.register(&subject, &avro(r#",{"name":"required","type":"string"}"#), false).await {
+    match c.register(&subject, &avro(r#",{"name":"required","type":"string"}"#), Normalization::AsGiven).await {
         Err(RegistryError::Incompatible { subject: s, reasons }) => {
             assert_eq!(s, subject);
             assert!(!reasons.is_empty() && !reasons[0].is_empty());
         }
         other => panic!("expected 409 Incompatible, got {other:?}"),
     }
-    match c.register(&subject, &UnregisteredSchema::avro("{\"type\": \"record\", \"name\""), false).await {
+    match c
+        .register(&subject, &UnregisteredSchema::avro("{\"type\": \"record\", \"name\""), Normalization::AsGiven)
+        .await
+    {
         // Confluent: 42201. Apicurio 3.0.9 answers 42201 too for unparsable Avro.
         Err(RegistryError::InvalidSchema { .. }) => {}
         other => panic!("expected 42201 InvalidSchema, got {other:?}"),
@@ -148,17 +157,17 @@ async fn registry_error_codes_become_typed_errors() {
 async fn subjects_and_versions_can_be_soft_and_hard_deleted() {
     let c = client();
     let subject = unique("it-delete-value");
-    c.register(&subject, &avro(""), false).await.unwrap();
-    c.register(&subject, &avro(r#",{"name":"a","type":"int","default":0}"#), false).await.unwrap();
+    c.register(&subject, &avro(""), Normalization::AsGiven).await.unwrap();
+    c.register(&subject, &avro(r#",{"name":"a","type":"int","default":0}"#), Normalization::AsGiven).await.unwrap();
     assert_eq!(c.versions(&subject).await.unwrap(), vec![1, 2]);
 
-    assert_eq!(c.delete_version(&subject, 2, false).await.unwrap(), 2);
+    assert_eq!(c.delete_version(&subject, 2, DeleteMode::Soft).await.unwrap(), 2);
     assert_eq!(c.versions(&subject).await.unwrap(), vec![1]);
 
-    assert_eq!(c.delete_subject(&subject, false).await.unwrap(), vec![1]);
+    assert_eq!(c.delete_subject(&subject, DeleteMode::Soft).await.unwrap(), vec![1]);
     assert!(!c.subjects().await.unwrap().contains(&subject), "a soft-deleted subject is not listed");
     // Confluent requires a soft delete before a hard one; then the subject is gone for good.
-    match c.delete_subject(&subject, true).await {
+    match c.delete_subject(&subject, DeleteMode::Permanent).await {
         Ok(_) => {}
         // Apicurio may already have removed a soft-deleted subject entirely.
         Err(RegistryError::SubjectNotFound { .. }) => {}
@@ -171,7 +180,9 @@ async fn subjects_and_versions_can_be_soft_and_hard_deleted() {
 async fn schema_references_resolve_to_the_same_schema_as_the_derived_type() {
     let c = client();
     let address_subject = unique("it-ref-address");
-    c.register(&address_subject, &UnregisteredSchema::avro(Address::schema().unwrap().json()), false).await.unwrap();
+    c.register(&address_subject, &UnregisteredSchema::avro(Address::schema().unwrap().json()), Normalization::AsGiven)
+        .await
+        .unwrap();
 
     let customer_subject = unique("it-ref-customer-value");
     let referring = UnregisteredSchema::avro(
@@ -180,45 +191,46 @@ async fn schema_references_resolve_to_the_same_schema_as_the_derived_type() {
             {"name":"home","type":"it.shop.Address"},{"name":"counter","type":"long"}]}"#,
     )
     .with_reference("it.shop.Address", &address_subject, 1);
-    let id = c.register(&customer_subject, &referring, false).await.unwrap();
+    let id = c.register(&customer_subject, &referring, Normalization::AsGiven).await.unwrap();
 
     let fetched = c.schema_by_id(id).await.unwrap();
     assert_eq!(fetched.references.len(), 1);
     assert_eq!(fetched.references[0].subject, address_subject);
-    let resolved = c.resolve(&fetched).await.unwrap();
+    let resolved = c.parse_schema(&fetched, "the referring schema").await.unwrap();
     assert_eq!(resolved.canonical_form(), Customer::schema().unwrap().canonical_form());
 
     // So a serializer pinned to that ID accepts the derived type and writes that ID.
-    let ser = Serializer::<Customer>::new(
+    let ser = AvroSerializer::<Customer>::new(
         c.clone(),
         SerializerConfig { mode: SchemaMode::PinnedId(id), ..Default::default() },
     )
     .unwrap();
     let mut buf = Vec::new();
     assert_eq!(ser.serialize("it-ref-topic", &customer(), &mut buf).await.unwrap(), id);
-    assert_eq!(ser.deserialize("it-ref-topic", &buf).await.unwrap(), customer());
+    let de = AvroDeserializer::<Customer>::new(c.clone()).unwrap();
+    assert_eq!(de.deserialize("it-ref-topic", &buf).await.unwrap(), customer());
 }
 
 #[tokio::test]
 async fn subject_name_strategies_pick_the_documented_subjects() {
     let c = client();
     let topic = unique("it-strategy");
-    let cases: Vec<(SubjectNameStrategy, bool, String)> = vec![
-        (SubjectNameStrategy::TopicName, false, format!("{topic}-value")),
-        (SubjectNameStrategy::TopicName, true, format!("{topic}-key")),
-        (SubjectNameStrategy::TopicRecordName, false, format!("{topic}-it.shop.Address")),
-        (SubjectNameStrategy::RecordName, false, "it.shop.Address".to_string()),
+    let cases: Vec<(SubjectNameStrategy, RecordPart, String)> = vec![
+        (SubjectNameStrategy::TopicName, RecordPart::Value, format!("{topic}-value")),
+        (SubjectNameStrategy::TopicName, RecordPart::Key, format!("{topic}-key")),
+        (SubjectNameStrategy::TopicRecordName, RecordPart::Value, format!("{topic}-it.shop.Address")),
+        (SubjectNameStrategy::RecordName, RecordPart::Value, "it.shop.Address".to_string()),
         (
-            SubjectNameStrategy::Custom(Arc::new(|t: &str, key: bool, name: Option<&str>| {
-                Ok(format!("custom.{t}.{}.{}", if key { "k" } else { "v" }, name.unwrap_or("-")))
+            SubjectNameStrategy::Custom(Arc::new(|t: &str, part: RecordPart, name: Option<&str>| {
+                Ok(format!("custom.{t}.{}.{}", if part == RecordPart::Key { "k" } else { "v" }, name.unwrap_or("-")))
             })),
-            false,
+            RecordPart::Value,
             format!("custom.{topic}.v.it.shop.Address"),
         ),
     ];
-    for (strategy, is_key, expected) in cases {
-        let ser =
-            Serializer::<Address>::new(c.clone(), SerializerConfig { strategy, is_key, ..Default::default() }).unwrap();
+    for (strategy, part, expected) in cases {
+        let ser = AvroSerializer::<Address>::new(c.clone(), SerializerConfig { strategy, part, ..Default::default() })
+            .unwrap();
         assert_eq!(ser.subject(&topic).unwrap(), expected);
         let id =
             ser.serialize(&topic, &Address { street: "s".into(), city: "c".into() }, &mut Vec::new()).await.unwrap();
@@ -235,17 +247,28 @@ async fn schema_modes_resolve_ids_and_refuse_foreign_schemas() {
     let cfg = |mode| SerializerConfig { mode, ..Default::default() };
 
     // Lookup before anything is registered: an error, and nothing gets registered.
-    let lookup = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::Lookup)).unwrap();
+    let lookup = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::Lookup)).unwrap();
     let err = lookup.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err();
-    assert!(matches!(err, RegistryError::SubjectNotFound { .. } | RegistryError::SchemaNotFound { .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            SerializeError::Registry {
+                source: RegistryError::SubjectNotFound { .. } | RegistryError::SchemaNotFound { .. },
+                subject: s,
+                ..
+            } if *s == subject
+        ),
+        "{err}"
+    );
+    assert!(!err.is_retriable());
 
     // Auto-register creates version 1; lookup then finds the same ID.
-    let auto = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::AutoRegister)).unwrap();
+    let auto = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::AutoRegister)).unwrap();
     let id = auto.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap();
     assert_eq!(lookup.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
 
     // Use-latest accepts the latest version while it is the type's own schema...
-    let latest = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::UseLatest)).unwrap();
+    let latest = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::UseLatest)).unwrap();
     assert_eq!(latest.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
     // ...and refuses, naming both fingerprints, once the subject has moved on to another schema.
     let mut evolved: serde_json::Value = serde_json::from_str(Customer::schema().unwrap().json()).unwrap();
@@ -253,22 +276,23 @@ async fn schema_modes_resolve_ids_and_refuse_foreign_schemas() {
         .as_array_mut()
         .unwrap()
         .push(serde_json::json!({"name": "vip", "type": "boolean", "default": false}));
-    c.register(&subject, &UnregisteredSchema::avro(evolved.to_string()), false).await.unwrap();
+    c.register(&subject, &UnregisteredSchema::avro(evolved.to_string()), Normalization::AsGiven).await.unwrap();
     let fresh = SchemaRegistryClient::builder([stack().registry_url.clone()]).build().unwrap();
-    let latest = Serializer::<Customer>::new(fresh, cfg(SchemaMode::UseLatest)).unwrap();
+    let latest = AvroSerializer::<Customer>::new(fresh, cfg(SchemaMode::UseLatest)).unwrap();
     match latest.serialize(&topic, &customer(), &mut Vec::new()).await {
-        Err(RegistryError::SchemaMismatch { type_fingerprint, registry_fingerprint, .. }) => {
-            assert_eq!(type_fingerprint, Customer::schema().unwrap().fingerprint());
-            assert_ne!(registry_fingerprint, type_fingerprint);
+        Err(SerializeError::SchemaMismatch { source, subject: s, .. }) => {
+            assert_eq!(s, subject);
+            assert_eq!(source.type_fingerprint, Customer::schema().unwrap().fingerprint());
+            assert_ne!(source.registry_fingerprint, source.type_fingerprint);
         }
         other => panic!("expected SchemaMismatch, got {other:?}"),
     }
 
     // A pinned ID works for the type's own schema and is refused for another.
-    let pinned = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(id))).unwrap();
+    let pinned = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(id))).unwrap();
     assert_eq!(pinned.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
     let other_id = c.version(&subject, Version::Latest).await.unwrap().id;
-    let wrong = Serializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(other_id))).unwrap();
+    let wrong = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(other_id))).unwrap();
     let err = wrong.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err();
     assert!(err.to_string().contains("is not the schema of it.shop.Customer"), "{err}");
 }
@@ -277,39 +301,65 @@ async fn schema_modes_resolve_ids_and_refuse_foreign_schemas() {
 async fn framed_bytes_round_trip_and_the_magic_byte_and_id_are_checked() {
     let c = client();
     let topic = unique("it-wire");
-    let ser = Serializer::<Customer>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let ser = AvroSerializer::<Customer>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let de = AvroDeserializer::<Customer>::new(c.clone()).unwrap();
     let mut buf = vec![0xAA]; // bytes already in the buffer stay
     let id = ser.serialize(&topic, &customer(), &mut buf).await.unwrap();
     assert_eq!(buf[0], 0xAA);
     assert_eq!(buf[1], 0, "magic byte");
-    assert_eq!(u32::from_be_bytes(buf[2..6].try_into().unwrap()), id);
+    assert_eq!(SchemaId(u32::from_be_bytes(buf[2..6].try_into().unwrap())), id);
     let framed = &buf[1..];
-    assert_eq!(ser.deserialize(&topic, framed).await.unwrap(), customer());
+    assert_eq!(de.deserialize(&topic, framed).await.unwrap(), customer());
 
     let mut bad_magic = framed.to_vec();
     bad_magic[0] = 1;
-    assert!(matches!(ser.deserialize(&topic, &bad_magic).await, Err(RegistryError::Framing(_))));
+    assert!(matches!(
+        de.deserialize(&topic, &bad_magic).await,
+        Err(DeserializeError::Framing { source: FramingError::MagicByte { found: 1 }, .. })
+    ));
+    assert!(matches!(
+        de.deserialize(&topic, &framed[..3]).await,
+        Err(DeserializeError::Framing { source: FramingError::TooShort { len: 3 }, .. })
+    ));
+    let mut truncated = framed.to_vec();
+    truncated.truncate(framed.len() - 1);
+    match de.deserialize(&topic, &truncated).await {
+        Err(DeserializeError::Decode { id: i, source, .. }) => {
+            assert_eq!(i, id);
+            assert!(matches!(source.root_cause(), typed_kafka::DecodeError::UnexpectedEof { .. }), "{source}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 
     // An ID whose schema is another type's is refused before decoding.
-    let other = Serializer::<Address>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let other = AvroSerializer::<Address>::new(c.clone(), SerializerConfig::default()).unwrap();
     let mut address = Vec::new();
     other
         .serialize(&unique("it-wire-other"), &Address { street: "a".into(), city: "b".into() }, &mut address)
         .await
         .unwrap();
-    assert!(matches!(ser.deserialize(&topic, &address).await, Err(RegistryError::SchemaMismatch { .. })));
+    assert!(matches!(
+        de.deserialize(&topic, &address).await,
+        Err(DeserializeError::SchemaMismatch { source, .. }) if source.type_name == "it.shop.Customer"
+    ));
+    // The verdict on that foreign ID is remembered: refusing it again asks the registry nothing and parses nothing.
+    let requests = c.stats().http_requests;
+    for _ in 0..100 {
+        assert!(matches!(de.deserialize(&topic, &address).await, Err(DeserializeError::SchemaMismatch { .. })));
+    }
+    assert_eq!(c.stats().http_requests, requests);
 }
 
 #[tokio::test]
 async fn a_value_violating_its_schema_is_refused_with_its_path_and_nothing_written() {
-    let ser = Serializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
+    let ser = AvroSerializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
     let topic = unique("it-violation");
     let mut buf = b"kept".to_vec();
     let bad = Customer { counter: u64::MAX, ..customer() };
     match ser.serialize(&topic, &bad, &mut buf).await {
-        Err(RegistryError::Encode(e, t)) => {
+        Err(SerializeError::Invalid { topic: t, source }) => {
             assert_eq!(t, topic);
-            assert_eq!(e.path.to_string(), "/counter");
+            assert_eq!(source.path.to_string(), "/counter");
         }
         other => panic!("expected an encode error, got {other:?}"),
     }
@@ -318,20 +368,20 @@ async fn a_value_violating_its_schema_is_refused_with_its_path_and_nothing_writt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_lookups_of_one_uncached_id_make_one_request() {
-    let id = client().register(&unique("it-flight-value"), &avro(""), false).await.unwrap();
+    let id = client().register(&unique("it-flight-value"), &avro(""), Normalization::AsGiven).await.unwrap();
     let c = client();
     assert_eq!(c.stats().http_requests, 0);
     let mut tasks = Vec::new();
     for _ in 0..1000 {
         let c = c.clone();
-        tasks.push(tokio::spawn(async move { c.schema_by_id(id).await }));
+        tasks.push(tokio::spawn(async move { c.schema_by_id_cached(id).await }));
     }
     for t in tasks {
         assert!(t.await.unwrap().unwrap().schema.contains("Thing"));
     }
     assert_eq!(c.stats().http_requests, 1, "one HTTP request for 1,000 concurrent lookups");
     // And from now on, lookups are answered from memory.
-    c.schema_by_id(id).await.unwrap();
+    c.schema_by_id_cached(id).await.unwrap();
     assert_eq!(c.stats().http_requests, 1);
 }
 
@@ -341,8 +391,8 @@ async fn a_missing_id_is_remembered_briefly() {
         .missing_id_ttl(Duration::from_secs(60))
         .build()
         .unwrap();
-    assert!(c.schema_by_id(987_654_000).await.is_err());
-    assert!(c.schema_by_id(987_654_000).await.is_err());
+    assert!(c.schema_by_id_cached(SchemaId(987_654_000)).await.is_err());
+    assert!(c.schema_by_id_cached(SchemaId(987_654_000)).await.is_err());
     assert_eq!(c.stats().http_requests, 1);
 }
 
@@ -355,7 +405,7 @@ async fn an_unreachable_first_url_fails_over_to_the_next() {
         .build()
         .unwrap();
     let subject = unique("it-failover-value");
-    c.register(&subject, &avro(""), false).await.unwrap();
+    c.register(&subject, &avro(""), Normalization::AsGiven).await.unwrap();
     assert_eq!(c.stats().http_requests, 2, "one refused, one answered");
     // The working URL is preferred from now on.
     c.versions(&subject).await.unwrap();
@@ -364,7 +414,7 @@ async fn an_unreachable_first_url_fails_over_to_the_next() {
 
 #[tokio::test]
 async fn a_bound_serializer_writes_the_same_bytes_without_a_lookup() {
-    let ser = Serializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
+    let ser = AvroSerializer::<Customer>::new(client(), SerializerConfig::default()).unwrap();
     let topic = unique("it-bound");
     let bound = ser.bind(&topic).await.unwrap();
     assert_eq!(bound.topic(), topic);
@@ -376,7 +426,35 @@ async fn a_bound_serializer_writes_the_same_bytes_without_a_lookup() {
     let mut kept = b"x".to_vec();
     assert!(matches!(
         bound.serialize(&Customer { counter: u64::MAX, ..customer() }, &mut kept),
-        Err(RegistryError::Encode(..))
+        Err(SerializeError::Invalid { .. })
     ));
     assert_eq!(kept, b"x");
+}
+
+/// A service that binds at start-up in use-latest mode keeps working long after the latest version's TTL: the
+/// latest version is re-read in the background, and a record never fails because a TTL passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_use_latest_binding_outlives_the_latest_ttl() {
+    let c = SchemaRegistryClient::builder([stack().registry_url.clone()])
+        .latest_ttl(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let topic = unique("it-latest-ttl");
+    AvroSerializer::<Customer>::new(c.clone(), SerializerConfig::default()).unwrap().bind(&topic).await.unwrap();
+    let latest = AvroSerializer::<Customer>::new(
+        c.clone(),
+        SerializerConfig { mode: SchemaMode::UseLatest, ..Default::default() },
+    )
+    .unwrap();
+    let bound = latest.bind(&topic).await.unwrap();
+    let id = bound.schema_id();
+    let requests = c.stats().http_requests;
+    let mut buf = Vec::new();
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        buf.clear();
+        assert_eq!(bound.serialize(&customer(), &mut buf).unwrap(), id);
+        assert_eq!(latest.serialize(&topic, &customer(), &mut buf).await.unwrap(), id);
+    }
+    assert!(c.stats().http_requests > requests, "the latest version was re-read in the background");
 }

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use typed_kafka::KafkaRecord;
-use typed_kafka::{RegistryError, SchemaRegistryClient, Serializer, SerializerConfig};
+use typed_kafka::{
+    AvroDeserializer, AvroSerializer, RegistryError, SchemaRegistryClient, SerializeError, SerializerConfig,
+};
 use typed_kafka_stack::Service;
 use typed_kafka_tests::PrivateStack;
 
@@ -32,11 +34,12 @@ async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
         .connect_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let ser = Serializer::<Reading>::new(client.clone(), SerializerConfig::default()).unwrap();
+    let ser = AvroSerializer::<Reading>::new(client.clone(), SerializerConfig::default()).unwrap();
+    let de = AvroDeserializer::<Reading>::new(client.clone()).unwrap();
     let reading = Reading { sensor: "t1".into(), value: 21.5 };
     let mut before = Vec::new();
     let id = ser.serialize("readings", &reading, &mut before).await.unwrap();
-    assert_eq!(ser.deserialize("readings", &before).await.unwrap(), reading);
+    assert_eq!(de.deserialize("readings", &before).await.unwrap(), reading);
 
     stack.down(&[Service::Registry]).unwrap();
 
@@ -44,8 +47,8 @@ async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
     let mut during = Vec::new();
     assert_eq!(ser.serialize("readings", &reading, &mut during).await.unwrap(), id);
     assert_eq!(during, before);
-    assert_eq!(ser.deserialize("readings", &during).await.unwrap(), reading);
-    assert!(client.schema_by_id(id).await.is_ok());
+    assert_eq!(de.deserialize("readings", &during).await.unwrap(), reading);
+    assert!(client.schema_by_id_cached(id).await.is_ok());
 
     // Cold: a new topic needs the registry, and fails after 1 + 2 retries, quickly and clearly.
     let requests = client.stats().http_requests;
@@ -53,7 +56,10 @@ async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
     let err = ser.serialize("other-readings", &reading, &mut Vec::new()).await.unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(10), "gave up after {:?}", t.elapsed());
     assert_eq!(client.stats().http_requests - requests, 3);
-    assert!(matches!(err, RegistryError::Unreachable { attempts: 3, .. }), "{err}");
+    assert!(
+        matches!(&err, SerializeError::Registry { source: RegistryError::Unreachable { attempts: 3, .. }, topic, .. } if topic == "other-readings"),
+        "{err}"
+    );
     assert!(err.is_retriable());
     let text = format!("{err} {err:?} {client:?}");
     assert!(!text.contains("top-secret-password"), "a secret leaked: {text}");
@@ -62,7 +68,7 @@ async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
     stack.up(&[Service::Registry]).unwrap();
     let mut after = Vec::new();
     ser.serialize("other-readings", &reading, &mut after).await.unwrap();
-    assert_eq!(ser.deserialize("other-readings", &after).await.unwrap(), reading);
+    assert_eq!(de.deserialize("other-readings", &after).await.unwrap(), reading);
 
     stack.down(&[Service::Registry]).unwrap();
 }

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use typed_kafka::registry::client::UnregisteredSchema;
+use typed_kafka::registry::client::{Normalization, UnregisteredSchema};
 use typed_kafka::{RegistryError, SchemaRegistryClient};
 use typed_kafka_stack::{RegistryTls, Service};
 use typed_kafka_tests::PrivateStack;
@@ -82,17 +82,20 @@ async fn a_custom_ca_makes_a_self_signed_registry_trusted() {
     let schema = UnregisteredSchema::avro(r#"{"type":"record","name":"Tls","fields":[{"name":"a","type":"int"}]}"#);
 
     let trusted = SchemaRegistryClient::builder([url.clone()]).ca_pem(std::fs::read(&ca).unwrap()).build().unwrap();
-    let id = trusted.register("tls-value", &schema, false).await.unwrap();
+    let id = trusted.register("tls-value", &schema, Normalization::AsGiven).await.unwrap();
     assert!(trusted.schema_by_id(id).await.unwrap().schema.contains("Tls"));
 
+    // An unknown CA is a TLS error, not "unreachable": not retried (one request despite 3 retries), not retriable.
     let untrusted =
-        SchemaRegistryClient::builder([url]).max_retries(0).connect_timeout(Duration::from_secs(2)).build().unwrap();
-    match untrusted.register("tls-value", &schema, false).await {
-        Err(RegistryError::Unreachable { reason, .. }) => {
-            assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+        SchemaRegistryClient::builder([url]).max_retries(3).connect_timeout(Duration::from_secs(2)).build().unwrap();
+    match untrusted.register("tls-value", &schema, Normalization::AsGiven).await {
+        Err(e @ RegistryError::Tls { .. }) => {
+            assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+            assert!(!e.is_retriable());
         }
         other => panic!("expected a TLS failure, got {other:?}"),
     }
+    assert_eq!(untrusted.stats().http_requests, 1);
 
     stack.down(&[Service::Registry]).unwrap();
     drop(stack);

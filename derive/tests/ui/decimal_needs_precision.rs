@@ -1,11 +1,10 @@
-use rust_decimal::Decimal;
 use typed_kafka::KafkaRecord;
 
 #[derive(KafkaRecord)]
 struct Price {
-    amount: Decimal,
+    amount: rust_decimal::Decimal,
     #[kafka(decimal(precision = 4, scale = 6))]
-    bad_scale: Decimal,
+    bad_scale: rust_decimal::Decimal,
 }
 
 fn main() {}

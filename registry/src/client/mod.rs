@@ -1,29 +1,24 @@
 //! A client for the Confluent Schema Registry API (and registries that implement it), with caches that make the
 //! steady state free of I/O.
 
-mod cache;
 mod transport;
 mod types;
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use reqwest::{Method, Url};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
+use typed_kafka_avro::{SchemaId, SchemaInfo};
 
-use crate::codec::SchemaInfo;
-use crate::error::RegistryError;
-pub use transport::{Auth, Secret};
+use crate::cache::{CachePolicy, LoadingCache};
+use crate::error::{ConfigError, RegistryError};
+use transport::{Auth, Secret};
 pub use types::{
-    Compatibility, CompatibilityLevel, RegisteredSchema, SchemaById, SchemaReference, SchemaType, UnregisteredSchema,
-    Version,
+    Compatibility, CompatibilityLevel, DeleteMode, Normalization, RegisteredSchema, SchemaById, SchemaReference,
+    SchemaType, UnregisteredSchema, Version,
 };
-
-#[doc(hidden)]
-pub use cache::Fnv as FnvHasher;
-pub(crate) use cache::FnvMap;
-use cache::{BoundedMap, SingleFlight};
 
 /// Builds a [`SchemaRegistryClient`] with validated configuration.
 ///
@@ -35,15 +30,15 @@ use cache::{BoundedMap, SingleFlight};
 ///     .basic_auth_user_info("svc:s3cret")
 ///     .request_timeout(Duration::from_secs(5))
 ///     .max_retries(2)
-///     .build()
-///     .unwrap();
+///     .build()?;
 /// assert!(!format!("{client:?}").contains("s3cret"));
+/// # Ok::<(), typed_kafka_registry::ConfigError>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     urls: Vec<String>,
-    auth: Option<Auth>,
-    user_info: Option<Secret>,
+    /// The last authentication call wins; user info is split at `build`.
+    auth: Option<AuthSetting>,
     connect_timeout: Duration,
     request_timeout: Duration,
     max_retries: u32,
@@ -52,26 +47,52 @@ pub struct ClientBuilder {
     ca_pem: Vec<Vec<u8>>,
     id_cache_capacity: usize,
     subject_cache_capacity: usize,
+    cache_max_bytes: usize,
     latest_ttl: Duration,
     missing_id_ttl: Duration,
 }
 
+#[derive(Clone)]
+enum AuthSetting {
+    Basic(Auth),
+    UserInfo(Secret),
+    Bearer(Auth),
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self.urls.iter().map(|u| transport::redact_url(u)).collect();
+        let auth = match &self.auth {
+            None => "none",
+            Some(AuthSetting::Basic(_) | AuthSetting::UserInfo(_)) => "basic",
+            Some(AuthSetting::Bearer(_)) => "bearer",
+        };
+        f.debug_struct("ClientBuilder")
+            .field("urls", &urls)
+            .field("auth", &auth)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ClientBuilder {
-    /// Authenticates with HTTP basic auth.
+    /// Authenticates with HTTP basic auth. The last authentication call wins.
     pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.auth = Some(Auth::Basic { user: user.into(), password: Secret::new(password) });
+        self.auth = Some(AuthSetting::Basic(Auth::Basic { user: user.into(), password: Secret::new(password) }));
         self
     }
 
-    /// Authenticates with HTTP basic auth given as Confluent's `USER_INFO`: `user:password`.
+    /// Authenticates with HTTP basic auth given as Confluent's `basic.auth.user.info`: `user:password` (split at
+    /// the first colon; without one, [`build`](Self::build) fails). The last authentication call wins.
     pub fn basic_auth_user_info(mut self, user_info: impl Into<String>) -> Self {
-        self.user_info = Some(Secret::new(user_info));
+        self.auth = Some(AuthSetting::UserInfo(Secret::new(user_info)));
         self
     }
 
-    /// Authenticates with a bearer token.
+    /// Authenticates with a bearer token. The last authentication call wins.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Some(Auth::Bearer(Secret::new(token)));
+        self.auth = Some(AuthSetting::Bearer(Auth::Bearer(Secret::new(token))));
         self
     }
 
@@ -107,11 +128,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Entries kept in the by-ID cache and in each by-subject cache (registered IDs, latest versions, missing IDs);
-    /// default 1,000 each. Full caches drop expired entries first, then the oldest (by ID) or an arbitrary one.
+    /// Entries kept in the by-ID cache (missing IDs included) and in each by-subject cache (registered IDs,
+    /// latest versions, versions); default 1,000 each. A full cache drops its oldest entry.
     pub fn cache_capacity(mut self, by_id: usize, by_subject: usize) -> Self {
         self.id_cache_capacity = by_id;
         self.subject_cache_capacity = by_subject;
+        self
+    }
+
+    /// Bytes of schema text each cache holds at most (default 64 MiB); a full cache drops its oldest entries.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
         self
     }
 
@@ -128,63 +155,61 @@ impl ClientBuilder {
     }
 
     /// Validates the configuration and builds the client.
-    pub fn build(self) -> Result<SchemaRegistryClient, RegistryError> {
-        let config = |m: String| RegistryError::Config(m);
+    pub fn build(self) -> Result<SchemaRegistryClient, ConfigError> {
         if self.urls.is_empty() {
-            return Err(config("at least one registry URL is required".into()));
+            return Err(ConfigError::new("registry URLs", "at least one registry URL is required"));
         }
-        let mut auth = self.auth;
-        if let Some(info) = &self.user_info {
-            let (user, password) = info
-                .expose()
-                .split_once(':')
-                .ok_or_else(|| config("basic auth user info must be `user:password`".into()))?;
-            auth = Some(Auth::Basic { user: user.to_string(), password: Secret::new(password) });
-        }
+        let mut auth = match self.auth {
+            None => None,
+            Some(AuthSetting::Basic(a) | AuthSetting::Bearer(a)) => Some(a),
+            Some(AuthSetting::UserInfo(info)) => {
+                let (user, password) = info.expose().split_once(':').ok_or_else(|| {
+                    ConfigError::new("basic auth user info", "expected `user:password` (no colon found)")
+                })?;
+                Some(Auth::Basic { user: user.to_string(), password: Secret::new(password) })
+            }
+        };
         let mut urls = Vec::new();
         for raw in &self.urls {
-            let mut url = Url::parse(raw.trim()).map_err(|e| config(format!("invalid registry URL: {e}")))?;
-            if url.scheme() != "http" && url.scheme() != "https" {
-                return Err(config(format!("registry URL scheme must be http or https, not {}", url.scheme())));
-            }
-            // Credentials in a URL become basic auth; the URL kept for requests and messages has none.
-            if !url.username().is_empty() {
-                let user = url.username().to_string();
-                let password = url.password().unwrap_or_default().to_string();
-                auth.get_or_insert(Auth::Basic { user, password: Secret::new(password) });
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
+            let (url, credentials) = transport::parse_url(raw)?;
+            // Credentials in a URL become basic auth unless set explicitly; the URL kept has none.
+            if let Some(c) = credentials {
+                auth.get_or_insert(c);
             }
             urls.push(url);
         }
         if self.request_timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(config("timeouts must be greater than zero".into()));
+            return Err(ConfigError::new("timeouts", "must be greater than zero"));
         }
         if self.backoff_initial > self.backoff_max {
-            return Err(config("the initial backoff exceeds the largest backoff".into()));
+            return Err(ConfigError::new("backoff", "the initial backoff exceeds the largest backoff"));
         }
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60));
         http = add_ca(http, &self.ca_pem)?;
-        let http = http.build().map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
+        let http = http.build().map_err(|e| ConfigError::new("HTTP client", e.to_string()))?;
         let transport =
             transport::Transport::new(http, urls, auth, self.max_retries, self.backoff_initial, self.backoff_max);
+        let policy = |capacity: usize, ttl: Option<Duration>, negative_ttl: Duration| CachePolicy {
+            capacity,
+            max_bytes: self.cache_max_bytes,
+            ttl,
+            negative_ttl,
+        };
+        let by_subject = policy(self.subject_cache_capacity, None, Duration::ZERO);
         Ok(SchemaRegistryClient {
             inner: Arc::new(Inner {
                 transport,
-                by_id: RwLock::new(BoundedMap::new(self.id_cache_capacity)),
-                missing_ids: RwLock::new(FnvMap::default()),
-                by_subject: RwLock::new(FnvMap::default()),
-                subject_cache_capacity: self.subject_cache_capacity.max(1),
-                latest: RwLock::new(FnvMap::default()),
-                versions: RwLock::new(BoundedMap::new(self.subject_cache_capacity)),
+                by_id: LoadingCache::new(policy(self.id_cache_capacity, None, self.missing_id_ttl), |s| s.schema.len()),
+                by_subject: LoadingCache::new(by_subject, |_| 0),
+                latest: LoadingCache::new(
+                    policy(self.subject_cache_capacity, Some(self.latest_ttl), Duration::ZERO),
+                    |s| s.schema.len(),
+                ),
+                versions: LoadingCache::new(by_subject, |s| s.schema.len()),
                 latest_ttl: self.latest_ttl,
-                missing_id_ttl: self.missing_id_ttl,
-                id_flights: SingleFlight::new(),
-                subject_flights: SingleFlight::new(),
-                latest_flights: SingleFlight::new(),
             }),
         })
     }
@@ -207,23 +232,17 @@ impl std::fmt::Debug for SchemaRegistryClient {
     }
 }
 
-type SubjectKey = (String, u64);
-
 struct Inner {
     transport: transport::Transport,
-    by_id: RwLock<BoundedMap<u32, Arc<SchemaById>>>,
-    missing_ids: RwLock<FnvMap<u32, Instant>>,
-    /// subject → schema fingerprint → ID.
-    by_subject: RwLock<FnvMap<String, FnvMap<u64, u32>>>,
-    subject_cache_capacity: usize,
-    latest: RwLock<FnvMap<String, (Arc<RegisteredSchema>, Instant)>>,
-    /// (subject, version) → schema: versions never change.
-    versions: RwLock<BoundedMap<(String, i32), Arc<RegisteredSchema>>>,
+    /// ID → schema; IDs the registry did not have are remembered for `missing_id_ttl`.
+    by_id: LoadingCache<SchemaId, Arc<SchemaById>, RegistryError>,
+    /// (subject, schema fingerprint) → ID, for auto-register and lookup.
+    by_subject: LoadingCache<(String, u64), SchemaId, RegistryError>,
+    /// subject → latest version, for `latest_ttl`.
+    latest: LoadingCache<String, Arc<RegisteredSchema>, RegistryError>,
+    /// (subject, version) → schema: a version never changes.
+    versions: LoadingCache<(String, i32), Arc<RegisteredSchema>, RegistryError>,
     latest_ttl: Duration,
-    missing_id_ttl: Duration,
-    id_flights: SingleFlight<u32, Arc<SchemaById>>,
-    subject_flights: SingleFlight<SubjectKey, u32>,
-    latest_flights: SingleFlight<String, Arc<RegisteredSchema>>,
 }
 
 /// Statistics of a client.
@@ -231,8 +250,10 @@ struct Inner {
 pub struct ClientStats {
     /// HTTP requests sent (every retry counts).
     pub http_requests: u64,
-    /// Schemas cached by ID.
+    /// Entries in the by-ID cache (IDs remembered as missing included).
     pub cached_ids: usize,
+    /// Bytes of schema text the by-ID cache holds.
+    pub cached_id_bytes: usize,
 }
 
 /// Percent-encodes a path segment (subjects may contain any character).
@@ -248,17 +269,9 @@ fn seg(s: &str) -> String {
     out
 }
 
-pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
-}
-
 #[derive(Deserialize)]
 struct IdResponse {
-    id: u32,
+    id: SchemaId,
 }
 
 #[derive(Deserialize)]
@@ -285,7 +298,6 @@ impl SchemaRegistryClient {
         ClientBuilder {
             urls: urls.into_iter().map(Into::into).collect(),
             auth: None,
-            user_info: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_retries: 3,
@@ -294,6 +306,7 @@ impl SchemaRegistryClient {
             ca_pem: Vec::new(),
             id_cache_capacity: 1000,
             subject_cache_capacity: 1000,
+            cache_max_bytes: 64 << 20,
             latest_ttl: Duration::from_secs(300),
             missing_id_ttl: Duration::from_secs(10),
         }
@@ -306,7 +319,8 @@ impl SchemaRegistryClient {
 
     /// Request and cache statistics.
     pub fn stats(&self) -> ClientStats {
-        ClientStats { http_requests: self.inner.transport.requests(), cached_ids: read(&self.inner.by_id).len() }
+        let (cached_ids, cached_id_bytes) = self.inner.by_id.usage();
+        ClientStats { http_requests: self.inner.transport.requests(), cached_ids, cached_id_bytes }
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -320,21 +334,22 @@ impl SchemaRegistryClient {
         self.inner.transport.call(method, path, query, body, subject).await
     }
 
-    // ---- schemas ---------------------------------------------------------------------------------------------
+    // ---- schemas ----------------------------------------------------------------------------------------------
+    //
+    // Naming: a method named after the request always asks the registry; its `_cached` twin answers from memory
+    // when it can, sharing one request among concurrent misses.
 
     /// Registers `schema` under `subject` (`POST /subjects/{subject}/versions`) and returns its ID; registering a
-    /// schema the subject has already returns the existing ID. `normalize` asks the registry to normalize it first.
+    /// schema the subject has already returns the existing ID.
     pub async fn register(
         &self,
         subject: &str,
         schema: &UnregisteredSchema,
-        normalize: bool,
-    ) -> Result<u32, RegistryError> {
-        let body = serde_json::to_value(schema).map_err(|e| RegistryError::Config(e.to_string()))?;
-        let query = if normalize { vec![("normalize", "true".to_string())] } else { Vec::new() };
-        let r: IdResponse = self
-            .call(Method::POST, &format!("/subjects/{}/versions", seg(subject)), &query, Some(&body), Some(subject))
-            .await?;
+        normalization: Normalization,
+    ) -> Result<SchemaId, RegistryError> {
+        let body = json_body(schema);
+        let path = format!("/subjects/{}/versions", seg(subject));
+        let r: IdResponse = self.call(Method::POST, &path, &normalization.query(), Some(&body), Some(subject)).await?;
         Ok(r.id)
     }
 
@@ -343,57 +358,27 @@ impl SchemaRegistryClient {
         &self,
         subject: &str,
         schema: &UnregisteredSchema,
-        normalize: bool,
+        normalization: Normalization,
     ) -> Result<RegisteredSchema, RegistryError> {
-        let body = serde_json::to_value(schema).map_err(|e| RegistryError::Config(e.to_string()))?;
-        let query = if normalize { vec![("normalize", "true".to_string())] } else { Vec::new() };
-        self.call(Method::POST, &format!("/subjects/{}", seg(subject)), &query, Some(&body), Some(subject)).await
+        let body = json_body(schema);
+        let path = format!("/subjects/{}", seg(subject));
+        self.call(Method::POST, &path, &normalization.query(), Some(&body), Some(subject)).await
     }
 
-    /// The schema with this ID (`GET /schemas/ids/{id}`), cached; a miss is remembered for the client's
-    /// `missing_id_ttl`.
-    pub async fn schema_by_id(&self, id: u32) -> Result<Arc<SchemaById>, RegistryError> {
-        if let Some(s) = read(&self.inner.by_id).get(&id) {
-            return Ok(s.clone());
-        }
-        if let Some(at) = read(&self.inner.missing_ids).get(&id)
-            && at.elapsed() < self.inner.missing_id_ttl
-        {
-            return Err(RegistryError::SchemaNotFound {
-                message: format!("schema {id} was not found less than {:?} ago", self.inner.missing_id_ttl),
-            });
-        }
-        let result = self
-            .inner
-            .id_flights
-            .run(id, || async {
-                let s: SchemaById = self.call(Method::GET, &format!("/schemas/ids/{id}"), &[], None, None).await?;
-                Ok(Arc::new(s))
-            })
-            .await;
-        match &result {
-            Ok(s) => {
-                write(&self.inner.by_id).insert(id, s.clone());
-                write(&self.inner.missing_ids).remove(&id);
-            }
-            Err(RegistryError::SchemaNotFound { .. }) => {
-                let mut missing = write(&self.inner.missing_ids);
-                if missing.len() >= self.inner.subject_cache_capacity {
-                    let ttl = self.inner.missing_id_ttl;
-                    missing.retain(|_, at| at.elapsed() < ttl);
-                    if missing.len() >= self.inner.subject_cache_capacity {
-                        missing.clear();
-                    }
-                }
-                missing.insert(id, Instant::now());
-            }
-            Err(_) => {}
-        }
-        result
+    /// The schema with this ID (`GET /schemas/ids/{id}`).
+    pub async fn schema_by_id(&self, id: SchemaId) -> Result<SchemaById, RegistryError> {
+        self.call(Method::GET, &format!("/schemas/ids/{id}"), &[], None, None).await
     }
 
-    /// The schema with this ID as registered under `subject` (`GET /schemas/ids/{id}?subject=`); not cached.
-    pub async fn schema_by_id_in_subject(&self, id: u32, subject: &str) -> Result<SchemaById, RegistryError> {
+    /// [`schema_by_id`](Self::schema_by_id), cached; an ID the registry did not have is remembered for the
+    /// client's `missing_id_ttl`.
+    pub async fn schema_by_id_cached(&self, id: SchemaId) -> Result<Arc<SchemaById>, RegistryError> {
+        let not_found = |e: &RegistryError| matches!(e, RegistryError::SchemaNotFound { .. });
+        self.inner.by_id.get_or_load(&id, not_found, || async { self.schema_by_id(id).await.map(Arc::new) }).await
+    }
+
+    /// The schema with this ID as registered under `subject` (`GET /schemas/ids/{id}?subject=`).
+    pub async fn schema_by_id_in_subject(&self, id: SchemaId, subject: &str) -> Result<SchemaById, RegistryError> {
         self.call(Method::GET, &format!("/schemas/ids/{id}"), &[("subject", subject.to_string())], None, Some(subject))
             .await
     }
@@ -404,41 +389,29 @@ impl SchemaRegistryClient {
             .await
     }
 
-    /// The latest version of a subject, cached for the client's `latest_ttl`.
-    pub async fn latest_cached(&self, subject: &str) -> Result<Arc<RegisteredSchema>, RegistryError> {
-        if let Some((s, at)) = read(&self.inner.latest).get(subject)
-            && at.elapsed() < self.inner.latest_ttl
-        {
-            return Ok(s.clone());
-        }
-        let s = self
-            .inner
-            .latest_flights
-            .run(subject.to_string(), || async { self.version(subject, Version::Latest).await.map(Arc::new) })
-            .await?;
-        let mut latest = write(&self.inner.latest);
-        if !latest.contains_key(subject) && latest.len() >= self.inner.subject_cache_capacity {
-            let ttl = self.inner.latest_ttl;
-            latest.retain(|_, (_, at)| at.elapsed() < ttl);
-            if latest.len() >= self.inner.subject_cache_capacity
-                && let Some(k) = latest.keys().next().cloned()
-            {
-                latest.remove(&k);
-            }
-        }
-        latest.insert(subject.to_string(), (s.clone(), Instant::now()));
-        Ok(s)
+    /// A numbered version of a subject, cached (a version's schema never changes).
+    pub async fn version_cached(&self, subject: &str, version: i32) -> Result<Arc<RegisteredSchema>, RegistryError> {
+        let key = (subject.to_string(), version);
+        self.inner
+            .versions
+            .get_or_load(
+                &key,
+                |_| false,
+                || async { self.version(subject, Version::Number(version)).await.map(Arc::new) },
+            )
+            .await
     }
 
-    /// A version of a subject, cached forever (a version's schema never changes).
-    async fn version_cached(&self, subject: &str, version: i32) -> Result<Arc<RegisteredSchema>, RegistryError> {
-        let key = (subject.to_string(), version);
-        if let Some(s) = read(&self.inner.versions).get(&key) {
-            return Ok(s.clone());
-        }
-        let s = Arc::new(self.version(subject, Version::Number(version)).await?);
-        write(&self.inner.versions).insert(key, s.clone());
-        Ok(s)
+    /// The latest version of a subject, cached for the client's `latest_ttl`.
+    pub async fn latest_version_cached(&self, subject: &str) -> Result<Arc<RegisteredSchema>, RegistryError> {
+        self.inner
+            .latest
+            .get_or_load(
+                &subject.to_string(),
+                |_| false,
+                || async { self.version(subject, Version::Latest).await.map(Arc::new) },
+            )
+            .await
     }
 
     /// Every subject (`GET /subjects`).
@@ -451,27 +424,26 @@ impl SchemaRegistryClient {
         self.call(Method::GET, &format!("/subjects/{}/versions", seg(subject)), &[], None, Some(subject)).await
     }
 
-    /// Deletes a subject (`DELETE /subjects/{subject}`, `permanent=true` for a hard delete, which Confluent allows
-    /// only after a soft delete). Returns the deleted versions.
-    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i32>, RegistryError> {
-        let query = if permanent { vec![("permanent", "true".to_string())] } else { Vec::new() };
-        let out = self.call(Method::DELETE, &format!("/subjects/{}", seg(subject)), &query, None, Some(subject)).await;
+    /// Deletes a subject (`DELETE /subjects/{subject}`). Returns the deleted versions.
+    pub async fn delete_subject(&self, subject: &str, mode: DeleteMode) -> Result<Vec<i32>, RegistryError> {
+        let path = format!("/subjects/{}", seg(subject));
+        let out = self.call(Method::DELETE, &path, &mode.query(), None, Some(subject)).await;
         self.forget_subject(subject);
         out
     }
 
-    /// Deletes one version of a subject (soft, or hard with `permanent`). Returns the deleted version.
-    pub async fn delete_version(&self, subject: &str, version: i32, permanent: bool) -> Result<i32, RegistryError> {
-        let query = if permanent { vec![("permanent", "true".to_string())] } else { Vec::new() };
+    /// Deletes one version of a subject. Returns the deleted version.
+    pub async fn delete_version(&self, subject: &str, version: i32, mode: DeleteMode) -> Result<i32, RegistryError> {
         let path = format!("/subjects/{}/versions/{version}", seg(subject));
-        let out = self.call(Method::DELETE, &path, &query, None, Some(subject)).await;
+        let out = self.call(Method::DELETE, &path, &mode.query(), None, Some(subject)).await;
         self.forget_subject(subject);
         out
     }
 
     fn forget_subject(&self, subject: &str) {
-        write(&self.inner.by_subject).remove(subject);
-        write(&self.inner.latest).remove(subject);
+        self.inner.by_subject.remove_if(|(s, _)| s == subject);
+        self.inner.latest.remove(&subject.to_string());
+        self.inner.versions.remove_if(|(s, _)| s == subject);
     }
 
     // ---- compatibility ---------------------------------------------------------------------------------------
@@ -503,7 +475,7 @@ impl SchemaRegistryClient {
         subject: &str,
         schema: &UnregisteredSchema,
     ) -> Result<Compatibility, RegistryError> {
-        let body = serde_json::to_value(schema).map_err(|e| RegistryError::Config(e.to_string()))?;
+        let body = json_body(schema);
         let r: CompatibilityResponse =
             self.call(Method::POST, path, &[("verbose", "true".to_string())], Some(&body), Some(subject)).await?;
         Ok(Compatibility { is_compatible: r.is_compatible, messages: r.messages })
@@ -556,60 +528,49 @@ impl SchemaRegistryClient {
 
     // ---- cached paths for the serializer ---------------------------------------------------------------------
 
-    fn cached_subject_id(&self, subject: &str, fingerprint: u64) -> Option<u32> {
-        read(&self.inner.by_subject).get(subject).and_then(|m| m.get(&fingerprint)).copied()
-    }
-
-    fn remember_subject_id(&self, subject: &str, fingerprint: u64, id: u32) {
-        let mut map = write(&self.inner.by_subject);
-        if !map.contains_key(subject) && map.len() >= self.inner.subject_cache_capacity {
-            // Bounded: drop an arbitrary subject's entries (subjects per client are few in practice).
-            if let Some(k) = map.keys().next().cloned() {
-                map.remove(&k);
-            }
-        }
-        map.entry(subject.to_string()).or_default().insert(fingerprint, id);
-    }
-
     /// Registers a type's schema under `subject` once, then answers from memory (auto-register mode).
     pub async fn register_cached(
         &self,
         subject: &str,
         info: &SchemaInfo,
-        normalize: bool,
-    ) -> Result<u32, RegistryError> {
+        normalization: Normalization,
+    ) -> Result<SchemaId, RegistryError> {
         self.subject_id_cached(subject, info, || async {
-            self.register(subject, &UnregisteredSchema::avro(info.json()), normalize).await
+            self.register(subject, &UnregisteredSchema::avro(info.json()), normalization).await
         })
         .await
     }
 
     /// Finds a type's schema under `subject` without registering it, then answers from memory (lookup mode).
-    pub async fn lookup_cached(&self, subject: &str, info: &SchemaInfo, normalize: bool) -> Result<u32, RegistryError> {
+    pub async fn lookup_cached(
+        &self,
+        subject: &str,
+        info: &SchemaInfo,
+        normalization: Normalization,
+    ) -> Result<SchemaId, RegistryError> {
         self.subject_id_cached(subject, info, || async {
-            self.lookup(subject, &UnregisteredSchema::avro(info.json()), normalize).await.map(|r| r.id)
+            self.lookup(subject, &UnregisteredSchema::avro(info.json()), normalization).await.map(|r| r.id)
         })
         .await
     }
 
-    /// The ID of `info`'s schema under `subject`: from the (subject, fingerprint) cache, or from `fetch`, with
-    /// concurrent misses sharing one fetch.
-    async fn subject_id_cached<F, Fut>(&self, subject: &str, info: &SchemaInfo, fetch: F) -> Result<u32, RegistryError>
+    async fn subject_id_cached<F, Fut>(
+        &self,
+        subject: &str,
+        info: &SchemaInfo,
+        fetch: F,
+    ) -> Result<SchemaId, RegistryError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<u32, RegistryError>>,
+        Fut: Future<Output = Result<SchemaId, RegistryError>>,
     {
-        if let Some(id) = self.cached_subject_id(subject, info.fingerprint()) {
-            return Ok(id);
-        }
-        let id = self.inner.subject_flights.run((subject.to_string(), info.fingerprint()), fetch).await?;
-        self.remember_subject_id(subject, info.fingerprint(), id);
-        Ok(id)
+        self.inner.by_subject.get_or_load(&(subject.to_string(), info.fingerprint()), |_| false, fetch).await
     }
 
-    /// Parses a registry schema with its references resolved (fetched recursively, cached), giving its canonical
-    /// form and fingerprint.
-    pub async fn resolve(&self, schema: &SchemaById) -> Result<SchemaInfo, RegistryError> {
+    /// Parses a registry schema with its references resolved (fetched recursively through
+    /// [`version_cached`](Self::version_cached)), giving its canonical form and fingerprint. `whose` names the
+    /// schema in errors, e.g. `schema 42`.
+    pub async fn parse_schema(&self, schema: &SchemaById, whose: &str) -> Result<SchemaInfo, RegistryError> {
         let mut texts = Vec::new();
         let mut pending: Vec<SchemaReference> = schema.references.clone();
         let mut seen = std::collections::HashSet::new();
@@ -619,36 +580,46 @@ impl SchemaRegistryClient {
             }
             if seen.len() > 1000 {
                 return Err(RegistryError::InvalidResponse {
-                    request: "resolving schema references".into(),
+                    request: format!("resolving the references of {whose}"),
                     reason: "more than 1,000 references".into(),
                 });
             }
             let referenced = self.version_cached(&r.subject, r.version).await?;
             pending.extend(referenced.references.iter().cloned());
-            texts.push(referenced.schema.clone());
+            texts.push(referenced);
         }
-        Ok(SchemaInfo::with_references(schema.schema.clone(), &texts)?)
+        let refs: Vec<&str> = texts.iter().map(|t| t.schema.as_str()).collect();
+        SchemaInfo::parse_with_references(schema.schema.as_str(), &refs)
+            .map_err(|source| RegistryError::UnusableSchema { schema: whose.to_string(), source })
     }
 }
 
+fn json_body(schema: &UnregisteredSchema) -> serde_json::Value {
+    json!({
+        "schema": schema.schema,
+        "schemaType": schema.schema_type,
+        "references": schema.references,
+    })
+}
+
 #[cfg(feature = "rustls")]
-fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, RegistryError> {
+fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, ConfigError> {
     let mut certs = Vec::new();
     for pem in pems {
         certs.extend(
             reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| RegistryError::Config(format!("invalid CA certificate: {e}")))?,
+                .map_err(|e| ConfigError::new("CA certificate", e.to_string()))?,
         );
     }
     Ok(if certs.is_empty() { http } else { http.tls_certs_merge(certs) })
 }
 
 #[cfg(not(feature = "rustls"))]
-fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, RegistryError> {
+fn add_ca(http: reqwest::ClientBuilder, pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder, ConfigError> {
     if pems.is_empty() {
         Ok(http)
     } else {
-        Err(RegistryError::Config("a CA certificate needs the `rustls` feature of typed-kafka-registry".into()))
+        Err(ConfigError::new("CA certificate", "needs the `rustls` feature of typed-kafka-registry"))
     }
 }
 
@@ -663,14 +634,17 @@ fn level(r: ConfigResponse, request: &str) -> Result<CompatibilityLevel, Registr
 mod tests {
     use super::*;
 
+    fn config_err(b: ClientBuilder) -> ConfigError {
+        b.build().unwrap_err()
+    }
+
     #[test]
     fn builder_validates_and_hides_credentials() {
-        assert!(matches!(SchemaRegistryClient::builder(Vec::<String>::new()).build(), Err(RegistryError::Config(_))));
-        assert!(matches!(SchemaRegistryClient::builder(["ftp://x"]).build(), Err(RegistryError::Config(_))));
-        assert!(matches!(
-            SchemaRegistryClient::builder(["http://x"]).basic_auth_user_info("no-colon").build(),
-            Err(RegistryError::Config(_))
-        ));
+        assert_eq!(config_err(SchemaRegistryClient::builder(Vec::<String>::new())).setting, "registry URLs");
+        assert_eq!(config_err(SchemaRegistryClient::builder(["ftp://x"])).setting, "registry URL");
+        let e = config_err(SchemaRegistryClient::builder(["http://x"]).basic_auth_user_info("no-colon"));
+        assert_eq!(e.setting, "basic auth user info");
+        assert!(!e.to_string().contains("no-colon"), "the secret is not echoed: {e}");
         let c = SchemaRegistryClient::builder(["http://svc:pa55word@registry:8081"]).build().unwrap();
         let debug = format!("{c:?}");
         assert!(!debug.contains("pa55word"), "{debug}");
@@ -678,17 +652,33 @@ mod tests {
         assert!(debug.contains("svc"), "{debug}");
     }
 
+    #[test]
+    fn the_last_authentication_call_wins() {
+        let basic = |b: ClientBuilder| match b.build().unwrap().inner.transport.auth.clone() {
+            Some(Auth::Basic { user, password }) => format!("basic {user}:{}", password.expose()),
+            Some(Auth::Bearer(t)) => format!("bearer {}", t.expose()),
+            None => "none".into(),
+        };
+        let b = || SchemaRegistryClient::builder(["http://registry:8081"]);
+        assert_eq!(basic(b().basic_auth_user_info("a:1").bearer_token("t")), "bearer t");
+        assert_eq!(basic(b().bearer_token("t").basic_auth_user_info("a:1")), "basic a:1");
+        assert_eq!(basic(b().basic_auth_user_info("a:1").basic_auth("b", "2")), "basic b:2");
+        assert_eq!(basic(b().basic_auth("b", "2").basic_auth_user_info("a:1:x")), "basic a:1:x");
+        // Explicit auth wins over credentials in the URL.
+        let url = || SchemaRegistryClient::builder(["http://u:p@registry:8081"]);
+        assert_eq!(basic(url()), "basic u:p");
+        assert_eq!(basic(url().bearer_token("t")), "bearer t");
+    }
+
     #[cfg(feature = "rustls")]
     #[test]
     fn a_custom_ca_is_parsed_at_build_time() {
-        let err =
-            SchemaRegistryClient::builder(["https://registry:8081"]).ca_pem(b"not a certificate".to_vec()).build();
-        // reqwest accepts a PEM bundle with no certificate in it; one that is malformed is a configuration error.
+        // reqwest accepts a PEM bundle with no certificate in it (there is nothing to trust and nothing wrong).
+        let empty = SchemaRegistryClient::builder(["https://registry:8081"]).ca_pem(b"not a certificate".to_vec());
+        assert!(empty.build().is_ok());
         let malformed = SchemaRegistryClient::builder(["https://registry:8081"])
-            .ca_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec())
-            .build();
-        assert!(err.is_ok() || matches!(err, Err(RegistryError::Config(_))));
-        assert!(matches!(malformed, Err(RegistryError::Config(m)) if m.contains("invalid CA certificate")));
+            .ca_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec());
+        assert_eq!(config_err(malformed).setting, "CA certificate");
     }
 
     #[test]

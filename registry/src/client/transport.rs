@@ -9,15 +9,14 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::error::RegistryError;
+use crate::error::{ConfigError, RegistryError};
 
 /// A password or token: shown as `***` in Debug output, never logged, never put in an error.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value.
-    pub fn new(s: impl Into<String>) -> Secret {
+    pub(crate) fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
     pub(crate) fn expose(&self) -> &str {
@@ -33,17 +32,55 @@ impl fmt::Debug for Secret {
 
 /// How the client authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// HTTP basic authentication (Confluent's `basic.auth.user.info` = `user:password`).
-    Basic {
-        /// The user name.
-        user: String,
-        /// The password.
-        password: Secret,
-    },
+    Basic { user: String, password: Secret },
     /// A bearer token.
     Bearer(Secret),
 }
+
+/// `raw` with any user info replaced by `***`, for Debug output of what the user configured.
+pub(crate) fn redact_url(raw: &str) -> String {
+    match raw.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => raw.to_string(),
+            }
+        }
+        None if raw.contains('@') => "***".to_string(),
+        None => raw.to_string(),
+    }
+}
+
+/// A registry base URL, validated, without user info; the user info (percent-decoded) as basic auth, if any.
+pub(crate) fn parse_url(raw: &str) -> Result<(Url, Option<Auth>), ConfigError> {
+    let invalid = |reason: String| ConfigError::new("registry URL", format!("{}: {reason}", redact_url(raw)));
+    let mut url = Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(invalid(format!("the scheme must be http or https, not {}", url.scheme())));
+    }
+    let credentials = if url.username().is_empty() && url.password().is_none() {
+        None
+    } else {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| invalid("the user info is not UTF-8 once percent-decoded".into()))
+        };
+        let user = decode(url.username())?;
+        let password = decode(url.password().unwrap_or_default())?;
+        Some(Auth::Basic { user, password: Secret::new(password) })
+    };
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Ok((url, credentials))
+}
+
+/// The longest `Retry-After` honoured between two attempts.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
@@ -76,8 +113,8 @@ struct ErrorBody {
 enum Attempt {
     /// Give up with this error.
     Fatal(RegistryError),
-    /// Try again (next URL, after a backoff).
-    Retry(RegistryError),
+    /// Try again (next URL, after a backoff, or after the registry's `Retry-After` if it is longer).
+    Retry(RegistryError, Option<Duration>),
 }
 
 impl Transport {
@@ -155,7 +192,7 @@ impl Transport {
                         return Ok(v);
                     }
                     Err(Attempt::Fatal(e)) => return Err(e),
-                    Err(Attempt::Retry(e)) => {
+                    Err(Attempt::Retry(e, retry_after)) => {
                         if attempts > self.max_retries {
                             return Err(match e {
                                 RegistryError::Server { status, code, message, .. } => {
@@ -164,10 +201,13 @@ impl Transport {
                                 RegistryError::Unreachable { reason, .. } => {
                                     RegistryError::Unreachable { urls: self.url_list(), attempts, reason }
                                 }
+                                RegistryError::Throttled { status, retry_after, .. } => {
+                                    RegistryError::Throttled { status, retry_after, attempts }
+                                }
                                 other => other,
                             });
                         }
-                        let pause = self.backoff(attempts);
+                        let pause = self.backoff(attempts).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
                         tracing::debug!(error = %e, ?pause, attempt = attempts, "retrying");
                         tokio::time::sleep(pause).await;
                     }
@@ -211,22 +251,34 @@ impl Transport {
             Ok(r) => r,
             Err(e) => {
                 // reqwest's error text carries the URL, which holds no credentials (they are stripped at build).
-                return Err(Attempt::Retry(RegistryError::Unreachable {
-                    urls: base.to_string(),
-                    attempts: 1,
-                    reason: error_chain(&e),
-                }));
+                let reason = error_chain(&e);
+                if reason.to_ascii_lowercase().contains("certificate") {
+                    return Err(Attempt::Fatal(RegistryError::Tls { url: base.to_string(), reason }));
+                }
+                return Err(Attempt::Retry(
+                    RegistryError::Unreachable { urls: base.to_string(), attempts: 1, reason },
+                    None,
+                ));
             }
         };
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let status = resp.status();
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Err(Attempt::Retry(RegistryError::Unreachable {
-                    urls: base.to_string(),
-                    attempts: 1,
-                    reason: format!("reading the response: {}", error_chain(&e)),
-                }));
+                return Err(Attempt::Retry(
+                    RegistryError::Unreachable {
+                        urls: base.to_string(),
+                        attempts: 1,
+                        reason: format!("reading the response: {}", error_chain(&e)),
+                    },
+                    None,
+                ));
             }
         };
         if status.is_success() {
@@ -237,8 +289,12 @@ impl Transport {
                 })
             });
         }
+        if matches!(status.as_u16(), 408 | 429) {
+            let err = RegistryError::Throttled { status: status.as_u16(), retry_after, attempts: 1 };
+            return Err(Attempt::Retry(err, retry_after));
+        }
         let err = map_error(status, &bytes, subject);
-        if status.is_server_error() { Err(Attempt::Retry(err)) } else { Err(Attempt::Fatal(err)) }
+        if status.is_server_error() { Err(Attempt::Retry(err, retry_after)) } else { Err(Attempt::Fatal(err)) }
     }
 }
 
@@ -310,6 +366,21 @@ mod tests {
         assert!(matches!(m(400, "{}"), RegistryError::Http { status: 400, code: 400, .. }));
         assert!(m(500, "{}").is_retriable());
         assert!(!m(404, r#"{"error_code":40401}"#).is_retriable());
+    }
+
+    #[test]
+    fn urls_are_redacted_and_user_info_is_decoded() {
+        assert_eq!(redact_url("http://svc:pa55word@registry:8081/x"), "http://***@registry:8081/x");
+        assert_eq!(redact_url("http://:pw@host"), "http://***@host");
+        assert_eq!(redact_url("http://host/a@b"), "http://host/a@b");
+        let (url, auth) = parse_url("http://svc:p%40ss@registry:8081").unwrap();
+        assert_eq!(url.as_str(), "http://registry:8081/");
+        assert_eq!(auth, Some(Auth::Basic { user: "svc".into(), password: Secret::new("p@ss") }));
+        let (url, auth) = parse_url("http://:pw@registry").unwrap();
+        assert_eq!(url.as_str(), "http://registry/");
+        assert_eq!(auth, Some(Auth::Basic { user: String::new(), password: Secret::new("pw") }));
+        let e = parse_url("ftp://u:secret@x").unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]
@@ -406,5 +477,20 @@ mod scripted {
         let t = transport(&url, None, 2);
         let e = t.call::<Vec<i32>>(Method::GET, "/subjects", &[], None, None).await.unwrap_err();
         assert!(matches!(e, RegistryError::Server { status: 503, attempts: 3, .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_and_retriable() {
+        let (url, seen) = responder(vec![(429, "{}"), (408, "{}"), (200, "[1]")]);
+        let t = transport(&url, None, 3);
+        let v: Vec<i32> = t.call(Method::GET, "/subjects/s/versions", &[], None, None).await.unwrap();
+        assert_eq!(v, [1]);
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        let (url, _) = responder(vec![(429, "{}"), (429, "{}")]);
+        let t = transport(&url, None, 1);
+        let e = t.call::<Vec<i32>>(Method::GET, "/subjects", &[], None, None).await.unwrap_err();
+        assert!(matches!(e, RegistryError::Throttled { status: 429, attempts: 2, .. }), "{e}");
+        assert!(e.is_retriable());
     }
 }

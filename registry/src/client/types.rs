@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use typed_kafka_avro::SchemaId;
 
 /// The kind of a schema (`schemaType`); absent means AVRO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -69,7 +70,7 @@ pub struct RegisteredSchema {
     /// The version under the subject.
     pub version: i32,
     /// The global schema ID.
-    pub id: u32,
+    pub id: SchemaId,
     /// The schema text.
     pub schema: String,
     /// Its kind.
@@ -154,4 +155,42 @@ pub struct Compatibility {
     pub is_compatible: bool,
     /// The reasons when it is not (with `verbose=true`).
     pub messages: Vec<String>,
+}
+
+/// Whether the registry normalizes a schema before registering or looking it up (`?normalize=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Normalization {
+    /// The schema text as given.
+    #[default]
+    AsGiven,
+    /// The registry's normalized form.
+    Normalized,
+}
+
+impl Normalization {
+    pub(crate) fn query(self) -> Vec<(&'static str, String)> {
+        match self {
+            Normalization::AsGiven => Vec::new(),
+            Normalization::Normalized => vec![("normalize", "true".to_string())],
+        }
+    }
+}
+
+/// How a subject or version is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteMode {
+    /// Hidden from reads, kept by the registry (and its IDs stay resolvable).
+    #[default]
+    Soft,
+    /// Removed for good (`?permanent=true`); Confluent allows it only after a soft delete.
+    Permanent,
+}
+
+impl DeleteMode {
+    pub(crate) fn query(self) -> Vec<(&'static str, String)> {
+        match self {
+            DeleteMode::Soft => Vec::new(),
+            DeleteMode::Permanent => vec![("permanent", "true".to_string())],
+        }
+    }
 }

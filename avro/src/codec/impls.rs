@@ -1,4 +1,4 @@
-//! [`AvroType`] and [`AvroDecode`] for the standard types (the mapping of `../shared/DESIGN.md` §6).
+//! [`AvroType`] and [`AvroDecode`] for the standard types (the mapping is documented on the `typed_kafka` crate).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};

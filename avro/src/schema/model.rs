@@ -1,0 +1,262 @@
+//! The parsed form of an Avro schema: named types in an arena, referenced by index, so that recursive schemas are
+//! plain data and two uses of one named type are one definition.
+
+use std::fmt;
+
+/// An Avro primitive type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Primitive {
+    /// `null`.
+    Null,
+    /// `boolean`.
+    Boolean,
+    /// `int`: 32-bit signed.
+    Int,
+    /// `long`: 64-bit signed.
+    Long,
+    /// `float`: 32-bit IEEE 754.
+    Float,
+    /// `double`: 64-bit IEEE 754.
+    Double,
+    /// `bytes`.
+    Bytes,
+    /// `string`: UTF-8.
+    String,
+}
+
+impl Primitive {
+    /// The type's name in schema JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Primitive::Null => "null",
+            Primitive::Boolean => "boolean",
+            Primitive::Int => "int",
+            Primitive::Long => "long",
+            Primitive::Float => "float",
+            Primitive::Double => "double",
+            Primitive::Bytes => "bytes",
+            Primitive::String => "string",
+        }
+    }
+
+    /// The primitive with this name.
+    pub fn from_name(name: &str) -> Option<Primitive> {
+        Some(match name {
+            "null" => Primitive::Null,
+            "boolean" => Primitive::Boolean,
+            "int" => Primitive::Int,
+            "long" => Primitive::Long,
+            "float" => Primitive::Float,
+            "double" => Primitive::Double,
+            "bytes" => Primitive::Bytes,
+            "string" => Primitive::String,
+            _ => return None,
+        })
+    }
+}
+
+/// A logical type the specification defines, on a valid underlying type. A `logicalType` that is unknown or does
+/// not fit its type is ignored, as the specification requires (the schema is its underlying type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogicalType {
+    /// `decimal` on `bytes` or `fixed`.
+    Decimal {
+        /// Total significant digits (≥ 1).
+        precision: u32,
+        /// Digits after the point (≤ precision).
+        scale: u32,
+    },
+    /// `uuid` on `string` (or `fixed(16)`).
+    Uuid,
+    /// `date` on `int`: days since the epoch.
+    Date,
+    /// `time-millis` on `int`.
+    TimeMillis,
+    /// `time-micros` on `long`.
+    TimeMicros,
+    /// `timestamp-millis` on `long`.
+    TimestampMillis,
+    /// `timestamp-micros` on `long`.
+    TimestampMicros,
+    /// `timestamp-nanos` on `long`.
+    TimestampNanos,
+    /// `local-timestamp-millis` on `long`.
+    LocalTimestampMillis,
+    /// `local-timestamp-micros` on `long`.
+    LocalTimestampMicros,
+    /// `local-timestamp-nanos` on `long`.
+    LocalTimestampNanos,
+    /// `duration` on `fixed(12)`.
+    Duration,
+}
+
+impl LogicalType {
+    /// The `logicalType` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogicalType::Decimal { .. } => "decimal",
+            LogicalType::Uuid => "uuid",
+            LogicalType::Date => "date",
+            LogicalType::TimeMillis => "time-millis",
+            LogicalType::TimeMicros => "time-micros",
+            LogicalType::TimestampMillis => "timestamp-millis",
+            LogicalType::TimestampMicros => "timestamp-micros",
+            LogicalType::TimestampNanos => "timestamp-nanos",
+            LogicalType::LocalTimestampMillis => "local-timestamp-millis",
+            LogicalType::LocalTimestampMicros => "local-timestamp-micros",
+            LogicalType::LocalTimestampNanos => "local-timestamp-nanos",
+            LogicalType::Duration => "duration",
+        }
+    }
+}
+
+/// A full name: namespace and name, as the specification resolves them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name {
+    /// The namespace; empty for the null namespace.
+    pub namespace: String,
+    /// The name without its namespace.
+    pub name: String,
+}
+
+impl Name {
+    /// `namespace.name`, or `name` in the null namespace.
+    pub fn full(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() { f.write_str(&self.name) } else { write!(f, "{}.{}", self.namespace, self.name) }
+    }
+}
+
+/// The index of a named type in its [`Schema`]'s arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamedId(pub(crate) usize);
+
+impl NamedId {
+    /// The position in [`Schema::named_types`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A schema node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A primitive, possibly with a logical type.
+    Primitive(Primitive, Option<LogicalType>),
+    /// An array of `items`.
+    Array(Box<Node>),
+    /// A map from strings to `values`.
+    Map(Box<Node>),
+    /// A union of branches (never directly another union, no two branches of one unnamed kind or one name).
+    Union(Vec<Node>),
+    /// A record, enum or fixed, defined in the arena.
+    Named(NamedId),
+}
+
+/// A field's sort order (`order`), which only affects sorting, never the binary encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// `ascending` (the default).
+    #[default]
+    Ascending,
+    /// `descending`.
+    Descending,
+    /// `ignore`.
+    Ignore,
+}
+
+/// A record field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The field name.
+    pub name: String,
+    /// Alternative names a reader matches writers' fields by.
+    pub aliases: Vec<String>,
+    /// `doc`.
+    pub doc: Option<String>,
+    /// The field's schema.
+    pub schema: Node,
+    /// `default`, checked against the schema (for a union, against its first branch).
+    pub default: Option<serde_json::Value>,
+    /// `order`.
+    pub order: SortOrder,
+}
+
+/// What a named type is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NamedKind {
+    /// A record (or an `error`, which encodes the same).
+    Record {
+        /// The fields, in order.
+        fields: Vec<Field>,
+    },
+    /// An enum.
+    Enum {
+        /// The symbols, in order (the encoding is the index).
+        symbols: Vec<String>,
+        /// The symbol a reader uses for a writer's symbol it does not know.
+        default: Option<String>,
+    },
+    /// A fixed number of bytes.
+    Fixed {
+        /// The size in bytes.
+        size: usize,
+        /// A logical type on it (decimal, duration, uuid).
+        logical: Option<LogicalType>,
+    },
+}
+
+/// A record, enum or fixed type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedType {
+    /// Its full name.
+    pub name: Name,
+    /// Its aliases, as full names.
+    pub aliases: Vec<Name>,
+    /// `doc`.
+    pub doc: Option<String>,
+    /// What it is.
+    pub kind: NamedKind,
+}
+
+/// A parsed schema: the root node and the named types it defines, each exactly once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub(crate) root: Node,
+    pub(crate) named: Vec<NamedType>,
+}
+
+impl Schema {
+    /// The root node.
+    pub fn root(&self) -> &Node {
+        &self.root
+    }
+
+    /// Every named type, in order of definition.
+    pub fn named_types(&self) -> &[NamedType] {
+        &self.named
+    }
+
+    /// A named type.
+    pub fn named(&self, id: NamedId) -> &NamedType {
+        &self.named[id.0]
+    }
+
+    /// The named type with this full name.
+    pub fn find(&self, full_name: &str) -> Option<NamedId> {
+        self.named.iter().position(|t| t.name.full() == full_name).map(NamedId)
+    }
+
+    /// The root's full name, for a named root (record, enum, fixed).
+    pub fn root_name(&self) -> Option<&Name> {
+        match &self.root {
+            Node::Named(id) => Some(&self.named(*id).name),
+            _ => None,
+        }
+    }
+}

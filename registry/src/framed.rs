@@ -1,0 +1,460 @@
+//! Typed serialization in the Confluent wire format: a [`KafkaRecord`] value becomes `0x00 | schema ID | Avro body`
+//! ([`AvroSerializer`], [`BoundSerializer`]) and back ([`AvroDeserializer`]), with schema IDs resolved through the
+//! registry once per topic and then answered from memory.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId, SchemaInfo, wire};
+
+use crate::cache::{CachePolicy, LoadingCache};
+use crate::client::{Normalization, SchemaById, SchemaRegistryClient};
+use crate::error::{DeserializeError, RegistryError, SchemaMismatch, SerializeError};
+use crate::topic_table::{TopicSlot, TopicTable};
+
+/// Whether records are a topic's keys or its values (subjects `<topic>-key` / `<topic>-value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordPart {
+    /// The record key.
+    Key,
+    /// The record value.
+    #[default]
+    Value,
+}
+
+/// A user-supplied subject name strategy: `(topic, part, record full name)` → subject, or why there is none.
+pub type CustomStrategy = Arc<dyn Fn(&str, RecordPart, Option<&str>) -> Result<String, String> + Send + Sync>;
+
+/// How a topic's records map to a registry subject, as Confluent's serializers name the strategies.
+#[derive(Clone, Default)]
+pub enum SubjectNameStrategy {
+    /// `<topic>-key` / `<topic>-value` (the default).
+    #[default]
+    TopicName,
+    /// The record's full name, whatever the topic.
+    RecordName,
+    /// `<topic>-<record full name>`.
+    TopicRecordName,
+    /// Your own.
+    Custom(CustomStrategy),
+}
+
+impl std::fmt::Debug for SubjectNameStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SubjectNameStrategy::TopicName => "TopicName",
+            SubjectNameStrategy::RecordName => "RecordName",
+            SubjectNameStrategy::TopicRecordName => "TopicRecordName",
+            SubjectNameStrategy::Custom(_) => "Custom",
+        })
+    }
+}
+
+impl SubjectNameStrategy {
+    /// The subject for `part` of `topic`'s records, whose schema is named `record_name`; or why there is none.
+    pub fn subject(&self, topic: &str, part: RecordPart, record_name: Option<&str>) -> Result<String, String> {
+        let named = || {
+            record_name.ok_or_else(|| {
+                format!("the {self:?} strategy needs a named schema (record, enum or fixed); this one has no name")
+            })
+        };
+        match self {
+            SubjectNameStrategy::TopicName => {
+                Ok(format!("{topic}-{}", if part == RecordPart::Key { "key" } else { "value" }))
+            }
+            SubjectNameStrategy::RecordName => named().map(str::to_owned),
+            SubjectNameStrategy::TopicRecordName => Ok(format!("{topic}-{}", named()?)),
+            SubjectNameStrategy::Custom(f) => f(topic, part, record_name),
+        }
+    }
+}
+
+/// Which registered schema ID a serializer writes, as Confluent's serializer settings name the modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaMode {
+    /// Register the type's schema under the subject (once) and use its ID (`auto.register.schemas=true`).
+    #[default]
+    AutoRegister,
+    /// Use the ID of the type's schema if the subject has it; never register (`auto.register.schemas=false`).
+    Lookup,
+    /// Use the subject's latest version (`use.latest.version=true`); it must be the type's schema. Re-read every
+    /// `latest_ttl` of the client in the background: a record never waits for, or fails because of, a refresh.
+    UseLatest,
+    /// Use this ID (`use.schema.id`); it must be the type's schema.
+    PinnedId(SchemaId),
+}
+
+/// Settings of an [`AvroSerializer`].
+#[derive(Debug, Clone, Default)]
+pub struct SerializerConfig {
+    /// Subject naming.
+    pub strategy: SubjectNameStrategy,
+    /// Schema ID resolution.
+    pub mode: SchemaMode,
+    /// Whether this serializer writes keys or values.
+    pub part: RecordPart,
+    /// Whether the registry normalizes the schema on registration and lookup.
+    pub normalization: Normalization,
+}
+
+/// The registry fingerprint of schema IDs, checked once per ID, mismatches included (so a payload with a foreign
+/// schema ID is refused from memory, not re-parsed).
+type Fingerprints = LoadingCache<SchemaId, u64, RegistryError>;
+
+fn fingerprints() -> Fingerprints {
+    let policy = CachePolicy { capacity: 10_000, max_bytes: usize::MAX, ttl: None, negative_ttl: Duration::ZERO };
+    LoadingCache::new(policy, |_| 0)
+}
+
+/// The canonical-form fingerprint of the registry's schema `id` (cached).
+async fn registry_fingerprint(
+    client: &SchemaRegistryClient,
+    cache: &Fingerprints,
+    id: SchemaId,
+) -> Result<u64, RegistryError> {
+    cache
+        .get_or_load(
+            &id,
+            |_| false,
+            || async {
+                let schema: Arc<SchemaById> = client.schema_by_id_cached(id).await?;
+                Ok(client.parse_schema(&schema, &format!("schema {id}")).await?.fingerprint())
+            },
+        )
+        .await
+}
+
+/// What a serializer of any type shares with its clones, its bound handles and its refresher.
+struct Core {
+    client: SchemaRegistryClient,
+    config: SerializerConfig,
+    info: &'static SchemaInfo,
+    type_name: &'static str,
+    by_topic: TopicTable,
+    fingerprints: Fingerprints,
+    refresher: AtomicBool,
+}
+
+impl Core {
+    fn subject(&self, topic: &str) -> Result<String, SerializeError> {
+        let name = self.info.full_name();
+        self.config
+            .strategy
+            .subject(topic, self.config.part, name.as_deref())
+            .map_err(|reason| SerializeError::Subject { topic: topic.to_string(), reason })
+    }
+
+    /// The ID the serializer's mode gives for `topic`, through the registry (cached there).
+    async fn resolve_id(&self, topic: &str) -> Result<SchemaId, SerializeError> {
+        let subject = self.subject(topic)?;
+        let registry = |source| SerializeError::Registry { topic: topic.to_string(), subject: subject.clone(), source };
+        let normalization = self.config.normalization;
+        let id = match self.config.mode {
+            SchemaMode::AutoRegister => {
+                self.client.register_cached(&subject, self.info, normalization).await.map_err(registry)?
+            }
+            SchemaMode::Lookup => {
+                self.client.lookup_cached(&subject, self.info, normalization).await.map_err(registry)?
+            }
+            SchemaMode::UseLatest => self.client.latest_version_cached(&subject).await.map_err(registry)?.id,
+            SchemaMode::PinnedId(id) => id,
+        };
+        if matches!(self.config.mode, SchemaMode::UseLatest | SchemaMode::PinnedId(_)) {
+            let found = registry_fingerprint(&self.client, &self.fingerprints, id).await.map_err(registry)?;
+            if found != self.info.fingerprint() {
+                return Err(SerializeError::SchemaMismatch {
+                    topic: topic.to_string(),
+                    subject: subject.clone(),
+                    source: self.mismatch(id, found),
+                });
+            }
+        }
+        Ok(id)
+    }
+
+    fn mismatch(&self, id: SchemaId, registry_fingerprint: u64) -> SchemaMismatch {
+        SchemaMismatch {
+            id,
+            type_name: self.info.full_name().unwrap_or_else(|| self.type_name.to_string()),
+            type_fingerprint: self.info.fingerprint(),
+            registry_fingerprint,
+        }
+    }
+
+    /// In [`SchemaMode::UseLatest`], re-reads every known topic's latest version each `latest_ttl`, off the hot
+    /// path; a topic whose latest version can no longer be used keeps the ID it has (and the failure is logged).
+    /// The task ends when the last serializer and bound handle sharing this core are gone.
+    fn start_refresher(self: &Arc<Core>) {
+        if self.config.mode != SchemaMode::UseLatest || self.refresher.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.refresher.store(false, Ordering::Release);
+            return;
+        };
+        let period = self.client.latest_ttl().max(Duration::from_millis(10));
+        let core: Weak<Core> = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(core) = core.upgrade() else { break };
+                for (topic, slot) in core.by_topic.entries() {
+                    match core.resolve_id(&topic).await {
+                        Ok(id) if id != slot.id() => {
+                            tracing::info!(topic = %topic, old = %slot.id(), new = %id, "latest schema changed");
+                            slot.set(id);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(topic = %topic, error = %e, "keeping the schema ID in use"),
+                    }
+                }
+            }
+        });
+    }
+
+    #[inline]
+    fn encode_framed<T: KafkaRecord>(
+        &self,
+        topic: &str,
+        id: SchemaId,
+        value: &T,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), SerializeError> {
+        let start = buf.len();
+        wire::write_header(buf, id);
+        if let Err(source) = value.encode_body(buf) {
+            buf.truncate(start);
+            return Err(SerializeError::Invalid { topic: topic.to_string(), source });
+        }
+        Ok(())
+    }
+}
+
+/// Writes `T` as framed records for any topic. Cheap to clone (an `Arc` inside).
+///
+/// After the first record of a topic, [`serialize`](Self::serialize) does no I/O and takes no lock: a lock-free
+/// snapshot read of the topic table, the 5-byte header, and the derive's encoder writing into the caller's buffer.
+pub struct AvroSerializer<T> {
+    core: Arc<Core>,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for AvroSerializer<T> {
+    fn clone(&self) -> Self {
+        AvroSerializer { core: self.core.clone(), _type: PhantomData }
+    }
+}
+
+impl<T> std::fmt::Debug for AvroSerializer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AvroSerializer")
+            .field("type", &self.core.type_name)
+            .field("config", &self.core.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: KafkaRecord> AvroSerializer<T> {
+    /// A serializer of `T` through `client`.
+    pub fn new(client: SchemaRegistryClient, config: SerializerConfig) -> Result<AvroSerializer<T>, SerializeError> {
+        let type_name = std::any::type_name::<T>();
+        let info = T::schema().map_err(|source| SerializeError::Schema { type_name, source })?;
+        let core = Core {
+            client,
+            config,
+            info,
+            type_name,
+            by_topic: TopicTable::new(),
+            fingerprints: fingerprints(),
+            refresher: AtomicBool::new(false),
+        };
+        Ok(AvroSerializer { core: Arc::new(core), _type: PhantomData })
+    }
+
+    /// The type's schema.
+    pub fn schema(&self) -> &'static SchemaInfo {
+        self.core.info
+    }
+
+    /// The subject `topic`'s records are registered under.
+    pub fn subject(&self, topic: &str) -> Result<String, SerializeError> {
+        self.core.subject(topic)
+    }
+
+    /// The schema ID for `topic` if it is known (no I/O).
+    #[inline]
+    pub fn cached_id(&self, topic: &str) -> Option<SchemaId> {
+        self.core.by_topic.get(topic)
+    }
+
+    /// The schema ID for `topic`: from memory, or resolved through the registry by the serializer's mode.
+    pub async fn schema_id(&self, topic: &str) -> Result<SchemaId, SerializeError> {
+        match self.cached_id(topic) {
+            Some(id) => Ok(id),
+            // Boxed, so that the cached path's future stays small.
+            None => Box::pin(self.resolve(topic)).await.map(|slot| slot.id()),
+        }
+    }
+
+    async fn resolve(&self, topic: &str) -> Result<Arc<TopicSlot>, SerializeError> {
+        let id = self.core.resolve_id(topic).await?;
+        let slot = self.core.by_topic.insert(topic, id);
+        self.core.start_refresher();
+        Ok(slot)
+    }
+
+    /// Appends `value` to `buf` as a framed record for `topic` and returns the schema ID used. A value that
+    /// violates its schema is an error naming the field path, and leaves `buf` as it was.
+    ///
+    /// With the topic's ID cached, the future completes on its first poll: no I/O, no allocation.
+    pub async fn serialize(&self, topic: &str, value: &T, buf: &mut Vec<u8>) -> Result<SchemaId, SerializeError> {
+        let id = self.schema_id(topic).await?;
+        self.core.encode_framed(topic, id, value, buf)?;
+        Ok(id)
+    }
+
+    /// [`serialize`](Self::serialize) without waiting: `None` when the topic's schema ID is not cached yet.
+    #[inline]
+    pub fn serialize_cached(
+        &self,
+        topic: &str,
+        value: &T,
+        buf: &mut Vec<u8>,
+    ) -> Option<Result<SchemaId, SerializeError>> {
+        let id = self.cached_id(topic)?;
+        Some(self.core.encode_framed(topic, id, value, buf).map(|()| id))
+    }
+
+    /// Appends `value` framed with a known schema `id` (the synchronous part of [`serialize`](Self::serialize)).
+    #[inline]
+    pub fn encode_framed(&self, topic: &str, id: SchemaId, value: &T, buf: &mut Vec<u8>) -> Result<(), SerializeError> {
+        self.core.encode_framed(topic, id, value, buf)
+    }
+
+    /// Resolves `topic`'s schema ID now and returns a handle that serializes for that topic without any lookup
+    /// (what a producer with a topic bound to its record type uses). In [`SchemaMode::UseLatest`] the handle follows
+    /// the background refresh of the latest version.
+    pub async fn bind(&self, topic: &str) -> Result<BoundSerializer<T>, SerializeError> {
+        let slot = match self.core.by_topic.slot(topic) {
+            Some(slot) => slot,
+            None => Box::pin(self.resolve(topic)).await?,
+        };
+        Ok(BoundSerializer { core: self.core.clone(), topic: topic.into(), slot, _type: PhantomData })
+    }
+}
+
+/// An [`AvroSerializer`] bound to one topic by [`AvroSerializer::bind`]: the hot path is one atomic load, the 5-byte
+/// header and the encoder.
+pub struct BoundSerializer<T> {
+    core: Arc<Core>,
+    topic: Box<str>,
+    slot: Arc<TopicSlot>,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for BoundSerializer<T> {
+    fn clone(&self) -> Self {
+        BoundSerializer {
+            core: self.core.clone(),
+            topic: self.topic.clone(),
+            slot: self.slot.clone(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for BoundSerializer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundSerializer")
+            .field("topic", &self.topic)
+            .field("id", &self.slot.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: KafkaRecord> BoundSerializer<T> {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The schema ID records are framed with now.
+    pub fn schema_id(&self) -> SchemaId {
+        self.slot.id()
+    }
+
+    /// Appends `value` as a framed record and returns the schema ID; a schema violation leaves `buf` unchanged.
+    #[inline]
+    pub fn serialize(&self, value: &T, buf: &mut Vec<u8>) -> Result<SchemaId, SerializeError> {
+        let id = self.slot.id();
+        self.core.encode_framed(&self.topic, id, value, buf)?;
+        Ok(id)
+    }
+}
+
+struct ReadCore {
+    client: SchemaRegistryClient,
+    info: &'static SchemaInfo,
+    type_name: &'static str,
+    fingerprints: Fingerprints,
+}
+
+/// Reads framed records back into `T`. Cheap to clone (an `Arc` inside).
+pub struct AvroDeserializer<T> {
+    core: Arc<ReadCore>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for AvroDeserializer<T> {
+    fn clone(&self) -> Self {
+        AvroDeserializer { core: self.core.clone(), _type: PhantomData }
+    }
+}
+
+impl<T> std::fmt::Debug for AvroDeserializer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AvroDeserializer").field("type", &self.core.type_name).finish_non_exhaustive()
+    }
+}
+
+impl<T: KafkaRecord> AvroDeserializer<T> {
+    /// A deserializer of `T` through `client`.
+    pub fn new(client: SchemaRegistryClient) -> Result<AvroDeserializer<T>, DeserializeError> {
+        let type_name = std::any::type_name::<T>();
+        let info = T::schema().map_err(|source| DeserializeError::Schema { type_name, source })?;
+        let core = ReadCore { client, info, type_name, fingerprints: fingerprints() };
+        Ok(AvroDeserializer { core: Arc::new(core), _type: PhantomData })
+    }
+
+    /// Reads a framed record of `topic` into `T`: the magic byte must be 0 and the schema ID must name the type's
+    /// own schema (checked through the registry once per ID; the verdict is remembered either way).
+    pub async fn deserialize<'de>(&self, topic: &str, payload: &'de [u8]) -> Result<T, DeserializeError>
+    where
+        T: AvroDecode<'de>,
+    {
+        let (id, body) =
+            wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
+        let core = &self.core;
+        let found = registry_fingerprint(&core.client, &core.fingerprints, id)
+            .await
+            .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), id, source })?;
+        if found != core.info.fingerprint() {
+            return Err(DeserializeError::SchemaMismatch {
+                topic: topic.to_string(),
+                source: SchemaMismatch {
+                    id,
+                    type_name: core.info.full_name().unwrap_or_else(|| core.type_name.to_string()),
+                    type_fingerprint: core.info.fingerprint(),
+                    registry_fingerprint: found,
+                },
+            });
+        }
+        typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
+            topic: topic.to_string(),
+            id,
+            source,
+        })
+    }
+}
