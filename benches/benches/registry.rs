@@ -183,6 +183,18 @@ fn main() {
             ready(ser.serialize(black_box(&topic), black_box(&order), &mut b2)).unwrap();
         },
     );
+    let single_sync = interleaved(
+        400,
+        2000,
+        || {
+            b1.clear();
+            black_box(&order).encode_body(&mut b1).unwrap();
+        },
+        || {
+            b2.clear();
+            ser.serialize_cached(black_box(&topic), black_box(&order), &mut b2).unwrap().unwrap();
+        },
+    );
     let single_bound = interleaved(
         400,
         2000,
@@ -233,6 +245,9 @@ fn main() {
     println!("\n== ratios, interleaved (median of alternating rounds) ==");
     println!("typed_kafka_framed / encode_only                     = {single:.3}x  (target <= 1.10)");
     println!("typed_kafka_framed_2_threads / encode_only_2_threads = {two:.3}x  (target <= 1.10)");
+    println!(
+        "serialize_cached (sync) / encode_only                = {single_sync:.3}x  (the same path without a future)"
+    );
     println!("schema_registry_converter / typed_kafka_framed       = {src_ratio:.3}x  (target >= 10)");
     println!("typed_kafka_bound / encode_only                      = {single_bound:.3}x  (target <= 1.03)");
     println!("typed_kafka_bound_2_threads / encode_only_2_threads  = {two_bound:.3}x  (target <= 1.03)");

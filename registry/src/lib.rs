@@ -18,6 +18,6 @@ mod topic_table;
 pub use client::{ClientBuilder, ClientStats, SchemaRegistryClient};
 pub use error::{ConfigError, DeserializeError, RegistryError, SchemaMismatch, SerializeError};
 pub use framed::{
-    AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, SchemaMode, SerializerConfig,
-    SubjectNameStrategy,
+    AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, SchemaMode, SerializeFuture,
+    SerializerConfig, SubjectNameStrategy,
 };

@@ -1,12 +1,13 @@
 //! The serializer's topic → schema ID table: an immutable snapshot, replaced whole on insert (copy on write) and
-//! read through `arc-swap` without locks or writes to shared memory. Each topic's ID sits in its own atomic cell,
+//! read through `arc-swap` without locks or writes to shared memory; the first topic is also kept in a `OnceLock`
+//! read before the snapshot (one acquire load), since most serializers serve one topic. Each topic's ID sits in its own atomic cell,
 //! which the latest-version refresher updates in place and a bound serializer holds directly; one `u32` per cell,
 //! so a reader can never see half of an update.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use typed_kafka_avro::SchemaId;
@@ -32,21 +33,20 @@ impl TopicSlot {
 
 type Map = HashMap<Box<str>, Arc<TopicSlot>, BuildHasherDefault<Fx>>;
 
-struct Snapshot {
-    /// The first topic inserted, compared before hashing: most serializers serve one topic.
-    first: Option<(Box<str>, Arc<TopicSlot>)>,
-    map: Map,
-}
-
 pub(crate) struct TopicTable {
-    snapshot: ArcSwap<Snapshot>,
+    /// The first topic inserted, checked before the snapshot: most serializers serve one topic, and this read is
+    /// one acquire load and a string comparison (set once, never changed; its ID cell is the map's).
+    first: OnceLock<(Box<str>, Arc<TopicSlot>)>,
+    /// Every topic (the first included).
+    snapshot: ArcSwap<Map>,
     writer: std::sync::Mutex<()>,
 }
 
 impl TopicTable {
     pub(crate) fn new() -> TopicTable {
         TopicTable {
-            snapshot: ArcSwap::from_pointee(Snapshot { first: None, map: Map::default() }),
+            first: OnceLock::new(),
+            snapshot: ArcSwap::from_pointee(Map::default()),
             writer: std::sync::Mutex::new(()),
         }
     }
@@ -54,38 +54,38 @@ impl TopicTable {
     /// The ID cached for `topic`.
     #[inline]
     pub(crate) fn get(&self, topic: &str) -> Option<SchemaId> {
-        let snap = self.snapshot.load();
-        if let Some((t, slot)) = &snap.first
+        if let Some((t, slot)) = self.first.get()
             && &**t == topic
         {
             return Some(slot.id());
         }
-        snap.map.get(topic).map(|s| s.id())
+        self.snapshot.load().get(topic).map(|s| s.id())
     }
 
     /// The cell of `topic`, for a handle bound to it.
     pub(crate) fn slot(&self, topic: &str) -> Option<Arc<TopicSlot>> {
-        self.snapshot.load().map.get(topic).cloned()
+        self.snapshot.load().get(topic).cloned()
     }
 
     /// Every topic and its cell (for the refresher).
     pub(crate) fn entries(&self) -> Vec<(Box<str>, Arc<TopicSlot>)> {
-        self.snapshot.load().map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.snapshot.load().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Records the ID for `topic`: updates its cell, or publishes a new snapshot with the topic added.
     pub(crate) fn insert(&self, topic: &str, id: SchemaId) -> Arc<TopicSlot> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.snapshot.load_full();
-        if let Some(slot) = current.map.get(topic) {
+        if let Some(slot) = current.get(topic) {
             slot.set(id);
             return slot.clone();
         }
         let slot = Arc::new(TopicSlot { id: AtomicU32::new(id.0) });
-        let mut map = current.map.clone();
+        let mut map = (*current).clone();
         map.insert(topic.into(), slot.clone());
-        let first = current.first.clone().or_else(|| Some((topic.into(), slot.clone())));
-        self.snapshot.store(Arc::new(Snapshot { first, map }));
+        self.snapshot.store(Arc::new(map));
+        // Published after the snapshot, so that every topic `first` names is in the map too.
+        let _ = self.first.set((topic.into(), slot.clone()));
         slot
     }
 }

@@ -458,3 +458,36 @@ async fn a_use_latest_binding_outlives_the_latest_ttl() {
     }
     assert!(c.stats().http_requests > requests, "the latest version was re-read in the background");
 }
+
+/// Many serialize futures for one cold topic, polled concurrently from several threads: every one resolves the
+/// same ID through one registration, and each writes exactly its own framed record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_serializes_of_a_cold_topic_share_one_registration() {
+    let c = client();
+    let ser = AvroSerializer::<Customer>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let topic = Arc::new(unique("it-cold-topic"));
+    let mut tasks = Vec::new();
+    for i in 0..200i64 {
+        let (ser, topic) = (ser.clone(), topic.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let id = ser.serialize(&topic, &Customer { id: i, ..customer() }, &mut buf).await.unwrap();
+            (id, i, buf)
+        }));
+    }
+    let de = AvroDeserializer::<Customer>::new(c.clone()).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (id, i, buf) = t.await.unwrap();
+        ids.insert(id);
+        assert_eq!(de.deserialize(&topic, &buf).await.unwrap().id, i);
+    }
+    assert_eq!(ids.len(), 1);
+    // One registration, then one schema fetch and nothing else for the deserializer's check.
+    assert_eq!(c.stats().http_requests, 2);
+
+    // A future dropped before it is polled writes nothing.
+    let mut untouched = b"x".to_vec();
+    drop(ser.serialize(&topic, &customer(), &mut untouched));
+    assert_eq!(untouched, b"x");
+}
