@@ -153,6 +153,7 @@ impl RegistryError {
 /// A client or serializer configured wrongly; found when it is built, never later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting}: {reason}")]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The setting, e.g. `registry URL` or `basic auth user info`.
     pub setting: &'static str,
@@ -172,6 +173,7 @@ impl ConfigError {
     "the registry's schema {id} (fingerprint {registry_fingerprint:016x}) is not the schema of {type_name} \
      (fingerprint {type_fingerprint:016x})"
 )]
+#[non_exhaustive]
 pub struct SchemaMismatch {
     /// The registry's schema ID.
     pub id: SchemaId,

@@ -62,6 +62,7 @@ impl fmt::Display for FieldPath {
 
 /// Why a value could not be encoded against its schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeErrorKind {
     /// An unsigned value does not fit the Avro type (e.g. a `u64` above `i64::MAX` as `long`).
     #[error("{value} does not fit Avro {target}")]
@@ -114,6 +115,7 @@ impl EncodeError {
 
 /// Why bytes could not be decoded as a value of the schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The input ended inside a value.
     #[error("input ends {needed} byte(s) early")]
