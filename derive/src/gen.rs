@@ -5,12 +5,35 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Body, Container, Field, Mapping, Variant, VariantStyle, option_inner, vec_inner};
+use crate::model::{Body, Container, Field, Mapping, Shape, Variant, VariantStyle, option_inner, vec_inner};
 
 /// The runtime, as the alias each expansion's `const _: () = { use <crate>::__private as __typed_kafka; ... }`
 /// declares (`<crate>` is `::typed_kafka` unless `#[kafka(crate = "...")]` says otherwise).
 fn rt() -> TokenStream {
     quote!(__typed_kafka)
+}
+
+/// Whether a value of the type can contain another derived (or unknown) type, and so possibly itself: only these
+/// decoders count nesting depth, which keeps leaf records such as an order line free of the check.
+fn may_nest(c: &Container) -> bool {
+    fn shape(s: &Shape) -> bool {
+        match s {
+            Shape::Other => true,
+            Shape::Option(inner) | Shape::Array(inner) | Shape::Map(inner) | Shape::Logical(_, inner) => shape(inner),
+            _ => false,
+        }
+    }
+    let any = |fields: &[Field]| fields.iter().any(|f| f.attrs.skip.is_none() && shape(&f.shape));
+    match &c.body {
+        Body::Record(fields, _) => any(fields),
+        Body::Newtype(f) => any(std::slice::from_ref(f)),
+        Body::Enum(_) => false,
+        Body::Union(variants) => variants.iter().any(|v| match &v.style {
+            VariantStyle::Unit => false,
+            VariantStyle::Newtype(f) => any(std::slice::from_ref(f)),
+            VariantStyle::Record(fields, _) => any(fields),
+        }),
+    }
 }
 
 /// The type parameters that the encoded fields' types mention: only these get bounds and name instantiations, so a
@@ -339,6 +362,8 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         (None, true) => quote!(where Self: 'static),
         (None, false) => quote!(),
     };
+    // A type that can contain itself counts its nesting, so hostile input fails with an error, not a stack overflow.
+    let nested = if may_nest(c) { quote!(let _nested = #rt::encoding::enter_nested()?;) } else { quote!() };
     let krate = match &c.attrs.krate {
         Some(path) => quote!(#path),
         None => quote!(::typed_kafka),
@@ -370,6 +395,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         impl<#(#dec_params),*> #rt::AvroDecode<'de> for #ident #dec_ty_g where #dec_where_preds #(#de_bounds,)* {
             #[inline]
             fn decode(input: &mut &'de [u8]) -> ::core::result::Result<Self, #rt::DecodeError> {
+                #nested
                 #decode_body
             }
         }

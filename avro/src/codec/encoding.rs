@@ -5,11 +5,73 @@
 //! what they read, and check every length against the input that remains, so a hostile length prefix can neither
 //! read out of bounds nor make the caller allocate more than the input could describe.
 
-use super::{DecodeError, EncodeError, PathSegment};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Largest number of items a single array or map block of zero-size items (nulls, empty records) may declare.
-/// Items of other types are bounded by the input's length instead.
+use super::{DecodeError, EncodeError, EncodeErrorKind, PathSegment};
+
+/// Most items of zero encoded size (nulls, empty records, records of skipped fields) one array may hold, on encode
+/// and on decode alike. Items of other types are bounded by the input's length instead.
 pub const MAX_ZERO_SIZE_ITEMS: usize = 1 << 20;
+
+/// Most memory the zero-size items of one array may take in Rust: a record whose fields are all skipped is 0 bytes
+/// of Avro but may be many bytes of Rust, so its arrays are capped lower than [`MAX_ZERO_SIZE_ITEMS`].
+pub const MAX_ZERO_SIZE_BYTES: usize = 16 << 20;
+
+/// How many zero-size items of Rust type `T` one array may hold.
+#[inline]
+pub fn zero_size_item_limit<T>() -> usize {
+    MAX_ZERO_SIZE_ITEMS.min(MAX_ZERO_SIZE_BYTES / std::mem::size_of::<T>().max(1))
+}
+
+/// Default for [`max_depth`]: records and unions nested this deep at most when decoding.
+pub const DEFAULT_MAX_DEPTH: u32 = 128;
+
+static MAX_DEPTH: AtomicU32 = AtomicU32::new(DEFAULT_MAX_DEPTH);
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// How deep derived records and unions may nest in data being decoded (default [`DEFAULT_MAX_DEPTH`]). A recursive
+/// type (`Box<Self>`, `Option<Box<Self>>`, `Vec<Self>`) would otherwise let a few kilobytes of input overflow the
+/// stack, which aborts the process; past the limit decoding fails with [`DecodeError::TooDeep`] instead. Each level
+/// takes a few hundred bytes of stack, so the default fits a 2 MiB thread with room to spare.
+pub fn max_depth() -> u32 {
+    MAX_DEPTH.load(Ordering::Relaxed)
+}
+
+/// Sets [`max_depth`] for the whole process (at least 1).
+pub fn set_max_depth(depth: u32) {
+    MAX_DEPTH.store(depth.max(1), Ordering::Relaxed);
+}
+
+/// One level of nesting entered while decoding (a derived record or union); left when dropped.
+#[must_use]
+#[derive(Debug)]
+pub struct Nested(());
+
+impl Drop for Nested {
+    #[inline]
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Enters one level of nesting, or fails with [`DecodeError::TooDeep`] past [`max_depth`]. The derive's decoders
+/// of types that can contain themselves call this.
+#[inline]
+pub fn enter_nested() -> Result<Nested, DecodeError> {
+    DEPTH.with(|d| {
+        let depth = d.get() + 1;
+        let limit = max_depth();
+        if depth > limit {
+            return Err(DecodeError::TooDeep { limit });
+        }
+        d.set(depth);
+        Ok(Nested(()))
+    })
+}
 
 /// Writes a `long` (or `int`): zig-zag, then a base-128 varint.
 #[inline]
@@ -92,14 +154,22 @@ pub fn put_union_index(buf: &mut Vec<u8>, index: u32) {
 }
 
 /// Writes an array of `len` items as one block, each item written by `item`, then the end marker. An item's error
-/// gets the item's index in its path.
+/// gets the item's index in its path. Items that encode to nothing (`min_item_size` 0) are refused past
+/// [`zero_size_item_limit`], exactly where [`get_items`] would refuse to read them.
 #[inline]
 pub fn put_items<'a, T: 'a>(
     buf: &mut Vec<u8>,
     len: usize,
+    min_item_size: usize,
     items: impl Iterator<Item = &'a T>,
     mut item: impl FnMut(&'a T, &mut Vec<u8>) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
+    if min_item_size == 0 && len > zero_size_item_limit::<T>() {
+        return Err(EncodeError::new(EncodeErrorKind::TooManyZeroSizeItems {
+            len,
+            limit: zero_size_item_limit::<T>(),
+        }));
+    }
     if len > 0 {
         put_block_count(buf, len);
         for (i, v) in items.enumerate() {
@@ -111,7 +181,8 @@ pub fn put_items<'a, T: 'a>(
 }
 
 /// Reads an array's blocks, each item read by `item`. Block counts are bounded by the input (see
-/// [`get_block_count`]) before anything is reserved; an item's error gets the item's index in its path.
+/// [`get_block_count`]) before anything is reserved, and items that encode to nothing by
+/// [`zero_size_item_limit`] over the whole array; an item's error gets the item's index in its path.
 #[inline]
 pub fn get_items<'de, T>(
     input: &mut &'de [u8],
@@ -123,6 +194,9 @@ pub fn get_items<'de, T>(
         let n = get_block_count(input, min_item_size)?;
         if n == 0 {
             return Ok(out);
+        }
+        if min_item_size == 0 && out.len() + n > zero_size_item_limit::<T>() {
+            return Err(DecodeError::TooManyItems { count: out.len() + n, limit: zero_size_item_limit::<T>() });
         }
         out.reserve(n);
         for _ in 0..n {
@@ -295,12 +369,18 @@ pub fn get_block_count(input: &mut &[u8], min_item_size: usize) -> Result<usize,
         raw
     };
     let count = usize::try_from(count).map_err(|_| DecodeError::NegativeLength(count))?;
-    let fits = if min_item_size == 0 {
-        count <= MAX_ZERO_SIZE_ITEMS
+    if min_item_size == 0 {
+        return if count <= MAX_ZERO_SIZE_ITEMS {
+            Ok(count)
+        } else {
+            Err(DecodeError::TooManyItems { count, limit: MAX_ZERO_SIZE_ITEMS })
+        };
+    }
+    if count.checked_mul(min_item_size).is_some_and(|n| n <= input.len()) {
+        Ok(count)
     } else {
-        count.checked_mul(min_item_size).is_some_and(|n| n <= input.len())
-    };
-    if fits { Ok(count) } else { Err(DecodeError::BlockTooLarge { count, remaining: input.len() }) }
+        Err(DecodeError::BlockTooLarge { count, remaining: input.len() })
+    }
 }
 
 #[cfg(test)]

@@ -262,7 +262,7 @@ macro_rules! array_like {
             }
             #[inline]
             fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                enc::put_items(buf, self.len(), self.iter(), T::encode)
+                enc::put_items(buf, self.len(), T::MIN_SIZE, self.iter(), T::encode)
             }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {

@@ -411,6 +411,13 @@ mod decimal_impl {
             let mut full = [fill; 16];
             full[16 - bytes.len()..].copy_from_slice(bytes);
             let unscaled = i128::from_be_bytes(full);
+            // What the encoder refuses, the decoder refuses: a value with more digits than the precision.
+            if pow10(P).is_some_and(|limit| unscaled.unsigned_abs() >= limit.unsigned_abs()) {
+                return Err(DecodeError::Logical {
+                    logical_type: "decimal",
+                    reason: format!("{unscaled} has more digits than the precision {P}"),
+                });
+            }
             RustDecimal::try_from_i128_with_scale(unscaled, S)
                 .map_err(|e| DecodeError::Logical { logical_type: "decimal", reason: e.to_string() })
         }

@@ -87,6 +87,15 @@ pub enum EncodeErrorKind {
     /// A collection is longer than Avro can describe.
     #[error("length {0} exceeds what Avro can encode")]
     TooLong(usize),
+    /// An array of items that encode to nothing is longer than a decoder accepts (see
+    /// [`encoding::zero_size_item_limit`]).
+    #[error("{len} items of zero encoded size exceed the limit of {limit} per array")]
+    TooManyZeroSizeItems {
+        /// The array's length.
+        len: usize,
+        /// The limit for this item type.
+        limit: usize,
+    },
 }
 
 /// A value that violates its schema, with the path to the offending field.
@@ -182,6 +191,20 @@ pub enum DecodeError {
         logical_type: &'static str,
         /// Why.
         reason: String,
+    },
+    /// Records or unions nested deeper than [`encoding::max_depth`].
+    #[error("nested deeper than the limit of {limit} records or unions")]
+    TooDeep {
+        /// The limit in force.
+        limit: u32,
+    },
+    /// An array of items that encode to nothing declares more of them than [`encoding::zero_size_item_limit`].
+    #[error("{count} items of zero encoded size exceed the limit of {limit} per array")]
+    TooManyItems {
+        /// Items declared so far.
+        count: usize,
+        /// The limit for this item type.
+        limit: usize,
     },
     /// Bytes remain after the top-level value.
     #[error("{0} byte(s) remain after the value")]
@@ -351,7 +374,7 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
         C::type_name(out)
     }
     fn encode(v: &Vec<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encoding::put_items(buf, v.len(), v.iter(), C::encode)
+        encoding::put_items(buf, v.len(), C::MIN_SIZE, v.iter(), C::encode)
     }
     fn decode(input: &mut &[u8]) -> Result<Vec<T>, DecodeError> {
         encoding::get_items(input, C::MIN_SIZE, C::decode)
