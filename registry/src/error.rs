@@ -122,6 +122,24 @@ pub enum RegistryError {
         /// Why the certificate was refused.
         reason: String,
     },
+    /// The call (every attempt, retries and pauses included) did not finish within the client's `call_timeout`.
+    #[error("schema registry call {request} did not finish within {after:?} ({attempts} attempt(s))")]
+    Timeout {
+        /// The request, e.g. `GET /schemas/ids/7`.
+        request: String,
+        /// The call timeout.
+        after: Duration,
+        /// Attempts started.
+        attempts: u32,
+    },
+    /// The registry's answer is larger than the client's `max_response_bytes`; it was not read further.
+    #[error("the registry's answer to {request} exceeds the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The request.
+        request: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The registry's answer could not be understood.
     #[error("unexpected registry response for {request}: {reason}")]
     InvalidResponse {
@@ -145,7 +163,10 @@ impl RegistryError {
     pub fn is_retriable(&self) -> bool {
         matches!(
             self,
-            RegistryError::Unreachable { .. } | RegistryError::Server { .. } | RegistryError::Throttled { .. }
+            RegistryError::Unreachable { .. }
+                | RegistryError::Server { .. }
+                | RegistryError::Throttled { .. }
+                | RegistryError::Timeout { .. }
         )
     }
 }

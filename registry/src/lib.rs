@@ -15,6 +15,9 @@ mod error;
 mod framed;
 mod topic_table;
 
+#[cfg(test)]
+mod test_server;
+
 pub use client::{ClientBuilder, ClientStats, SchemaRegistryClient};
 pub use error::{ConfigError, DeserializeError, RegistryError, SchemaMismatch, SerializeError};
 pub use framed::{

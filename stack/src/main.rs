@@ -72,19 +72,37 @@ fn status(stack: &Stack) -> Result<(), StackError> {
     Ok(())
 }
 
-/// Builds the tests first (so the JVMs do not compete with the compiler), starts the stack the environment does not
-/// point elsewhere, runs `cargo test --workspace`, then stops every service that was not running before.
-fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
+/// Runs a cargo step before the stack starts; `false` (with the reason printed) when it failed.
+fn cargo_step(what: &str, args: &[&str], extra: &[String]) -> bool {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let build = Command::new(&cargo).args(["test", "--workspace", "--no-run"]).args(extra).status();
-    match build {
-        Ok(s) if s.success() => {}
+    match Command::new(&cargo).args(args).args(extra).status() {
+        Ok(s) if s.success() => true,
         Ok(s) => {
-            eprintln!("stack test: building the tests failed ({s})");
-            return Ok(ExitCode::FAILURE);
+            eprintln!("stack test: {what} failed ({s})");
+            false
         }
         Err(e) => {
             eprintln!("stack test: cannot run cargo: {e}");
+            false
+        }
+    }
+}
+
+/// Builds the tests first (so the JVMs do not compete with the compiler), checks that the fuzz targets (their own
+/// workspace, run with nightly) still compile, starts the stack the environment does not point elsewhere, runs
+/// `cargo test --workspace`, then stops every service that was not running before.
+fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    if !cargo_step("building the tests", &["test", "--workspace", "--no-run"], extra) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let root = typed_kafka_stack::workspace_root();
+    let fuzz = root.join("fuzz/Cargo.toml");
+    let target = root.join("target");
+    if fuzz.exists() {
+        let (fuzz, target) = (fuzz.to_string_lossy(), target.to_string_lossy());
+        let args = ["check", "--quiet", "--bins", "--manifest-path", &fuzz, "--target-dir", &target];
+        if !cargo_step("checking that the fuzz targets compile", &args, &[]) {
             return Ok(ExitCode::FAILURE);
         }
     }

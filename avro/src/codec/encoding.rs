@@ -18,6 +18,9 @@ pub const MAX_ZERO_SIZE_ITEMS: usize = 1 << 20;
 /// of Avro but may be many bytes of Rust, so its arrays are capped lower than [`MAX_ZERO_SIZE_ITEMS`].
 pub const MAX_ZERO_SIZE_BYTES: usize = 16 << 20;
 
+/// Most bytes an array reserves up front for the count a block declares; beyond it the vector grows as items decode.
+pub const MAX_PREALLOC_BYTES: usize = 64 << 10;
+
 /// How many zero-size items of Rust type `T` one array may hold.
 #[inline]
 pub fn zero_size_item_limit<T>() -> usize {
@@ -198,7 +201,10 @@ pub fn get_items<'de, T>(
         if min_item_size == 0 && out.len() + n > zero_size_item_limit::<T>() {
             return Err(DecodeError::TooManyItems { count: out.len() + n, limit: zero_size_item_limit::<T>() });
         }
-        out.reserve(n);
+        // Reserve for the declared block only up to a small bound, and let the vector grow as items really decode:
+        // each decoded item consumes input, while a declared count does not, so nested arrays cannot each reserve
+        // for the whole remaining input (128 levels of a 64 KB input would otherwise reserve hundreds of MB).
+        out.reserve(n.min(MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1)));
         for _ in 0..n {
             let i = out.len();
             out.push(item(input).map_err(|e| e.at(PathSegment::Index(i)))?);

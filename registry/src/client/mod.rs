@@ -41,6 +41,8 @@ pub struct ClientBuilder {
     auth: Option<AuthSetting>,
     connect_timeout: Duration,
     request_timeout: Duration,
+    call_timeout: Duration,
+    max_response_bytes: usize,
     max_retries: u32,
     backoff_initial: Duration,
     backoff_max: Duration,
@@ -108,9 +110,23 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for one request, answer included (default 30 s).
+    /// Time allowed for one request, answer included (default 10 s).
     pub fn request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
+        self
+    }
+
+    /// Time allowed for one call of the client, every retry and pause included (default 30 s); past it the call
+    /// fails with [`RegistryError::Timeout`](crate::RegistryError::Timeout), which is retriable.
+    pub fn call_timeout(mut self, t: Duration) -> Self {
+        self.call_timeout = t;
+        self
+    }
+
+    /// The largest answer read from the registry (default 16 MiB, far above real schemas); a larger one fails with
+    /// [`RegistryError::ResponseTooLarge`](crate::RegistryError::ResponseTooLarge) without being read further.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -178,20 +194,30 @@ impl ClientBuilder {
             }
             urls.push(url);
         }
-        if self.request_timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.request_timeout.is_zero() || self.connect_timeout.is_zero() || self.call_timeout.is_zero() {
             return Err(ConfigError::new("timeouts", "must be greater than zero"));
         }
         if self.backoff_initial > self.backoff_max {
             return Err(ConfigError::new("backoff", "the initial backoff exceeds the largest backoff"));
         }
+        let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
+            .redirect(transport::counting_redirects(requests.clone()))
             .pool_idle_timeout(Duration::from_secs(60));
         http = add_ca(http, &self.ca_pem)?;
         let http = http.build().map_err(|e| ConfigError::new("HTTP client", e.to_string()))?;
-        let transport =
-            transport::Transport::new(http, urls, auth, self.max_retries, self.backoff_initial, self.backoff_max);
+        let config = transport::TransportConfig {
+            urls,
+            auth,
+            max_retries: self.max_retries,
+            backoff_initial: self.backoff_initial,
+            backoff_max: self.backoff_max,
+            call_timeout: self.call_timeout,
+            max_response_bytes: self.max_response_bytes,
+        };
+        let transport = transport::Transport::new(http, config, requests);
         let policy = |capacity: usize, ttl: Option<Duration>, negative_ttl: Duration| CachePolicy {
             capacity,
             max_bytes: self.cache_max_bytes,
@@ -299,7 +325,9 @@ impl SchemaRegistryClient {
             urls: urls.into_iter().map(Into::into).collect(),
             auth: None,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(30),
+            max_response_bytes: 16 << 20,
             max_retries: 3,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -652,9 +680,25 @@ mod tests {
         assert!(debug.contains("svc"), "{debug}");
     }
 
+    #[tokio::test]
+    async fn credentials_never_show_in_builders_clients_or_errors() {
+        // The reported cases: a builder's Debug, a password-only URL, and the Unreachable error listing URLs.
+        let builder = SchemaRegistryClient::builder(["http://svc:pa55word@registry:8081"]);
+        assert!(!format!("{builder:?}").contains("pa55word"), "{builder:?}");
+        let builder = SchemaRegistryClient::builder(["http://:pw-only-secret@127.0.0.1:9"]).max_retries(0);
+        assert!(!format!("{builder:?}").contains("pw-only-secret"));
+        let client = builder.build().unwrap();
+        assert!(!format!("{client:?}").contains("pw-only-secret"), "{client:?}");
+        let err = client.subjects().await.unwrap_err();
+        assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+        assert!(!format!("{err} {err:?}").contains("pw-only-secret"), "{err}");
+        let token = SchemaRegistryClient::builder(["http://registry"]).bearer_token("tok-secret-1");
+        assert!(!format!("{token:?}").contains("tok-secret-1"));
+    }
+
     #[test]
     fn the_last_authentication_call_wins() {
-        let basic = |b: ClientBuilder| match b.build().unwrap().inner.transport.auth.clone() {
+        let basic = |b: ClientBuilder| match b.build().unwrap().inner.transport.config.auth.clone() {
             Some(Auth::Basic { user, password }) => format!("basic {user}:{}", password.expose()),
             Some(Auth::Bearer(t)) => format!("bearer {}", t.expose()),
             None => "none".into(),
