@@ -10,10 +10,7 @@ struct Tree {
 
 /// A chain of `depth` trees, each the only child of the one above.
 fn chain(depth: usize) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for _ in 1..depth {
-        bytes.push(0x02); // a block of one child
-    }
+    let mut bytes = vec![0x02; depth - 1]; // each level: a block of one child
     bytes.push(0x00); // the innermost tree has no children
     bytes.extend(std::iter::repeat_n(0x00, depth - 1)); // each block's end
     bytes
