@@ -7,7 +7,7 @@
 //!   the standard types and by the derive for yours.
 //! - [`Codec`]: alternative mappings a field attribute selects (`bytes`, `fixed`, logical types), also for
 //!   `Option`/`Vec` of them.
-//! - [`KafkaRecord`]: a top-level record type: its schema JSON, parsed schema, canonical form and fingerprint.
+//! - [`KafkaRecord`](crate::KafkaRecord): a top-level record type: its schema JSON, parsed schema, canonical form and fingerprint.
 
 pub mod encoding;
 mod impls;

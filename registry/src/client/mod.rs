@@ -117,14 +117,14 @@ impl ClientBuilder {
     }
 
     /// Time allowed for one call of the client, every retry and pause included (default 30 s); past it the call
-    /// fails with [`RegistryError::Timeout`](crate::RegistryError::Timeout), which is retriable.
+    /// fails with [`RegistryError::Timeout`], which is retriable.
     pub fn call_timeout(mut self, t: Duration) -> Self {
         self.call_timeout = t;
         self
     }
 
     /// The largest answer read from the registry (default 16 MiB, far above real schemas); a larger one fails with
-    /// [`RegistryError::ResponseTooLarge`](crate::RegistryError::ResponseTooLarge) without being read further.
+    /// [`RegistryError::ResponseTooLarge`] without being read further.
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
         self
@@ -243,10 +243,11 @@ impl ClientBuilder {
 
 /// A Confluent Schema Registry client. Cheap to clone (an `Arc` inside); clones share caches and connections.
 ///
-/// Cached lookups ([`schema_by_id`](Self::schema_by_id), [`register_cached`](Self::register_cached),
-/// [`lookup_cached`](Self::lookup_cached), [`latest_cached`](Self::latest_cached)) answer from memory once an
-/// entry is known: a read lock held for a hash lookup, no allocation. Concurrent misses for one key share one HTTP
-/// request. The other methods always ask the registry.
+/// Cached lookups ([`schema_by_id_cached`](Self::schema_by_id_cached), [`register_cached`](Self::register_cached),
+/// [`lookup_cached`](Self::lookup_cached), [`latest_version_cached`](Self::latest_version_cached),
+/// [`version_cached`](Self::version_cached)) answer from memory once an entry is known (a short lock around a hash
+/// lookup). Concurrent misses for one key share one HTTP request. The other methods always ask the registry. The
+/// per-record path of a serializer does not come here at all: it keeps its topics' IDs itself.
 #[derive(Clone)]
 pub struct SchemaRegistryClient {
     inner: Arc<Inner>,
@@ -340,7 +341,7 @@ impl SchemaRegistryClient {
         }
     }
 
-    /// How long [`latest_cached`](Self::latest_cached) answers from memory.
+    /// How long [`latest_version_cached`](Self::latest_version_cached) answers from memory.
     pub fn latest_ttl(&self) -> Duration {
         self.inner.latest_ttl
     }
