@@ -5,13 +5,16 @@
 //! - [`codec`]: the binary codec runtime that `#[derive(KafkaRecord)]` generates calls into, one function per wire
 //!   type in [`codec::encoding`];
 //! - [`KafkaRecord`]: a top-level record type with its schema;
-//! - [`wire`]: the Confluent wire format (magic byte, schema ID, body).
+//! - [`wire`]: the Confluent wire format (magic byte, schema ID, body);
+//! - [`compat`]: schema compatibility: every incompatibility of a reader/writer pair, with Java's verdicts, and
+//!   compatibility levels over a history of versions.
 //!
 //! Most users depend on the `typed-kafka` crate, which re-exports this one. A codec-only user can depend on this
 //! crate and `typed-kafka-derive` alone, with `#[kafka(crate = "typed_kafka_avro")]` on each derived type.
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod compat;
 mod record;
 pub mod schema;
 pub mod wire;

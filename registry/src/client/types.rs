@@ -1,7 +1,6 @@
 //! The Confluent Schema Registry API's data types.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use typed_kafka_avro::SchemaId;
@@ -95,40 +94,8 @@ pub struct SchemaById {
     pub references: Vec<SchemaReference>,
 }
 
-/// A subject's (or the registry's) compatibility level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CompatibilityLevel {
-    /// New schemas can read data written with the last one.
-    Backward,
-    /// ... with every earlier one.
-    BackwardTransitive,
-    /// The last schema can read data written with new ones.
-    Forward,
-    /// ... every earlier one can.
-    ForwardTransitive,
-    /// Backward and forward.
-    Full,
-    /// Backward and forward against every earlier version.
-    FullTransitive,
-    /// No checks.
-    None,
-}
-
-impl fmt::Display for CompatibilityLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        f.write_str(&s)
-    }
-}
-
-impl FromStr for CompatibilityLevel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase()))
-            .map_err(|_| format!("unknown compatibility level {s:?}"))
-    }
-}
+/// A subject's (or the registry's) compatibility level (the same type as the checker's).
+pub use typed_kafka_avro::compat::CompatibilityLevel;
 
 /// Which version of a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
