@@ -219,7 +219,7 @@ impl Checker<'_> {
     /// A writer node (not a union) read by a reader union: compatible if any branch reads it; otherwise the
     /// counterpart branch's own findings (at `path/<reader branch>`), or a missing branch (at `path`, with the
     /// writer branch's name when it came from a writer union).
-    fn into_union(
+    fn read_by_union(
         &mut self,
         branches: &[Node],
         r: &Node,
@@ -266,12 +266,12 @@ impl Checker<'_> {
                 // Every writer branch must be readable.
                 for b in wb {
                     match r {
-                        Node::Union(rb) => self.into_union(rb, r, b, path, true, out),
+                        Node::Union(rb) => self.read_by_union(rb, r, b, path, true, out),
                         _ => self.node(r, b, &format!("{path}/{}", Self::branch_name(self.writer, b)), out),
                     }
                 }
             }
-            (Node::Union(rb), _) => self.into_union(rb, r, w, path, false, out),
+            (Node::Union(rb), _) => self.read_by_union(rb, r, w, path, false, out),
             (Node::Primitive(rp, rl), Node::Primitive(wp, wl)) => {
                 if !promotable(*rp, *wp) {
                     self.found(
