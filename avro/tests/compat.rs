@@ -2,6 +2,8 @@
 //! reports fall short (its verdicts are the expected verdicts; the differential test against Java itself is in the
 //! integration tests), recursion, and levels over a history.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, Direction, Rule, check, check_level};
 use typed_kafka_avro::schema::Schema;
 

@@ -304,6 +304,18 @@ pub enum DeserializeError {
         /// Both fingerprints.
         source: SchemaMismatch,
     },
+    /// The writer's schema is not one the type's schema can read; every break is listed.
+    #[error("payload from topic {topic} was written with schema {id}, which {type_name} cannot read: {source}")]
+    Incompatible {
+        /// The topic.
+        topic: String,
+        /// The writer's schema ID.
+        id: SchemaId,
+        /// The reading type's schema name.
+        type_name: String,
+        /// Every incompatibility, with its path.
+        source: typed_kafka_avro::resolve::Unresolvable,
+    },
     /// The body is not a valid Avro value of the schema.
     #[error("payload from topic {topic} (schema {id}) does not decode: {source}")]
     Decode {

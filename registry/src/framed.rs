@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use typed_kafka_avro::resolve::{Resolver, Unresolvable};
 use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId, SchemaInfo, wire};
 
 use crate::cache::{CachePolicy, LoadingCache};
@@ -442,14 +443,65 @@ impl<T: KafkaRecord> BoundSerializer<T> {
     }
 }
 
+/// How records written with one schema ID are read: that ID's schema is the type's own (decode directly), or
+/// resolvable into it (transcode, then decode), or not readable at all (every break, refused from memory).
+enum ReadPlan {
+    Exact,
+    /// The resolver, and the writer schema's fingerprint.
+    Resolve(Resolver, u64),
+    Refuse(Unresolvable),
+}
+
 struct ReadCore {
     client: SchemaRegistryClient,
     info: &'static SchemaInfo,
     type_name: &'static str,
-    fingerprints: Fingerprints,
+    plans: LoadingCache<SchemaId, Arc<ReadPlan>, RegistryError>,
 }
 
-/// Reads framed records back into `T`. Cheap to clone (an `Arc` inside).
+impl ReadCore {
+    /// The plan for records written with `id`: built once per ID from the registry's schema and kept (an ID's
+    /// schema never changes), the verdict on an unreadable one included.
+    async fn plan(&self, topic: &str, id: SchemaId) -> Result<Arc<ReadPlan>, DeserializeError> {
+        self.plans
+            .get_or_load(
+                &id,
+                |_| false,
+                || async {
+                    let schema = self.client.schema_by_id_cached(id).await?;
+                    let writer = self.client.parse_schema(&schema, &format!("schema {id}")).await?;
+                    Ok(Arc::new(if writer.fingerprint() == self.info.fingerprint() {
+                        ReadPlan::Exact
+                    } else {
+                        match Resolver::new(writer.schema(), self.info.schema()) {
+                            Ok(r) => ReadPlan::Resolve(r, writer.fingerprint()),
+                            Err(e) => ReadPlan::Refuse(e),
+                        }
+                    }))
+                },
+            )
+            .await
+            .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), id, source })
+    }
+
+    fn refused(&self, topic: &str, id: SchemaId, source: Unresolvable) -> DeserializeError {
+        DeserializeError::Incompatible {
+            topic: topic.to_string(),
+            id,
+            type_name: self.info.full_name().unwrap_or_else(|| self.type_name.to_string()),
+            source,
+        }
+    }
+}
+
+thread_local! {
+    /// The reader-layout bytes of a resolved record, reused by every read on this thread.
+    static RESOLVED: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Reads framed records back into `T`: records written with `T`'s own schema, and records written with any
+/// schema `T`'s schema can read by the specification's resolution rules (fields added with defaults, removed,
+/// reordered, promoted, enum symbols absorbed by a default, union branches). Cheap to clone (an `Arc` inside).
 pub struct AvroDeserializer<T> {
     core: Arc<ReadCore>,
     _type: PhantomData<fn() -> T>,
@@ -472,155 +524,71 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     pub fn new(client: SchemaRegistryClient) -> Result<AvroDeserializer<T>, DeserializeError> {
         let type_name = std::any::type_name::<T>();
         let info = T::schema().map_err(|source| DeserializeError::Schema { type_name, source })?;
-        let core = ReadCore { client, info, type_name, fingerprints: fingerprints() };
+        let policy = CachePolicy { capacity: 10_000, max_bytes: usize::MAX, ttl: None, negative_ttl: Duration::ZERO };
+        let core = ReadCore { client, info, type_name, plans: LoadingCache::new(policy, |_| 0) };
         Ok(AvroDeserializer { core: Arc::new(core), _type: PhantomData })
     }
 
-    /// Reads a framed record of `topic` into `T`: the magic byte must be 0 and the schema ID must name the type's
-    /// own schema (checked through the registry once per ID; the verdict is remembered either way).
-    pub async fn deserialize<'de>(&self, topic: &str, payload: &'de [u8]) -> Result<T, DeserializeError>
+    /// Reads a framed record of `topic` into `T`. The magic byte must be 0; the writer's schema (fetched and
+    /// resolved once per ID) must be `T`'s own or one `T`'s schema can read: then the body is transcoded into
+    /// `T`'s layout first. A writer schema `T` cannot read is refused with every break and its path.
+    pub async fn deserialize(&self, topic: &str, payload: &[u8]) -> Result<T, DeserializeError>
+    where
+        T: for<'de> AvroDecode<'de>,
+    {
+        let (id, body) =
+            wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
+        let plan = self.core.plan(topic, id).await?;
+        let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), id, source };
+        match &*plan {
+            ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(decode_error),
+            ReadPlan::Resolve(resolver, _) => {
+                let mut buf = RESOLVED.take();
+                buf.clear();
+                let mut input = body;
+                let read = resolver.transcode(&mut input, &mut buf).and_then(|()| {
+                    if input.is_empty() {
+                        typed_kafka_avro::codec::decode_exact(&buf)
+                    } else {
+                        Err(typed_kafka_avro::DecodeError::TrailingBytes(input.len()))
+                    }
+                });
+                RESOLVED.set(buf);
+                read.map_err(decode_error)
+            }
+            ReadPlan::Refuse(e) => Err(self.core.refused(topic, id, e.clone())),
+        }
+    }
+
+    /// Reads a framed record written with `T`'s own schema, borrowing strings and bytes from `payload` where `T`
+    /// does (`&str`, `Cow<str>`). A record written with another schema is a [`DeserializeError::SchemaMismatch`]:
+    /// resolving it needs [`deserialize`](Self::deserialize).
+    pub async fn deserialize_borrowed<'de>(&self, topic: &str, payload: &'de [u8]) -> Result<T, DeserializeError>
     where
         T: AvroDecode<'de>,
     {
         let (id, body) =
             wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
-        let core = &self.core;
-        let found = registry_fingerprint(&core.client, &core.fingerprints, id)
-            .await
-            .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), id, source })?;
-        if found != core.info.fingerprint() {
-            return Err(DeserializeError::SchemaMismatch {
+        let plan = self.core.plan(topic, id).await?;
+        match &*plan {
+            ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
                 topic: topic.to_string(),
-                source: SchemaMismatch {
-                    id,
-                    type_name: core.info.full_name().unwrap_or_else(|| core.type_name.to_string()),
-                    type_fingerprint: core.info.fingerprint(),
-                    registry_fingerprint: found,
-                },
-            });
-        }
-        typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
-            topic: topic.to_string(),
-            id,
-            source,
-        })
-    }
-}
-
-/// What the deserializer does with schemas a registry serves, against a local fake registry (our logic only).
-#[cfg(test)]
-mod tests {
-    use std::io::Write;
-
-    use typed_kafka_avro::codec::AvroDecode;
-    use typed_kafka_avro::schema::{SchemaError, SchemaInfo};
-    use typed_kafka_avro::{AvroType, EncodeError, KafkaRecord};
-
-    use super::*;
-    use crate::test_server::serve;
-
-    /// A one-field record, written by hand (this crate cannot use the derive).
-    #[derive(Debug, PartialEq)]
-    struct Reading(i32);
-
-    impl AvroType for Reading {
-        const MIN_SIZE: usize = 1;
-        fn write_schema(w: &mut typed_kafka_avro::schema::SchemaWriter) {
-            w.raw(r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int"}]}"#)
-        }
-        fn type_name(out: &mut String) {
-            out.push_str("Reading")
-        }
-        fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-            typed_kafka_avro::codec::encoding::put_int(buf, self.0);
-            Ok(())
-        }
-    }
-
-    impl<'de> AvroDecode<'de> for Reading {
-        fn decode(input: &mut &'de [u8]) -> Result<Self, typed_kafka_avro::DecodeError> {
-            typed_kafka_avro::codec::encoding::get_int(input).map(Reading)
-        }
-    }
-
-    impl KafkaRecord for Reading {
-        fn schema() -> Result<&'static SchemaInfo, SchemaError> {
-            static INFO: std::sync::OnceLock<SchemaInfo> = std::sync::OnceLock::new();
-            Ok(INFO.get_or_init(|| {
-                SchemaInfo::parse(r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int"}]}"#)
-                    .expect("a valid schema")
-            }))
-        }
-    }
-
-    /// A registry whose `GET /schemas/ids/{id}` answers `schema` as the schema text.
-    fn registry_serving(
-        schema: String,
-        configure: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder,
-    ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
-        let body = serde_json::json!({ "schema": schema }).to_string();
-        let (url, seen) = serve(10, move |conn, _, _| {
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = conn.write_all(body.as_bytes());
-        });
-        (configure(SchemaRegistryClient::builder([url]).max_retries(0)).build().expect("a valid client"), seen)
-    }
-
-    fn framed(id: u32, v: i32) -> Vec<u8> {
-        let mut buf = Vec::new();
-        wire::write_header(&mut buf, SchemaId(id));
-        Reading(v).encode(&mut buf).expect("an int encodes");
-        buf
-    }
-
-    #[tokio::test]
-    async fn legal_schemas_with_odd_attributes_never_panic_the_reader() {
-        // Custom attributes reusing reserved names: legal Avro, and apache-avro 0.22 panicked on them.
-        let odd = r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int","precision":"high","scale":1.5,"size":{},"symbols":null,"items":16,"values":true}]}"#;
-        let (client, _) = registry_serving(odd.to_string(), |b| b);
-        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
-        // The attributes are not part of the canonical form: it is the type's own schema.
-        assert_eq!(de.deserialize("t", &framed(7, 42)).await, Ok(Reading(42)));
-    }
-
-    #[tokio::test]
-    async fn an_invalid_registry_schema_is_named_and_quoted_briefly() {
-        // 10 MB of invalid schema text (a reference to an unknown type with a huge name).
-        let huge =
-            format!(r#"{{"type":"record","name":"R","fields":[{{"name":"a","type":"{}"}}]}}"#, "X".repeat(10 << 20));
-        let (client, seen) = registry_serving(huge, |b| b);
-        let de = AvroDeserializer::<Reading>::new(client.clone()).expect("the type's schema is valid");
-        let err = de.deserialize("t", &framed(42, 1)).await.unwrap_err();
-        let text = err.to_string();
-        assert!(text.len() < 600, "{} bytes: {}", text.len(), &text[..200]);
-        assert!(text.contains("the registry's schema 42 is unusable"), "{text}");
-        assert!(!text.contains("generated"), "{text}");
-        assert!(matches!(
-            err,
-            DeserializeError::Registry {
-                source: RegistryError::UnusableSchema { source: SchemaError::UnknownType { .. }, .. },
-                ..
+                id,
+                source,
+            }),
+            ReadPlan::Refuse(e) => Err(self.core.refused(topic, id, e.clone())),
+            ReadPlan::Resolve(_, registry_fingerprint) => {
+                let registry_fingerprint = *registry_fingerprint;
+                Err(DeserializeError::SchemaMismatch {
+                    topic: topic.to_string(),
+                    source: SchemaMismatch {
+                        id,
+                        type_name: self.core.info.full_name().unwrap_or_else(|| self.core.type_name.to_string()),
+                        type_fingerprint: self.core.info.fingerprint(),
+                        registry_fingerprint,
+                    },
+                })
             }
-        ));
-        // The schema text itself stays in the by-ID cache (it is within its byte budget), the failure does not.
-        assert_eq!(seen.load(Ordering::SeqCst), 1);
-    }
-
-    #[tokio::test]
-    async fn schema_texts_over_the_byte_budget_are_not_cached() {
-        let big = format!(
-            r#"{{"type":"record","name":"Reading","doc":"{}","fields":[{{"name":"v","type":"int"}}]}}"#,
-            "d".repeat(2 << 20)
-        );
-        let (client, seen) = registry_serving(big, |b| b.cache_max_bytes(1 << 20));
-        for _ in 0..3 {
-            assert!(client.schema_by_id_cached(SchemaId(5)).await.is_ok());
         }
-        assert_eq!(client.stats().cached_id_bytes, 0, "a 2 MiB schema is not kept under a 1 MiB budget");
-        assert_eq!(seen.load(Ordering::SeqCst), 3);
     }
 }

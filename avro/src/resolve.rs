@@ -1,0 +1,522 @@
+//! Schema resolution: reading data written with one schema (the writer's) as another (the reader's), by the
+//! specification's rules. A [`Resolver`] is built once per writer/reader pair; it then transcodes each writer body
+//! into the reader's layout, which the reader type's own decoder reads: fields the reader lacks are skipped, fields
+//! the writer lacks get the reader's default (encoded once, when the resolver is built), promotions are applied
+//! (int→long→float→double, string↔bytes), enum symbols and union branches are mapped by name, and fields are
+//! reordered only where the two schemas order them differently.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::codec::DecodeError;
+use crate::codec::encoding as enc;
+use crate::compat::{CheckOptions, Incompatibility, check};
+use crate::schema::{NamedId, NamedKind, Node, Primitive, Schema};
+
+/// Why a writer schema cannot be read as the reader schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the writer's schema cannot be read as the reader's: {}", breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct Unresolvable {
+    /// Every incompatibility, with its path.
+    pub breaks: Vec<Incompatibility>,
+}
+
+/// How to turn one writer value into the reader's encoding.
+#[derive(Debug, Clone)]
+enum Step {
+    /// The same encoding on both sides (also int→long and string↔bytes): copied.
+    Copy(Primitive),
+    /// A numeric promotion that changes the encoding.
+    Promote(Primitive, Primitive),
+    Fixed(usize),
+    /// Writer symbol index → reader symbol index.
+    Enum(Arc<[u32]>),
+    /// Items' step and the fewest bytes a writer item takes.
+    Array(Box<Step>, usize),
+    /// Values' step and the fewest bytes a writer entry takes.
+    Map(Box<Step>, usize),
+    /// Writer union → reader union: per writer branch, the reader branch and its step.
+    UnionToUnion(Arc<[(u32, Step)]>),
+    /// Writer union → reader non-union: per writer branch, its step.
+    UnionToValue(Arc<[Step]>),
+    /// Writer non-union → reader union: the reader branch, then the step.
+    ValueToUnion(u32, Box<Step>),
+    /// A record plan in the resolver's arena (plans may refer to themselves: recursive types).
+    Record(usize),
+}
+
+#[derive(Debug, Clone)]
+enum FieldSource {
+    /// The `n`th kept writer field.
+    Writer(usize),
+    /// The reader's default, already encoded.
+    Default(Arc<[u8]>),
+}
+
+#[derive(Debug, Clone, Default)]
+struct RecordPlan {
+    /// Per writer field in writer order: its step if the reader keeps it, or the writer node to skip.
+    writer_fields: Vec<Result<Step, Node>>,
+    /// Reader fields in reader order.
+    reader_fields: Vec<FieldSource>,
+    /// Whether the kept writer fields appear in the reader in the same order (then no buffering is needed).
+    in_order: bool,
+}
+
+/// A writer/reader pair's resolution, built once and used for every value.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    writer: Arc<Schema>,
+    root: Step,
+    records: Vec<RecordPlan>,
+}
+
+impl Resolver {
+    /// A resolver of data written with `writer` for `reader`, or every reason it cannot be read.
+    pub fn new(writer: &Schema, reader: &Schema) -> Result<Resolver, Unresolvable> {
+        let breaks = check(reader, writer, &CheckOptions::default());
+        if !breaks.is_empty() {
+            return Err(Unresolvable { breaks });
+        }
+        let mut b = Builder { writer, reader, records: Vec::new(), memo: HashMap::new() };
+        let root = b.step(&reader.root, &writer.root);
+        Ok(Resolver { writer: Arc::new(writer.clone()), root, records: b.records })
+    }
+
+    /// Appends to `out` the reader's encoding of the writer value at the start of `input`, advancing `input`.
+    pub fn transcode(&self, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        self.run(&self.root, input, out)
+    }
+
+    fn run(&self, step: &Step, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        match step {
+            Step::Copy(p) => copy(*p, input, out),
+            Step::Promote(from, to) => {
+                let v = match from {
+                    Primitive::Int | Primitive::Long => enc::get_long(input)? as f64,
+                    _ => f64::from(enc::get_float(input)?),
+                };
+                match to {
+                    Primitive::Float => enc::put_float(out, v as f32),
+                    _ => enc::put_double(out, v),
+                }
+                Ok(())
+            }
+            Step::Fixed(n) => {
+                out.extend_from_slice(enc::take(input, *n)?);
+                Ok(())
+            }
+            Step::Enum(map) => {
+                let i = enc::get_enum_index(input, map.len() as u32)?;
+                enc::put_long(out, i64::from(map[i as usize]));
+                Ok(())
+            }
+            Step::Array(items, min) => self.blocks(input, out, *min, |r, input, out| r.run(items, input, out)),
+            Step::Map(values, min) => self.blocks(input, out, *min, |r, input, out| {
+                copy(Primitive::String, input, out)?;
+                r.run(values, input, out)
+            }),
+            Step::UnionToUnion(branches) => {
+                let i = enc::get_union_index(input, branches.len() as u32)?;
+                let (reader_index, step) = &branches[i as usize];
+                enc::put_long(out, i64::from(*reader_index));
+                self.run(step, input, out)
+            }
+            Step::UnionToValue(branches) => {
+                let i = enc::get_union_index(input, branches.len() as u32)?;
+                self.run(&branches[i as usize], input, out)
+            }
+            Step::ValueToUnion(reader_index, step) => {
+                enc::put_long(out, i64::from(*reader_index));
+                self.run(step, input, out)
+            }
+            Step::Record(plan) => {
+                let _nested = enc::enter_nested()?;
+                self.record(&self.records[*plan], input, out)
+            }
+        }
+    }
+
+    /// Arrays and maps: every writer block's items, written as one block per writer block. Block counts are
+    /// bounded as the decoder bounds them: by the input for items of at least `min_item` bytes, and in total for
+    /// items of none.
+    fn blocks(
+        &self,
+        input: &mut &[u8],
+        out: &mut Vec<u8>,
+        min_item: usize,
+        item: impl Fn(&Self, &mut &[u8], &mut Vec<u8>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let mut total = 0usize;
+        loop {
+            let n = enc::get_block_count(input, min_item)?;
+            if n == 0 {
+                enc::put_block_end(out);
+                return Ok(());
+            }
+            total += n;
+            if min_item == 0 && total > enc::MAX_ZERO_SIZE_ITEMS {
+                return Err(DecodeError::TooManyItems { count: total, limit: enc::MAX_ZERO_SIZE_ITEMS });
+            }
+            enc::put_block_count(out, n);
+            for _ in 0..n {
+                item(self, input, out)?;
+            }
+        }
+    }
+
+    fn record(&self, plan: &RecordPlan, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        if plan.in_order {
+            let mut writer = plan.writer_fields.iter();
+            for source in &plan.reader_fields {
+                match source {
+                    FieldSource::Default(bytes) => out.extend_from_slice(bytes),
+                    FieldSource::Writer(_) => loop {
+                        match writer.next() {
+                            Some(Ok(step)) => break self.run(step, input, out)?,
+                            Some(Err(node)) => skip(&self.writer, node, input)?,
+                            None => break,
+                        }
+                    },
+                }
+            }
+            for rest in writer {
+                match rest {
+                    Ok(step) => self.run(step, input, &mut Vec::new())?,
+                    Err(node) => skip(&self.writer, node, input)?,
+                }
+            }
+            return Ok(());
+        }
+        // Reordered: transcode the kept writer fields aside, then write them in the reader's order.
+        let mut aside = Vec::new();
+        let mut ranges = Vec::new();
+        for field in &plan.writer_fields {
+            match field {
+                Ok(step) => {
+                    let start = aside.len();
+                    self.run(step, input, &mut aside)?;
+                    ranges.push(start..aside.len());
+                }
+                Err(node) => skip(&self.writer, node, input)?,
+            }
+        }
+        for source in &plan.reader_fields {
+            match source {
+                FieldSource::Default(bytes) => out.extend_from_slice(bytes),
+                FieldSource::Writer(k) => out.extend_from_slice(&aside[ranges[*k].clone()]),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Copies one value of a primitive whose encoding both sides share.
+fn copy(p: Primitive, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    match p {
+        Primitive::Null => {}
+        Primitive::Boolean => enc::put_bool(out, enc::get_bool(input)?),
+        Primitive::Int | Primitive::Long => enc::put_long(out, enc::get_long(input)?),
+        Primitive::Float => out.extend_from_slice(enc::take(input, 4)?),
+        Primitive::Double => out.extend_from_slice(enc::take(input, 8)?),
+        Primitive::Bytes | Primitive::String => enc::put_bytes(out, enc::get_bytes(input)?),
+    }
+    Ok(())
+}
+
+/// Skips one value of `node` (a writer field the reader does not have).
+fn skip(schema: &Schema, node: &Node, input: &mut &[u8]) -> Result<(), DecodeError> {
+    match node {
+        Node::Primitive(p, _) => match p {
+            Primitive::Null => Ok(()),
+            Primitive::Boolean => enc::get_bool(input).map(drop),
+            Primitive::Int | Primitive::Long => enc::get_long(input).map(drop),
+            Primitive::Float => enc::take(input, 4).map(drop),
+            Primitive::Double => enc::take(input, 8).map(drop),
+            Primitive::Bytes | Primitive::String => enc::get_bytes(input).map(drop),
+        },
+        Node::Array(items) => skip_blocks(input, |input| skip(schema, items, input)),
+        Node::Map(values) => skip_blocks(input, |input| {
+            enc::get_bytes(input)?;
+            skip(schema, values, input)
+        }),
+        Node::Union(branches) => {
+            let i = enc::get_union_index(input, branches.len() as u32)?;
+            skip(schema, &branches[i as usize], input)
+        }
+        Node::Named(id) => match &schema.named(*id).kind {
+            NamedKind::Fixed { size, .. } => enc::take(input, *size).map(drop),
+            NamedKind::Enum { symbols, .. } => enc::get_enum_index(input, symbols.len() as u32).map(drop),
+            NamedKind::Record { fields } => {
+                let _nested = enc::enter_nested()?;
+                fields.iter().try_for_each(|f| skip(schema, &f.schema, input))
+            }
+        },
+    }
+}
+
+fn skip_blocks(
+    input: &mut &[u8],
+    mut item: impl FnMut(&mut &[u8]) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    loop {
+        let raw = enc::get_long(input)?;
+        if raw == 0 {
+            return Ok(());
+        }
+        if raw < 0 {
+            // A negative count carries the block's byte size: skip it whole.
+            let size = usize::try_from(enc::get_long(input)?).map_err(|_| DecodeError::NegativeLength(raw))?;
+            enc::take(input, size)?;
+            continue;
+        }
+        for _ in 0..raw {
+            item(input)?;
+        }
+    }
+}
+
+struct Builder<'a> {
+    writer: &'a Schema,
+    reader: &'a Schema,
+    records: Vec<RecordPlan>,
+    memo: HashMap<(NamedId, NamedId), usize>,
+}
+
+impl Builder<'_> {
+    /// The step for a pair the checker found compatible.
+    fn step(&mut self, r: &Node, w: &Node) -> Step {
+        match (r, w) {
+            (Node::Union(rb), Node::Union(wb)) => {
+                let branches: Vec<(u32, Step)> = wb
+                    .iter()
+                    .map(|b| {
+                        let (i, rn) = self.pick(rb, b);
+                        (i, self.step(rn, b))
+                    })
+                    .collect();
+                Step::UnionToUnion(branches.into())
+            }
+            (_, Node::Union(wb)) => Step::UnionToValue(wb.iter().map(|b| self.step(r, b)).collect::<Vec<_>>().into()),
+            (Node::Union(rb), _) => {
+                let (i, rn) = self.pick(rb, w);
+                Step::ValueToUnion(i, Box::new(self.step(rn, w)))
+            }
+            (Node::Primitive(rp, _), Node::Primitive(wp, _)) => {
+                use Primitive::*;
+                match (wp, rp) {
+                    (a, b) if a == b => Step::Copy(*a),
+                    (Int, Long) => Step::Copy(Long),
+                    (String, Bytes) | (Bytes, String) => Step::Copy(String),
+                    (a, b) => Step::Promote(*a, *b),
+                }
+            }
+            (Node::Array(ri), Node::Array(wi)) => {
+                Step::Array(Box::new(self.step(ri, wi)), min_size(self.writer, wi, &mut Vec::new()))
+            }
+            (Node::Map(rv), Node::Map(wv)) => {
+                Step::Map(Box::new(self.step(rv, wv)), 1 + min_size(self.writer, wv, &mut Vec::new()))
+            }
+            (Node::Named(rid), Node::Named(wid)) => self.named(*rid, *wid),
+            // The checker refused every other pair.
+            _ => Step::Copy(Primitive::Null),
+        }
+    }
+
+    /// The reader branch for writer node `w`: the same type by name first, then the first compatible one.
+    fn pick<'n>(&self, branches: &'n [Node], w: &Node) -> (u32, &'n Node) {
+        let same = branches.iter().position(|b| match (b, w) {
+            (Node::Named(r), Node::Named(w)) => {
+                let (r, w) = (self.reader.named(*r), self.writer.named(*w));
+                r.name.name == w.name.name || r.aliases.contains(&w.name)
+            }
+            (Node::Primitive(r, _), Node::Primitive(w, _)) => r == w,
+            (Node::Array(_), Node::Array(_)) | (Node::Map(_), Node::Map(_)) => true,
+            _ => false,
+        });
+        let i = same
+            .unwrap_or_else(|| branches.iter().position(|b| check_nodes(self.reader, b, self.writer, w)).unwrap_or(0));
+        (i as u32, &branches[i])
+    }
+
+    fn named(&mut self, rid: NamedId, wid: NamedId) -> Step {
+        let (rt, wt) = (self.reader.named(rid), self.writer.named(wid));
+        match (&rt.kind, &wt.kind) {
+            (NamedKind::Fixed { size, .. }, _) => Step::Fixed(*size),
+            (NamedKind::Enum { symbols: rs, default }, NamedKind::Enum { symbols: ws, .. }) => {
+                let fallback = default.as_ref().and_then(|d| rs.iter().position(|s| s == d)).unwrap_or(0) as u32;
+                let map: Vec<u32> =
+                    ws.iter().map(|s| rs.iter().position(|r| r == s).map_or(fallback, |i| i as u32)).collect();
+                Step::Enum(map.into())
+            }
+            (NamedKind::Record { fields: rf }, NamedKind::Record { fields: wf }) => {
+                if let Some(&i) = self.memo.get(&(rid, wid)) {
+                    return Step::Record(i);
+                }
+                let index = self.records.len();
+                self.records.push(RecordPlan::default());
+                self.memo.insert((rid, wid), index);
+                // Which reader field each writer field feeds.
+                let reader_of = |g: &crate::schema::Field| {
+                    rf.iter()
+                        .position(|f| f.name == g.name)
+                        .or_else(|| rf.iter().position(|f| f.aliases.contains(&g.name)))
+                };
+                let (rf, wf) = (rf.clone(), wf.clone());
+                let mut writer_fields = Vec::with_capacity(wf.len());
+                let mut kept_for_reader: Vec<Option<usize>> = vec![None; rf.len()];
+                let mut kept = 0;
+                for g in &wf {
+                    match reader_of(g) {
+                        Some(ri) if kept_for_reader[ri].is_none() => {
+                            writer_fields.push(Ok(self.step(&rf[ri].schema, &g.schema)));
+                            kept_for_reader[ri] = Some(kept);
+                            kept += 1;
+                        }
+                        _ => writer_fields.push(Err(g.schema.clone())),
+                    }
+                }
+                let reader_fields: Vec<FieldSource> = rf
+                    .iter()
+                    .zip(&kept_for_reader)
+                    .map(|(f, k)| match k {
+                        Some(k) => FieldSource::Writer(*k),
+                        None => {
+                            let mut bytes = Vec::new();
+                            if let Some(d) = &f.default {
+                                encode_default(self.reader, &f.schema, d, &mut bytes);
+                            }
+                            FieldSource::Default(bytes.into())
+                        }
+                    })
+                    .collect();
+                let order: Vec<usize> = reader_fields
+                    .iter()
+                    .filter_map(|s| if let FieldSource::Writer(k) = s { Some(*k) } else { None })
+                    .collect();
+                let in_order = order.windows(2).all(|w| w[0] < w[1]);
+                self.records[index] = RecordPlan { writer_fields, reader_fields, in_order };
+                Step::Record(index)
+            }
+            _ => Step::Copy(Primitive::Null),
+        }
+    }
+}
+
+/// The fewest bytes a value of `node` encodes to (a record being measured counts 0 when met again).
+fn min_size(schema: &Schema, node: &Node, open: &mut Vec<NamedId>) -> usize {
+    match node {
+        Node::Primitive(p, _) => match p {
+            Primitive::Null => 0,
+            Primitive::Float => 4,
+            Primitive::Double => 8,
+            _ => 1,
+        },
+        Node::Array(_) | Node::Map(_) | Node::Union(_) => 1,
+        Node::Named(id) => match &schema.named(*id).kind {
+            NamedKind::Fixed { size, .. } => *size,
+            NamedKind::Enum { .. } => 1,
+            NamedKind::Record { fields } => {
+                if open.contains(id) {
+                    return 0;
+                }
+                open.push(*id);
+                let sum = fields.iter().map(|f| min_size(schema, &f.schema, open)).sum();
+                open.pop();
+                sum
+            }
+        },
+    }
+}
+
+fn check_nodes(reader: &Schema, r: &Node, writer: &Schema, w: &Node) -> bool {
+    let rs = Schema { root: r.clone(), named: reader.named.clone() };
+    let ws = Schema { root: w.clone(), named: writer.named.clone() };
+    check(&rs, &ws, &CheckOptions::default()).is_empty()
+}
+
+/// Encodes a field default (JSON, already validated by the parser) as the reader's binary encoding of `node`.
+fn encode_default(schema: &Schema, node: &Node, value: &Value, out: &mut Vec<u8>) {
+    match node {
+        Node::Primitive(p, _) => match p {
+            Primitive::Null => {}
+            Primitive::Boolean => enc::put_bool(out, value.as_bool().unwrap_or_default()),
+            Primitive::Int | Primitive::Long => enc::put_long(out, value.as_i64().unwrap_or_default()),
+            Primitive::Float => enc::put_float(out, value.as_f64().unwrap_or_default() as f32),
+            Primitive::Double => enc::put_double(out, value.as_f64().unwrap_or_default()),
+            Primitive::String => enc::put_str(out, value.as_str().unwrap_or_default()),
+            // Bytes defaults are strings whose code points 0-255 are the bytes.
+            Primitive::Bytes => enc::put_bytes(out, &latin1(value)),
+        },
+        Node::Array(items) => {
+            let a = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            if !a.is_empty() {
+                enc::put_block_count(out, a.len());
+                a.iter().for_each(|v| encode_default(schema, items, v, out));
+            }
+            enc::put_block_end(out);
+        }
+        Node::Map(values) => {
+            if let Some(m) = value.as_object().filter(|m| !m.is_empty()) {
+                enc::put_block_count(out, m.len());
+                for (k, v) in m {
+                    enc::put_str(out, k);
+                    encode_default(schema, values, v, out);
+                }
+            }
+            enc::put_block_end(out);
+        }
+        Node::Union(branches) => {
+            // The first branch the default is a value of (Java 1.12 accepts a match with any branch).
+            let i = branches.iter().position(|b| fits(schema, b, value)).unwrap_or(0);
+            enc::put_union_index(out, i as u32);
+            encode_default(schema, &branches[i], value, out);
+        }
+        Node::Named(id) => match &schema.named(*id).kind {
+            NamedKind::Fixed { size, .. } => {
+                let mut bytes = latin1(value);
+                bytes.resize(*size, 0);
+                out.extend_from_slice(&bytes);
+            }
+            NamedKind::Enum { symbols, .. } => {
+                let i = symbols.iter().position(|s| Some(s.as_str()) == value.as_str()).unwrap_or(0);
+                enc::put_long(out, i as i64);
+            }
+            NamedKind::Record { fields } => {
+                for f in fields {
+                    match value.get(&f.name).or(f.default.as_ref()) {
+                        Some(v) => encode_default(schema, &f.schema, v, out),
+                        None => encode_default(schema, &f.schema, &Value::Null, out),
+                    }
+                }
+            }
+        },
+    }
+}
+
+fn latin1(value: &Value) -> Vec<u8> {
+    value.as_str().unwrap_or_default().chars().map(|c| u32::from(c).min(255) as u8).collect()
+}
+
+/// Whether `value` is a value of `node` (for picking a union default's branch).
+fn fits(schema: &Schema, node: &Node, value: &Value) -> bool {
+    match node {
+        Node::Primitive(p, _) => match p {
+            Primitive::Null => value.is_null(),
+            Primitive::Boolean => value.is_boolean(),
+            Primitive::Int | Primitive::Long => value.is_i64(),
+            Primitive::Float | Primitive::Double => value.is_number(),
+            Primitive::Bytes | Primitive::String => value.is_string(),
+        },
+        Node::Array(_) => value.is_array(),
+        Node::Map(_) => value.is_object(),
+        Node::Union(_) => false,
+        Node::Named(id) => match &schema.named(*id).kind {
+            NamedKind::Fixed { .. } => value.is_string(),
+            NamedKind::Enum { symbols, .. } => value.as_str().is_some_and(|s| symbols.iter().any(|x| x == s)),
+            NamedKind::Record { .. } => value.is_object(),
+        },
+    }
+}

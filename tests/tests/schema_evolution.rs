@@ -1,0 +1,140 @@
+//! Schema evolution end to end, against the real Kafka and registry: v1 and v2 of a subject registered (the
+//! registry's BACKWARD level accepts v2), records produced with each, and both read back as v2 (a newer consumer
+//! of older data) and as v1 (an older consumer of newer data), through the deserializer's resolution.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use typed_kafka::{AvroDeserializer, AvroSerializer, KafkaRecord, SchemaRegistryClient, SerializerConfig};
+use typed_kafka_tests::{create_topic, stack, unique};
+
+mod v1 {
+    use super::*;
+
+    /// A payment, first version.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.evolution", rename = "Payment")]
+    pub(crate) struct Payment {
+        pub(crate) id: i64,
+        pub(crate) amount_cents: i32,
+        pub(crate) method: String,
+    }
+}
+
+mod v2 {
+    use super::*;
+
+    /// A payment, second version: the amount widened, a currency added with a default, a note added.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.evolution", rename = "Payment")]
+    pub(crate) struct Payment {
+        pub(crate) id: i64,
+        pub(crate) amount_cents: i64,
+        pub(crate) method: String,
+        #[kafka(default = "EUR")]
+        pub(crate) currency: String,
+        pub(crate) note: Option<String>,
+    }
+}
+
+#[tokio::test]
+async fn records_of_both_versions_are_read_by_both_versions() {
+    let endpoints = stack();
+    let topic = unique("it-evolution");
+    create_topic(&endpoints.bootstrap_servers, &topic, 1, 1).await;
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build().unwrap();
+
+    // Registering v1, then v2 (BACKWARD-compatible), under one subject: two IDs.
+    let w1 = AvroSerializer::<v1::Payment>::new(registry.clone(), SerializerConfig::default()).unwrap();
+    let w2 = AvroSerializer::<v2::Payment>::new(registry.clone(), SerializerConfig::default()).unwrap();
+    let old = v1::Payment { id: 1, amount_cents: 1250, method: "card".into() };
+    let new = v2::Payment {
+        id: 2,
+        amount_cents: 5_000_000_000,
+        method: "sepa".into(),
+        currency: "CHF".into(),
+        note: Some("rent".into()),
+    };
+    let (mut b1, mut b2) = (Vec::new(), Vec::new());
+    let id1 = w1.serialize(&topic, &old, &mut b1).await.unwrap();
+    let id2 = w2.serialize(&topic, &new, &mut b2).await.unwrap();
+    assert_ne!(id1, id2);
+    assert_eq!(registry.versions(&format!("{topic}-value")).await.unwrap(), [1, 2]);
+
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create().unwrap();
+    for payload in [&b1, &b2] {
+        producer
+            .send(FutureRecord::<(), _>::to(&topic).payload(payload.as_slice()), Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &endpoints.bootstrap_servers)
+        .set("group.id", unique("it-evolution-group"))
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut payloads = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while payloads.len() < 2 && std::time::Instant::now() < deadline {
+        if let Some(msg) = consumer.poll(Duration::from_millis(500)) {
+            payloads.push(msg.unwrap().payload().unwrap().to_vec());
+        }
+    }
+    assert_eq!(payloads.len(), 2, "both records consumed");
+
+    // A v2 consumer reads both: v1's record with the promoted amount and the defaults.
+    let r2 = AvroDeserializer::<v2::Payment>::new(registry.clone()).unwrap();
+    assert_eq!(
+        r2.deserialize(&topic, &payloads[0]).await.unwrap(),
+        v2::Payment { id: 1, amount_cents: 1250, method: "card".into(), currency: "EUR".into(), note: None }
+    );
+    assert_eq!(r2.deserialize(&topic, &payloads[1]).await.unwrap(), new);
+
+    // A v1 consumer reads v1's record, and refuses v2's: its amount is a long, which an int cannot read; the error
+    // lists the break with its path.
+    let r1 = AvroDeserializer::<v1::Payment>::new(registry.clone()).unwrap();
+    assert_eq!(r1.deserialize(&topic, &payloads[0]).await.unwrap(), old);
+    match r1.deserialize(&topic, &payloads[1]).await {
+        Err(typed_kafka::DeserializeError::Incompatible { id, source, .. }) => {
+            assert_eq!(id, id2);
+            let paths: Vec<&str> = source.breaks.iter().map(|b| b.path.as_str()).collect();
+            assert_eq!(paths, ["/fields/amount_cents"]);
+        }
+        other => panic!("expected Incompatible, got {other:?}"),
+    }
+}
+
+mod v3 {
+    use super::*;
+
+    /// A payment as an older consumer that only knows the id and the method sees it.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.evolution", rename = "Payment")]
+    pub(crate) struct Payment {
+        pub(crate) method: String,
+        pub(crate) id: i64,
+    }
+}
+
+#[tokio::test]
+async fn a_reader_with_fewer_fields_in_another_order_reads_newer_records() {
+    let endpoints = stack();
+    let topic = unique("it-evolution-narrow");
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build().unwrap();
+    let w2 = AvroSerializer::<v2::Payment>::new(registry.clone(), SerializerConfig::default()).unwrap();
+    let new = v2::Payment { id: 9, amount_cents: 1, method: "cash".into(), currency: "USD".into(), note: None };
+    let mut buf = Vec::new();
+    w2.serialize(&topic, &new, &mut buf).await.unwrap();
+    let r3 = AvroDeserializer::<v3::Payment>::new(registry).unwrap();
+    assert_eq!(r3.deserialize(&topic, &buf).await.unwrap(), v3::Payment { method: "cash".into(), id: 9 });
+}
