@@ -57,12 +57,30 @@ enum FieldSource {
 
 #[derive(Debug, Clone, Default)]
 struct RecordPlan {
+    /// Whether the reader's encoding of this record is byte for byte the writer's (every writer field kept, in
+    /// order, with the same encoding, and no defaults): then values are copied verbatim.
+    identity: bool,
     /// Per writer field in writer order: its step if the reader keeps it, or the writer node to skip.
     writer_fields: Vec<Result<Step, Node>>,
+    /// Per writer field: its schema, and whether the reader keeps its bytes unchanged (copied verbatim).
+    writer_nodes: Vec<(Node, bool)>,
     /// Reader fields in reader order.
     reader_fields: Vec<FieldSource>,
     /// Whether the kept writer fields appear in the reader in the same order (then no buffering is needed).
     in_order: bool,
+}
+
+/// How a top-level record is read, cheapest first.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// The reader's fields are the writer's first fields, unchanged: the reader's decoder reads the writer's body
+    /// directly, then the writer's remaining fields (from this index) are skipped.
+    Prefix(usize),
+    /// The writer's fields all stay, unchanged and in order, and the reader adds fields with defaults after them:
+    /// the body is checked by skipping through it, then copied with the defaults appended.
+    Append(Arc<[u8]>),
+    /// Anything else: transcoded field by field.
+    Transcode,
 }
 
 /// A writer/reader pair's resolution, built once and used for every value.
@@ -71,6 +89,7 @@ pub struct Resolver {
     writer: Arc<Schema>,
     root: Step,
     records: Vec<RecordPlan>,
+    shape: Shape,
 }
 
 impl Resolver {
@@ -82,7 +101,128 @@ impl Resolver {
         }
         let mut b = Builder { writer, reader, records: Vec::new(), memo: HashMap::new() };
         let root = b.step(&reader.root, &writer.root);
-        Ok(Resolver { writer: Arc::new(writer.clone()), root, records: b.records })
+        let mut r = Resolver { writer: Arc::new(writer.clone()), root, records: b.records, shape: Shape::Transcode };
+        r.mark_identities();
+        r.shape = r.shape_of_root();
+        Ok(r)
+    }
+
+    /// Marks the records whose encoding does not change (a fixpoint, since records may contain themselves).
+    fn mark_identities(&mut self) {
+        for plan in &mut self.records {
+            plan.identity = true;
+        }
+        loop {
+            let mut changed = false;
+            for i in 0..self.records.len() {
+                let plan = &self.records[i];
+                let same = plan.in_order
+                    && plan.writer_fields.iter().all(|f| matches!(f, Ok(step) if self.is_identity(step)))
+                    && plan.reader_fields.iter().all(|f| matches!(f, FieldSource::Writer(_)));
+                if plan.identity && !same {
+                    self.records[i].identity = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for i in 0..self.records.len() {
+            let verbatim: Vec<bool> =
+                self.records[i].writer_fields.iter().map(|f| matches!(f, Ok(step) if self.is_identity(step))).collect();
+            for (slot, v) in self.records[i].writer_nodes.iter_mut().zip(verbatim) {
+                slot.1 = v;
+            }
+        }
+    }
+
+    /// Whether a step writes exactly the bytes it reads.
+    fn is_identity(&self, step: &Step) -> bool {
+        match step {
+            Step::Copy(_) | Step::Fixed(_) => true,
+            Step::Promote(..) | Step::UnionToValue(_) | Step::ValueToUnion(..) => false,
+            Step::Enum(map) => map.iter().enumerate().all(|(i, r)| *r as usize == i),
+            Step::Array(items, _) => self.is_identity(items),
+            Step::Map(values, _) => self.is_identity(values),
+            Step::UnionToUnion(branches) => {
+                branches.iter().enumerate().all(|(i, (r, step))| *r as usize == i && self.is_identity(step))
+            }
+            Step::Record(i) => self.records[*i].identity,
+        }
+    }
+
+    fn shape_of_root(&self) -> Shape {
+        let Step::Record(root) = &self.root else { return Shape::Transcode };
+        let plan = &self.records[*root];
+        let kept = plan.writer_fields.iter().take_while(|f| matches!(f, Ok(s) if self.is_identity(s))).count();
+        let rest_skipped = plan.writer_fields[kept..].iter().all(Result::is_err);
+        let in_order =
+            plan.reader_fields.iter().enumerate().all(|(i, f)| matches!(f, FieldSource::Writer(k) if *k == i));
+        if in_order && rest_skipped && plan.reader_fields.len() == kept {
+            return Shape::Prefix(kept);
+        }
+        let all_kept = kept == plan.writer_fields.len();
+        let leading = plan.reader_fields.iter().take_while(|f| matches!(f, FieldSource::Writer(_))).count();
+        let ordered = plan.reader_fields[..leading]
+            .iter()
+            .enumerate()
+            .all(|(i, f)| matches!(f, FieldSource::Writer(k) if *k == i));
+        let defaults: Option<Vec<u8>> = plan.reader_fields[leading..].iter().try_fold(Vec::new(), |mut acc, f| {
+            if let FieldSource::Default(bytes) = f {
+                acc.extend_from_slice(bytes);
+                Some(acc)
+            } else {
+                None
+            }
+        });
+        match defaults {
+            Some(d) if all_kept && ordered && leading == kept => Shape::Append(d.into()),
+            _ => Shape::Transcode,
+        }
+    }
+
+    /// Reads the writer's `body` (one whole value) as the reader type `T`, with `scratch` for the reader-layout
+    /// bytes when they must be built.
+    pub fn read<T>(&self, body: &[u8], scratch: &mut Vec<u8>) -> Result<T, DecodeError>
+    where
+        T: for<'de> crate::codec::AvroDecode<'de>,
+    {
+        match &self.shape {
+            Shape::Prefix(from) => {
+                let mut input = body;
+                let value = T::decode(&mut input)?;
+                if let (Step::Record(root), Node::Named(id)) = (&self.root, &self.writer.root)
+                    && let NamedKind::Record { fields } = &self.writer.named(*id).kind
+                {
+                    let _ = root;
+                    for f in &fields[*from..] {
+                        skip(&self.writer, &f.schema, &mut input)?;
+                    }
+                }
+                if input.is_empty() { Ok(value) } else { Err(DecodeError::TrailingBytes(input.len())) }
+            }
+            Shape::Append(defaults) => {
+                let mut input = body;
+                skip(&self.writer, &self.writer.root, &mut input)?;
+                if !input.is_empty() {
+                    return Err(DecodeError::TrailingBytes(input.len()));
+                }
+                scratch.clear();
+                scratch.extend_from_slice(body);
+                scratch.extend_from_slice(defaults);
+                crate::codec::decode_exact(scratch)
+            }
+            Shape::Transcode => {
+                scratch.clear();
+                let mut input = body;
+                self.transcode(&mut input, scratch)?;
+                if !input.is_empty() {
+                    return Err(DecodeError::TrailingBytes(input.len()));
+                }
+                crate::codec::decode_exact(scratch)
+            }
+        }
     }
 
     /// Appends to `out` the reader's encoding of the writer value at the start of `input`, advancing `input`.
@@ -169,23 +309,47 @@ impl Resolver {
 
     fn record(&self, plan: &RecordPlan, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
         if plan.in_order {
-            let mut writer = plan.writer_fields.iter();
+            // Runs of fields the reader keeps unchanged are found by skipping through them and copied as one span.
+            let mut span = *input;
+            fn flush<'i>(span: &mut &'i [u8], input: &'i [u8], out: &mut Vec<u8>) {
+                out.extend_from_slice(&span[..span.len() - input.len()]);
+                *span = input;
+            }
+            let mut writer = plan.writer_fields.iter().zip(&plan.writer_nodes);
             for source in &plan.reader_fields {
                 match source {
-                    FieldSource::Default(bytes) => out.extend_from_slice(bytes),
-                    FieldSource::Writer(_) => loop {
-                        match writer.next() {
-                            Some(Ok(step)) => break self.run(step, input, out)?,
-                            Some(Err(node)) => skip(&self.writer, node, input)?,
-                            None => break,
+                    FieldSource::Default(bytes) => {
+                        flush(&mut span, input, out);
+                        out.extend_from_slice(bytes);
+                    }
+                    FieldSource::Writer(_) => {
+                        for (field, (node, verbatim)) in writer.by_ref() {
+                            match field {
+                                Ok(_) if *verbatim => {
+                                    skip(&self.writer, node, input)?;
+                                    break;
+                                }
+                                Ok(step) => {
+                                    flush(&mut span, input, out);
+                                    self.run(step, input, out)?;
+                                    span = input;
+                                    break;
+                                }
+                                Err(node) => {
+                                    flush(&mut span, input, out);
+                                    skip(&self.writer, node, input)?;
+                                    span = input;
+                                }
+                            }
                         }
-                    },
+                    }
                 }
             }
-            for rest in writer {
-                match rest {
+            flush(&mut span, input, out);
+            for (field, (node, _)) in writer {
+                match field {
                     Ok(step) => self.run(step, input, &mut Vec::new())?,
-                    Err(node) => skip(&self.writer, node, input)?,
+                    Err(_) => skip(&self.writer, node, input)?,
                 }
             }
             return Ok(());
@@ -365,6 +529,7 @@ impl Builder<'_> {
                         .or_else(|| rf.iter().position(|f| f.aliases.contains(&g.name)))
                 };
                 let (rf, wf) = (rf.clone(), wf.clone());
+                let writer_nodes = wf.iter().map(|g| (g.schema.clone(), false)).collect();
                 let mut writer_fields = Vec::with_capacity(wf.len());
                 let mut kept_for_reader: Vec<Option<usize>> = vec![None; rf.len()];
                 let mut kept = 0;
@@ -397,7 +562,8 @@ impl Builder<'_> {
                     .filter_map(|s| if let FieldSource::Writer(k) = s { Some(*k) } else { None })
                     .collect();
                 let in_order = order.windows(2).all(|w| w[0] < w[1]);
-                self.records[index] = RecordPlan { writer_fields, reader_fields, in_order };
+                self.records[index] =
+                    RecordPlan { identity: false, writer_fields, writer_nodes, reader_fields, in_order };
                 Step::Record(index)
             }
             _ => Step::Copy(Primitive::Null),

@@ -225,3 +225,68 @@ fn hostile_writer_bodies_are_errors() {
     let err = r.transcode(&mut deep.as_slice(), &mut Vec::new()).unwrap_err();
     assert!(matches!(err, typed_kafka_avro::DecodeError::TooDeep { .. }), "{err}");
 }
+
+/// Three fields, and readers that keep a prefix, append a defaulted field, or reorder.
+#[derive(KafkaRecord, Debug, PartialEq, Clone)]
+#[kafka(crate = "typed_kafka_avro", rename = "S")]
+struct Abc {
+    a: i64,
+    b: String,
+    c: Vec<i32>,
+}
+
+#[derive(KafkaRecord, Debug, PartialEq)]
+#[kafka(crate = "typed_kafka_avro", rename = "S")]
+struct Ab {
+    a: i64,
+    b: String,
+}
+
+#[derive(KafkaRecord, Debug, PartialEq)]
+#[kafka(crate = "typed_kafka_avro", rename = "S")]
+struct AbcD {
+    a: i64,
+    b: String,
+    c: Vec<i32>,
+    #[kafka(default = "dflt")]
+    d: String,
+}
+
+#[derive(KafkaRecord, Debug, PartialEq)]
+#[kafka(crate = "typed_kafka_avro", rename = "S")]
+struct Cba {
+    c: Vec<i32>,
+    b: String,
+    a: i64,
+}
+
+#[test]
+fn every_read_shape_reads_whole_values_and_refuses_truncated_ones() {
+    let v = Abc { a: 7, b: "bee".into(), c: vec![1, 2, 3] };
+    let mut body = Vec::new();
+    v.encode_body(&mut body).unwrap();
+    let writer = schema::<Abc>();
+    let mut scratch = Vec::new();
+    // A prefix of the writer's fields: read from the body directly, the rest skipped.
+    let prefix = Resolver::new(writer, schema::<Ab>()).unwrap();
+    assert_eq!(prefix.read::<Ab>(&body, &mut scratch).unwrap(), Ab { a: 7, b: "bee".into() });
+    // Every writer field, then a default.
+    let append = Resolver::new(writer, schema::<AbcD>()).unwrap();
+    assert_eq!(
+        append.read::<AbcD>(&body, &mut scratch).unwrap(),
+        AbcD { a: 7, b: "bee".into(), c: vec![1, 2, 3], d: "dflt".into() }
+    );
+    // Reordered: transcoded.
+    let reorder = Resolver::new(writer, schema::<Cba>()).unwrap();
+    assert_eq!(reorder.read::<Cba>(&body, &mut scratch).unwrap(), Cba { c: vec![1, 2, 3], b: "bee".into(), a: 7 });
+    for cut in 0..body.len() {
+        assert!(prefix.read::<Ab>(&body[..cut], &mut scratch).is_err(), "prefix, cut at {cut}");
+        assert!(append.read::<AbcD>(&body[..cut], &mut scratch).is_err(), "append, cut at {cut}");
+        assert!(reorder.read::<Cba>(&body[..cut], &mut scratch).is_err(), "reorder, cut at {cut}");
+    }
+    let mut longer = body.clone();
+    longer.push(0);
+    assert!(matches!(prefix.read::<Ab>(&longer, &mut scratch), Err(typed_kafka_avro::DecodeError::TrailingBytes(1))));
+    assert!(matches!(append.read::<AbcD>(&longer, &mut scratch), Err(typed_kafka_avro::DecodeError::TrailingBytes(1))));
+    assert!(matches!(reorder.read::<Cba>(&longer, &mut scratch), Err(typed_kafka_avro::DecodeError::TrailingBytes(1))));
+}

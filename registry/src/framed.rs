@@ -544,15 +544,7 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(decode_error),
             ReadPlan::Resolve(resolver, _) => {
                 let mut buf = RESOLVED.take();
-                buf.clear();
-                let mut input = body;
-                let read = resolver.transcode(&mut input, &mut buf).and_then(|()| {
-                    if input.is_empty() {
-                        typed_kafka_avro::codec::decode_exact(&buf)
-                    } else {
-                        Err(typed_kafka_avro::DecodeError::TrailingBytes(input.len()))
-                    }
-                });
+                let read = resolver.read(body, &mut buf);
                 RESOLVED.set(buf);
                 read.map_err(decode_error)
             }
