@@ -93,6 +93,9 @@ pub struct Incompatibility {
     pub writer: String,
     /// What is wrong and what to do about it.
     pub message: String,
+    /// Whether only some values break: those that take a writer union branch or use an enum symbol the reader
+    /// cannot read. A writer (a serializer projecting into a registered schema) can still write the other values.
+    pub conditional: bool,
 }
 
 impl fmt::Display for Incompatibility {
@@ -125,7 +128,7 @@ pub struct CheckOptions {
 /// # Ok::<(), typed_kafka_avro::SchemaError>(())
 /// ```
 pub fn check(reader: &Schema, writer: &Schema, options: &CheckOptions) -> Vec<Incompatibility> {
-    let mut checker = Checker { reader, writer, options: *options, memo: HashMap::new() };
+    let mut checker = Checker { reader, writer, options: *options, memo: HashMap::new(), in_branch: 0 };
     let mut out = Vec::new();
     checker.node(&reader.root, &writer.root, "", &mut out);
     out
@@ -143,6 +146,8 @@ struct Checker<'a> {
     writer: &'a Schema,
     options: CheckOptions,
     memo: HashMap<(NamedId, NamedId), Memo>,
+    /// How many writer union branches the current position is inside (findings there are conditional).
+    in_branch: u32,
 }
 
 fn promotable(reader: Primitive, writer: Primitive) -> bool {
@@ -175,13 +180,9 @@ impl Checker<'_> {
     fn found(&self, out: &mut Vec<Incompatibility>, rule: Rule, path: String, r: &Node, w: &Node, message: String) {
         let reader = self.fragment(self.reader, r);
         let writer = self.fragment(self.writer, w);
-        out.push(Incompatibility {
-            rule,
-            path: if path.is_empty() { "/".into() } else { path },
-            reader,
-            writer,
-            message,
-        });
+        let conditional = self.in_branch > 0 || rule == Rule::MissingEnumSymbols;
+        let path = if path.is_empty() { "/".into() } else { path };
+        out.push(Incompatibility { rule, path, reader, writer, message, conditional });
     }
 
     /// A short name for a union branch in a path: its full name, or its type.
@@ -263,13 +264,15 @@ impl Checker<'_> {
     fn node(&mut self, r: &Node, w: &Node, path: &str, out: &mut Vec<Incompatibility>) {
         match (r, w) {
             (_, Node::Union(wb)) => {
-                // Every writer branch must be readable.
+                // Every writer branch must be readable; a break in one affects only values that take it.
+                self.in_branch += 1;
                 for b in wb {
                     match r {
                         Node::Union(rb) => self.read_by_union(rb, r, b, path, true, out),
                         _ => self.node(r, b, &format!("{path}/{}", Self::branch_name(self.writer, b)), out),
                     }
                 }
+                self.in_branch -= 1;
             }
             (Node::Union(rb), _) => self.read_by_union(rb, r, w, path, false, out),
             (Node::Primitive(rp, rl), Node::Primitive(wp, wl)) => {
@@ -348,15 +351,27 @@ impl Checker<'_> {
         match self.memo.get(&(rid, wid)) {
             Some(Memo::InProgress) => return,
             Some(Memo::Done(found)) => {
-                out.extend(found.iter().map(|i| Incompatibility { path: rerooted(path, &i.path), ..i.clone() }));
+                let outer = self.in_branch > 0;
+                out.extend(found.iter().map(|i| Incompatibility {
+                    path: rerooted(path, &i.path),
+                    conditional: i.conditional || outer,
+                    ..i.clone()
+                }));
                 return;
             }
             None => {}
         }
         self.memo.insert((rid, wid), Memo::InProgress);
+        // Findings are kept relative to the type (conditional on branches inside it), then placed at this use.
+        let outer = std::mem::replace(&mut self.in_branch, 0);
         let mut found = Vec::new();
         self.named_definition(rid, wid, r, w, &mut found);
-        out.extend(found.iter().map(|i| Incompatibility { path: rerooted(path, &i.path), ..i.clone() }));
+        self.in_branch = outer;
+        out.extend(found.iter().map(|i| Incompatibility {
+            path: rerooted(path, &i.path),
+            conditional: i.conditional || outer > 0,
+            ..i.clone()
+        }));
         self.memo.insert((rid, wid), Memo::Done(found));
     }
 

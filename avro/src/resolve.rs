@@ -31,8 +31,11 @@ enum Step {
     /// A numeric promotion that changes the encoding.
     Promote(Primitive, Primitive),
     Fixed(usize),
-    /// Writer symbol index → reader symbol index.
-    Enum(Arc<[u32]>),
+    /// Writer symbol index → reader symbol index ([`NO_SYMBOL`] where the reader has none), and the writer's
+    /// symbols (for messages).
+    Enum(Arc<[u32]>, Arc<[String]>),
+    /// A writer value the reader cannot hold (projecting only): refused per value, skipped when diagnosing.
+    Fail(Arc<str>, Node),
     /// Items' step and the fewest bytes a writer item takes.
     Array(Box<Step>, usize),
     /// Values' step and the fewest bytes a writer entry takes.
@@ -45,6 +48,24 @@ enum Step {
     ValueToUnion(u32, Box<Step>),
     /// A record plan in the resolver's arena (plans may refer to themselves: recursive types).
     Record(usize),
+}
+
+/// A writer enum symbol the reader's enum lacks, with no default to take its place.
+const NO_SYMBOL: u32 = u32::MAX;
+
+/// One value's part that a projection cannot write, with its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where in the value, e.g. `/lines/2/status`.
+    pub path: String,
+    /// What the target schema lacks.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at {}: {}", self.path, self.reason)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +85,8 @@ struct RecordPlan {
     writer_fields: Vec<Result<Step, Node>>,
     /// Per writer field: its schema, and whether the reader keeps its bytes unchanged (copied verbatim).
     writer_nodes: Vec<(Node, bool)>,
+    /// Per writer field: its name (for the paths of violations).
+    writer_names: Vec<String>,
     /// Reader fields in reader order.
     reader_fields: Vec<FieldSource>,
     /// Whether the kept writer fields appear in the reader in the same order (then no buffering is needed).
@@ -99,12 +122,140 @@ impl Resolver {
         if !breaks.is_empty() {
             return Err(Unresolvable { breaks });
         }
+        Ok(Resolver::build(writer, reader))
+    }
+
+    /// A resolver that writes values of `writer` (a type's own schema) in `reader` (a registered schema), refused
+    /// only when no value could be written. Breaks that only some values hit (an enum symbol or union branch the
+    /// registered schema lacks, null where it requires a value) become per-value errors: see [`Self::violations`].
+    pub fn projecting(writer: &Schema, reader: &Schema) -> Result<Resolver, Unresolvable> {
+        let breaks = check(reader, writer, &CheckOptions::default());
+        if breaks.iter().any(|b| !b.conditional) {
+            return Err(Unresolvable { breaks });
+        }
+        Ok(Resolver::build(writer, reader))
+    }
+
+    fn build(writer: &Schema, reader: &Schema) -> Resolver {
         let mut b = Builder { writer, reader, records: Vec::new(), memo: HashMap::new() };
         let root = b.step(&reader.root, &writer.root);
         let mut r = Resolver { writer: Arc::new(writer.clone()), root, records: b.records, shape: Shape::Transcode };
         r.mark_identities();
         r.shape = r.shape_of_root();
-        Ok(r)
+        r
+    }
+
+    /// Writes a body of the writer's schema (`body`, one whole value) in the reader's schema, appending to `out`.
+    pub fn project(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        if let Shape::Append(defaults) = &self.shape {
+            out.extend_from_slice(body);
+            out.extend_from_slice(defaults);
+            return Ok(());
+        }
+        let mut input = body;
+        self.transcode(&mut input, out)?;
+        if input.is_empty() { Ok(()) } else { Err(DecodeError::TrailingBytes(input.len())) }
+    }
+
+    /// Every part of the writer value `body` that the reader's schema has no place for, with its path (empty when
+    /// [`project`](Self::project) succeeds). Slower than `project`: for the error path only.
+    pub fn violations(&self, body: &[u8]) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let mut input = body;
+        if let Err(e) = self.collect(&self.root, &mut input, &mut String::new(), &mut out) {
+            out.push(Violation { path: "/".into(), reason: e.to_string() });
+        }
+        out
+    }
+
+    fn collect(
+        &self,
+        step: &Step,
+        input: &mut &[u8],
+        path: &mut String,
+        out: &mut Vec<Violation>,
+    ) -> Result<(), DecodeError> {
+        let at = |path: &String| if path.is_empty() { "/".to_string() } else { path.clone() };
+        match step {
+            Step::Fail(reason, node) => {
+                out.push(Violation { path: at(path), reason: reason.to_string() });
+                skip(&self.writer, node, input)
+            }
+            Step::Enum(map, symbols) => {
+                let i = enc::get_enum_index(input, map.len() as u32)? as usize;
+                if map[i] == NO_SYMBOL {
+                    out.push(Violation {
+                        path: at(path),
+                        reason: format!("the target enum has no symbol {}", symbols[i]),
+                    });
+                }
+                Ok(())
+            }
+            Step::Array(items, min) => {
+                let mut index = 0usize;
+                let mut total = 0usize;
+                loop {
+                    let n = enc::get_block_count(input, *min)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    total += n;
+                    if *min == 0 && total > enc::MAX_ZERO_SIZE_ITEMS {
+                        return Err(DecodeError::TooManyItems { count: total, limit: enc::MAX_ZERO_SIZE_ITEMS });
+                    }
+                    for _ in 0..n {
+                        let len = path.len();
+                        path.push_str(&format!("/{index}"));
+                        self.collect(items, input, path, out)?;
+                        path.truncate(len);
+                        index += 1;
+                    }
+                }
+            }
+            Step::Map(values, min) => loop {
+                let n = enc::get_block_count(input, *min)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    let key = enc::get_str(input)?;
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    self.collect(values, input, path, out)?;
+                    path.truncate(len);
+                }
+            },
+            Step::UnionToUnion(branches) => {
+                let i = enc::get_union_index(input, branches.len() as u32)?;
+                self.collect(&branches[i as usize].1, input, path, out)
+            }
+            Step::UnionToValue(branches) => {
+                let i = enc::get_union_index(input, branches.len() as u32)?;
+                self.collect(&branches[i as usize], input, path, out)
+            }
+            Step::ValueToUnion(_, inner) => self.collect(inner, input, path, out),
+            Step::Record(plan) => {
+                let _nested = enc::enter_nested()?;
+                let plan = &self.records[*plan];
+                for ((field, (node, _)), name) in
+                    plan.writer_fields.iter().zip(&plan.writer_nodes).zip(&plan.writer_names)
+                {
+                    match field {
+                        Ok(step) => {
+                            let len = path.len();
+                            path.push('/');
+                            path.push_str(name);
+                            self.collect(step, input, path, out)?;
+                            path.truncate(len);
+                        }
+                        Err(_) => skip(&self.writer, node, input)?,
+                    }
+                }
+                Ok(())
+            }
+            other => self.run(other, input, &mut Vec::new()),
+        }
     }
 
     /// Marks the records whose encoding does not change (a fixpoint, since records may contain themselves).
@@ -141,8 +292,8 @@ impl Resolver {
     fn is_identity(&self, step: &Step) -> bool {
         match step {
             Step::Copy(_) | Step::Fixed(_) => true,
-            Step::Promote(..) | Step::UnionToValue(_) | Step::ValueToUnion(..) => false,
-            Step::Enum(map) => map.iter().enumerate().all(|(i, r)| *r as usize == i),
+            Step::Promote(..) | Step::UnionToValue(_) | Step::ValueToUnion(..) | Step::Fail(..) => false,
+            Step::Enum(map, _) => map.iter().enumerate().all(|(i, r)| *r as usize == i),
             Step::Array(items, _) => self.is_identity(items),
             Step::Map(values, _) => self.is_identity(values),
             Step::UnionToUnion(branches) => {
@@ -248,11 +399,17 @@ impl Resolver {
                 out.extend_from_slice(enc::take(input, *n)?);
                 Ok(())
             }
-            Step::Enum(map) => {
-                let i = enc::get_enum_index(input, map.len() as u32)?;
-                enc::put_long(out, i64::from(map[i as usize]));
+            Step::Enum(map, symbols) => {
+                let i = enc::get_enum_index(input, map.len() as u32)? as usize;
+                if map[i] == NO_SYMBOL {
+                    return Err(DecodeError::NotInReaderSchema {
+                        reason: format!("the target enum has no symbol {}", symbols[i]),
+                    });
+                }
+                enc::put_long(out, i64::from(map[i]));
                 Ok(())
             }
+            Step::Fail(reason, _) => Err(DecodeError::NotInReaderSchema { reason: reason.to_string() }),
             Step::Array(items, min) => self.blocks(input, out, *min, |r, input, out| r.run(items, input, out)),
             Step::Map(values, min) => self.blocks(input, out, *min, |r, input, out| {
                 copy(Primitive::String, input, out)?;
@@ -456,18 +613,23 @@ impl Builder<'_> {
             (Node::Union(rb), Node::Union(wb)) => {
                 let branches: Vec<(u32, Step)> = wb
                     .iter()
-                    .map(|b| {
-                        let (i, rn) = self.pick(rb, b);
-                        (i, self.step(rn, b))
+                    .map(|b| match self.pick(rb, b) {
+                        Some((i, rn)) => (i, self.step(rn, b)),
+                        None => (0, self.fail(b)),
                     })
                     .collect();
                 Step::UnionToUnion(branches.into())
             }
-            (_, Node::Union(wb)) => Step::UnionToValue(wb.iter().map(|b| self.step(r, b)).collect::<Vec<_>>().into()),
-            (Node::Union(rb), _) => {
-                let (i, rn) = self.pick(rb, w);
-                Step::ValueToUnion(i, Box::new(self.step(rn, w)))
-            }
+            (_, Node::Union(wb)) => Step::UnionToValue(
+                wb.iter()
+                    .map(|b| if check_nodes(self.reader, r, self.writer, b) { self.step(r, b) } else { self.fail(b) })
+                    .collect::<Vec<_>>()
+                    .into(),
+            ),
+            (Node::Union(rb), _) => match self.pick(rb, w) {
+                Some((i, rn)) => Step::ValueToUnion(i, Box::new(self.step(rn, w))),
+                None => self.fail(w),
+            },
             (Node::Primitive(rp, _), Node::Primitive(wp, _)) => {
                 use Primitive::*;
                 match (wp, rp) {
@@ -489,8 +651,9 @@ impl Builder<'_> {
         }
     }
 
-    /// The reader branch for writer node `w`: the same type by name first, then the first compatible one.
-    fn pick<'n>(&self, branches: &'n [Node], w: &Node) -> (u32, &'n Node) {
+    /// The reader branch for writer node `w`: the same type by name first, then the first compatible one; `None`
+    /// when no branch can read it (projecting only: the checker refused such pairs otherwise).
+    fn pick<'n>(&self, branches: &'n [Node], w: &Node) -> Option<(u32, &'n Node)> {
         let same = branches.iter().position(|b| match (b, w) {
             (Node::Named(r), Node::Named(w)) => {
                 let (r, w) = (self.reader.named(*r), self.writer.named(*w));
@@ -501,8 +664,22 @@ impl Builder<'_> {
             _ => false,
         });
         let i = same
-            .unwrap_or_else(|| branches.iter().position(|b| check_nodes(self.reader, b, self.writer, w)).unwrap_or(0));
-        (i as u32, &branches[i])
+            .filter(|i| check_nodes(self.reader, &branches[*i], self.writer, w))
+            .or_else(|| branches.iter().position(|b| check_nodes(self.reader, b, self.writer, w)))?;
+        Some((i as u32, &branches[i]))
+    }
+
+    /// A step refusing writer values of `w`, which the reader has no place for.
+    fn fail(&self, w: &Node) -> Step {
+        let reason = match w {
+            Node::Primitive(Primitive::Null, _) => "null where the target schema requires a value".to_string(),
+            Node::Named(id) => format!("the target schema has no place for a {}", self.writer.named(*id).name),
+            Node::Primitive(p, _) => format!("the target schema has no place for a {}", p.name()),
+            Node::Array(_) => "the target schema has no place for an array".to_string(),
+            Node::Map(_) => "the target schema has no place for a map".to_string(),
+            Node::Union(_) => "the target schema has no place for a union".to_string(),
+        };
+        Step::Fail(reason.into(), w.clone())
     }
 
     fn named(&mut self, rid: NamedId, wid: NamedId) -> Step {
@@ -510,10 +687,11 @@ impl Builder<'_> {
         match (&rt.kind, &wt.kind) {
             (NamedKind::Fixed { size, .. }, _) => Step::Fixed(*size),
             (NamedKind::Enum { symbols: rs, default }, NamedKind::Enum { symbols: ws, .. }) => {
-                let fallback = default.as_ref().and_then(|d| rs.iter().position(|s| s == d)).unwrap_or(0) as u32;
+                let fallback =
+                    default.as_ref().and_then(|d| rs.iter().position(|s| s == d)).map_or(NO_SYMBOL, |i| i as u32);
                 let map: Vec<u32> =
                     ws.iter().map(|s| rs.iter().position(|r| r == s).map_or(fallback, |i| i as u32)).collect();
-                Step::Enum(map.into())
+                Step::Enum(map.into(), ws.clone().into())
             }
             (NamedKind::Record { fields: rf }, NamedKind::Record { fields: wf }) => {
                 if let Some(&i) = self.memo.get(&(rid, wid)) {
@@ -530,6 +708,7 @@ impl Builder<'_> {
                 };
                 let (rf, wf) = (rf.clone(), wf.clone());
                 let writer_nodes = wf.iter().map(|g| (g.schema.clone(), false)).collect();
+                let writer_names = wf.iter().map(|g| g.name.clone()).collect();
                 let mut writer_fields = Vec::with_capacity(wf.len());
                 let mut kept_for_reader: Vec<Option<usize>> = vec![None; rf.len()];
                 let mut kept = 0;
@@ -563,7 +742,7 @@ impl Builder<'_> {
                     .collect();
                 let in_order = order.windows(2).all(|w| w[0] < w[1]);
                 self.records[index] =
-                    RecordPlan { identity: false, writer_fields, writer_nodes, reader_fields, in_order };
+                    RecordPlan { identity: false, writer_fields, writer_nodes, writer_names, reader_fields, in_order };
                 Step::Record(index)
             }
             _ => Step::Copy(Primitive::Null),

@@ -290,3 +290,103 @@ fn every_read_shape_reads_whole_values_and_refuses_truncated_ones() {
     assert!(matches!(append.read::<AbcD>(&longer, &mut scratch), Err(typed_kafka_avro::DecodeError::TrailingBytes(1))));
     assert!(matches!(reorder.read::<Cba>(&longer, &mut scratch), Err(typed_kafka_avro::DecodeError::TrailingBytes(1))));
 }
+
+/// The Rust type, as the service has it.
+mod mine {
+    use super::*;
+
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(crate = "typed_kafka_avro", namespace = "reg")]
+    pub(crate) enum Kind {
+        Small,
+        Large,
+        Huge,
+    }
+
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(crate = "typed_kafka_avro", namespace = "reg")]
+    pub(crate) struct Parcel {
+        pub(crate) id: i32,
+        pub(crate) label: Option<String>,
+        pub(crate) kinds: Vec<Kind>,
+    }
+}
+
+/// The schema registered for the subject: `id` wider, `label` required, `Huge` unknown, a field the type lacks.
+mod registered {
+    use super::*;
+
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(crate = "typed_kafka_avro", namespace = "reg")]
+    pub(crate) enum Kind {
+        Small,
+        Large,
+    }
+
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(crate = "typed_kafka_avro", namespace = "reg")]
+    pub(crate) struct Parcel {
+        pub(crate) id: i64,
+        pub(crate) label: String,
+        pub(crate) kinds: Vec<Kind>,
+        #[kafka(default = "standard")]
+        pub(crate) service: String,
+    }
+
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(crate = "typed_kafka_avro", namespace = "reg", rename = "Parcel")]
+    pub(crate) struct Strict {
+        pub(crate) id: i64,
+        pub(crate) weight: i32,
+    }
+}
+
+#[test]
+fn values_are_written_in_a_registered_schema_that_differs() {
+    let p = Resolver::projecting(schema::<mine::Parcel>(), schema::<registered::Parcel>()).unwrap();
+    let value =
+        mine::Parcel { id: 5, label: Some("fragile".into()), kinds: vec![mine::Kind::Large, mine::Kind::Small] };
+    let mut body = Vec::new();
+    value.encode_body(&mut body).unwrap();
+    assert!(p.violations(&body).is_empty());
+    let mut out = Vec::new();
+    p.project(&body, &mut out).unwrap();
+    assert_eq!(
+        registered::Parcel::decode_body(&out).unwrap(),
+        registered::Parcel {
+            id: 5,
+            label: "fragile".into(),
+            kinds: vec![registered::Kind::Large, registered::Kind::Small],
+            service: "standard".into(),
+        }
+    );
+}
+
+#[test]
+fn every_violation_of_a_value_is_listed_with_its_path() {
+    let p = Resolver::projecting(schema::<mine::Parcel>(), schema::<registered::Parcel>()).unwrap();
+    let value = mine::Parcel { id: 5, label: None, kinds: vec![mine::Kind::Small, mine::Kind::Huge, mine::Kind::Huge] };
+    let mut body = Vec::new();
+    value.encode_body(&mut body).unwrap();
+    assert!(matches!(p.project(&body, &mut Vec::new()), Err(typed_kafka_avro::DecodeError::NotInReaderSchema { .. })));
+    let found: Vec<String> = p.violations(&body).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        [
+            "at /label: null where the target schema requires a value",
+            "at /kinds/1: the target enum has no symbol Huge",
+            "at /kinds/2: the target enum has no symbol Huge",
+        ]
+    );
+}
+
+#[test]
+fn a_type_that_cannot_be_projected_at_all_is_refused_with_every_break() {
+    let err = Resolver::projecting(schema::<mine::Parcel>(), schema::<registered::Strict>()).unwrap_err();
+    let paths: Vec<(Rule, &str)> = err.breaks.iter().map(|b| (b.rule, b.path.as_str())).collect();
+    assert!(paths.contains(&(Rule::ReaderFieldMissingDefaultValue, "/fields/weight")), "{paths:?}");
+    // The conditional breaks are listed too, marked as such.
+    let strict = Resolver::new(schema::<mine::Parcel>(), schema::<registered::Parcel>()).unwrap_err();
+    assert!(strict.breaks.iter().all(|b| b.conditional), "{strict}");
+    assert_eq!(strict.breaks.len(), 2, "{strict}");
+}

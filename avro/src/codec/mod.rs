@@ -206,6 +206,13 @@ pub enum DecodeError {
         /// The limit for this item type.
         limit: usize,
     },
+    /// A value the reader's schema has no place for (projecting into another schema): an enum symbol or union
+    /// branch it lacks, or null where it requires a value.
+    #[error("{reason}")]
+    NotInReaderSchema {
+        /// What has no place.
+        reason: String,
+    },
     /// Bytes remain after the top-level value.
     #[error("{0} byte(s) remain after the value")]
     TrailingBytes(usize),
