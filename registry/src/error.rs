@@ -228,15 +228,29 @@ pub enum SerializeError {
         /// What the registry answered.
         source: RegistryError,
     },
-    /// The registry's schema for the subject is not the type's own.
-    #[error("topic {topic} (subject {subject}): {source}")]
-    SchemaMismatch {
+    /// The registered schema (use-latest or pinned ID) differs from the type's, and no value of the type could be
+    /// written in it; every break is listed.
+    #[error("topic {topic} (subject {subject}): the type cannot be written in the registered schema {id}: {source}")]
+    NotProjectable {
         /// The topic.
         topic: String,
-        /// The subject (`id <n>` for a pinned ID).
+        /// The subject.
         subject: String,
-        /// Both fingerprints.
-        source: SchemaMismatch,
+        /// The registered schema's ID.
+        id: SchemaId,
+        /// Every break.
+        source: typed_kafka_avro::resolve::Unresolvable,
+    },
+    /// This value has parts the registered schema (which differs from the type's) has no place for; nothing was
+    /// written.
+    #[error("record for topic {topic} cannot be written in the registered schema {id}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NotInRegisteredSchema {
+        /// The topic.
+        topic: String,
+        /// The registered schema's ID.
+        id: SchemaId,
+        /// Every violation in the value, with its path.
+        violations: Vec<typed_kafka_avro::resolve::Violation>,
     },
     /// The subject name strategy could not name a subject for this topic and type.
     #[error("no subject for topic {topic}: {reason}")]
@@ -267,7 +281,8 @@ impl SerializeError {
         match self {
             SerializeError::Invalid { topic, .. }
             | SerializeError::Registry { topic, .. }
-            | SerializeError::SchemaMismatch { topic, .. }
+            | SerializeError::NotProjectable { topic, .. }
+            | SerializeError::NotInRegisteredSchema { topic, .. }
             | SerializeError::Subject { topic, .. } => Some(topic),
             SerializeError::Schema { .. } => None,
         }

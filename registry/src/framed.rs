@@ -2,6 +2,7 @@
 //! ([`AvroSerializer`], [`BoundSerializer`]) and back ([`AvroDeserializer`]), with schema IDs resolved through the
 //! registry once per topic and then answered from memory.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -11,7 +12,7 @@ use typed_kafka_avro::resolve::{Resolver, Unresolvable};
 use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId, SchemaInfo, wire};
 
 use crate::cache::{CachePolicy, LoadingCache};
-use crate::client::{Normalization, SchemaById, SchemaRegistryClient};
+use crate::client::{Normalization, SchemaRegistryClient};
 use crate::error::{DeserializeError, RegistryError, SchemaMismatch, SerializeError};
 use crate::topic_table::{TopicSlot, TopicTable};
 
@@ -100,31 +101,23 @@ pub struct SerializerConfig {
     pub normalization: Normalization,
 }
 
-/// The registry fingerprint of schema IDs, checked once per ID, mismatches included (so a payload with a foreign
-/// schema ID is refused from memory, not re-parsed).
-type Fingerprints = LoadingCache<SchemaId, u64, RegistryError>;
+/// How a serializer writes for a registered schema ID: the type's own schema, or another one its values are
+/// projected into; or why it cannot write for that ID at all.
+enum Target {
+    Exact,
+    Project(Arc<Resolver>),
+}
 
-fn fingerprints() -> Fingerprints {
+type Targets = LoadingCache<SchemaId, Arc<Result<Target, Unresolvable>>, RegistryError>;
+
+fn targets() -> Targets {
     let policy = CachePolicy { capacity: 10_000, max_bytes: usize::MAX, ttl: None, negative_ttl: Duration::ZERO };
     LoadingCache::new(policy, |_| 0)
 }
 
-/// The canonical-form fingerprint of the registry's schema `id` (cached).
-async fn registry_fingerprint(
-    client: &SchemaRegistryClient,
-    cache: &Fingerprints,
-    id: SchemaId,
-) -> Result<u64, RegistryError> {
-    cache
-        .get_or_load(
-            &id,
-            |_| false,
-            || async {
-                let schema: Arc<SchemaById> = client.schema_by_id_cached(id).await?;
-                Ok(client.parse_schema(&schema, &format!("schema {id}")).await?.fingerprint())
-            },
-        )
-        .await
+thread_local! {
+    /// A value's body in its type's own layout, before it is projected into a registered schema.
+    static PROJECTED: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 type Resolving<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Arc<TopicSlot>, SerializeError>> + Send + 'a>>;
@@ -136,7 +129,12 @@ struct Core {
     info: &'static SchemaInfo,
     type_name: &'static str,
     by_topic: TopicTable,
-    fingerprints: Fingerprints,
+    /// Per registered schema ID used: write exactly, project, or refuse (built once per ID).
+    targets: Targets,
+    /// The projections in use, by ID (never evicted: a serializer meets few IDs).
+    projections: std::sync::RwLock<HashMap<SchemaId, Arc<Resolver>>>,
+    /// Whether any ID needs a projection: the hot path checks this one flag before anything else.
+    projecting: AtomicBool,
     refresher: AtomicBool,
 }
 
@@ -165,25 +163,70 @@ impl Core {
             SchemaMode::PinnedId(id) => id,
         };
         if matches!(self.config.mode, SchemaMode::UseLatest | SchemaMode::PinnedId(_)) {
-            let found = registry_fingerprint(&self.client, &self.fingerprints, id).await.map_err(registry)?;
-            if found != self.info.fingerprint() {
-                return Err(SerializeError::SchemaMismatch {
-                    topic: topic.to_string(),
-                    subject: subject.clone(),
-                    source: self.mismatch(id, found),
-                });
+            match &*self.target(id).await.map_err(registry)? {
+                Ok(Target::Exact) => {}
+                Ok(Target::Project(resolver)) => {
+                    self.projections
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(id)
+                        .or_insert_with(|| resolver.clone());
+                    self.projecting.store(true, Ordering::Release);
+                }
+                Err(source) => {
+                    return Err(SerializeError::NotProjectable {
+                        topic: topic.to_string(),
+                        subject: subject.clone(),
+                        id,
+                        source: source.clone(),
+                    });
+                }
             }
         }
         Ok(id)
     }
 
-    fn mismatch(&self, id: SchemaId, registry_fingerprint: u64) -> SchemaMismatch {
-        SchemaMismatch {
-            id,
-            type_name: self.info.full_name().unwrap_or_else(|| self.type_name.to_string()),
-            type_fingerprint: self.info.fingerprint(),
-            registry_fingerprint,
-        }
+    /// How to write for the registered schema `id` (decided once per ID).
+    async fn target(&self, id: SchemaId) -> Result<Arc<Result<Target, Unresolvable>>, RegistryError> {
+        self.targets
+            .get_or_load(
+                &id,
+                |_| false,
+                || async {
+                    let schema = self.client.schema_by_id_cached(id).await?;
+                    let registered = self.client.parse_schema(&schema, &format!("schema {id}")).await?;
+                    Ok(Arc::new(if registered.fingerprint() == self.info.fingerprint() {
+                        Ok(Target::Exact)
+                    } else {
+                        Resolver::projecting(self.info.schema(), registered.schema())
+                            .map(|r| Target::Project(Arc::new(r)))
+                    }))
+                },
+            )
+            .await
+    }
+
+    /// Rewrites the body just encoded at `buf[start + 5..]` in the registered schema of `id`, if that differs
+    /// from the type's; a value it cannot hold is refused with every violation, and `buf` is left as it was.
+    #[cold]
+    fn project(&self, topic: &str, id: SchemaId, start: usize, buf: &mut Vec<u8>) -> Result<(), SerializeError> {
+        let resolver = self.projections.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+        let Some(resolver) = resolver else { return Ok(()) };
+        let body_at = start + wire::HEADER_LEN;
+        let mut own = PROJECTED.take();
+        own.clear();
+        own.extend_from_slice(&buf[body_at..]);
+        buf.truncate(body_at);
+        let result = resolver.project(&own, buf).map_err(|_| {
+            buf.truncate(start);
+            SerializeError::NotInRegisteredSchema {
+                topic: topic.to_string(),
+                id,
+                violations: resolver.violations(&own),
+            }
+        });
+        PROJECTED.set(own);
+        result
     }
 
     /// In [`SchemaMode::UseLatest`], re-reads every known topic's latest version each `latest_ttl`, off the hot
@@ -231,6 +274,9 @@ impl Core {
             buf.truncate(start);
             return Err(SerializeError::Invalid { topic: topic.to_string(), source });
         }
+        if self.projecting.load(Ordering::Acquire) {
+            return self.project(topic, id, start, buf);
+        }
         Ok(())
     }
 }
@@ -270,7 +316,9 @@ impl<T: KafkaRecord> AvroSerializer<T> {
             info,
             type_name,
             by_topic: TopicTable::new(),
-            fingerprints: fingerprints(),
+            targets: targets(),
+            projections: Default::default(),
+            projecting: AtomicBool::new(false),
             refresher: AtomicBool::new(false),
         };
         Ok(AvroSerializer { core: Arc::new(core), _type: PhantomData })

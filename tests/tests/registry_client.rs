@@ -270,31 +270,41 @@ async fn schema_modes_resolve_ids_and_refuse_foreign_schemas() {
     // Use-latest accepts the latest version while it is the type's own schema...
     let latest = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::UseLatest)).unwrap();
     assert_eq!(latest.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
-    // ...and refuses, naming both fingerprints, once the subject has moved on to another schema.
+    // ...and once the subject has moved on to another schema, writes the value in that schema (its ID, its
+    // defaults), as Confluent's serializers do with use.latest.version.
     let mut evolved: serde_json::Value = serde_json::from_str(Customer::schema().unwrap().json()).unwrap();
     evolved["fields"]
         .as_array_mut()
         .unwrap()
-        .push(serde_json::json!({"name": "vip", "type": "boolean", "default": false}));
-    c.register(&subject, &UnregisteredSchema::avro(evolved.to_string()), Normalization::AsGiven).await.unwrap();
+        .push(serde_json::json!({"name": "vip", "type": "boolean", "default": true}));
+    let evolved_id =
+        c.register(&subject, &UnregisteredSchema::avro(evolved.to_string()), Normalization::AsGiven).await.unwrap();
     let fresh = SchemaRegistryClient::builder([stack().registry_url.clone()]).build().unwrap();
     let latest = AvroSerializer::<Customer>::new(fresh, cfg(SchemaMode::UseLatest)).unwrap();
-    match latest.serialize(&topic, &customer(), &mut Vec::new()).await {
-        Err(SerializeError::SchemaMismatch { source, subject: s, .. }) => {
-            assert_eq!(s, subject);
-            assert_eq!(source.type_fingerprint, Customer::schema().unwrap().fingerprint());
-            assert_ne!(source.registry_fingerprint, source.type_fingerprint);
-        }
-        other => panic!("expected SchemaMismatch, got {other:?}"),
-    }
+    let mut projected = Vec::new();
+    assert_eq!(latest.serialize(&topic, &customer(), &mut projected).await.unwrap(), evolved_id);
+    let mut own = Vec::new();
+    customer().encode_body(&mut own).unwrap();
+    assert_eq!(projected[5..], [own.as_slice(), &[1]].concat(), "the type's body, then vip's default (true)");
 
-    // A pinned ID works for the type's own schema and is refused for another.
+    // A pinned ID works for the type's own schema, projects into a compatible other one...
     let pinned = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(id))).unwrap();
     assert_eq!(pinned.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), id);
-    let other_id = c.version(&subject, Version::Latest).await.unwrap().id;
-    let wrong = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(other_id))).unwrap();
-    let err = wrong.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err();
-    assert!(err.to_string().contains("is not the schema of it.shop.Customer"), "{err}");
+    let other = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(evolved_id))).unwrap();
+    assert_eq!(other.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap(), evolved_id);
+    // ...and is refused, with every break, for a schema no value of the type fits.
+    let unrelated = UnregisteredSchema::avro(
+        r#"{"type":"record","name":"Customer","namespace":"it.shop","fields":[{"name":"id","type":"long"},{"name":"rank","type":"int"}]}"#,
+    );
+    let unrelated_id = c.register(&unique("it-modes-other"), &unrelated, Normalization::AsGiven).await.unwrap();
+    let wrong = AvroSerializer::<Customer>::new(c.clone(), cfg(SchemaMode::PinnedId(unrelated_id))).unwrap();
+    match wrong.serialize(&topic, &customer(), &mut Vec::new()).await.unwrap_err() {
+        SerializeError::NotProjectable { id: i, source, .. } => {
+            assert_eq!(i, unrelated_id);
+            assert!(source.breaks.iter().any(|b| b.path == "/fields/rank"), "{source}");
+        }
+        other => panic!("expected NotProjectable, got {other}"),
+    }
 }
 
 #[tokio::test]

@@ -200,3 +200,80 @@ fn records_written_by_java_with_older_and_newer_schemas_are_read() {
     let r = Resolver::new(&Schema::parse(newer).unwrap(), v3::Payment::schema().unwrap().schema()).unwrap();
     assert_eq!(r.read::<v3::Payment>(&new_bytes, &mut scratch).unwrap(), v3::Payment { method: "sepa".into(), id: 2 });
 }
+
+mod optional {
+    use super::*;
+
+    /// A payment whose method a service may not know yet.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.evolution", rename = "Payment")]
+    pub(crate) struct Payment {
+        pub(crate) id: i64,
+        pub(crate) amount_cents: i32,
+        pub(crate) method: Option<String>,
+    }
+}
+
+/// A service still on v1 of the type writes into the subject's latest schema (v2) with use-latest: the bytes are
+/// v2's (its ID, the widened amount, its defaults), which our v2 reader reads exactly and Avro Java decodes under
+/// v2 and re-encodes to the same bytes. A value v2 has no place for is refused with its path, and nothing is
+/// written.
+#[tokio::test]
+async fn an_older_type_writes_into_the_registered_schema() {
+    use typed_kafka::{SchemaMode, SerializeError};
+
+    let endpoints = stack();
+    let topic = unique("it-projection");
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build().unwrap();
+    // v1 and then v2 are registered under the subject; v2 is the latest.
+    let mut scratch = Vec::new();
+    AvroSerializer::<v1::Payment>::new(registry.clone(), SerializerConfig::default())
+        .unwrap()
+        .serialize(&topic, &v1::Payment { id: 0, amount_cents: 0, method: String::new() }, &mut scratch)
+        .await
+        .unwrap();
+    let v2_id = AvroSerializer::<v2::Payment>::new(registry.clone(), SerializerConfig::default())
+        .unwrap()
+        .bind(&topic)
+        .await
+        .unwrap()
+        .schema_id();
+
+    let use_latest = SerializerConfig { mode: SchemaMode::UseLatest, ..Default::default() };
+    let old_writer = AvroSerializer::<v1::Payment>::new(registry.clone(), use_latest.clone()).unwrap();
+    let value = v1::Payment { id: 7, amount_cents: 990, method: "card".into() };
+    let mut framed = Vec::new();
+    assert_eq!(old_writer.serialize(&topic, &value, &mut framed).await.unwrap(), v2_id);
+    let reader = AvroDeserializer::<v2::Payment>::new(registry.clone()).unwrap();
+    let expected = v2::Payment { id: 7, amount_cents: 990, method: "card".into(), currency: "EUR".into(), note: None };
+    assert_eq!(reader.deserialize_borrowed(&topic, &framed).await.unwrap(), expected, "exactly v2's bytes");
+
+    // Avro Java decodes the body under v2 and writes the same bytes back.
+    let dir = std::env::temp_dir().join(unique("it-projection-java"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (schema_file, data_file) = (dir.join("v2.avsc"), dir.join("body.bin"));
+    std::fs::write(&schema_file, v2::Payment::schema().unwrap().json()).unwrap();
+    std::fs::write(&data_file, &framed[5..]).unwrap();
+    let out =
+        typed_kafka_tests::run_java_interop("AvroInterop", &[schema_file.as_os_str(), data_file.as_os_str()]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let hex: String = framed[5..].iter().map(|b| format!("{b:02x}")).collect();
+    assert!(out.lines().any(|l| l == format!("reencoded={hex}")), "{out}");
+
+    // A type whose `method` may be missing: values with a method are written, values without are refused.
+    let optional_writer = AvroSerializer::<optional::Payment>::new(registry.clone(), use_latest).unwrap();
+    let mut buf = b"kept".to_vec();
+    let with = optional::Payment { id: 8, amount_cents: 1, method: Some("cash".into()) };
+    assert_eq!(optional_writer.serialize(&topic, &with, &mut buf).await.unwrap(), v2_id);
+    buf.truncate(4);
+    let without = optional::Payment { id: 9, amount_cents: 1, method: None };
+    match optional_writer.serialize(&topic, &without, &mut buf).await.unwrap_err() {
+        SerializeError::NotInRegisteredSchema { id, violations, .. } => {
+            assert_eq!(id, v2_id);
+            let found: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            assert_eq!(found, ["at /method: null where the target schema requires a value"]);
+        }
+        other => panic!("expected NotInRegisteredSchema, got {other}"),
+    }
+    assert_eq!(buf, b"kept", "nothing of the refused record is left in the buffer");
+}
