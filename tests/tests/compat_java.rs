@@ -313,3 +313,45 @@ fn verdicts_agree_with_avro_java_on_every_pair() {
     assert!(compared >= 200, "only {compared} pairs compared");
     assert!(compatible > compared / 5 && compatible < compared * 4 / 5, "a corpus of one verdict tests little");
 }
+
+/// A subset of the corpus against the local registry's own compatibility endpoint: the writer registered under a
+/// subject with level BACKWARD, the reader tested against it.
+#[tokio::test]
+async fn verdicts_agree_with_the_registry_on_a_subset() {
+    use typed_kafka::SchemaRegistryClient;
+    use typed_kafka::registry::client::{CompatibilityLevel, Normalization, UnregisteredSchema, Version};
+
+    let registry = SchemaRegistryClient::builder([typed_kafka_tests::stack().registry_url.clone()]).build().unwrap();
+    let mut pairs = hand_written();
+    let base: Value = serde_json::from_str(Address::schema().unwrap().json()).unwrap();
+    for m in mutations(&base) {
+        pairs.push((base.to_string(), m.to_string()));
+        pairs.push((m.to_string(), base.to_string()));
+    }
+    let (mut compared, mut disagreements) = (0, Vec::new());
+    for (i, (reader, writer)) in pairs.iter().enumerate() {
+        let (Ok(r), Ok(w)) = (Schema::parse(reader), Schema::parse(writer)) else { continue };
+        let subject = typed_kafka_tests::unique("it-compat-registry");
+        registry.set_subject_compatibility(&subject, CompatibilityLevel::Backward).await.unwrap();
+        if registry
+            .register(&subject, &UnregisteredSchema::avro(writer.as_str()), Normalization::AsGiven)
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let verdict = registry
+            .test_compatibility(&subject, Version::Latest, &UnregisteredSchema::avro(reader.as_str()))
+            .await
+            .unwrap();
+        compared += 1;
+        let ours = check(&r, &w, &CheckOptions::default());
+        if ours.is_empty() != verdict.is_compatible {
+            disagreements
+                .push(format!("pair {i}: registry {verdict:?}, ours {ours:?}\n  reader {reader}\n  writer {writer}"));
+        }
+    }
+    eprintln!("{compared} pairs compared with the registry, {} disagreements", disagreements.len());
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    assert!(compared >= 60, "only {compared} pairs compared");
+}
