@@ -1,6 +1,8 @@
 //! Schema evolution end to end, against the real Kafka and registry: v1 and v2 of a subject registered (the
 //! registry's BACKWARD level accepts v2), records produced with each, and both read back as v2 (a newer consumer
-//! of older data) and as v1 (an older consumer of newer data), through the deserializer's resolution.
+//! of older data) and as v1 (an older consumer of newer data), through the deserializer's resolution; a v2 that
+//! v1 cannot read refused with its path; Java-written records of other versions read; an older type writing into
+//! the registered schema.
 
 #![allow(clippy::unwrap_used)]
 
@@ -42,6 +44,95 @@ mod v2 {
     }
 }
 
+mod v2full {
+    use super::*;
+
+    /// A payment, second version, compatible both ways with v1: a currency and a note added, with defaults.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.evolution", rename = "Payment")]
+    pub(crate) struct Payment {
+        pub(crate) id: i64,
+        pub(crate) amount_cents: i32,
+        pub(crate) method: String,
+        #[kafka(default = "EUR")]
+        pub(crate) currency: String,
+        pub(crate) note: Option<String>,
+    }
+}
+
+/// Consumes `n` payloads from the start of `topic`'s partition 0.
+async fn consume(topic: &str, n: usize) -> Vec<Vec<u8>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &stack().bootstrap_servers)
+        .set("group.id", unique("it-evolution-group"))
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut payloads = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while payloads.len() < n && std::time::Instant::now() < deadline {
+        if let Some(msg) = consumer.poll(Duration::from_millis(500)) {
+            payloads.push(msg.unwrap().payload().unwrap().to_vec());
+        }
+    }
+    assert_eq!(payloads.len(), n, "records consumed");
+    payloads
+}
+
+/// v1 and a v2 compatible both ways registered under one subject, one record produced with each, and both read
+/// back into the v2 type and into the v1 type.
+#[tokio::test]
+async fn both_versions_read_both_versions_records() {
+    let endpoints = stack();
+    let topic = unique("it-evolution-full");
+    create_topic(&endpoints.bootstrap_servers, &topic, 1, 1).await;
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build().unwrap();
+    let old = v1::Payment { id: 1, amount_cents: 1250, method: "card".into() };
+    let new = v2full::Payment {
+        id: 2,
+        amount_cents: 77,
+        method: "sepa".into(),
+        currency: "CHF".into(),
+        note: Some("rent".into()),
+    };
+    let (mut b1, mut b2) = (Vec::new(), Vec::new());
+    AvroSerializer::<v1::Payment>::new(registry.clone(), SerializerConfig::default())
+        .unwrap()
+        .serialize(&topic, &old, &mut b1)
+        .await
+        .unwrap();
+    AvroSerializer::<v2full::Payment>::new(registry.clone(), SerializerConfig::default())
+        .unwrap()
+        .serialize(&topic, &new, &mut b2)
+        .await
+        .unwrap();
+    assert_eq!(registry.versions(&format!("{topic}-value")).await.unwrap(), [1, 2]);
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create().unwrap();
+    for payload in [&b1, &b2] {
+        producer
+            .send(FutureRecord::<(), _>::to(&topic).payload(payload.as_slice()), Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    let payloads = consume(&topic, 2).await;
+    let as_v2 = AvroDeserializer::<v2full::Payment>::new(registry.clone()).unwrap();
+    assert_eq!(
+        as_v2.deserialize(&topic, &payloads[0]).await.unwrap(),
+        v2full::Payment { id: 1, amount_cents: 1250, method: "card".into(), currency: "EUR".into(), note: None }
+    );
+    assert_eq!(as_v2.deserialize(&topic, &payloads[1]).await.unwrap(), new);
+    let as_v1 = AvroDeserializer::<v1::Payment>::new(registry).unwrap();
+    assert_eq!(as_v1.deserialize(&topic, &payloads[0]).await.unwrap(), old);
+    assert_eq!(
+        as_v1.deserialize(&topic, &payloads[1]).await.unwrap(),
+        v1::Payment { id: 2, amount_cents: 77, method: "sepa".into() }
+    );
+}
+
 #[tokio::test]
 async fn records_of_both_versions_are_read_by_both_versions() {
     let endpoints = stack();
@@ -75,22 +166,7 @@ async fn records_of_both_versions_are_read_by_both_versions() {
             .map_err(|(e, _)| e)
             .unwrap();
     }
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &endpoints.bootstrap_servers)
-        .set("group.id", unique("it-evolution-group"))
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&topic, 0, Offset::Beginning).unwrap();
-    consumer.assign(&tpl).unwrap();
-    let mut payloads = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while payloads.len() < 2 && std::time::Instant::now() < deadline {
-        if let Some(msg) = consumer.poll(Duration::from_millis(500)) {
-            payloads.push(msg.unwrap().payload().unwrap().to_vec());
-        }
-    }
-    assert_eq!(payloads.len(), 2, "both records consumed");
+    let payloads = consume(&topic, 2).await;
 
     // A v2 consumer reads both: v1's record with the promoted amount and the defaults.
     let r2 = AvroDeserializer::<v2::Payment>::new(registry.clone()).unwrap();
