@@ -75,6 +75,8 @@ pub use typed_kafka_avro::{
 };
 pub use typed_kafka_derive::KafkaRecord;
 
+pub mod partition;
+
 #[cfg(feature = "registry")]
 pub use typed_kafka_registry as registry;
 #[cfg(feature = "registry")]

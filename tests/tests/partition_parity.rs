@@ -1,0 +1,76 @@
+//! Java-compatible partitioning: for over a thousand keys (empty, ASCII, non-ASCII, random bytes, Avro-framed as
+//! the registry serializer writes them), the partition equals what the Java client's own `Utils.murmur2` and
+//! default partitioner give, computed by running Java.
+
+#![allow(clippy::unwrap_used)]
+
+use typed_kafka::partition::{java_partition, murmur2};
+use typed_kafka::{KafkaRecord, SchemaId};
+
+/// An Avro record key.
+#[derive(KafkaRecord)]
+#[kafka(namespace = "it.partition")]
+struct CustomerKey {
+    tenant: String,
+    id: i64,
+}
+
+fn keys() -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"kafka".to_vec(), b"giberish123456789".to_vec()];
+    keys.extend((0..300).map(|i| format!("customer-{i}").into_bytes()));
+    keys.extend(
+        ["grüße", "日本語のキー", "emoji 🦀🦀", "ñandú", "Ωμέγα", "\u{0}\u{1}"].iter().map(|s| s.as_bytes().to_vec()),
+    );
+    // Deterministic pseudo-random bytes of every length from 0 to 64, several each.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for len in 0..=64 {
+        for _ in 0..6 {
+            keys.push(
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect(),
+            );
+        }
+    }
+    // Avro keys framed as the registry serializer writes them: 0x00, the schema ID, the body.
+    for i in 0..300i64 {
+        let mut framed = Vec::new();
+        typed_kafka::avro::wire::write_header(&mut framed, SchemaId(42 + (i % 3) as u32));
+        CustomerKey { tenant: format!("t{}", i % 7), id: i * 7919 }.encode_body(&mut framed).unwrap();
+        keys.push(framed);
+    }
+    keys
+}
+
+#[test]
+fn partitions_equal_the_java_clients_for_every_key() {
+    let keys = keys();
+    assert!(keys.len() >= 1000, "{} keys", keys.len());
+    let dir = std::env::temp_dir().join(typed_kafka_tests::unique("it-murmur2"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.txt");
+    let hex: Vec<String> = keys.iter().map(|k| k.iter().map(|b| format!("{b:02x}")).collect()).collect();
+    std::fs::write(&file, hex.join("\n") + "\n").unwrap();
+    for partitions in [1u32, 3, 6, 7, 100] {
+        let out = typed_kafka_tests::run_java_interop("Murmur2", &[file.as_os_str(), partitions.to_string().as_ref()])
+            .unwrap();
+        let java: Vec<(i32, u32)> = out
+            .lines()
+            .map(|l| {
+                let (h, p) = l.split_once(' ').unwrap();
+                (h.parse().unwrap(), p.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(java.len(), keys.len());
+        for (key, (hash, partition)) in keys.iter().zip(&java) {
+            assert_eq!(murmur2(key), *hash, "murmur2 of {key:02x?}");
+            assert_eq!(java_partition(key, partitions), *partition, "partition of {key:02x?} among {partitions}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
