@@ -1,0 +1,517 @@
+//! Producer configuration with the Java client's names, Kafka 4's defaults and Java's meaning, validated when it is
+//! built, and its translation to the librdkafka properties the batching core runs with.
+//!
+//! ```
+//! use std::time::Duration;
+//! use typed_kafka::config::{Acks, Compression, ProducerConfig};
+//!
+//! let config = ProducerConfig::builder("broker-1:9092,broker-2:9092")
+//!     .set("linger.ms", "20")
+//!     .set("compression.type", "zstd")
+//!     .set("sasl.password", "s3cret")
+//!     .set_librdkafka("statistics.interval.ms", "5000") // librdkafka-only keys pass through explicitly
+//!     .build()?;
+//! assert_eq!(config.acks, Acks::All);
+//! assert!(config.enable_idempotence);
+//! assert_eq!(config.linger, Duration::from_millis(20));
+//! assert_eq!(config.compression, Compression::Zstd);
+//! assert!(!format!("{config:?}").contains("s3cret"));
+//! # Ok::<(), typed_kafka::config::ProducerConfigError>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// How many replicas must acknowledge a write (`acks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// `0`: do not wait.
+    None,
+    /// `1`: the leader wrote it.
+    Leader,
+    /// `all` (or `-1`): every in-sync replica has it.
+    All,
+}
+
+/// Batch compression (`compression.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// `none`.
+    None,
+    /// `gzip`.
+    Gzip,
+    /// `snappy`.
+    Snappy,
+    /// `lz4`.
+    Lz4,
+    /// `zstd`.
+    Zstd,
+}
+
+impl Compression {
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// A producer configured wrongly: the setting, and the rule it breaks or what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("producer configuration: {setting}: {reason}")]
+#[non_exhaustive]
+pub struct ProducerConfigError {
+    /// The setting (or settings) at fault.
+    pub setting: String,
+    /// The rule broken, or what to do instead. Never contains a secret value.
+    pub reason: String,
+}
+
+fn error(setting: &str, reason: impl Into<String>) -> ProducerConfigError {
+    ProducerConfigError { setting: setting.to_string(), reason: reason.into() }
+}
+
+/// Java client settings that cannot be honoured here, and what to use instead.
+const REFUSED: &[(&str, &str)] = &[
+    ("key.serializer", "keys are serialized by the topic's key type; declare it on the typed topic"),
+    ("value.serializer", "values are serialized by the topic's value type; declare it on the typed topic"),
+    ("partitioner.class", "give the typed producer a partitioner (it sees the typed key and value) instead"),
+    (
+        "partitioner.ignore.keys",
+        "keys are always hashed like Java's default partitioner; use an explicit partition to override",
+    ),
+    (
+        "partitioner.adaptive.partitioning.enable",
+        "null keys stick to a partition for a while (sticky.partitioning.linger.ms)",
+    ),
+    ("partitioner.availability.timeout.ms", "not supported by the batching core (librdkafka)"),
+    ("interceptor.classes", "add interceptors to the typed producer's builder"),
+    ("metric.reporters", "read the producer's metrics instead"),
+    ("ssl.truststore.location", "Java key stores are not read; give the CA as PEM with ssl.ca.location or ssl.ca.pem"),
+    ("ssl.keystore.location", "Java key stores are not read; use ssl.certificate.location and ssl.key.location (PEM)"),
+    ("sasl.jaas.config", "use sasl.username and sasl.password"),
+    ("transactional.id", "transactions are not supported by the typed producer yet"),
+];
+
+/// Settings whose values are secrets: kept, passed to librdkafka, never shown.
+const SECRETS: &[&str] =
+    &["sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem", "sasl.oauthbearer.client.secret"];
+
+/// Security settings accepted under their Kafka names and passed to librdkafka as they are.
+const SECURITY: &[&str] = &[
+    "security.protocol",
+    "sasl.mechanism",
+    "sasl.username",
+    "sasl.password",
+    "ssl.ca.location",
+    "ssl.ca.pem",
+    "ssl.certificate.location",
+    "ssl.certificate.pem",
+    "ssl.key.location",
+    "ssl.key.pem",
+    "ssl.key.password",
+    "ssl.endpoint.identification.algorithm",
+    "sasl.oauthbearer.client.secret",
+];
+
+/// A validated producer configuration. Secrets are kept but never shown in `Debug`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ProducerConfig {
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// `client.id` (default `typed-kafka`).
+    pub client_id: String,
+    /// `acks` (default all).
+    pub acks: Acks,
+    /// `enable.idempotence` (default true, turned off implicitly by conflicting settings as Java does).
+    pub enable_idempotence: bool,
+    /// `max.in.flight.requests.per.connection` (default 5).
+    pub max_in_flight: u32,
+    /// `retries` (default `i32::MAX`).
+    pub retries: u32,
+    /// `retry.backoff.ms` (default 100).
+    pub retry_backoff: Duration,
+    /// `delivery.timeout.ms` (default 120 s): from enqueue to success or final failure.
+    pub delivery_timeout: Duration,
+    /// `request.timeout.ms` (default 30 s).
+    pub request_timeout: Duration,
+    /// `linger.ms` (default 5).
+    pub linger: Duration,
+    /// `batch.size` in bytes (default 16,384).
+    pub batch_size: u32,
+    /// `buffer.memory` in bytes (default 32 MiB): records held before they are sent; past it a send waits up to
+    /// `max.block.ms`.
+    pub buffer_memory: u64,
+    /// `max.block.ms` (default 60 s).
+    pub max_block: Duration,
+    /// `compression.type` (default none).
+    pub compression: Compression,
+    /// `max.request.size` in bytes (default 1 MiB): the largest record accepted.
+    pub max_request_size: u32,
+    /// `send.buffer.bytes` (`None`: the OS default).
+    pub send_buffer_bytes: Option<u32>,
+    /// `receive.buffer.bytes` (`None`: the OS default).
+    pub receive_buffer_bytes: Option<u32>,
+    security: BTreeMap<String, String>,
+    librdkafka: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ProducerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let security: BTreeMap<&str, &str> = self
+            .security
+            .iter()
+            .map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("ProducerConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("client_id", &self.client_id)
+            .field("acks", &self.acks)
+            .field("enable_idempotence", &self.enable_idempotence)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("linger", &self.linger)
+            .field("batch_size", &self.batch_size)
+            .field("buffer_memory", &self.buffer_memory)
+            .field("max_block", &self.max_block)
+            .field("compression", &self.compression)
+            .field("security", &security)
+            .field("librdkafka", &self.librdkafka)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ProducerConfig`] from Kafka's setting names.
+#[derive(Clone)]
+pub struct ProducerConfigBuilder {
+    settings: BTreeMap<String, String>,
+    librdkafka: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ProducerConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: BTreeMap<&str, &str> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("ProducerConfigBuilder").field("settings", &shown).field("librdkafka", &self.librdkafka).finish()
+    }
+}
+
+impl ProducerConfig {
+    /// A builder for a producer of the cluster at `bootstrap_servers` (`host:port`, comma-separated).
+    pub fn builder(bootstrap_servers: impl Into<String>) -> ProducerConfigBuilder {
+        let mut settings = BTreeMap::new();
+        settings.insert("bootstrap.servers".to_string(), bootstrap_servers.into());
+        ProducerConfigBuilder { settings, librdkafka: BTreeMap::new() }
+    }
+
+    /// The librdkafka properties that give the batching core this configuration's meaning: Java's defaults set
+    /// explicitly where librdkafka's differ, Java-compatible partitioning, `delivery.timeout.ms` as the message
+    /// timeout, `max.request.size` as the message size limit, librdkafka's own queue limits above the producer's
+    /// byte budget (which it enforces itself), the security settings, then the explicit librdkafka-only keys.
+    pub fn librdkafka_properties(&self) -> Vec<(String, String)> {
+        let ms = |d: Duration| d.as_millis().to_string();
+        let mut p: Vec<(String, String)> = vec![
+            ("bootstrap.servers".into(), self.bootstrap_servers.clone()),
+            ("client.id".into(), self.client_id.clone()),
+            (
+                "acks".into(),
+                match self.acks {
+                    Acks::None => "0",
+                    Acks::Leader => "1",
+                    Acks::All => "all",
+                }
+                .into(),
+            ),
+            ("enable.idempotence".into(), self.enable_idempotence.to_string()),
+            ("max.in.flight.requests.per.connection".into(), self.max_in_flight.to_string()),
+            ("retries".into(), self.retries.min(i32::MAX as u32).to_string()),
+            ("retry.backoff.ms".into(), ms(self.retry_backoff)),
+            ("message.timeout.ms".into(), ms(self.delivery_timeout)),
+            ("request.timeout.ms".into(), ms(self.request_timeout)),
+            ("linger.ms".into(), ms(self.linger)),
+            ("batch.size".into(), self.batch_size.to_string()),
+            ("compression.type".into(), self.compression.name().into()),
+            ("message.max.bytes".into(), self.max_request_size.max(1000).to_string()),
+            ("partitioner".into(), "murmur2_random".into()),
+            // The byte budget (buffer.memory) is the producer's own; librdkafka's queue must never be the limit.
+            (
+                "queue.buffering.max.kbytes".into(),
+                (self.buffer_memory / 1024 * 2 + 1024).min(2_147_483_647).to_string(),
+            ),
+            ("queue.buffering.max.messages".into(), "2147483647".into()),
+        ];
+        if let Some(n) = self.send_buffer_bytes {
+            p.push(("socket.send.buffer.bytes".into(), n.to_string()));
+        }
+        if let Some(n) = self.receive_buffer_bytes {
+            p.push(("socket.receive.buffer.bytes".into(), n.to_string()));
+        }
+        p.extend(self.security.iter().map(|(k, v)| (k.clone(), v.clone())));
+        p.extend(self.librdkafka.iter().map(|(k, v)| (k.clone(), v.clone())));
+        p
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str, what: &str) -> Result<T, ProducerConfigError> {
+    value.trim().parse().map_err(|_| error(key, format!("{value:?} is not {what}")))
+}
+
+fn millis(key: &str, value: &str) -> Result<Duration, ProducerConfigError> {
+    parse::<u64>(key, value, "a whole number of milliseconds").map(Duration::from_millis)
+}
+
+impl ProducerConfigBuilder {
+    /// Sets a setting by its Kafka (Java client) name, e.g. `linger.ms` or `sasl.password`.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// Passes a librdkafka-only setting through as it is (e.g. `statistics.interval.ms`). It is applied last.
+    pub fn set_librdkafka(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.librdkafka.insert(key.into(), value.into());
+        self
+    }
+
+    /// Validates the settings: types, Java's rules for combinations, and settings that cannot be honoured.
+    pub fn build(self) -> Result<ProducerConfig, ProducerConfigError> {
+        let s = &self.settings;
+        for (key, instead) in REFUSED {
+            if s.contains_key(*key) {
+                return Err(error(key, format!("not supported: {instead}")));
+            }
+        }
+        let known = [
+            "bootstrap.servers",
+            "client.id",
+            "acks",
+            "enable.idempotence",
+            "max.in.flight.requests.per.connection",
+            "retries",
+            "retry.backoff.ms",
+            "delivery.timeout.ms",
+            "request.timeout.ms",
+            "linger.ms",
+            "batch.size",
+            "buffer.memory",
+            "max.block.ms",
+            "compression.type",
+            "max.request.size",
+            "send.buffer.bytes",
+            "receive.buffer.bytes",
+        ];
+        if let Some(unknown) = s.keys().find(|k| !known.contains(&k.as_str()) && !SECURITY.contains(&k.as_str())) {
+            return Err(error(
+                unknown,
+                "unknown producer setting; a librdkafka-only setting passes through with set_librdkafka",
+            ));
+        }
+        let get = |k: &str| s.get(k).map(String::as_str);
+        let bootstrap_servers = get("bootstrap.servers").unwrap_or_default().trim().to_string();
+        if bootstrap_servers.is_empty() || bootstrap_servers.split(',').any(|h| !h.trim().contains(':')) {
+            return Err(error("bootstrap.servers", "expected host:port, comma-separated"));
+        }
+        let acks = match get("acks").map(str::trim) {
+            None | Some("all") | Some("-1") => Acks::All,
+            Some("1") => Acks::Leader,
+            Some("0") => Acks::None,
+            Some(other) => return Err(error("acks", format!("{other:?} is not 0, 1, all or -1"))),
+        };
+        let max_in_flight = match get("max.in.flight.requests.per.connection") {
+            Some(v) => parse::<u32>("max.in.flight.requests.per.connection", v, "a positive number")?.max(1),
+            None => 5,
+        };
+        let retries = match get("retries") {
+            Some(v) => parse::<u32>("retries", v, "a number of retries")?,
+            None => i32::MAX as u32,
+        };
+        // Java (KIP-679): an explicit enable.idempotence=true with conflicting settings is an error; the default
+        // gives way to them.
+        let explicit =
+            get("enable.idempotence").map(|v| parse::<bool>("enable.idempotence", v, "true or false")).transpose()?;
+        let conflicts: Vec<&str> = [
+            (acks != Acks::All, "acks must be all"),
+            (retries == 0, "retries must be at least 1"),
+            (max_in_flight > 5, "max.in.flight.requests.per.connection must be at most 5"),
+        ]
+        .iter()
+        .filter(|(broken, _)| *broken)
+        .map(|(_, rule)| *rule)
+        .collect();
+        let enable_idempotence = match explicit {
+            Some(true) if !conflicts.is_empty() => {
+                return Err(error("enable.idempotence", format!("idempotence requires: {}", conflicts.join("; "))));
+            }
+            Some(v) => v,
+            None => conflicts.is_empty(),
+        };
+        let linger = get("linger.ms").map_or(Ok(Duration::from_millis(5)), |v| millis("linger.ms", v))?;
+        let request_timeout =
+            get("request.timeout.ms").map_or(Ok(Duration::from_secs(30)), |v| millis("request.timeout.ms", v))?;
+        let delivery_timeout =
+            get("delivery.timeout.ms").map_or(Ok(Duration::from_secs(120)), |v| millis("delivery.timeout.ms", v))?;
+        if delivery_timeout < linger + request_timeout {
+            return Err(error(
+                "delivery.timeout.ms",
+                format!(
+                    "must be at least linger.ms + request.timeout.ms ({} ms)",
+                    (linger + request_timeout).as_millis()
+                ),
+            ));
+        }
+        let compression = match get("compression.type").map(str::trim) {
+            None | Some("none") => Compression::None,
+            Some("gzip") => Compression::Gzip,
+            Some("snappy") => Compression::Snappy,
+            Some("lz4") => Compression::Lz4,
+            Some("zstd") => Compression::Zstd,
+            Some(other) => {
+                return Err(error("compression.type", format!("{other:?} is not none, gzip, snappy, lz4 or zstd")));
+            }
+        };
+        let buffer_memory =
+            get("buffer.memory").map_or(Ok(32 << 20), |v| parse("buffer.memory", v, "a number of bytes"))?;
+        let max_request_size =
+            get("max.request.size").map_or(Ok(1 << 20), |v| parse("max.request.size", v, "a number of bytes"))?;
+        if u64::from(max_request_size) > buffer_memory {
+            return Err(error("max.request.size", "must not exceed buffer.memory: such a record could never be sent"));
+        }
+        let socket = |k: &str| -> Result<Option<u32>, ProducerConfigError> {
+            match get(k).map(|v| parse::<i64>(k, v, "a number of bytes (-1 for the OS default)")).transpose()? {
+                None | Some(-1) => Ok(None),
+                Some(n) if n > 0 && n <= i64::from(i32::MAX) => Ok(Some(n as u32)),
+                Some(n) => Err(error(k, format!("{n} is not a buffer size (-1 for the OS default)"))),
+            }
+        };
+        let security = s
+            .iter()
+            .filter(|(k, _)| SECURITY.contains(&k.as_str()))
+            .map(|(k, v)| (if k == "sasl.mechanism" { "sasl.mechanisms".to_string() } else { k.clone() }, v.clone()))
+            .collect();
+        Ok(ProducerConfig {
+            bootstrap_servers,
+            client_id: get("client.id").unwrap_or("typed-kafka").to_string(),
+            acks,
+            enable_idempotence,
+            max_in_flight,
+            retries,
+            retry_backoff: get("retry.backoff.ms")
+                .map_or(Ok(Duration::from_millis(100)), |v| millis("retry.backoff.ms", v))?,
+            delivery_timeout,
+            request_timeout,
+            linger,
+            batch_size: get("batch.size").map_or(Ok(16384), |v| parse("batch.size", v, "a number of bytes"))?,
+            buffer_memory,
+            max_block: get("max.block.ms").map_or(Ok(Duration::from_secs(60)), |v| millis("max.block.ms", v))?,
+            compression,
+            max_request_size,
+            send_buffer_bytes: socket("send.buffer.bytes")?,
+            receive_buffer_bytes: socket("receive.buffer.bytes")?,
+            security,
+            librdkafka: self.librdkafka,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(pairs: &[(&str, &str)]) -> Result<ProducerConfig, ProducerConfigError> {
+        pairs.iter().fold(ProducerConfig::builder("127.0.0.1:9092"), |b, (k, v)| b.set(*k, *v)).build()
+    }
+
+    #[test]
+    fn kafka_4_defaults() {
+        let c = build(&[]).unwrap();
+        assert_eq!(c.acks, Acks::All);
+        assert!(c.enable_idempotence);
+        assert_eq!(c.max_in_flight, 5);
+        assert_eq!(c.retries, i32::MAX as u32);
+        assert_eq!(c.linger, Duration::from_millis(5));
+        assert_eq!(c.batch_size, 16384);
+        assert_eq!(c.delivery_timeout, Duration::from_secs(120));
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.buffer_memory, 32 << 20);
+        assert_eq!(c.max_block, Duration::from_secs(60));
+        assert_eq!(c.compression, Compression::None);
+        assert_eq!(c.max_request_size, 1 << 20);
+        let props: BTreeMap<String, String> = c.librdkafka_properties().into_iter().collect();
+        assert_eq!(props["partitioner"], "murmur2_random", "Java-compatible partitioning");
+        assert_eq!(props["message.timeout.ms"], "120000", "Java's delivery.timeout.ms, not librdkafka's 300 s");
+        assert_eq!(props["enable.idempotence"], "true");
+        assert_eq!(props["message.max.bytes"], "1048576");
+    }
+
+    #[test]
+    fn idempotence_rules_follow_java() {
+        // Explicitly enabled with a conflicting setting: an error naming every rule broken.
+        let e = build(&[("enable.idempotence", "true"), ("acks", "1"), ("max.in.flight.requests.per.connection", "6")])
+            .unwrap_err();
+        assert_eq!(e.setting, "enable.idempotence");
+        assert!(e.reason.contains("acks must be all") && e.reason.contains("at most 5"), "{e}");
+        // Not set explicitly: conflicting settings turn it off, as Java does (KIP-679).
+        let c = build(&[("acks", "1")]).unwrap();
+        assert!(!c.enable_idempotence);
+        assert!(build(&[("enable.idempotence", "false"), ("retries", "0")]).is_ok());
+        assert!(build(&[("enable.idempotence", "true"), ("retries", "0")]).is_err());
+    }
+
+    #[test]
+    fn invalid_combinations_and_values_are_refused_with_the_rule() {
+        let e = build(&[("delivery.timeout.ms", "20000"), ("request.timeout.ms", "30000")]).unwrap_err();
+        assert_eq!(e.setting, "delivery.timeout.ms");
+        assert!(e.reason.contains("30005 ms"), "{e}");
+        assert_eq!(build(&[("acks", "2")]).unwrap_err().setting, "acks");
+        assert_eq!(build(&[("linger.ms", "soon")]).unwrap_err().setting, "linger.ms");
+        assert_eq!(build(&[("compression.type", "brotli")]).unwrap_err().setting, "compression.type");
+        assert_eq!(
+            build(&[("max.request.size", "100"), ("buffer.memory", "10")]).unwrap_err().setting,
+            "max.request.size"
+        );
+        assert!(ProducerConfig::builder("no-port").build().is_err());
+        assert_eq!(build(&[("send.buffer.bytes", "-1")]).unwrap().send_buffer_bytes, None);
+        for codec in ["gzip", "snappy", "lz4", "zstd"] {
+            assert_eq!(build(&[("compression.type", codec)]).unwrap().compression.name(), codec);
+        }
+    }
+
+    #[test]
+    fn java_only_settings_are_refused_with_what_to_use_instead() {
+        for (key, _) in REFUSED {
+            let e = build(&[(key, "x")]).unwrap_err();
+            assert_eq!(e.setting, *key);
+            assert!(e.reason.starts_with("not supported: "), "{e}");
+        }
+        let e = build(&[("queue.buffering.max.ms", "5")]).unwrap_err();
+        assert!(e.reason.contains("set_librdkafka"), "{e}");
+        let passed = ProducerConfig::builder("h:1").set_librdkafka("queue.buffering.max.ms", "7").build().unwrap();
+        assert!(passed.librdkafka_properties().contains(&("queue.buffering.max.ms".into(), "7".into())));
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let b = ProducerConfig::builder("h:1")
+            .set("security.protocol", "SASL_SSL")
+            .set("sasl.mechanism", "SCRAM-SHA-512")
+            .set("sasl.username", "svc")
+            .set("sasl.password", "pa55-w0rd")
+            .set("ssl.key.password", "key-pa55");
+        assert!(!format!("{b:?}").contains("pa55"), "{b:?}");
+        let c = b.build().unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pa55") && shown.contains("SCRAM-SHA-512"), "{shown}");
+        let props = c.librdkafka_properties();
+        assert!(props.contains(&("sasl.password".into(), "pa55-w0rd".into())), "passed to librdkafka");
+        assert!(props.contains(&("sasl.mechanisms".into(), "SCRAM-SHA-512".into())));
+    }
+}
