@@ -162,13 +162,14 @@ pub struct ProducerConfig {
     librdkafka: BTreeMap<String, String>,
 }
 
+/// `settings` with the values of secret settings replaced by `***`, for Debug output.
+fn redacted(settings: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    settings.iter().map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() })).collect()
+}
+
 impl fmt::Debug for ProducerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let security: BTreeMap<&str, &str> = self
-            .security
-            .iter()
-            .map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() }))
-            .collect();
+        let security = redacted(&self.security);
         f.debug_struct("ProducerConfig")
             .field("bootstrap_servers", &self.bootstrap_servers)
             .field("client_id", &self.client_id)
@@ -196,12 +197,10 @@ pub struct ProducerConfigBuilder {
 
 impl fmt::Debug for ProducerConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: BTreeMap<&str, &str> = self
-            .settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() }))
-            .collect();
-        f.debug_struct("ProducerConfigBuilder").field("settings", &shown).field("librdkafka", &self.librdkafka).finish()
+        f.debug_struct("ProducerConfigBuilder")
+            .field("settings", &redacted(&self.settings))
+            .field("librdkafka", &self.librdkafka)
+            .finish()
     }
 }
 

@@ -193,8 +193,7 @@ impl Core {
                 &id,
                 |_| false,
                 || async {
-                    let schema = self.client.schema_by_id_cached(id).await?;
-                    let registered = self.client.parse_schema(&schema, &format!("schema {id}")).await?;
+                    let registered = self.client.parsed_schema_by_id_cached(id).await?;
                     Ok(Arc::new(if registered.fingerprint() == self.info.fingerprint() {
                         Ok(Target::Exact)
                     } else {
@@ -516,8 +515,7 @@ impl ReadCore {
                 &id,
                 |_| false,
                 || async {
-                    let schema = self.client.schema_by_id_cached(id).await?;
-                    let writer = self.client.parse_schema(&schema, &format!("schema {id}")).await?;
+                    let writer = self.client.parsed_schema_by_id_cached(id).await?;
                     Ok(Arc::new(if writer.fingerprint() == self.info.fingerprint() {
                         ReadPlan::Exact
                     } else {
@@ -630,5 +628,123 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
                 })
             }
         }
+    }
+}
+
+/// What the deserializer does with schemas a registry serves, against a local fake registry (our logic only).
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use typed_kafka_avro::codec::AvroDecode;
+    use typed_kafka_avro::schema::{SchemaError, SchemaInfo};
+    use typed_kafka_avro::{AvroType, EncodeError, KafkaRecord};
+
+    use super::*;
+    use crate::test_server::serve;
+
+    /// A one-field record, written by hand (this crate cannot use the derive).
+    #[derive(Debug, PartialEq)]
+    struct Reading(i32);
+
+    impl AvroType for Reading {
+        const MIN_SIZE: usize = 1;
+        fn write_schema(w: &mut typed_kafka_avro::schema::SchemaWriter) {
+            w.raw(r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int"}]}"#)
+        }
+        fn type_name(out: &mut String) {
+            out.push_str("Reading")
+        }
+        fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+            typed_kafka_avro::codec::encoding::put_int(buf, self.0);
+            Ok(())
+        }
+    }
+
+    impl<'de> AvroDecode<'de> for Reading {
+        fn decode(input: &mut &'de [u8]) -> Result<Self, typed_kafka_avro::DecodeError> {
+            typed_kafka_avro::codec::encoding::get_int(input).map(Reading)
+        }
+    }
+
+    impl KafkaRecord for Reading {
+        fn schema() -> Result<&'static SchemaInfo, SchemaError> {
+            static INFO: std::sync::OnceLock<SchemaInfo> = std::sync::OnceLock::new();
+            Ok(INFO.get_or_init(|| {
+                SchemaInfo::parse(r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int"}]}"#)
+                    .expect("a valid schema")
+            }))
+        }
+    }
+
+    /// A registry whose `GET /schemas/ids/{id}` answers `schema` as the schema text.
+    fn registry_serving(
+        schema: String,
+        configure: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder,
+    ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
+        let body = serde_json::json!({ "schema": schema }).to_string();
+        let (url, seen) = serve(10, move |conn, _, _| {
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(body.as_bytes());
+        });
+        (configure(SchemaRegistryClient::builder([url]).max_retries(0)).build().expect("a valid client"), seen)
+    }
+
+    fn framed(id: u32, v: i32) -> Vec<u8> {
+        let mut buf = Vec::new();
+        wire::write_header(&mut buf, SchemaId(id));
+        Reading(v).encode(&mut buf).expect("an int encodes");
+        buf
+    }
+
+    #[tokio::test]
+    async fn legal_schemas_with_odd_attributes_never_panic_the_reader() {
+        // Custom attributes reusing reserved names: legal Avro, and apache-avro 0.22 panicked on them.
+        let odd = r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int","precision":"high","scale":1.5,"size":{},"symbols":null,"items":16,"values":true}]}"#;
+        let (client, _) = registry_serving(odd.to_string(), |b| b);
+        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
+        // The attributes are not part of the canonical form: it is the type's own schema.
+        assert_eq!(de.deserialize("t", &framed(7, 42)).await, Ok(Reading(42)));
+    }
+
+    #[tokio::test]
+    async fn an_invalid_registry_schema_is_named_and_quoted_briefly() {
+        // 10 MB of invalid schema text (a reference to an unknown type with a huge name).
+        let huge =
+            format!(r#"{{"type":"record","name":"R","fields":[{{"name":"a","type":"{}"}}]}}"#, "X".repeat(10 << 20));
+        let (client, seen) = registry_serving(huge, |b| b);
+        let de = AvroDeserializer::<Reading>::new(client.clone()).expect("the type's schema is valid");
+        let err = de.deserialize("t", &framed(42, 1)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.len() < 600, "{} bytes: {}", text.len(), &text[..200]);
+        assert!(text.contains("the registry's schema 42 is unusable"), "{text}");
+        assert!(!text.contains("generated"), "{text}");
+        assert!(matches!(
+            err,
+            DeserializeError::Registry {
+                source: RegistryError::UnusableSchema { source: SchemaError::UnknownType { .. }, .. },
+                ..
+            }
+        ));
+        // The schema text itself stays in the by-ID cache (it is within its byte budget), the failure does not.
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn schema_texts_over_the_byte_budget_are_not_cached() {
+        let big = format!(
+            r#"{{"type":"record","name":"Reading","doc":"{}","fields":[{{"name":"v","type":"int"}}]}}"#,
+            "d".repeat(2 << 20)
+        );
+        let (client, seen) = registry_serving(big, |b| b.cache_max_bytes(1 << 20));
+        for _ in 0..3 {
+            assert!(client.schema_by_id_cached(SchemaId(5)).await.is_ok());
+        }
+        assert_eq!(client.stats().cached_id_bytes, 0, "a 2 MiB schema is not kept under a 1 MiB budget");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
     }
 }

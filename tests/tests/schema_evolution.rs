@@ -60,6 +60,19 @@ mod v2full {
     }
 }
 
+/// Produces `payloads` (framed records, no key) to `topic`, each acknowledged.
+async fn produce(topic: &str, payloads: &[&[u8]]) {
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", &stack().bootstrap_servers).create().unwrap();
+    for payload in payloads {
+        producer
+            .send(FutureRecord::<(), _>::to(topic).payload(*payload), Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
 /// Consumes `n` payloads from the start of `topic`'s partition 0.
 async fn consume(topic: &str, n: usize) -> Vec<Vec<u8>> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -109,15 +122,7 @@ async fn both_versions_read_both_versions_records() {
         .await
         .unwrap();
     assert_eq!(registry.versions(&format!("{topic}-value")).await.unwrap(), [1, 2]);
-    let producer: FutureProducer =
-        ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create().unwrap();
-    for payload in [&b1, &b2] {
-        producer
-            .send(FutureRecord::<(), _>::to(&topic).payload(payload.as_slice()), Duration::from_secs(30))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
-    }
+    produce(&topic, &[&b1, &b2]).await;
     let payloads = consume(&topic, 2).await;
     let as_v2 = AvroDeserializer::<v2full::Payment>::new(registry.clone()).unwrap();
     assert_eq!(
@@ -157,15 +162,7 @@ async fn records_of_both_versions_are_read_by_both_versions() {
     assert_ne!(id1, id2);
     assert_eq!(registry.versions(&format!("{topic}-value")).await.unwrap(), [1, 2]);
 
-    let producer: FutureProducer =
-        ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create().unwrap();
-    for payload in [&b1, &b2] {
-        producer
-            .send(FutureRecord::<(), _>::to(&topic).payload(payload.as_slice()), Duration::from_secs(30))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
-    }
+    produce(&topic, &[&b1, &b2]).await;
     let payloads = consume(&topic, 2).await;
 
     // A v2 consumer reads both: v1's record with the promoted amount and the defaults.

@@ -406,6 +406,13 @@ impl SchemaRegistryClient {
         self.inner.by_id.get_or_load(&id, not_found, || async { self.schema_by_id(id).await.map(Arc::new) }).await
     }
 
+    /// The schema with this ID, parsed with its references resolved (its canonical form and fingerprint), fetched
+    /// through [`schema_by_id_cached`](Self::schema_by_id_cached).
+    pub async fn parsed_schema_by_id_cached(&self, id: SchemaId) -> Result<SchemaInfo, RegistryError> {
+        let schema = self.schema_by_id_cached(id).await?;
+        self.parse_schema(&schema, &format!("schema {id}")).await
+    }
+
     /// The schema with this ID as registered under `subject` (`GET /schemas/ids/{id}?subject=`).
     pub async fn schema_by_id_in_subject(&self, id: SchemaId, subject: &str) -> Result<SchemaById, RegistryError> {
         self.call(Method::GET, &format!("/schemas/ids/{id}"), &[("subject", subject.to_string())], None, Some(subject))
