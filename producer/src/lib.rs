@@ -76,6 +76,7 @@ pub use typed_kafka_avro::{
 pub use typed_kafka_derive::KafkaRecord;
 
 pub mod config;
+pub mod key;
 pub mod partition;
 
 #[cfg(feature = "registry")]

@@ -74,3 +74,52 @@ fn partitions_equal_the_java_clients_for_every_key() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Keys in Kafka's standard serializers' formats are byte for byte what the Java serializers write (and so hash to
+/// the same partitions).
+#[test]
+fn plain_keys_are_written_like_the_java_serializers() {
+    use typed_kafka::key::PlainKey;
+
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut add = |line: String, key: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        key(&mut out);
+        cases.push((line, out));
+    };
+    for s in ["", "order-1", "grüße", "日本語", "🦀", "a\u{0}b"] {
+        add(format!("string {}", hex(s.as_bytes())), &|o| s.write_key(o));
+        add(format!("bytes {}", hex(s.as_bytes())), &|o| s.as_bytes().write_key(o));
+    }
+    for v in [0i16, 1, -1, i16::MIN, i16::MAX, 12345] {
+        add(format!("short {v}"), &|o| v.write_key(o));
+    }
+    for v in [0i32, 1, -1, i32::MIN, i32::MAX, 123_456_789] {
+        add(format!("int {v}"), &|o| v.write_key(o));
+    }
+    for v in [0i64, 1, -1, i64::MIN, i64::MAX, 9_007_199_254_740_993] {
+        add(format!("long {v}"), &|o| v.write_key(o));
+    }
+    for v in [0.0f32, -0.0, 1.5, f32::MIN_POSITIVE, f32::INFINITY, f32::NAN] {
+        add(format!("float {:08x}", v.to_bits()), &|o| v.write_key(o));
+    }
+    for v in [0.0f64, -2.25, f64::MAX, f64::NEG_INFINITY, f64::EPSILON] {
+        add(format!("double {:016x}", v.to_bits()), &|o| v.write_key(o));
+    }
+    for u in ["00000000-0000-0000-0000-000000000000", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"] {
+        let id = uuid::Uuid::parse_str(u).unwrap();
+        add(format!("uuid {u}"), &|o| id.write_key(o));
+    }
+    let dir = std::env::temp_dir().join(typed_kafka_tests::unique("it-plain-keys"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cases.txt");
+    std::fs::write(&file, cases.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let out = typed_kafka_tests::run_java_interop("StandardSerializers", &[file.as_os_str()]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let java: Vec<&str> = out.lines().collect();
+    assert_eq!(java.len(), cases.len());
+    for ((line, ours), theirs) in cases.iter().zip(java) {
+        assert_eq!(hex(ours), theirs, "{line}");
+    }
+}
