@@ -123,3 +123,54 @@ fn plain_keys_are_written_like_the_java_serializers() {
         assert_eq!(hex(ours), theirs, "{line}");
     }
 }
+
+/// On the real broker: a Java `KafkaProducer` and a librdkafka producer configured by our `ProducerConfig` send
+/// the same keys to one six-partition topic, and every key lands on the same partition from both, the one
+/// `java_partition` gives.
+#[tokio::test]
+async fn java_and_our_configuration_put_each_key_on_the_same_partition() {
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use typed_kafka::config::ProducerConfig;
+
+    let endpoints = typed_kafka_tests::stack();
+    let topic = typed_kafka_tests::unique("it-copartition");
+    typed_kafka_tests::create_topic(&endpoints.bootstrap_servers, &topic, 6, 1).await;
+    let mut keys: Vec<Vec<u8>> = keys().into_iter().step_by(5).collect();
+    keys.push(Vec::new()); // an empty key is hashed, not treated as missing
+
+    let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build().unwrap();
+    let mut client = ClientConfig::new();
+    for (k, v) in config.librdkafka_properties() {
+        client.set(k, v);
+    }
+    let producer: FutureProducer = client.create().unwrap();
+    let mut ours = Vec::new();
+    for key in &keys {
+        let delivery = producer
+            .send(FutureRecord::to(&topic).key(key.as_slice()).payload("rust"), std::time::Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        ours.push(delivery.partition);
+    }
+
+    let dir = std::env::temp_dir().join(typed_kafka_tests::unique("it-copartition-keys"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.txt");
+    let hex: Vec<String> = keys.iter().map(|k| k.iter().map(|b| format!("{b:02x}")).collect()).collect();
+    std::fs::write(&file, hex.join("\n") + "\n").unwrap();
+    let bootstrap = std::ffi::OsString::from(&endpoints.bootstrap_servers);
+    let topic_arg = std::ffi::OsString::from(&topic);
+    let out = typed_kafka_tests::run_java_interop("JavaProduce", &[&bootstrap, &topic_arg, file.as_os_str()]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let java: Vec<i32> = out.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(java.len(), keys.len());
+    let mut used = std::collections::HashSet::new();
+    for ((key, ours), theirs) in keys.iter().zip(&ours).zip(&java) {
+        assert_eq!(ours, theirs, "key {key:02x?}");
+        assert_eq!(*ours as u32, java_partition(key, 6), "key {key:02x?}");
+        used.insert(*ours);
+    }
+    assert_eq!(used.len(), 6, "the keys spread over every partition");
+}
