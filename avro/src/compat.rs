@@ -229,11 +229,9 @@ impl Checker<'_> {
         from_writer_union: bool,
         out: &mut Vec<Incompatibility>,
     ) {
-        if branches.iter().any(|b| self.compatible(b, w)) {
+        if let Some(b) = branches.iter().find(|b| self.compatible(b, w)) {
             // Semantic findings of the branch that would be used (the first compatible one), if asked for.
-            if self.options.semantic
-                && let Some(b) = branches.iter().find(|b| self.compatible(b, w))
-            {
+            if self.options.semantic {
                 let sub = format!("{path}/{}", Self::branch_name(self.reader, b));
                 let mut found = Vec::new();
                 self.node(b, w, &sub, &mut found);

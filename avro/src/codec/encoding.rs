@@ -193,13 +193,11 @@ pub fn get_items<'de, T>(
     mut item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     let mut out = Vec::new();
+    let mut total = 0;
     loop {
-        let n = get_block_count(input, min_item_size)?;
+        let n = get_array_block(input, min_item_size, &mut total, zero_size_item_limit::<T>())?;
         if n == 0 {
             return Ok(out);
-        }
-        if min_item_size == 0 && out.len() + n > zero_size_item_limit::<T>() {
-            return Err(DecodeError::TooManyItems { count: out.len() + n, limit: zero_size_item_limit::<T>() });
         }
         // Reserve for the declared block only up to a small bound, and let the vector grow as items really decode:
         // each decoded item consumes input, while a declared count does not, so nested arrays cannot each reserve
@@ -387,6 +385,24 @@ pub fn get_block_count(input: &mut &[u8], min_item_size: usize) -> Result<usize,
     } else {
         Err(DecodeError::BlockTooLarge { count, remaining: input.len() })
     }
+}
+
+/// Reads the count of an array's next block ([`get_block_count`]), adding it to the array's `total` so far: items
+/// of zero encoded size (`min_item_size` 0) may number at most `limit` over the whole array, however many blocks
+/// declare them.
+#[inline]
+pub fn get_array_block(
+    input: &mut &[u8],
+    min_item_size: usize,
+    total: &mut usize,
+    limit: usize,
+) -> Result<usize, DecodeError> {
+    let n = get_block_count(input, min_item_size)?;
+    *total += n;
+    if min_item_size == 0 && *total > limit {
+        return Err(DecodeError::TooManyItems { count: *total, limit });
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
