@@ -33,6 +33,7 @@ pub mod __private {
     pub use crate::codec::logical;
     pub use crate::codec::{
         AvroDecode, AvroType, Bytes, Codec, DecodeError, EncodeError, FixedU64, OptionOf, PathSegment, VecOf, encoding,
+        prefix_violations,
     };
     pub use crate::record::{KafkaRecord, cached_generic_schema, cached_schema};
     pub use crate::schema::{SchemaError, SchemaInfo, SchemaWriter};

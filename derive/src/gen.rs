@@ -124,6 +124,38 @@ fn encode_call(f: &Field, value: TokenStream) -> TokenStream {
     }
 }
 
+fn violations_call(f: &Field, value: TokenStream) -> TokenStream {
+    let rt = rt();
+    let ty = &f.ty;
+    match codec_ty(f) {
+        Some(c) => quote_spanned!(ty.span()=> <#c as #rt::Codec<#ty>>::violations(#value, out)),
+        None => quote_spanned!(ty.span()=> <#ty as #rt::AvroType>::violations(#value, out)),
+    }
+}
+
+/// Collects the violations of one value under the path segments `segs` (innermost first).
+fn violations_under(call: TokenStream, segs: &[&str]) -> TokenStream {
+    let rt = rt();
+    let prefixes =
+        segs.iter().map(|s| quote!(#rt::prefix_violations(&mut out[__start..], || #rt::PathSegment::Field(#s));));
+    quote! {{
+        let __start = out.len();
+        #call;
+        #(#prefixes)*
+    }}
+}
+
+/// Collects every violation in the fields of a record whose members are bound to `bindings` (references).
+fn violations_fields(fields: &[Field], bindings: &[TokenStream], outer: Option<&str>) -> TokenStream {
+    let stmts = fields.iter().zip(bindings).filter(|(f, _)| f.attrs.skip.is_none()).map(|(f, b)| {
+        let call = violations_call(f, b.clone());
+        let name = f.avro_name.as_str();
+        let segs: Vec<&str> = std::iter::once(name).chain(outer).collect();
+        violations_under(call, &segs)
+    });
+    quote!(#(#stmts)*)
+}
+
 fn decode_call(f: &Field) -> TokenStream {
     let rt = rt();
     let ty = &f.ty;
@@ -267,7 +299,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     let identity = quote!(&::std::format!("{}::{}", ::core::module_path!(), __name));
     let name_ref = quote!(&__name);
 
-    let (schema_body, encode_body, decode_body, min) = match &c.body {
+    let (schema_body, encode_body, violations_body, decode_body, min) = match &c.body {
         Body::Record(fields, named) => {
             let def = record_definition(&name_ref, namespace, c.attrs.doc.as_deref(), &c.attrs.aliases, fields);
             let schema = quote! {
@@ -281,11 +313,13 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
                 })
                 .collect();
             let enc = encode_fields(fields, &bindings, None);
+            let viol = violations_fields(fields, &bindings, None);
             let (dec, vars) = decode_fields(fields, None);
             let build = construct(quote!(Self), fields, &vars, *named);
             (
                 schema,
                 quote!(#enc ::core::result::Result::Ok(())),
+                viol,
                 quote!(#dec ::core::result::Result::Ok(#build)),
                 min_size_sum(fields),
             )
@@ -293,9 +327,10 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         Body::Newtype(f) => {
             let schema = schema_call(f);
             let enc = encode_call(f, quote!(&self.0));
+            let viol = violations_call(f, quote!(&self.0));
             let dec = decode_call(f);
             let min = min_size(f);
-            (schema, enc, quote!(#dec.map(Self)), min)
+            (schema, enc, quote!(#viol;), quote!(#dec.map(Self)), min)
         }
         Body::Enum(variants) => expand_enum(c, variants, &ns_tokens, &identity),
         Body::Union(variants) => expand_union(variants, namespace, &ns_tokens, generic),
@@ -389,6 +424,11 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             fn encode(&self, buf: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
                 #encode_body
             }
+            #[cold]
+            #[allow(unused_variables)]
+            fn violations(&self, out: &mut ::std::vec::Vec<#rt::EncodeError>) {
+                #violations_body
+            }
         }
 
         #[automatically_derived]
@@ -415,7 +455,7 @@ fn expand_enum(
     variants: &[Variant],
     ns_tokens: &TokenStream,
     identity: &TokenStream,
-) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+) -> (TokenStream, TokenStream, TokenStream, TokenStream, TokenStream) {
     let rt = rt();
     let mut rest = String::new();
     if let Some(ns) = &c.attrs.namespace {
@@ -453,7 +493,7 @@ fn expand_enum(
             i => ::core::result::Result::Err(#rt::DecodeError::EnumIndex { index: i64::from(i), symbols: #n }),
         }
     };
-    (schema, enc, dec, quote!(1usize))
+    (schema, enc, quote!(), dec, quote!(1usize))
 }
 
 fn expand_union(
@@ -461,11 +501,12 @@ fn expand_union(
     namespace: Option<&str>,
     ns_tokens: &TokenStream,
     generic: bool,
-) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+) -> (TokenStream, TokenStream, TokenStream, TokenStream, TokenStream) {
     let rt = rt();
     let n = variants.len() as u32;
     let mut schema = vec![quote!(w.raw("[");)];
     let mut enc_arms = Vec::new();
+    let mut viol_arms = Vec::new();
     let mut dec_arms = Vec::new();
     for (i, v) in variants.iter().enumerate() {
         if i > 0 {
@@ -478,6 +519,8 @@ fn expand_union(
             VariantStyle::Newtype(f) => {
                 schema.push(schema_call(f));
                 let call = encode_call(f, quote!(__v));
+                let viol = violations_under(violations_call(f, quote!(__v)), &[vname.as_str()]);
+                viol_arms.push(quote!(Self::#vident(__v) => #viol));
                 enc_arms.push(quote! {
                     Self::#vident(__v) => {
                         #rt::encoding::put_union_index(buf, #idx);
@@ -519,6 +562,11 @@ fn expand_union(
                     (_, false) => quote!(Self::#vident ( #(#binds),* )),
                 };
                 let enc = encode_fields(fields, &refs, Some(vname));
+                let viol = violations_fields(fields, &refs, Some(vname));
+                viol_arms.push(quote! {
+                    #[allow(unused_variables)]
+                    #pattern => { #viol }
+                });
                 enc_arms.push(quote! {
                     #[allow(unused_variables)]
                     #pattern => {
@@ -540,11 +588,12 @@ fn expand_union(
     }
     schema.push(quote!(w.raw("]");));
     let enc = quote! { match self { #(#enc_arms)* } };
+    let viol = quote! { match self { #(#viol_arms)* } };
     let dec = quote! {
         match #rt::encoding::get_union_index(input, #n)? {
             #(#dec_arms)*
             i => ::core::result::Result::Err(#rt::DecodeError::UnionIndex { index: i64::from(i), branches: #n }),
         }
     };
-    (quote!(#(#schema)*), enc, dec, quote!(1usize))
+    (quote!(#(#schema)*), enc, viol, dec, quote!(1usize))
 }

@@ -68,6 +68,58 @@ fn primitives_map_to_the_documented_avro_types() {
 }
 
 #[test]
+fn every_violation_is_reported_with_its_path() {
+    use typed_kafka::AvroType;
+
+    #[derive(KafkaRecord, Debug)]
+    struct Line {
+        sku: String,
+        count: u64,
+    }
+    #[derive(KafkaRecord, Debug)]
+    enum Payment {
+        Card { number: String, limit: u64 },
+        Cash(u64),
+    }
+    #[derive(KafkaRecord, Debug)]
+    struct Order {
+        id: u64,
+        lines: Vec<Line>,
+        extras: BTreeMap<String, u64>,
+        payment: Payment,
+        refund: Option<Payment>,
+        ok: u64,
+    }
+    let big = u64::MAX;
+    let order = Order {
+        id: big,
+        lines: vec![
+            Line { sku: "a".into(), count: 1 },
+            Line { sku: "b".into(), count: big },
+            Line { sku: "c".into(), count: big },
+        ],
+        extras: BTreeMap::from([("x/y".to_string(), big), ("z".to_string(), 3)]),
+        payment: Payment::Card { number: "4".into(), limit: big },
+        refund: Some(Payment::Cash(big)),
+        ok: 7,
+    };
+    // The encoder stops at the first; `violations` finds them all, in field order.
+    assert_eq!(order.encode_body(&mut Vec::new()).unwrap_err().path.to_string(), "/id");
+    let mut all = Vec::new();
+    order.violations(&mut all);
+    let paths: Vec<String> = all.iter().map(|e| e.path.to_string()).collect();
+    assert_eq!(
+        paths,
+        ["/id", "/lines/1/count", "/lines/2/count", "/extras/x~1y", "/payment/Card/limit", "/refund/Cash"]
+    );
+    assert!(all.iter().all(|e| matches!(e.kind, EncodeErrorKind::OutOfRange { .. })));
+    // A valid value has none.
+    let mut none = Vec::new();
+    Line { sku: "a".into(), count: 1 }.violations(&mut none);
+    assert!(none.is_empty());
+}
+
+#[test]
 fn u64_above_long_range_is_an_encode_error_with_its_path() {
     #[derive(KafkaRecord, Debug, PartialEq)]
     struct Counter {

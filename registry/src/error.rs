@@ -210,13 +210,15 @@ pub struct SchemaMismatch {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SerializeError {
-    /// The value violates its schema, at the path the error names.
-    #[error("record for topic {topic} violates its schema {source}")]
+    /// The value violates its schema: every violation, each with its field path.
+    #[error("record for topic {topic} violates its schema {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid {
         /// The topic.
         topic: String,
-        /// The violation and its field path.
+        /// The first violation (where the encoder stopped).
         source: EncodeError,
+        /// Every violation in the value, in field order, the first included.
+        violations: Vec<EncodeError>,
     },
     /// The subject's schema ID could not be resolved through the registry.
     #[error("resolving the schema of topic {topic} (subject {subject}): {source}")]

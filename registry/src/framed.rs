@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use typed_kafka_avro::resolve::{Resolver, Unresolvable};
-use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId, SchemaInfo, wire};
+use typed_kafka_avro::{AvroDecode, EncodeError, KafkaRecord, SchemaId, SchemaInfo, wire};
 
 use crate::cache::{CachePolicy, LoadingCache};
 use crate::client::{Normalization, SchemaRegistryClient};
@@ -271,13 +271,25 @@ impl Core {
         wire::write_header(buf, id);
         if let Err(source) = value.encode_body(buf) {
             buf.truncate(start);
-            return Err(SerializeError::Invalid { topic: topic.to_string(), source });
+            return Err(invalid(topic, value, source));
         }
         if self.projecting.load(Ordering::Acquire) {
             return self.project(topic, id, start, buf);
         }
         Ok(())
     }
+}
+
+/// The error for a value whose encoding failed with `first`: every violation in it, found on this cold path.
+#[cold]
+#[inline(never)]
+pub(crate) fn invalid<T: KafkaRecord + ?Sized>(topic: &str, value: &T, first: EncodeError) -> SerializeError {
+    let mut violations = Vec::new();
+    value.violations(&mut violations);
+    if violations.is_empty() {
+        violations.push(first.clone());
+    }
+    SerializeError::Invalid { topic: topic.to_string(), source: first, violations }
 }
 
 /// Writes `T` as framed records for any topic. Cheap to clone (an `Arc` inside).

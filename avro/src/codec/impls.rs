@@ -211,6 +211,11 @@ impl<T: AvroType> AvroType for Option<T> {
     fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         enc::put_option(buf, self.as_ref(), T::encode)
     }
+    fn violations(&self, out: &mut Vec<EncodeError>) {
+        if let Some(v) = self {
+            v.violations(out)
+        }
+    }
 }
 
 impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
@@ -234,6 +239,9 @@ macro_rules! transparent {
             #[inline]
             fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
                 (**self).encode(buf)
+            }
+            fn violations(&self, out: &mut Vec<EncodeError>) {
+                (**self).violations(out)
             }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
@@ -263,6 +271,9 @@ macro_rules! array_like {
             #[inline]
             fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
                 enc::put_items(buf, self.len(), T::MIN_SIZE, self.iter(), T::encode)
+            }
+            fn violations(&self, out: &mut Vec<EncodeError>) {
+                super::item_violations(self.iter(), T::violations, |buf| self.encode(buf), out)
             }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
@@ -326,6 +337,13 @@ macro_rules! map_avro_type {
         #[inline]
         fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
             encode_entries(buf, self.len(), self.iter())
+        }
+        fn violations(&self, out: &mut Vec<EncodeError>) {
+            for (k, v) in self.iter() {
+                let start = out.len();
+                v.violations(out);
+                super::prefix_violations(&mut out[start..], || PathSegment::Key(k.clone()));
+            }
         }
     };
 }

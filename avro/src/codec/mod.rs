@@ -269,6 +269,48 @@ pub trait AvroType {
 
     /// Appends the Avro binary encoding of `self`.
     fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
+
+    /// Appends **every** schema violation in `self` to `out`, each with its path relative to `self`. [`encode`]
+    /// stops at the first one; this is its error path, run only after an encode failed, to tell the caller all of
+    /// them. The default encodes into a scratch buffer: right for values with no inner values.
+    ///
+    /// [`encode`]: AvroType::encode
+    #[cold]
+    fn violations(&self, out: &mut Vec<EncodeError>) {
+        if let Err(e) = self.encode(&mut Vec::new()) {
+            out.push(e);
+        }
+    }
+}
+
+/// Prefixes the path of every error in `errors` with `seg` (the enclosing field, index or key).
+#[cold]
+pub fn prefix_violations(errors: &mut [EncodeError], seg: impl Fn() -> PathSegment) {
+    for e in errors {
+        e.path.push(seg());
+    }
+}
+
+/// Every violation in the items of a collection, each under its index; when the items have none, the
+/// collection's own (its length), found by encoding it.
+#[cold]
+pub(crate) fn item_violations<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    item: impl Fn(&T, &mut Vec<EncodeError>),
+    whole: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    out: &mut Vec<EncodeError>,
+) {
+    let before = out.len();
+    for (i, v) in items.enumerate() {
+        let start = out.len();
+        item(v, out);
+        prefix_violations(&mut out[start..], || PathSegment::Index(i));
+    }
+    if out.len() == before {
+        if let Err(e) = whole(&mut Vec::new()) {
+            out.push(e);
+        }
+    }
 }
 
 /// A Rust type that can be read from Avro binary written with its own schema; `'de` lets `&str` and `Cow<str>`
@@ -296,6 +338,13 @@ pub trait Codec<T> {
     fn encode(v: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
     /// Decodes a value.
     fn decode(input: &mut &[u8]) -> Result<T, DecodeError>;
+    /// As [`AvroType::violations`].
+    #[cold]
+    fn violations(v: &T, out: &mut Vec<EncodeError>) {
+        if let Err(e) = Self::encode(v, &mut Vec::new()) {
+            out.push(e);
+        }
+    }
 }
 
 /// `Vec<u8>` (or `Box<[u8]>`) as Avro `bytes` instead of an array of ints: `#[kafka(bytes)]`.
@@ -364,6 +413,11 @@ impl<T, C: Codec<T>> Codec<Option<T>> for OptionOf<C> {
     fn decode(input: &mut &[u8]) -> Result<Option<T>, DecodeError> {
         encoding::get_option(input, C::decode)
     }
+    fn violations(v: &Option<T>, out: &mut Vec<EncodeError>) {
+        if let Some(v) = v {
+            C::violations(v, out)
+        }
+    }
 }
 
 /// `Vec<T>` under the mapping `C`: an array of C's schema.
@@ -385,6 +439,9 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
     }
     fn decode(input: &mut &[u8]) -> Result<Vec<T>, DecodeError> {
         encoding::get_items(input, C::MIN_SIZE, C::decode)
+    }
+    fn violations(v: &Vec<T>, out: &mut Vec<EncodeError>) {
+        item_violations(v.iter(), C::violations, |buf| Self::encode(v, buf), out)
     }
 }
 
