@@ -162,6 +162,11 @@ pub struct ProducerConfig {
     librdkafka: BTreeMap<String, String>,
 }
 
+/// Whether the setting `key` holds a secret.
+pub(crate) fn is_secret(key: &str) -> bool {
+    SECRETS.contains(&key)
+}
+
 /// `settings` with the values of secret settings replaced by `***`, for Debug output.
 fn redacted(settings: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
     settings.iter().map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() })).collect()

@@ -78,6 +78,19 @@ pub use typed_kafka_derive::KafkaRecord;
 pub mod config;
 pub mod key;
 pub mod partition;
+#[cfg(feature = "registry")]
+pub mod producer;
+#[cfg(feature = "registry")]
+mod record;
+#[cfg(feature = "registry")]
+pub mod topic;
+
+#[cfg(feature = "registry")]
+pub use producer::{
+    Delivery, MockOutcome, MockProducer, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer,
+};
+#[cfg(feature = "registry")]
+pub use record::{Headers, Record, RecordMetadata, Timestamp};
 
 #[cfg(feature = "registry")]
 pub use typed_kafka_registry as registry;

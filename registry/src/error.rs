@@ -215,9 +215,7 @@ pub enum SerializeError {
     Invalid {
         /// The topic.
         topic: String,
-        /// The first violation (where the encoder stopped).
-        source: EncodeError,
-        /// Every violation in the value, in field order, the first included.
+        /// Every violation in the value, with its path, in field order (never empty).
         violations: Vec<EncodeError>,
     },
     /// The subject's schema ID could not be resolved through the registry.

@@ -287,9 +287,27 @@ pub(crate) fn invalid<T: KafkaRecord + ?Sized>(topic: &str, value: &T, first: En
     let mut violations = Vec::new();
     value.violations(&mut violations);
     if violations.is_empty() {
-        violations.push(first.clone());
+        violations.push(first);
     }
-    SerializeError::Invalid { topic: topic.to_string(), source: first, violations }
+    SerializeError::Invalid { topic: topic.to_string(), violations }
+}
+
+/// Appends `value` to `buf` framed with a known schema `id` (`0x00 | id | body`), with no registry involved (the
+/// caller knows the ID is `T`'s schema). A value that violates its schema is refused with every violation and
+/// leaves `buf` as it was.
+pub fn write_framed<T: KafkaRecord + ?Sized>(
+    topic: &str,
+    id: SchemaId,
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), SerializeError> {
+    let start = buf.len();
+    wire::write_header(buf, id);
+    if let Err(source) = value.encode_body(buf) {
+        buf.truncate(start);
+        return Err(invalid(topic, value, source));
+    }
+    Ok(())
 }
 
 /// Writes `T` as framed records for any topic. Cheap to clone (an `Arc` inside).

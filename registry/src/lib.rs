@@ -22,5 +22,5 @@ pub use client::{ClientBuilder, ClientStats, SchemaRegistryClient};
 pub use error::{ConfigError, DeserializeError, RegistryError, SchemaMismatch, SerializeError};
 pub use framed::{
     AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, SchemaMode, SerializeFuture,
-    SerializerConfig, SubjectNameStrategy,
+    SerializerConfig, SubjectNameStrategy, write_framed,
 };

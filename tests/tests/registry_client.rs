@@ -370,10 +370,10 @@ async fn a_value_violating_its_schema_is_refused_with_its_path_and_nothing_writt
     let mut buf = b"kept".to_vec();
     let bad = Customer { counter: u64::MAX, ..customer() };
     match ser.serialize(&topic, &bad, &mut buf).await {
-        Err(SerializeError::Invalid { topic: t, source, violations, .. }) => {
+        Err(SerializeError::Invalid { topic: t, violations, .. }) => {
             assert_eq!(t, topic);
-            assert_eq!(source.path.to_string(), "/counter");
-            assert_eq!(violations, [source]);
+            let paths: Vec<String> = violations.iter().map(|v| v.path.to_string()).collect();
+            assert_eq!(paths, ["/counter"]);
         }
         other => panic!("expected an encode error, got {other:?}"),
     }

@@ -306,10 +306,10 @@ pub(crate) fn item_violations<'a, T: 'a>(
         item(v, out);
         prefix_violations(&mut out[start..], || PathSegment::Index(i));
     }
-    if out.len() == before {
-        if let Err(e) = whole(&mut Vec::new()) {
-            out.push(e);
-        }
+    if out.len() == before
+        && let Err(e) = whole(&mut Vec::new())
+    {
+        out.push(e);
     }
 }
 

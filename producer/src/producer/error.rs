@@ -1,0 +1,276 @@
+//! The producer's errors: before a record is enqueued ([`SendError`], which hands the record back), after it
+//! ([`DeliveryError`]), and when building or binding.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use typed_kafka_avro::SchemaId;
+use typed_kafka_registry::SerializeError;
+
+use crate::Record;
+use crate::config::ProducerConfigError;
+
+/// Why a record was refused before it was enqueued. Nothing of it was sent; the error hands it back.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendErrorKind {
+    /// The key violates its schema (every violation with its path), or could not be serialized.
+    #[error("key: {0}")]
+    Key(SerializeError),
+    /// The value violates its schema (every violation with its path), or could not be serialized.
+    #[error("value: {0}")]
+    Value(SerializeError),
+    /// The key's schema ID differs from the one the topic's keys were framed with. With Avro keys the frame holds
+    /// the schema ID and Java-compatible partitioning hashes the frame, so a new key schema ID sends every key to
+    /// another partition and breaks per-key order.
+    #[error(
+        "the key schema ID changed from {previous} to {current}: keys framed with it hash to other partitions and \
+         per-key order would break; opt in with allow_key_schema_change, or hash only the Avro body"
+    )]
+    KeySchemaChanged {
+        /// The ID keys were framed with so far.
+        previous: SchemaId,
+        /// The ID this record's key would be framed with.
+        current: SchemaId,
+    },
+    /// The producer's byte budget (`buffer.memory`) stayed full for `max.block.ms`.
+    #[error("buffer.memory full: waited {waited:?} (max.block.ms) for {needed} bytes")]
+    BufferFull {
+        /// How long the send waited.
+        waited: Duration,
+        /// The bytes the record needs.
+        needed: usize,
+    },
+    /// The record is larger than `max.request.size`.
+    #[error("record of {size} bytes exceeds max.request.size ({max} bytes)")]
+    TooLarge {
+        /// The record's size (key, value and headers).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The custom partitioner or the explicit partition named a partition the topic does not have.
+    #[error("partition {partition} does not exist (the topic has {partitions})")]
+    UnknownPartition {
+        /// The partition asked for.
+        partition: i32,
+        /// The topic's partition count, when known.
+        partitions: i32,
+    },
+    /// The producer hit a fatal error (e.g. of idempotence) and must be rebuilt.
+    #[error("the producer must be rebuilt after a fatal error: {0}")]
+    Fatal(String),
+    /// The producer was closed.
+    #[error("the producer is closed")]
+    Closed,
+    /// The batching core refused the record.
+    #[error("enqueue refused: {0}")]
+    Enqueue(String),
+    /// `send_blocking` was called on a thread that runs async tasks, where blocking would stall them.
+    #[error("send_blocking called inside an async runtime; use send(..).await there")]
+    BlockingInAsync,
+}
+
+impl SendErrorKind {
+    /// Whether the same record may succeed if sent again later.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            SendErrorKind::Key(e) | SendErrorKind::Value(e) => e.is_retriable(),
+            SendErrorKind::BufferFull { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the record violates its key's or value's schema.
+    pub fn is_schema_violation(&self) -> bool {
+        matches!(
+            self,
+            SendErrorKind::Key(SerializeError::Invalid { .. } | SerializeError::NotInRegisteredSchema { .. })
+                | SendErrorKind::Value(SerializeError::Invalid { .. } | SerializeError::NotInRegisteredSchema { .. })
+        )
+    }
+}
+
+/// A record refused before it was enqueued: why, the topic, and the record itself (nothing of it was sent, and no
+/// other record was affected). One pointer wide.
+pub struct SendError<K, V>(Box<Refusal<K, V>>);
+
+struct Refusal<K, V> {
+    kind: SendErrorKind,
+    topic: Arc<str>,
+    record: Record<K, V>,
+}
+
+impl<K, V> SendError<K, V> {
+    pub(crate) fn new(kind: SendErrorKind, topic: Arc<str>, record: Record<K, V>) -> SendError<K, V> {
+        SendError(Box::new(Refusal { kind, topic, record }))
+    }
+
+    /// Why.
+    pub fn kind(&self) -> &SendErrorKind {
+        &self.0.kind
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.0.topic
+    }
+
+    /// The record, to retry, fix or park.
+    pub fn record(&self) -> &Record<K, V> {
+        &self.0.record
+    }
+
+    /// Takes the record back.
+    pub fn into_record(self) -> Record<K, V> {
+        self.0.record
+    }
+
+    /// Whether the same record may succeed if sent again later.
+    pub fn is_retriable(&self) -> bool {
+        self.0.kind.is_retriable()
+    }
+}
+
+impl<K, V> fmt::Debug for SendError<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError").field("kind", &self.0.kind).field("topic", &self.0.topic).finish_non_exhaustive()
+    }
+}
+
+impl<K, V> fmt::Display for SendError<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record for topic {} refused: {}", self.0.topic, self.0.kind)
+    }
+}
+
+impl<K, V> std::error::Error for SendError<K, V> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.kind)
+    }
+}
+
+/// Why an enqueued record was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryErrorKind {
+    /// `delivery.timeout.ms` passed before the record was acknowledged.
+    TimedOut,
+    /// The broker refused the record as too large (its `message.max.bytes`).
+    TooLarge,
+    /// The topic or partition does not exist.
+    UnknownTopicOrPartition,
+    /// Not authorized to write to the topic.
+    Authorization,
+    /// Removed from the queue by `close` or by dropping the producer before it was sent.
+    Purged,
+    /// The producer hit a fatal error and must be rebuilt.
+    Fatal,
+    /// Any other error from the broker or the client.
+    Other,
+}
+
+/// An enqueued record that was not delivered: the topic, the partition if one was chosen, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {record_id} for topic {topic}{} not delivered: {message}", partition.map(|p| format!(" partition {p}")).unwrap_or_default())]
+#[non_exhaustive]
+pub struct DeliveryError {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition, when one was chosen.
+    pub partition: Option<i32>,
+    /// The producer's sequence number for the record.
+    pub record_id: u64,
+    /// What kind of failure.
+    pub kind: DeliveryErrorKind,
+    /// The client's or broker's message.
+    pub message: String,
+    pub(crate) retriable: bool,
+}
+
+impl DeliveryError {
+    /// Whether sending the same record again may succeed (the failure was transient, e.g. a timeout while a leader
+    /// moved); the producer already retried it within `delivery.timeout.ms`.
+    pub fn is_retriable(&self) -> bool {
+        self.retriable
+    }
+
+    /// Whether the producer must be rebuilt.
+    pub fn is_fatal(&self) -> bool {
+        self.kind == DeliveryErrorKind::Fatal
+    }
+}
+
+/// Why a producer could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The configuration breaks a rule.
+    #[error(transparent)]
+    Config(#[from] ProducerConfigError),
+    /// The batching core refused the configuration.
+    #[error("the batching core (librdkafka) refused the configuration: {0}")]
+    Core(String),
+    /// The producer needs a schema registry client (`registry(..)` on the builder).
+    #[error("no schema registry client: give one with ProducerBuilder::registry")]
+    NoRegistry,
+    /// No async runtime to run on, and none could be started.
+    #[error("starting the producer's runtime: {0}")]
+    Runtime(String),
+}
+
+/// Why a topic could not be bound to a producer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BindError {
+    /// The topic does not exist (and the cluster does not create topics on first use).
+    #[error("topic {topic} does not exist")]
+    UnknownTopic {
+        /// The topic.
+        topic: String,
+    },
+    /// The cluster's metadata could not be read within the time given (`max.block.ms`).
+    #[error("reading the metadata of topic {topic}: {message}")]
+    Metadata {
+        /// The topic.
+        topic: String,
+        /// What failed.
+        message: String,
+    },
+    /// A key or value type's subject could not be resolved in the registry.
+    #[error(transparent)]
+    Serializer(#[from] SerializeError),
+    /// The key subject's latest registered schema is not this key type's schema: keys framed with another schema
+    /// ID hash to other partitions than the keys already on the topic.
+    #[error(
+        "topic {topic}: the key subject {subject} holds schema ID {registered}, but this key type's schema {}: \
+         its keys would land on other partitions than the keys already written and per-key order would break; \
+         opt in with allow_key_schema_change, or hash only the Avro body",
+        ours.map(|id| format!("has ID {id}")).unwrap_or_else(|| "is not registered".to_string())
+    )]
+    KeySchemaChanged {
+        /// The topic.
+        topic: String,
+        /// The key subject.
+        subject: String,
+        /// The ID of the subject's latest version.
+        registered: SchemaId,
+        /// This key type's ID in the subject, if registered.
+        ours: Option<SchemaId>,
+    },
+    /// The producer is closed or hit a fatal error.
+    #[error("the producer is closed")]
+    Closed,
+}
+
+impl BindError {
+    /// Whether binding again later may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            BindError::Metadata { .. } => true,
+            BindError::Serializer(e) => e.is_retriable(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The batching core: librdkafka through rdkafka's `ThreadedProducer`, whose poll thread serves delivery reports
+//! into [`Accounting::complete`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, PurgeConfig, ThreadedProducer};
+use rdkafka::statistics::Statistics;
+
+use super::accounting::{Accounting, BatchStats, Outcome, Pending};
+use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
+use crate::config::ProducerConfig;
+use crate::record::{Headers, Timestamp};
+
+/// Receives librdkafka's callbacks on its poll thread.
+pub(crate) struct Ctx {
+    accounting: Arc<Accounting>,
+}
+
+impl ClientContext for Ctx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", fac, "{message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+        }
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        let (mut size, mut records, mut n) = (0i64, 0i64, 0i64);
+        for t in statistics.topics.values() {
+            if t.batchsize.cnt > 0 {
+                size += t.batchsize.avg;
+                records += t.batchcnt.avg;
+                n += 1;
+            }
+        }
+        let requests: i64 = statistics.brokers.values().map(|b| b.tx as i64).sum();
+        let mut s = self.accounting.batch_stats.lock().unwrap_or_else(|e| e.into_inner());
+        *s = BatchStats {
+            batch_size_avg: (n > 0).then(|| size / n),
+            batch_records_avg: (n > 0).then(|| records / n),
+            requests_sent: Some(requests),
+        };
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
+            self.accounting.set_fatal(reason.to_string());
+        } else {
+            tracing::warn!(target: "librdkafka", error = %error, "{reason}");
+        }
+    }
+}
+
+/// Whether a delivery that failed with `code` may succeed if the same record is sent again.
+fn retriable(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        code,
+        MessageTimedOut
+            | RequestTimedOut
+            | NetworkException
+            | NotEnoughReplicas
+            | NotEnoughReplicasAfterAppend
+            | LeaderNotAvailable
+            | NotLeaderForPartition
+            | BrokerTransportFailure
+            | AllBrokersDown
+            | OperationTimedOut
+            | TimedOutQueue
+            | KafkaStorageError
+            | ReplicaNotAvailable
+            | PreferredLeaderNotAvailable
+    )
+}
+
+fn delivery_kind(code: RDKafkaErrorCode) -> DeliveryErrorKind {
+    use RDKafkaErrorCode::*;
+    match code {
+        MessageTimedOut | OperationTimedOut | TimedOutQueue | RequestTimedOut => DeliveryErrorKind::TimedOut,
+        MessageSizeTooLarge | InvalidMessageSize => DeliveryErrorKind::TooLarge,
+        UnknownTopicOrPartition | UnknownTopic | UnknownPartition => DeliveryErrorKind::UnknownTopicOrPartition,
+        TopicAuthorizationFailed | ClusterAuthorizationFailed | SaslAuthenticationFailed | Authentication => {
+            DeliveryErrorKind::Authorization
+        }
+        PurgeQueue | PurgeInflight => DeliveryErrorKind::Purged,
+        Fatal => DeliveryErrorKind::Fatal,
+        _ => DeliveryErrorKind::Other,
+    }
+}
+
+impl ProducerContext for Ctx {
+    type DeliveryOpaque = Box<Pending>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, pending: Box<Pending>) {
+        let outcome = match result {
+            Ok(m) => Outcome::Delivered {
+                partition: m.partition(),
+                offset: (m.offset() >= 0).then(|| m.offset()),
+                timestamp: match m.timestamp() {
+                    rdkafka::Timestamp::CreateTime(t) => Some(Timestamp::CreateTime(t)),
+                    rdkafka::Timestamp::LogAppendTime(t) => Some(Timestamp::LogAppendTime(t)),
+                    rdkafka::Timestamp::NotAvailable => None,
+                },
+            },
+            Err((e, m)) => {
+                let code = e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+                if code == RDKafkaErrorCode::Fatal {
+                    self.accounting.set_fatal(e.to_string());
+                }
+                Outcome::Failed {
+                    partition: (m.partition() >= 0).then(|| m.partition()),
+                    kind: delivery_kind(code),
+                    message: e.to_string(),
+                    retriable: retriable(code),
+                }
+            }
+        };
+        self.accounting.complete(pending, outcome);
+    }
+}
+
+pub(crate) struct KafkaCore {
+    producer: Arc<ThreadedProducer<Ctx>>,
+    max_block: Duration,
+}
+
+/// A record's bytes, ready for the batching core.
+pub(crate) struct Wire<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) partition: Option<i32>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) headers: &'a Headers,
+}
+
+impl KafkaCore {
+    pub(crate) fn new(config: &ProducerConfig, accounting: Arc<Accounting>) -> Result<KafkaCore, BuildError> {
+        let mut cc = ClientConfig::new();
+        for (k, v) in config.librdkafka_properties() {
+            cc.set(k, v);
+        }
+        let producer: ThreadedProducer<Ctx> = cc
+            .create_with_context(Ctx { accounting })
+            .map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
+        Ok(KafkaCore { producer: Arc::new(producer), max_block: config.max_block })
+    }
+
+    /// Hands a record to librdkafka; on refusal the pending record comes back with the reason.
+    #[allow(clippy::result_large_err)] // the refusal path, once per refused record
+    pub(crate) fn enqueue(&self, wire: Wire<'_>, pending: Box<Pending>) -> Result<(), (SendErrorKind, Box<Pending>)> {
+        let mut record: BaseRecord<'_, [u8], [u8], Box<Pending>> = BaseRecord::with_opaque_to(wire.topic, pending);
+        record.key = wire.key;
+        record.payload = wire.value;
+        record.partition = wire.partition;
+        record.timestamp = wire.timestamp;
+        if !wire.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(wire.headers.len());
+            for (key, value) in wire.headers.iter() {
+                h = h.insert(Header { key, value });
+            }
+            record.headers = Some(h);
+        }
+        self.producer.send(record).map_err(|(e, record)| {
+            let code = e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+            let kind = match code {
+                RDKafkaErrorCode::UnknownPartition => {
+                    SendErrorKind::UnknownPartition { partition: wire.partition.unwrap_or(-1), partitions: -1 }
+                }
+                RDKafkaErrorCode::Fatal => SendErrorKind::Fatal(
+                    self.producer.client().fatal_error().map(|(_, reason)| reason).unwrap_or_else(|| e.to_string()),
+                ),
+                _ => SendErrorKind::Enqueue(e.to_string()),
+            };
+            (kind, record.delivery_opaque)
+        })
+    }
+
+    /// The partition count of `topic` from the cluster's metadata; `Ok(None)` if the topic does not exist.
+    pub(crate) async fn partition_count(&self, topic: &str) -> Result<Option<i32>, String> {
+        let producer = self.producer.clone();
+        let topic = topic.to_string();
+        let timeout = self.max_block;
+        tokio::task::spawn_blocking(move || {
+            let md = producer.client().fetch_metadata(Some(&topic), timeout).map_err(|e| e.to_string())?;
+            let Some(t) = md.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
+            match t.error() {
+                None => Ok(Some(t.partitions().len() as i32)),
+                Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => Ok(None),
+                Some(e) => Err(format!("{:?}", RDKafkaErrorCode::from(e))),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Sends what is buffered without waiting for `linger.ms` and waits until nothing is in flight or `timeout`
+    /// passed; returns how many records are still in flight.
+    pub(crate) async fn flush(&self, accounting: &Accounting, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        // librdkafka's flush makes the linger immediate only while it runs: run it (blocking, off the async
+        // threads) for the whole wait, and wait for the in-flight count on this side.
+        let producer = self.producer.clone();
+        let flushing = tokio::task::spawn_blocking(move || {
+            let _ = producer.flush(rdkafka::util::Timeout::After(timeout));
+        });
+        let left = accounting.wait_idle(deadline).await;
+        if left == 0 {
+            let _ = flushing.await;
+        }
+        left
+    }
+
+    /// Fails everything queued or in flight with `Purged` and waits (briefly) for their reports.
+    pub(crate) async fn purge(&self, accounting: &Accounting) {
+        self.producer.purge(PurgeConfig::default().queue().inflight());
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            producer.poll(Duration::from_millis(100));
+        })
+        .await;
+        accounting.wait_idle(Instant::now() + Duration::from_secs(5)).await;
+    }
+}
+
+/// `message` with the secret settings' values removed (librdkafka's errors may quote a setting's value).
+fn scrub(message: &str, config: &ProducerConfig) -> String {
+    let mut out = message.to_string();
+    for (k, v) in config.librdkafka_properties() {
+        if crate::config::is_secret(&k) && !v.is_empty() {
+            out = out.replace(&v, "***");
+        }
+    }
+    out
+}
