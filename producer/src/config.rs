@@ -163,6 +163,7 @@ pub struct ProducerConfig {
 }
 
 /// Whether the setting `key` holds a secret.
+#[cfg(feature = "kafka")]
 pub(crate) fn is_secret(key: &str) -> bool {
     SECRETS.contains(&key)
 }

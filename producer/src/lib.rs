@@ -78,18 +78,18 @@ pub use typed_kafka_derive::KafkaRecord;
 pub mod config;
 pub mod key;
 pub mod partition;
-#[cfg(feature = "registry")]
+#[cfg(feature = "kafka")]
 pub mod producer;
-#[cfg(feature = "registry")]
+#[cfg(feature = "kafka")]
 mod record;
-#[cfg(feature = "registry")]
+#[cfg(feature = "kafka")]
 pub mod topic;
 
-#[cfg(feature = "registry")]
+#[cfg(feature = "kafka")]
 pub use producer::{
     Delivery, MockOutcome, MockProducer, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer,
 };
-#[cfg(feature = "registry")]
+#[cfg(feature = "kafka")]
 pub use record::{Headers, Record, RecordMetadata, Timestamp};
 
 #[cfg(feature = "registry")]

@@ -38,8 +38,8 @@ use typed_kafka_avro::{KafkaRecord, SchemaId};
 use typed_kafka_registry::SerializeError;
 
 use crate::key::PlainKey;
-use crate::producer::{BindError, Binder};
 use crate::producer::typed::Encoder;
+use crate::producer::{BindError, Binder};
 
 /// A declared topic: its name, key format and value types. Implemented by [`topic!`](crate::topic!); not by hand.
 pub trait Topic: Send + Sync + 'static {

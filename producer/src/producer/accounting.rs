@@ -212,6 +212,22 @@ impl Accounting {
         }
     }
 
+    /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by each release.
+    pub(crate) fn reserve_blocking(&self, bytes: u32) -> Result<(), SendErrorKind> {
+        if self.try_reserve(bytes) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        match super::block_on_until(self.budget.acquire_many(bytes), Some(started + self.max_block)) {
+            Some(Ok(permit)) => {
+                permit.forget();
+                Ok(())
+            }
+            Some(Err(_)) => Err(SendErrorKind::Closed),
+            None => Err(SendErrorKind::BufferFull { waited: started.elapsed(), needed: bytes as usize }),
+        }
+    }
+
     /// Gives `bytes` back to the budget (the record was delivered, failed or never enqueued).
     #[inline]
     pub(crate) fn release(&self, bytes: u32) {
@@ -315,13 +331,17 @@ impl Accounting {
                 tracing::error!("an interceptor's on_acknowledgement panicked; the producer carries on");
             }
         }
+        // Callbacks run before the record stops counting as in flight (a flush returns after them); futures are
+        // told after, so whoever awaits one sees the counters already updated.
         match completion {
             Completion::Nothing => {
                 if let Err(e) = &result {
                     tracing::debug!(error = %e, "fire-and-forget record not delivered");
                 }
+                self.finished();
             }
             Completion::Future(tx) => {
+                self.finished();
                 // The receiver may be gone: the sender dropped its Delivery and does not want the result.
                 let _ = tx.send(result);
             }
@@ -332,9 +352,9 @@ impl Accounting {
                 {
                     tracing::error!("a delivery callback panicked; the producer carries on");
                 }
+                self.finished();
             }
         }
-        self.finished();
     }
 
     pub(crate) fn start_closing(&self) {

@@ -67,9 +67,6 @@ pub enum SendErrorKind {
     /// The batching core refused the record.
     #[error("enqueue refused: {0}")]
     Enqueue(String),
-    /// `send_blocking` was called on a thread that runs async tasks, where blocking would stall them.
-    #[error("send_blocking called inside an async runtime; use send(..).await there")]
-    BlockingInAsync,
 }
 
 impl SendErrorKind {

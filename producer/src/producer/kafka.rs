@@ -149,9 +149,8 @@ impl KafkaCore {
         for (k, v) in config.librdkafka_properties() {
             cc.set(k, v);
         }
-        let producer: ThreadedProducer<Ctx> = cc
-            .create_with_context(Ctx { accounting })
-            .map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
+        let producer: ThreadedProducer<Ctx> =
+            cc.create_with_context(Ctx { accounting }).map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
         Ok(KafkaCore { producer: Arc::new(producer), max_block: config.max_block })
     }
 

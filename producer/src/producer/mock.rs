@@ -2,7 +2,7 @@
 //! validated and encoded as the real producer does them, partitioned with Java's murmur2, delivered at once or
 //! failed as scripted, and a typed history of what was sent.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +43,7 @@ pub struct Sent<K, V> {
 }
 
 struct Entry {
-    topic: Arc<str>,
+    topic_type: TypeId,
     partition: i32,
     offset: Option<i64>,
     key: Option<Vec<u8>>,
@@ -57,6 +57,14 @@ struct State {
     script: VecDeque<MockOutcome>,
     offsets: HashMap<(Arc<str>, i32), i64>,
     ids: HashMap<(String, u64), SchemaId>,
+}
+
+/// What the mock keeps of a record's bytes and destination.
+pub(crate) struct MockBytes {
+    pub(crate) topic_type: TypeId,
+    pub(crate) partition: i32,
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) value: Option<Vec<u8>>,
 }
 
 pub(crate) struct MockCore {
@@ -80,11 +88,10 @@ impl MockCore {
         &self,
         accounting: &Accounting,
         pending: Box<Pending>,
-        partition: i32,
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
+        bytes: MockBytes,
         record: Record<K, V>,
     ) {
+        let MockBytes { topic_type, partition, key, value } = bytes;
         let timestamp = record.timestamp;
         let outcome = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -103,7 +110,7 @@ impl MockCore {
                     (None, Outcome::Failed { partition: Some(partition), kind, message, retriable })
                 }
             };
-            state.history.push(Entry { topic, partition, offset, key, value, record: Arc::new(record) });
+            state.history.push(Entry { topic_type, partition, offset, key, value, record: Arc::new(record) });
             outcome
         };
         accounting.complete(pending, outcome);
@@ -207,18 +214,18 @@ impl MockProducer {
     fn core(&self) -> &MockCore {
         match &self.producer.inner.backend {
             Backend::Mock(core) => core,
-            #[cfg(feature = "kafka")]
             Backend::Kafka(_) => unreachable!("a mock producer has the mock backend"),
         }
     }
 
-    /// The records sent to topic `T` with value type `V`, in order (delivered or failed).
+    /// The records sent to topic `T` (under whatever name it was bound) with value type `V`, in order, delivered
+    /// or failed.
     pub fn history<T: Topic, V: ValueOf<T>>(&self) -> Vec<Sent<KeyOf<T>, V>> {
         let state = self.core().state.lock().unwrap_or_else(|e| e.into_inner());
         state
             .history
             .iter()
-            .filter(|e| &*e.topic == T::NAME)
+            .filter(|e| e.topic_type == TypeId::of::<T>())
             .filter_map(|e| {
                 let record = e.record.clone().downcast::<Record<KeyOf<T>, V>>().ok()?;
                 Some(Sent {

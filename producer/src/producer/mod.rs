@@ -22,7 +22,6 @@
 
 mod accounting;
 mod error;
-#[cfg(feature = "kafka")]
 mod kafka;
 mod mock;
 pub(crate) mod typed;
@@ -44,7 +43,6 @@ use crate::topic::Topic;
 
 /// The batching core behind a producer.
 pub(crate) enum Backend {
-    #[cfg(feature = "kafka")]
     Kafka(kafka::KafkaCore),
     Mock(mock::MockCore),
 }
@@ -155,7 +153,6 @@ impl ProducerBuilder {
     }
 
     /// Starts the producer: the batching core connects to `bootstrap.servers` in the background.
-    #[cfg(feature = "kafka")]
     pub fn build(self) -> Result<Producer, BuildError> {
         let registry = self.registry.ok_or(BuildError::NoRegistry)?;
         let accounting = Arc::new(Accounting::new(&self.config, self.interceptors));
@@ -217,7 +214,6 @@ impl Producer {
     /// delivered or failed, at most `timeout`. Returns how many are still in flight (0: all done).
     pub async fn flush(&self, timeout: Duration) -> usize {
         match &self.inner.backend {
-            #[cfg(feature = "kafka")]
             Backend::Kafka(core) => core.flush(&self.inner.accounting, timeout).await,
             Backend::Mock(_) => 0,
         }
@@ -230,7 +226,6 @@ impl Producer {
         self.inner.accounting.start_closing();
         let left = self.flush(timeout).await;
         match &self.inner.backend {
-            #[cfg(feature = "kafka")]
             Backend::Kafka(core) if left > 0 => core.purge(&self.inner.accounting).await,
             _ => {}
         }
@@ -280,7 +275,35 @@ impl RuntimeHandle {
     }
 }
 
-/// Whether the calling thread runs async tasks (where blocking would stall them).
-pub(crate) fn in_async_context() -> bool {
-    tokio::runtime::Handle::try_current().is_ok()
+/// Runs `future` on the calling thread until it completes or `deadline` passes (`None` then), parking the thread
+/// between polls: for the blocking send, whose waits (the byte budget, the delivery report) are woken by other
+/// threads, so no runtime needs to run here.
+pub(crate) fn block_on_until<F: Future>(future: F, deadline: Option<std::time::Instant>) -> Option<F::Output> {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return Some(out);
+        }
+        match deadline {
+            None => std::thread::park(),
+            Some(d) => {
+                let now = std::time::Instant::now();
+                if now >= d {
+                    return None;
+                }
+                std::thread::park_timeout(d - now);
+            }
+        }
+    }
 }

@@ -9,14 +9,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use typed_kafka_avro::{KafkaRecord, SchemaId, wire};
+use typed_kafka_registry::{AvroSerializer, SerializerConfig};
 use typed_kafka_registry::{
-    AvroSerializer, BoundSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SerializerConfig,
-    SubjectNameStrategy, write_framed,
+    BoundSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SubjectNameStrategy, write_framed,
 };
 
 use super::accounting::{Completion, Pending};
 use super::error::{BindError, DeliveryError, DeliveryErrorKind, SendError, SendErrorKind};
-use super::{Backend, Producer, in_async_context};
+use super::{Backend, Producer};
 use crate::partition::java_partition;
 use crate::record::{Record, RecordMetadata};
 use crate::topic::{KeyFormat, KeyKind, Topic, ValueOf};
@@ -101,7 +101,6 @@ impl<T: Topic> Binder<T> {
                     .map_err(|reason| SerializeError::Subject { topic: self.topic.to_string(), reason })?;
                 Ok(Encoder::Fixed(mock.schema_id(&subject, info.fingerprint())))
             }
-            #[cfg(feature = "kafka")]
             Backend::Kafka(_) => {
                 let client = inner.registry.clone().ok_or(BindError::Closed)?;
                 let config = SerializerConfig { strategy, mode, part, normalization: inner.normalization };
@@ -130,11 +129,8 @@ impl<T: Topic> Binder<T> {
         let inner = &self.producer.inner;
         let Some(client) = &inner.registry else { return Ok(()) };
         let subject = format!("{}-key", self.topic);
-        let serialize = |source| SerializeError::Registry {
-            topic: self.topic.to_string(),
-            subject: subject.clone(),
-            source,
-        };
+        let serialize =
+            |source| SerializeError::Registry { topic: self.topic.to_string(), subject: subject.clone(), source };
         let latest = match client.version(&subject, typed_kafka_registry::client::Version::Latest).await {
             Ok(latest) => latest,
             Err(RegistryError::SubjectNotFound { .. } | RegistryError::VersionNotFound { .. }) => return Ok(()),
@@ -157,6 +153,7 @@ impl<T: Topic> Binder<T> {
 /// Binds a typed topic to a producer, with options. From [`Producer::topic`].
 pub struct TopicBinding<T: Topic> {
     producer: Producer,
+    name: Option<String>,
     partitioners: Vec<Option<Box<dyn Any + Send + Sync>>>,
     key_hashing: KeyHashing,
     allow_key_schema_change: bool,
@@ -177,6 +174,7 @@ impl<T: Topic> TopicBinding<T> {
     pub(crate) fn new(producer: Producer) -> TopicBinding<T> {
         TopicBinding {
             producer,
+            name: None,
             partitioners: (0..T::VALUE_TYPES).map(|_| None).collect(),
             key_hashing: KeyHashing::default(),
             allow_key_schema_change: false,
@@ -193,6 +191,13 @@ impl<T: Topic> TopicBinding<T> {
     ) -> Self {
         let f: PartitionerFn<KeyOf<T>, V> = Box::new(f);
         self.partitioners[V::INDEX] = Some(Box::new(f));
+        self
+    }
+
+    /// The topic's name in this deployment, when it differs from the declaration's (e.g. an environment prefix such
+    /// as `staging.orders`). Subjects follow the name used.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -215,15 +220,24 @@ impl<T: Topic> TopicBinding<T> {
         if inner.accounting.is_closing() {
             return Err(BindError::Closed);
         }
-        let topic: Arc<str> = T::NAME.into();
+        let topic: Arc<str> = self.name.as_deref().unwrap_or(T::NAME).into();
         let partitions = match &inner.backend {
             Backend::Mock(mock) => mock.partitions(),
-            #[cfg(feature = "kafka")]
-            Backend::Kafka(core) => match core.partition_count(&topic).await {
-                Ok(Some(n)) => n,
-                Ok(None) => return Err(BindError::UnknownTopic { topic: topic.to_string() }),
-                Err(message) => return Err(BindError::Metadata { topic: topic.to_string(), message }),
-            },
+            Backend::Kafka(core) => {
+                // As Java's producer waits up to max.block.ms for a topic's metadata: a topic just created may
+                // take a moment to reach every broker.
+                let deadline = Instant::now() + inner.config.max_block;
+                loop {
+                    match core.partition_count(&topic).await {
+                        Ok(Some(n)) => break n,
+                        Ok(None) if Instant::now() >= deadline => {
+                            return Err(BindError::UnknownTopic { topic: topic.to_string() });
+                        }
+                        Ok(None) => tokio::time::sleep(Duration::from_millis(100)).await,
+                        Err(message) => return Err(BindError::Metadata { topic: topic.to_string(), message }),
+                    }
+                }
+            }
         };
         let binder = Binder::<T> {
             producer: self.producer.clone(),
@@ -312,6 +326,9 @@ struct Encoded {
     partition: Option<i32>,
     size: u32,
 }
+
+/// A record ready for the byte budget: its bytes and itself.
+type Prepared<T, V> = (Encoded, Record<KeyOf<T>, V>);
 
 /// The result of the awaited and blocking sends: refused before enqueue (with the record), or not delivered.
 #[derive(thiserror::Error)]
@@ -522,7 +539,6 @@ impl<T: Topic> TypedProducer<T> {
     }
 
     fn refresh_partitions_if_stale(&self) {
-        #[cfg(feature = "kafka")]
         {
             let inner = &self.inner;
             let Backend::Kafka(_) = &inner.producer.inner.backend else { return };
@@ -551,25 +567,36 @@ impl<T: Topic> TypedProducer<T> {
         SendError::new(kind, self.inner.topic.clone(), record)
     }
 
-    /// Every step before the batching core: interceptors, encoding, partition, the byte budget. On success the
-    /// budget is held for the record.
+    /// Every step before the batching core: interceptors, encoding, partition, the byte budget (awaited, or
+    /// blocking the thread). On success the budget is held for the record.
     async fn prepare<V: ValueOf<T>>(
         &self,
-        mut record: Record<KeyOf<T>, V>,
-    ) -> Result<(Encoded, Record<KeyOf<T>, V>), SendError<KeyOf<T>, V>> {
+        record: Record<KeyOf<T>, V>,
+        blocking: bool,
+    ) -> Result<Prepared<T, V>, SendError<KeyOf<T>, V>> {
+        let (encoded, record) = self.encode_record(record)?;
         let accounting = &self.inner.producer.inner.accounting;
+        let reserved =
+            if blocking { accounting.reserve_blocking(encoded.size) } else { accounting.reserve(encoded.size).await };
+        match reserved {
+            Ok(()) => Ok((encoded, record)),
+            Err(kind) => Err(self.refuse(kind, record)),
+        }
+    }
+
+    /// The interceptors, then validation, encoding and the partition.
+    fn encode_record<V: ValueOf<T>>(
+        &self,
+        mut record: Record<KeyOf<T>, V>,
+    ) -> Result<Prepared<T, V>, SendError<KeyOf<T>, V>> {
         if let Err(kind) = self.check_open() {
             return Err(self.refuse(kind, record));
         }
-        accounting.on_send(&self.inner.topic, &mut record.headers);
-        let encoded = match self.encode(&record) {
-            Ok(e) => e,
-            Err(kind) => return Err(self.refuse(kind, record)),
-        };
-        if let Err(kind) = accounting.reserve(encoded.size).await {
-            return Err(self.refuse(kind, record));
+        self.inner.producer.inner.accounting.on_send(&self.inner.topic, &mut record.headers);
+        match self.encode(&record) {
+            Ok(e) => Ok((e, record)),
+            Err(kind) => Err(self.refuse(kind, record)),
         }
-        Ok((encoded, record))
     }
 
     fn check_open(&self) -> Result<(), SendErrorKind> {
@@ -604,8 +631,7 @@ impl<T: Topic> TypedProducer<T> {
             completion,
         });
         accounting.enqueued();
-        let refused = match &producer.backend {
-            #[cfg(feature = "kafka")]
+        match &producer.backend {
             Backend::Kafka(core) => {
                 let wire = super::kafka::Wire {
                     topic: &self.inner.topic,
@@ -616,19 +642,24 @@ impl<T: Topic> TypedProducer<T> {
                     headers: &record.headers,
                 };
                 match core.enqueue(wire, pending) {
-                    Ok(()) => return Ok(record_id),
-                    Err((kind, pending)) => (kind, pending),
+                    Ok(()) => Ok(record_id),
+                    Err((kind, pending)) => {
+                        accounting.not_enqueued(pending.bytes);
+                        Err(self.refuse(kind, record))
+                    }
                 }
             }
             Backend::Mock(mock) => {
-                let partition = encoded.partition.unwrap_or(0);
-                mock.accept(accounting, pending, partition, encoded.key, encoded.value, record);
-                return Ok(record_id);
+                let bytes = super::mock::MockBytes {
+                    topic_type: std::any::TypeId::of::<T>(),
+                    partition: encoded.partition.unwrap_or(0),
+                    key: encoded.key,
+                    value: encoded.value,
+                };
+                mock.accept(accounting, pending, bytes, record);
+                Ok(record_id)
             }
-        };
-        let (kind, pending) = refused;
-        accounting.not_enqueued(pending.bytes);
-        Err(self.refuse(kind, record))
+        }
     }
 
     /// Two-phase send: validates, encodes and enqueues the record (waiting up to `max.block.ms` for the byte
@@ -640,7 +671,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record).await?;
+        let (encoded, record) = self.prepare(record, false).await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let record_id = self.inner.producer.inner.accounting.next_record_id();
         self.hand_over(encoded, record, Completion::Future(tx), record_id)?;
@@ -661,7 +692,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record).await?;
+        let (encoded, record) = self.prepare(record, false).await?;
         let record_id = self.inner.producer.inner.accounting.next_record_id();
         self.hand_over(encoded, record, Completion::Nothing, record_id)
     }
@@ -673,22 +704,36 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record).await?;
+        let (encoded, record) = self.prepare(record, false).await?;
         let record_id = self.inner.producer.inner.accounting.next_record_id();
         let completion = Completion::Callback(Mutex::new(Some(Box::new(callback))));
         self.hand_over(encoded, record, completion, record_id)
     }
 
-    /// [`send`](Self::send) for threads outside async code: blocks until the record is acknowledged or failed.
-    /// Called on a thread that runs async tasks it refuses ([`SendErrorKind::BlockingInAsync`]) rather than stall
-    /// them.
+    /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
+    /// acknowledged or failed (waiting up to `max.block.ms` for the byte budget first). It needs no async runtime;
+    /// on an async runtime's thread use `send(..).await` instead, as blocking there stalls other tasks.
     pub fn send_blocking<V: ValueOf<T>>(
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
-        if in_async_context() {
-            return Err(self.refuse(SendErrorKind::BlockingInAsync, record).into());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let record_id = self.inner.producer.inner.accounting.next_record_id();
+        let delivery = super::block_on_until(
+            async {
+                let (encoded, record) = self.prepare(record, true).await?;
+                self.hand_over(encoded, record, Completion::Future(tx), record_id)?;
+                Ok::<_, SendError<KeyOf<T>, V>>(Delivery { record_id, topic: self.inner.topic.clone(), rx })
+            },
+            None,
+        );
+        match delivery {
+            Some(Ok(delivery)) => match super::block_on_until(delivery, None) {
+                Some(result) => Ok(result?),
+                None => unreachable!("waits without a deadline"),
+            },
+            Some(Err(refused)) => Err(refused.into()),
+            None => unreachable!("waits without a deadline"),
         }
-        self.inner.producer.inner.runtime.block_on(self.send(record))
     }
 }
