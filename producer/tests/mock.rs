@@ -1,0 +1,157 @@
+//! The mock producer: the same `TypedProducer` API with no broker and no registry, for users' unit tests.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use typed_kafka::partition::java_partition;
+use typed_kafka::producer::{DeliveryErrorKind, Interceptor, SendErrorKind};
+use typed_kafka::{Headers, KafkaRecord, MockOutcome, MockProducer, ProduceError, Record, RecordMetadata};
+
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+struct Order {
+    id: String,
+    total_cents: u64,
+}
+
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+struct Refund {
+    order: String,
+}
+
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+struct CustomerKey {
+    customer: String,
+}
+
+typed_kafka::topic! {
+    /// Orders keyed by customer.
+    ORDERS: "orders", key: String, value: Order;
+}
+typed_kafka::topic! { PAYMENTS: "payments", key: avro CustomerKey, values: [Order, Refund]; }
+
+fn order(id: &str) -> Order {
+    Order { id: id.into(), total_cents: 100 }
+}
+
+#[tokio::test]
+async fn sends_are_recorded_typed_with_partitions_and_offsets() {
+    let mock = MockProducer::new(6);
+    let orders = mock.bind(ORDERS).await.unwrap();
+    let a = orders.send(Record::new(order("a")).key("alice".into())).await.unwrap();
+    let b = orders.send(Record::new(order("b")).key("alice".into())).await.unwrap();
+    assert_eq!(a.partition, java_partition(b"alice", 6) as i32, "Java's murmur2, as the real producer");
+    assert_eq!((a.offset, b.offset), (Some(0), Some(1)), "offsets per partition");
+    orders.send_and_forget(Record::new(order("c"))).await.unwrap();
+    let sent = mock.history::<ORDERS, Order>();
+    let ids: Vec<&str> = sent.iter().map(|s| s.record.value.as_ref().unwrap().id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert_eq!(sent[0].key_bytes.as_deref(), Some(&b"alice"[..]));
+    let framed = sent[0].value_bytes.as_ref().unwrap();
+    assert_eq!(framed[0], 0, "values are framed as the real producer frames them");
+    mock.clear();
+    assert!(mock.history::<ORDERS, Order>().is_empty());
+}
+
+#[tokio::test]
+async fn violations_are_refused_with_the_record_as_the_real_producer_does() {
+    #[derive(KafkaRecord, Debug, Clone, PartialEq)]
+    struct Counters {
+        a: u64,
+        b: Vec<u64>,
+    }
+    typed_kafka::topic! { COUNTERS: "counters", value: Counters; }
+    let mock = MockProducer::new(1);
+    let counters = mock.bind(COUNTERS).await.unwrap();
+    let bad = Counters { a: u64::MAX, b: vec![1, u64::MAX] };
+    let Err(ProduceError::Refused(e)) = counters.send(Record::new(bad.clone())).await else { panic!("refused") };
+    assert!(e.kind().is_schema_violation());
+    let text = e.to_string();
+    assert!(text.contains("/a") && text.contains("/b/1"), "{text}");
+    assert_eq!(e.into_record().value, Some(bad));
+    assert!(mock.history::<COUNTERS, Counters>().is_empty(), "nothing sent");
+    assert_eq!(mock.producer().metrics().refused.schema_violation, 1);
+}
+
+#[tokio::test]
+async fn scripted_failures_reach_futures_callbacks_and_metrics() {
+    let mock = MockProducer::new(3);
+    let orders = mock.bind(ORDERS).await.unwrap();
+    mock.script(MockOutcome::Fail(DeliveryErrorKind::TimedOut));
+    mock.script(MockOutcome::Fail(DeliveryErrorKind::Authorization));
+    let Err(ProduceError::NotDelivered(e)) = orders.send(Record::new(order("x"))).await else { panic!() };
+    assert_eq!(e.kind, DeliveryErrorKind::TimedOut);
+    assert!(e.is_retriable());
+    let (tx, rx) = std::sync::mpsc::channel();
+    orders.send_with(Record::new(order("y")), move |r| tx.send(r.map_err(|e| e.kind)).unwrap()).await.unwrap();
+    assert_eq!(rx.recv().unwrap(), Err(DeliveryErrorKind::Authorization));
+    orders.send(Record::new(order("z"))).await.unwrap();
+    let m = mock.producer().metrics();
+    assert_eq!((m.records_sent, m.records_failed, m.in_flight), (1, 2, 0));
+    let sent = mock.history::<ORDERS, Order>();
+    assert_eq!(sent.iter().map(|s| s.offset).collect::<Vec<_>>(), [None, None, Some(0)]);
+}
+
+#[tokio::test]
+async fn a_custom_partitioner_sees_typed_keys_and_values_and_an_explicit_partition_wins() {
+    let mock = MockProducer::new(4);
+    let payments = mock
+        .topic(PAYMENTS)
+        .partitioner::<Order>(|key, value, partitions| {
+            assert_eq!(partitions, 4);
+            let vip = key.is_some_and(|k| k.customer == "vip");
+            if vip { 3 } else { value.map_or(0, |o| (o.total_cents % 3) as i32) }
+        })
+        .partitioner::<Refund>(|_, _, _| 2)
+        .bind()
+        .await
+        .unwrap();
+    let key = |c: &str| CustomerKey { customer: c.into() };
+    let vip = payments.send(Record::new(order("a")).key(key("vip"))).await.unwrap();
+    let other = payments.send(Record::new(Order { id: "b".into(), total_cents: 4 }).key(key("x"))).await.unwrap();
+    let refund = payments.send(Record::new(Refund { order: "a".into() }).key(key("vip"))).await.unwrap();
+    let pinned = payments.send(Record::new(order("c")).key(key("vip")).partition(0)).await.unwrap();
+    assert_eq!((vip.partition, other.partition, refund.partition, pinned.partition), (3, 1, 2, 0));
+    assert_ne!(vip.value_schema_id, refund.value_schema_id, "one subject per record type");
+    assert_eq!(vip.key_schema_id, refund.key_schema_id);
+    let Err(ProduceError::Refused(e)) = payments.send(Record::new(order("d")).partition(4)).await else { panic!() };
+    assert!(matches!(e.kind(), SendErrorKind::UnknownPartition { partition: 4, partitions: 4 }));
+    assert_eq!(mock.history::<PAYMENTS, Refund>().len(), 1);
+    assert_eq!(mock.history::<PAYMENTS, Order>().len(), 3);
+}
+
+#[derive(Default)]
+struct Seen(AtomicUsize, AtomicUsize);
+
+struct Counter(Arc<Seen>);
+
+impl Interceptor for Counter {
+    fn on_send(&self, topic: &str, headers: &mut Headers) {
+        assert_eq!(topic, "orders");
+        self.0.0.fetch_add(1, Ordering::SeqCst);
+        headers.insert("via", "interceptor");
+    }
+    fn on_acknowledgement(&self, _: Result<&RecordMetadata, &typed_kafka::producer::DeliveryError>) {
+        self.0.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn interceptors_run_on_the_mock_too() {
+    let seen = Arc::new(Seen::default());
+    let mock = MockProducer::with_interceptors(1, vec![Arc::new(Counter(seen.clone()))]);
+    let orders = mock.bind(ORDERS).await.unwrap();
+    orders.send(Record::new(order("a"))).await.unwrap();
+    assert_eq!((seen.0.load(Ordering::SeqCst), seen.1.load(Ordering::SeqCst)), (1, 1));
+    let sent = mock.history::<ORDERS, Order>();
+    assert_eq!(sent[0].record.headers.get("via"), Some(Some(&b"interceptor"[..])));
+}
+
+#[test]
+fn the_blocking_send_works_without_any_runtime() {
+    let mock = MockProducer::new(1);
+    let orders = mock.topic(ORDERS).bind_blocking().unwrap();
+    let meta = orders.send_blocking(Record::new(order("a"))).unwrap();
+    assert_eq!(meta.offset, Some(0));
+}
