@@ -8,7 +8,7 @@ use typed_kafka::partition::{java_partition, murmur2};
 use typed_kafka::{KafkaRecord, SchemaId};
 
 /// An Avro record key.
-#[derive(KafkaRecord)]
+#[derive(KafkaRecord, Clone)]
 #[kafka(namespace = "it.partition")]
 struct CustomerKey {
     tenant: String,
@@ -124,35 +124,50 @@ fn plain_keys_are_written_like_the_java_serializers() {
     }
 }
 
-/// On the real broker: a Java `KafkaProducer` and a librdkafka producer configured by our `ProducerConfig` send
-/// the same keys to one six-partition topic, and every key lands on the same partition from both, the one
-/// `java_partition` gives.
+/// A value for the co-partitioning test.
+#[derive(KafkaRecord)]
+#[kafka(namespace = "it.partition")]
+struct Probe {
+    from: String,
+}
+
+typed_kafka::topic! { RAW_KEYED: "it-copartition", key: Vec<u8>, value: Probe; }
+typed_kafka::topic! { AVRO_KEYED: "it-copartition", key: avro CustomerKey, value: Probe; }
+
+/// On the real broker: a Java `KafkaProducer` and our `TypedProducer` send the same keys to one six-partition
+/// topic, and every key lands on the same partition from both, the one `java_partition` gives. The keys are raw
+/// bytes (`ByteArraySerializer`) and Avro records framed with the registry's schema ID, which Java sends as the
+/// bytes its `KafkaAvroSerializer` would write.
 #[tokio::test]
-async fn java_and_our_configuration_put_each_key_on_the_same_partition() {
-    use rdkafka::ClientConfig;
-    use rdkafka::producer::{FutureProducer, FutureRecord};
+async fn java_and_the_typed_producer_put_each_key_on_the_same_partition() {
     use typed_kafka::config::ProducerConfig;
+    use typed_kafka::{Producer, Record, SchemaRegistryClient};
 
     let endpoints = typed_kafka_tests::stack();
     let topic = typed_kafka_tests::unique("it-copartition");
     typed_kafka_tests::create_topic(&endpoints.bootstrap_servers, &topic, 6, 1).await;
+    let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build().unwrap();
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.as_str()]).build().unwrap();
+    let producer = Producer::builder(config).registry(registry).build().unwrap();
+
     let mut keys: Vec<Vec<u8>> = keys().into_iter().step_by(5).collect();
     keys.push(Vec::new()); // an empty key is hashed, not treated as missing
-
-    let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build().unwrap();
-    let mut client = ClientConfig::new();
-    for (k, v) in config.librdkafka_properties() {
-        client.set(k, v);
-    }
-    let producer: FutureProducer = client.create().unwrap();
+    let raw = producer.topic(RAW_KEYED).name(&topic).bind().await.unwrap();
     let mut ours = Vec::new();
     for key in &keys {
-        let delivery = producer
-            .send(FutureRecord::to(&topic).key(key.as_slice()).payload("rust"), std::time::Duration::from_secs(30))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
-        ours.push(delivery.partition);
+        let meta = raw.send(Record::new(Probe { from: "rust".into() }).key(key.clone())).await.unwrap();
+        ours.push(meta.partition);
+    }
+    let avro = producer.topic(AVRO_KEYED).name(&topic).bind().await.unwrap();
+    for i in 0..200i64 {
+        let key = CustomerKey { tenant: format!("t{}", i % 7), id: i * 7919 };
+        let meta = avro.send(Record::new(Probe { from: "rust".into() }).key(key.clone())).await.unwrap();
+        let mut framed = Vec::new();
+        typed_kafka::avro::wire::write_header(&mut framed, meta.key_schema_id.unwrap());
+        key.encode_body(&mut framed).unwrap();
+        assert_eq!(avro.partition_for(&key).unwrap(), meta.partition);
+        keys.push(framed);
+        ours.push(meta.partition);
     }
 
     let dir = std::env::temp_dir().join(typed_kafka_tests::unique("it-copartition-keys"));
@@ -173,4 +188,5 @@ async fn java_and_our_configuration_put_each_key_on_the_same_partition() {
         used.insert(*ours);
     }
     assert_eq!(used.len(), 6, "the keys spread over every partition");
+    assert!(keys.len() >= 400, "{} keys", keys.len());
 }
