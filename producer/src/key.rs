@@ -19,6 +19,59 @@ pub trait PlainKey {
     fn write_key(&self, out: &mut Vec<u8>);
 }
 
+/// A key read back from the bytes a Kafka standard serializer wrote (the matching deserializer's format).
+pub trait FromKeyBytes: Sized {
+    /// Reads the key, or says why the bytes are not one.
+    fn from_key_bytes(bytes: &[u8]) -> Result<Self, KeyBytesError>;
+}
+
+/// Bytes that are not a key of the expected type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{len} key bytes are not a {expected}")]
+pub struct KeyBytesError {
+    /// How many bytes there were.
+    pub len: usize,
+    /// What was expected.
+    pub expected: &'static str,
+}
+
+impl FromKeyBytes for String {
+    fn from_key_bytes(bytes: &[u8]) -> Result<Self, KeyBytesError> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| KeyBytesError { len: bytes.len(), expected: "UTF-8 string" })
+    }
+}
+
+impl FromKeyBytes for Vec<u8> {
+    fn from_key_bytes(bytes: &[u8]) -> Result<Self, KeyBytesError> {
+        Ok(bytes.to_vec())
+    }
+}
+
+macro_rules! from_big_endian {
+    ($($ty:ty),*) => {$(
+        impl FromKeyBytes for $ty {
+            fn from_key_bytes(bytes: &[u8]) -> Result<Self, KeyBytesError> {
+                bytes
+                    .try_into()
+                    .map(<$ty>::from_be_bytes)
+                    .map_err(|_| KeyBytesError { len: bytes.len(), expected: stringify!($ty) })
+            }
+        }
+    )*};
+}
+
+from_big_endian!(i16, i32, i64, f32, f64);
+
+#[cfg(feature = "uuid")]
+impl FromKeyBytes for uuid::Uuid {
+    fn from_key_bytes(bytes: &[u8]) -> Result<Self, KeyBytesError> {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .ok_or(KeyBytesError { len: bytes.len(), expected: "UUID as text" })
+    }
+}
+
 impl PlainKey for str {
     const JAVA_SERIALIZER: &'static str = "org.apache.kafka.common.serialization.StringSerializer";
     /// UTF-8, the `StringSerializer`'s default encoding.
@@ -91,5 +144,13 @@ mod tests {
         assert_eq!(bytes(&1.5f64), 1.5f64.to_be_bytes());
         assert_eq!(bytes(&[1u8, 2][..]), [1, 2]);
         assert_eq!(bytes(""), b"", "an empty key is still a key");
+    }
+
+    #[test]
+    fn keys_read_back_from_their_bytes() {
+        assert_eq!(i64::from_key_bytes(&bytes(&-7i64)), Ok(-7));
+        assert_eq!(String::from_key_bytes(&bytes("héllo")).as_deref(), Ok("héllo"));
+        assert_eq!(i32::from_key_bytes(&[1, 2]), Err(KeyBytesError { len: 2, expected: "i32" }));
+        assert!(String::from_key_bytes(&[0xff]).is_err());
     }
 }

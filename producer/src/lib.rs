@@ -75,7 +75,11 @@ pub use typed_kafka_avro::{
 };
 pub use typed_kafka_derive::KafkaRecord;
 
+#[cfg(feature = "kafka")]
+pub mod admin;
 pub mod config;
+#[cfg(feature = "kafka")]
+pub mod consumer;
 pub mod key;
 pub mod partition;
 #[cfg(feature = "kafka")]

@@ -34,10 +34,10 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
-use typed_kafka_avro::{KafkaRecord, SchemaId};
-use typed_kafka_registry::SerializeError;
+use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId};
+use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient, SerializeError};
 
-use crate::key::PlainKey;
+use crate::key::{FromKeyBytes, KeyBytesError, PlainKey};
 use crate::producer::typed::Encoder;
 use crate::producer::{BindError, Binder};
 
@@ -80,6 +80,28 @@ pub trait KeyFormat: Send + Sync + 'static {
     #[doc(hidden)]
     fn write_plain(_key: &Self::Key, _out: &mut Vec<u8>) {}
 
+    /// Reads a plain key back (`None` for other kinds).
+    #[doc(hidden)]
+    fn read_plain(_bytes: &[u8]) -> Option<Result<Self::Key, KeyBytesError>> {
+        None
+    }
+
+    /// A reader of Avro keys through the registry (`None` for other kinds).
+    #[doc(hidden)]
+    fn avro_reader(_client: &SchemaRegistryClient) -> Option<Result<Box<dyn Any + Send + Sync>, DeserializeError>> {
+        None
+    }
+
+    /// Reads an Avro key with its reader.
+    #[doc(hidden)]
+    fn read_avro<'a>(
+        _reader: &'a (dyn Any + Send + Sync),
+        _topic: &'a str,
+        _bytes: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Option<Result<Self::Key, DeserializeError>>> + Send + 'a>> {
+        Box::pin(async { None })
+    }
+
     /// Resolves an Avro key's subject while a topic is bound (only for [`KeyKind::Avro`]).
     #[doc(hidden)]
     fn bind_avro<T: Topic>(_binder: &Binder<T>) -> impl Future<Output = Result<(), BindError>> + Send {
@@ -118,9 +140,24 @@ pub enum KeyKind {
 /// Keys that are Avro records (`key: avro T` in [`topic!`](crate::topic!)).
 pub struct AvroKey<K>(std::marker::PhantomData<fn() -> K>);
 
-impl<K: KafkaRecord + Send + Sync + 'static> KeyFormat for AvroKey<K> {
+impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyFormat for AvroKey<K> {
     type Key = K;
     const KIND: KeyKind = KeyKind::Avro;
+
+    fn avro_reader(client: &SchemaRegistryClient) -> Option<Result<Box<dyn Any + Send + Sync>, DeserializeError>> {
+        Some(AvroDeserializer::<K>::new(client.clone()).map(|d| Box::new(d) as Box<dyn Any + Send + Sync>))
+    }
+
+    fn read_avro<'a>(
+        reader: &'a (dyn Any + Send + Sync),
+        topic: &'a str,
+        bytes: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Option<Result<K, DeserializeError>>> + Send + 'a>> {
+        Box::pin(async move {
+            let reader = reader.downcast_ref::<AvroDeserializer<K>>()?;
+            Some(reader.deserialize(topic, bytes).await)
+        })
+    }
 
     fn bind_avro<T: Topic>(binder: &Binder<T>) -> impl Future<Output = Result<(), BindError>> + Send {
         binder.bind_avro_key::<K>()
@@ -150,12 +187,16 @@ impl<K: KafkaRecord + Send + Sync + 'static> KeyFormat for AvroKey<K> {
 /// Keys in a Kafka standard serializer's format (`key: T` in [`topic!`](crate::topic!)).
 pub struct Plain<K>(std::marker::PhantomData<fn() -> K>);
 
-impl<K: PlainKey + Send + Sync + 'static> KeyFormat for Plain<K> {
+impl<K: PlainKey + FromKeyBytes + Send + Sync + 'static> KeyFormat for Plain<K> {
     type Key = K;
     const KIND: KeyKind = KeyKind::Plain;
     #[inline]
     fn write_plain(key: &K, out: &mut Vec<u8>) {
         key.write_key(out)
+    }
+
+    fn read_plain(bytes: &[u8]) -> Option<Result<K, KeyBytesError>> {
+        Some(K::from_key_bytes(bytes))
     }
 }
 

@@ -1,0 +1,294 @@
+//! A small typed consumer: reads a typed topic's records back into its key and value types through the
+//! registry (schema resolution included), with each record's partition, offset, timestamp and headers.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use typed_kafka::{KafkaRecord, consumer::{StartAt, TypedConsumer}, registry::SchemaRegistryClient};
+//!
+//! #[derive(KafkaRecord, Debug)]
+//! struct Order { id: String, total_cents: i64 }
+//! typed_kafka::topic! { pub ORDERS: "orders", key: String, value: Order; }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = SchemaRegistryClient::builder(["http://127.0.0.1:8081"]).build()?;
+//! let consumer = TypedConsumer::<ORDERS, Order>::builder("127.0.0.1:9092", registry).group_id("billing").build()?;
+//! consumer.assign_all(StartAt::Beginning).await?;
+//! while let Some(record) = consumer.poll(Duration::from_secs(1)).await {
+//!     let record = record?;
+//!     println!("{:?} at {}/{}: {:?}", record.key, record.partition, record.offset, record.value);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::Headers as _;
+use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient};
+
+use crate::key::KeyBytesError;
+use crate::producer::typed::KeyOf;
+use crate::record::{Headers, Timestamp};
+use crate::topic::{KeyFormat, KeyKind, Topic, ValueOf};
+
+/// Why a record could not be read, or the consumer could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsumeError {
+    /// The consumer (librdkafka) failed.
+    #[error("consumer: {0}")]
+    Kafka(String),
+    /// The key at this position could not be read.
+    #[error("key at partition {partition} offset {offset}: {message}")]
+    Key {
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+        /// Why.
+        message: String,
+    },
+    /// The value at this position could not be read.
+    #[error("value at partition {partition} offset {offset}: {source}")]
+    Value {
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+        /// Why.
+        source: DeserializeError,
+    },
+    /// The value type's schema is unusable.
+    #[error(transparent)]
+    Schema(DeserializeError),
+}
+
+/// A record read back.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Consumed<K, V> {
+    /// The key (`None`: no key).
+    pub key: Option<K>,
+    /// The value (`None`: a tombstone).
+    pub value: Option<V>,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp, when the broker gave one.
+    pub timestamp: Option<Timestamp>,
+    /// The headers.
+    pub headers: Headers,
+}
+
+/// Where reading starts in each assigned partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// The first record.
+    Beginning,
+    /// After the last record (only records written from now on).
+    End,
+    /// The group's committed offset (`auto.offset.reset` where there is none).
+    Committed,
+}
+
+/// Builds a [`TypedConsumer`].
+pub struct ConsumerBuilder<T: Topic, V> {
+    settings: BTreeMap<String, String>,
+    registry: SchemaRegistryClient,
+    name: Option<String>,
+    _types: PhantomData<fn() -> (T, V)>,
+}
+
+impl<T: Topic, V> std::fmt::Debug for ConsumerBuilder<T, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: BTreeMap<&str, &str> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k.contains("password") || k.contains("secret") { "***" } else { v }))
+            .collect();
+        f.debug_struct("ConsumerBuilder").field("topic", &T::NAME).field("settings", &shown).finish_non_exhaustive()
+    }
+}
+
+impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> ConsumerBuilder<T, V> {
+    /// The consumer group (default: a group of its own, committing nothing).
+    pub fn group_id(self, group: impl Into<String>) -> Self {
+        self.set("group.id", group)
+    }
+
+    /// Sets a consumer setting by its Kafka name (passed to librdkafka as it is).
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// The topic's name in this deployment, when it differs from the declaration's.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Creates the consumer (it connects on first use).
+    pub fn build(self) -> Result<TypedConsumer<T, V>, ConsumeError> {
+        let mut config = ClientConfig::new();
+        for (k, v) in &self.settings {
+            config.set(k, v);
+        }
+        let consumer: StreamConsumer = config.create().map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+        let key_reader = match <T::Key as KeyFormat>::avro_reader(&self.registry) {
+            Some(reader) => Some(reader.map_err(ConsumeError::Schema)?),
+            None => None,
+        };
+        Ok(TypedConsumer {
+            consumer: Arc::new(consumer),
+            topic: self.name.as_deref().unwrap_or(T::NAME).into(),
+            key_reader,
+            values: AvroDeserializer::new(self.registry).map_err(ConsumeError::Schema)?,
+            _types: PhantomData,
+        })
+    }
+}
+
+/// Reads the records of the typed topic `T` into its key type and the value type `V`. A record written with
+/// another schema of `V`'s subject is resolved into `V`, as the Avro specification reads it.
+pub struct TypedConsumer<T: Topic, V> {
+    consumer: Arc<StreamConsumer>,
+    topic: Arc<str>,
+    key_reader: Option<Box<dyn Any + Send + Sync>>,
+    values: AvroDeserializer<V>,
+    _types: PhantomData<fn() -> T>,
+}
+
+impl<T: Topic, V> std::fmt::Debug for TypedConsumer<T, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypedConsumer").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> TypedConsumer<T, V> {
+    /// A builder of a consumer of `bootstrap_servers` reading values through `registry`.
+    pub fn builder(bootstrap_servers: impl Into<String>, registry: SchemaRegistryClient) -> ConsumerBuilder<T, V> {
+        let mut settings = BTreeMap::new();
+        settings.insert("bootstrap.servers".to_string(), bootstrap_servers.into());
+        settings.insert("group.id".to_string(), format!("typed-kafka-{}-{}", T::NAME, std::process::id()));
+        settings.insert("enable.auto.commit".to_string(), "false".to_string());
+        settings.insert("auto.offset.reset".to_string(), "earliest".to_string());
+        ConsumerBuilder { settings, registry, name: None, _types: PhantomData }
+    }
+
+    /// The topic's name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Joins the group's assignment of the topic's partitions.
+    pub fn subscribe(&self) -> Result<(), ConsumeError> {
+        self.consumer.subscribe(&[&self.topic]).map_err(|e| ConsumeError::Kafka(e.to_string()))
+    }
+
+    /// Reads every partition of the topic, starting at `start`, outside any group assignment.
+    pub async fn assign_all(&self, start: StartAt) -> Result<(), ConsumeError> {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.to_string();
+        let partitions = tokio::task::spawn_blocking(move || {
+            let md =
+                consumer.client().fetch_metadata(Some(&topic), Duration::from_secs(30)).map_err(|e| e.to_string())?;
+            Ok::<_, String>(md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len()))
+        })
+        .await
+        .map_err(|e| ConsumeError::Kafka(e.to_string()))?
+        .map_err(ConsumeError::Kafka)?;
+        let offset = match start {
+            StartAt::Beginning => rdkafka::Offset::Beginning,
+            StartAt::End => rdkafka::Offset::End,
+            StartAt::Committed => rdkafka::Offset::Stored,
+        };
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions as i32 {
+            tpl.add_partition_offset(&self.topic, p, offset).map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+        }
+        self.consumer.assign(&tpl).map_err(|e| ConsumeError::Kafka(e.to_string()))
+    }
+
+    /// Reads the given partitions from the given offsets (e.g. the first offsets a producer reported).
+    pub fn assign(&self, positions: impl IntoIterator<Item = (i32, i64)>) -> Result<(), ConsumeError> {
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for (partition, offset) in positions {
+            tpl.add_partition_offset(&self.topic, partition, rdkafka::Offset::Offset(offset))
+                .map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+        }
+        self.consumer.assign(&tpl).map_err(|e| ConsumeError::Kafka(e.to_string()))
+    }
+
+    /// The next record, waiting at most `timeout`; `None` when none arrived in time.
+    pub async fn poll(&self, timeout: Duration) -> Option<Result<Consumed<KeyOf<T>, V>, ConsumeError>> {
+        let message = match tokio::time::timeout(timeout, self.consumer.recv()).await {
+            Err(_) => return None,
+            Ok(Err(e)) => return Some(Err(ConsumeError::Kafka(e.to_string()))),
+            Ok(Ok(m)) => m.detach(),
+        };
+        Some(self.read(&message).await)
+    }
+
+    async fn read(&self, m: &rdkafka::message::OwnedMessage) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
+        let (partition, offset) = (m.partition(), m.offset());
+        let key_error = |message: String| ConsumeError::Key { partition, offset, message };
+        let key = match m.key() {
+            None => None,
+            Some(bytes) => Some(match <T::Key as KeyFormat>::KIND {
+                KeyKind::Plain => match <T::Key as KeyFormat>::read_plain(bytes) {
+                    Some(r) => r.map_err(|e: KeyBytesError| key_error(e.to_string()))?,
+                    None => return Err(key_error("no reader for this key type".into())),
+                },
+                KeyKind::Avro => {
+                    let Some(reader) = &self.key_reader else { return Err(key_error("no Avro key reader".into())) };
+                    match <T::Key as KeyFormat>::read_avro(reader.as_ref(), &self.topic, bytes).await {
+                        Some(r) => r.map_err(|e| key_error(e.to_string()))?,
+                        None => return Err(key_error("no Avro key reader".into())),
+                    }
+                }
+                KeyKind::None => return Err(key_error("the topic is declared without keys".into())),
+            }),
+        };
+        let value = match m.payload() {
+            None => None,
+            Some(bytes) => {
+                Some(self.values.deserialize(&self.topic, bytes).await.map_err(|source| ConsumeError::Value {
+                    partition,
+                    offset,
+                    source,
+                })?)
+            }
+        };
+        let mut headers = Headers::new();
+        if let Some(h) = m.headers() {
+            for header in h.iter() {
+                match header.value {
+                    Some(v) => headers.insert(header.key, v),
+                    None => headers.insert_null(header.key),
+                };
+            }
+        }
+        let timestamp = match m.timestamp() {
+            rdkafka::Timestamp::CreateTime(t) => Some(Timestamp::CreateTime(t)),
+            rdkafka::Timestamp::LogAppendTime(t) => Some(Timestamp::LogAppendTime(t)),
+            rdkafka::Timestamp::NotAvailable => None,
+        };
+        Ok(Consumed { key, value, partition, offset, timestamp, headers })
+    }
+
+    /// Commits the position after `record` for the consumer's group.
+    pub fn commit(&self, record: &Consumed<KeyOf<T>, V>) -> Result<(), ConsumeError> {
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, record.partition, rdkafka::Offset::Offset(record.offset + 1))
+            .map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+        self.consumer.commit(&tpl, CommitMode::Async).map_err(|e| ConsumeError::Kafka(e.to_string()))
+    }
+}
