@@ -611,3 +611,75 @@ async fn records_in_flight_to_a_broker_that_is_gone() {
     }
     assert_eq!(failed.load(Ordering::SeqCst), 1, "the callback ran with the failure");
 }
+
+#[tokio::test]
+async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
+    use typed_kafka::consumer::{StartAt, TypedConsumer};
+    let name = topic("it-consumer", 2).await;
+    let p = producer(config());
+    let keyed = p.topic(KEYED_READINGS).name(&name).bind().await.unwrap();
+    let key = SensorKey { site: "s".into(), sensor: 3 };
+    keyed.send(Record::new(reading(1)).key(key.clone()).header("h", "v")).await.unwrap();
+    keyed.send(Record::<SensorKey, Reading>::tombstone(key.clone())).await.unwrap();
+    let consumer = TypedConsumer::<KEYED_READINGS, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
+        .name(&name)
+        .build()
+        .unwrap();
+    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
+        got.push(record);
+    }
+    got.sort_by_key(|r| r.offset);
+    assert_eq!(got[0].key.as_ref(), Some(&key), "Avro keys read back through the registry");
+    assert_eq!(got[0].value, Some(reading(1)));
+    assert_eq!(got[0].headers.get("h"), Some(Some(&b"v"[..])));
+    assert!(matches!(got[0].timestamp, Some(Timestamp::CreateTime(_))));
+    assert_eq!(got[1].value, None, "a tombstone");
+    assert_eq!(got[1].key.as_ref(), Some(&key));
+
+    // Plain keys come back in the standard deserializers' formats.
+    let name = topic("it-consumer-plain", 1).await;
+    let counters = p.topic(COUNTERS).name(&name).bind().await.unwrap();
+    counters.send(Record::new(reading(2)).key(i64::MIN)).await.unwrap();
+    let consumer = TypedConsumer::<COUNTERS, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
+        .name(&name)
+        .build()
+        .unwrap();
+    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
+    assert_eq!((record.key, record.value), (Some(i64::MIN), Some(reading(2))));
+}
+
+#[tokio::test]
+async fn librdkafka_batch_statistics_reach_the_metrics() {
+    let name = topic("it-stats", 1).await;
+    let p = Producer::builder(config().set("linger.ms", "20").build().unwrap()).registry(registry()).build().unwrap();
+    // statistics.interval.ms is librdkafka-only, so it passes through explicitly.
+    let p_stats = Producer::builder(
+        config().set("linger.ms", "20").set_librdkafka("statistics.interval.ms", "200").build().unwrap(),
+    )
+    .registry(registry())
+    .build()
+    .unwrap();
+    drop(p);
+    let readings = p_stats.topic(READINGS).name(&name).bind().await.unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..200 {
+        deliveries.push(readings.enqueue(Record::new(reading(i)).key("k".into())).await.unwrap());
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p_stats.metrics().batch_records_avg.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = p_stats.metrics();
+    assert!(m.batch_records_avg.is_some_and(|n| n >= 1), "{m:?}");
+    assert!(m.batch_size_avg.is_some_and(|n| n > 0), "{m:?}");
+    assert!(m.requests_sent.is_some_and(|n| n > 0), "{m:?}");
+    assert_eq!(m.records_sent, 200);
+    assert!(m.bytes_sent > 200 * 10);
+}
