@@ -655,16 +655,14 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
 #[tokio::test]
 async fn librdkafka_batch_statistics_reach_the_metrics() {
     let name = topic("it-stats", 1).await;
-    let p = Producer::builder(config().set("linger.ms", "20").build().unwrap()).registry(registry()).build().unwrap();
     // statistics.interval.ms is librdkafka-only, so it passes through explicitly.
-    let p_stats = Producer::builder(
+    let p = Producer::builder(
         config().set("linger.ms", "20").set_librdkafka("statistics.interval.ms", "200").build().unwrap(),
     )
     .registry(registry())
     .build()
     .unwrap();
-    drop(p);
-    let readings = p_stats.topic(READINGS).name(&name).bind().await.unwrap();
+    let readings = p.topic(READINGS).name(&name).bind().await.unwrap();
     let mut deliveries = Vec::new();
     for i in 0..200 {
         deliveries.push(readings.enqueue(Record::new(reading(i)).key("k".into())).await.unwrap());
@@ -673,10 +671,10 @@ async fn librdkafka_batch_statistics_reach_the_metrics() {
         d.await.unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while p_stats.metrics().batch_records_avg.is_none() && Instant::now() < deadline {
+    while p.metrics().batch_records_avg.is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let m = p_stats.metrics();
+    let m = p.metrics();
     assert!(m.batch_records_avg.is_some_and(|n| n >= 1), "{m:?}");
     assert!(m.batch_size_avg.is_some_and(|n| n > 0), "{m:?}");
     assert!(m.requests_sent.is_some_and(|n| n > 0), "{m:?}");
