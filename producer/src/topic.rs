@@ -213,7 +213,7 @@ impl KeyFormat for NoKey {
 }
 
 /// Declares a typed topic: a unit type named `NAME` that is also its only value, bound to the topic's name, key
-/// format and value types. See the [module docs](crate::topic) for the forms.
+/// format and value types. See the [module docs](mod@crate::topic) for the forms.
 #[macro_export]
 macro_rules! topic {
     (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, value: $value:ty $(;)?) => {

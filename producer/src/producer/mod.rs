@@ -1,5 +1,5 @@
 //! The producer: [`Producer`] owns the batching core (librdkafka) and the byte budget; [`TypedProducer`] sends the
-//! records of one [typed topic](crate::topic).
+//! records of one [typed topic](mod@crate::topic).
 //!
 //! The path of one record: interceptors' `on_send` → key and value validated and encoded (schema IDs cached at
 //! bind, no I/O) → a record that violates its schema is refused here, with every violation's path, and handed
