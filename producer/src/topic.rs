@@ -41,6 +41,10 @@ use crate::key::{FromKeyBytes, KeyBytesError, PlainKey};
 use crate::producer::typed::Encoder;
 use crate::producer::{BindError, Binder};
 
+/// An Avro key being read (`None`: the key format has no Avro reader).
+#[doc(hidden)]
+pub type KeyRead<'a, K> = Pin<Box<dyn Future<Output = Option<Result<K, DeserializeError>>> + Send + 'a>>;
+
 /// A declared topic: its name, key format and value types. Implemented by [`topic!`](crate::topic!); not by hand.
 pub trait Topic: Send + Sync + 'static {
     /// The topic's name in Kafka.
@@ -98,7 +102,7 @@ pub trait KeyFormat: Send + Sync + 'static {
         _reader: &'a (dyn Any + Send + Sync),
         _topic: &'a str,
         _bytes: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Option<Result<Self::Key, DeserializeError>>> + Send + 'a>> {
+    ) -> KeyRead<'a, Self::Key> {
         Box::pin(async { None })
     }
 
@@ -152,7 +156,7 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
         reader: &'a (dyn Any + Send + Sync),
         topic: &'a str,
         bytes: &'a [u8],
-    ) -> Pin<Box<dyn Future<Output = Option<Result<K, DeserializeError>>> + Send + 'a>> {
+    ) -> KeyRead<'a, K> {
         Box::pin(async move {
             let reader = reader.downcast_ref::<AvroDeserializer<K>>()?;
             Some(reader.deserialize(topic, bytes).await)
