@@ -152,11 +152,7 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
         Some(AvroDeserializer::<K>::new(client.clone()).map(|d| Box::new(d) as Box<dyn Any + Send + Sync>))
     }
 
-    fn read_avro<'a>(
-        reader: &'a (dyn Any + Send + Sync),
-        topic: &'a str,
-        bytes: &'a [u8],
-    ) -> KeyRead<'a, K> {
+    fn read_avro<'a>(reader: &'a (dyn Any + Send + Sync), topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
         Box::pin(async move {
             let reader = reader.downcast_ref::<AvroDeserializer<K>>()?;
             Some(reader.deserialize(topic, bytes).await)

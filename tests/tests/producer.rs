@@ -681,3 +681,39 @@ async fn librdkafka_batch_statistics_reach_the_metrics() {
     assert_eq!(m.records_sent, 200);
     assert!(m.bytes_sent > 200 * 10);
 }
+
+#[tokio::test]
+async fn a_custom_partitioner_and_sticky_null_keys_on_the_broker() {
+    let name = topic("it-partitioner", 6).await;
+    let p = producer(config());
+    let events = p
+        .topic(SENSOR_EVENTS)
+        .name(&name)
+        .partitioner::<Alarm>(|key, alarm, partitions| {
+            assert_eq!(partitions, 6);
+            let urgent = alarm.is_some_and(|a| a.sensor.starts_with("fire")) || key.is_some_and(|k| k == "boiler");
+            if urgent { 5 } else { 0 }
+        })
+        .bind()
+        .await
+        .unwrap();
+    let fire = events.send(Record::new(Alarm { sensor: "fire-1".into() }).key("x".into())).await.unwrap();
+    let boiler = events.send(Record::new(Alarm { sensor: "temp".into() }).key("boiler".into())).await.unwrap();
+    let calm = events.send(Record::new(Alarm { sensor: "temp".into() }).key("x".into())).await.unwrap();
+    assert_eq!((fire.partition, boiler.partition, calm.partition), (5, 5, 0));
+    // Readings have no partitioner: Java's murmur2 of the key.
+    let r = events.send(Record::new(reading(1)).key("x".into())).await.unwrap();
+    assert_eq!(r.partition, java_partition(b"x", 6) as i32);
+
+    // Records without a key stick to a partition for a while (librdkafka's sticky.partitioning.linger.ms, as
+    // Java's built-in partitioner sticks per batch) rather than spreading one by one.
+    let mut deliveries = Vec::new();
+    for i in 0..60 {
+        deliveries.push(events.enqueue(Record::new(reading(i))).await.unwrap());
+    }
+    let mut partitions = std::collections::BTreeSet::new();
+    for d in deliveries {
+        partitions.insert(d.await.unwrap().partition);
+    }
+    assert!(partitions.len() <= 3, "60 keyless records in a burst spread over {partitions:?}");
+}
