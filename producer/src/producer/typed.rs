@@ -317,6 +317,29 @@ impl<T: Topic> std::fmt::Debug for TypedProducer<T> {
     }
 }
 
+thread_local! {
+    /// The key and value buffers of the last record this thread handed to librdkafka, which copies the bytes:
+    /// reused so that the steady state allocates no buffers per record.
+    static KEY_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    static VALUE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Buffers larger than this are not kept for reuse (one huge record should not pin its memory).
+const MAX_POOLED: usize = 64 * 1024;
+
+fn pooled(slot: &'static std::thread::LocalKey<std::cell::Cell<Vec<u8>>>) -> Vec<u8> {
+    slot.take()
+}
+
+fn recycle(slot: &'static std::thread::LocalKey<std::cell::Cell<Vec<u8>>>, buf: Option<Vec<u8>>) {
+    if let Some(mut buf) = buf
+        && buf.capacity() <= MAX_POOLED
+    {
+        buf.clear();
+        slot.set(buf);
+    }
+}
+
 /// A record's bytes and where it goes, before it takes its share of the byte budget.
 struct Encoded {
     key: Option<Vec<u8>>,
@@ -470,7 +493,7 @@ impl<T: Topic> TypedProducer<T> {
         let inner = &self.inner;
         let (key, key_id) = match &record.key {
             Some(k) => {
-                let mut buf = Vec::with_capacity(32);
+                let mut buf = pooled(&KEY_BUFFER);
                 let id = self.encode_key(k, &mut buf).map_err(SendErrorKind::Key)?;
                 (Some(buf), id)
             }
@@ -490,7 +513,7 @@ impl<T: Topic> TypedProducer<T> {
                         reason: "the value type is not bound".to_string(),
                     }));
                 };
-                let mut buf = Vec::with_capacity(128);
+                let mut buf = pooled(&VALUE_BUFFER);
                 let id = encoder.encode(&inner.topic, v, &mut buf).map_err(SendErrorKind::Value)?;
                 (Some(buf), Some(id))
             }
@@ -641,7 +664,11 @@ impl<T: Topic> TypedProducer<T> {
                     timestamp: record.timestamp,
                     headers: &record.headers,
                 };
-                match core.enqueue(wire, pending) {
+                let enqueued = core.enqueue(wire, pending);
+                // librdkafka copied the bytes: the buffers serve the next record on this thread.
+                recycle(&KEY_BUFFER, encoded.key);
+                recycle(&VALUE_BUFFER, encoded.value);
+                match enqueued {
                     Ok(()) => Ok(record_id),
                     Err((kind, pending)) => {
                         accounting.not_enqueued(pending.bytes);
