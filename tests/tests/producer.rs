@@ -717,3 +717,45 @@ async fn a_custom_partitioner_and_sticky_null_keys_on_the_broker() {
     }
     assert!(partitions.len() <= 3, "60 keyless records in a burst spread over {partitions:?}");
 }
+
+/// A fatal error of the idempotent producer (a cluster authorization failure on InitProducerId, injected through
+/// librdkafka's in-process mock cluster, since a real broker cannot be made to fail this way on demand): the
+/// records in flight fail as fatal, later sends are refused with the reason, and the producer says it must be
+/// rebuilt.
+#[tokio::test]
+async fn a_fatal_error_says_the_producer_must_be_rebuilt() {
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("it-fatal", 1, 1).unwrap();
+    cluster.request_errors(
+        RDKafkaApiKey::InitProducerId,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED],
+    );
+    let config =
+        ProducerConfig::builder(cluster.bootstrap_servers()).set("delivery.timeout.ms", "60000").build().unwrap();
+    let p = Producer::builder(config).registry(registry()).build().unwrap();
+    let readings = p.topic(READINGS).name("it-fatal").bind().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(30), readings.send(Record::new(reading(1)))).await.unwrap();
+    match first {
+        // librdkafka purges what was queued when the error turns fatal.
+        Err(ProduceError::NotDelivered(e)) => assert!(e.is_fatal() || e.kind == DeliveryErrorKind::Purged, "{e}"),
+        Err(ProduceError::Refused(e)) => assert!(matches!(e.kind(), SendErrorKind::Fatal(_)), "{e}"),
+        other => panic!("expected a fatal failure, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p.fatal_error().is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reason = p.fatal_error().expect("the fatal error is known");
+    match readings.send(Record::new(reading(2))).await {
+        Err(ProduceError::Refused(e)) => {
+            assert!(matches!(e.kind(), SendErrorKind::Fatal(_)), "{e}");
+            assert!(e.to_string().contains("rebuilt"), "{e}");
+            assert!(!e.is_retriable());
+            assert_eq!(e.into_record().value, Some(reading(2)));
+        }
+        other => panic!("expected a fatal refusal, got {other:?} ({reason})"),
+    }
+}

@@ -157,6 +157,10 @@ pub(crate) struct Accounting {
     closing: AtomicBool,
     undelivered: Mutex<Vec<Undelivered>>,
     fatal: Mutex<Option<String>>,
+    /// Whether `fatal` holds an error: the hot path reads this flag, not the mutex.
+    is_fatal: AtomicBool,
+    /// librdkafka reported an error that may be fatal: whether it is, only its client can tell.
+    maybe_fatal: AtomicBool,
     pub(crate) batch_stats: Mutex<BatchStats>,
 }
 
@@ -175,6 +179,8 @@ impl Accounting {
             closing: AtomicBool::new(false),
             undelivered: Mutex::new(Vec::new()),
             fatal: Mutex::new(None),
+            is_fatal: AtomicBool::new(false),
+            maybe_fatal: AtomicBool::new(false),
             batch_stats: Mutex::new(BatchStats::default()),
         }
     }
@@ -376,10 +382,24 @@ impl Accounting {
         if fatal.is_none() {
             tracing::error!(reason, "fatal producer error: the producer must be rebuilt");
             *fatal = Some(reason);
+            self.is_fatal.store(true, Ordering::Release);
         }
     }
 
+    /// Notes a client error that may be fatal (librdkafka's error events do not say).
+    pub(crate) fn error_reported(&self) {
+        self.maybe_fatal.store(true, Ordering::Release);
+    }
+
+    /// Whether an error was reported since the last check, clearing the note.
+    pub(crate) fn take_error_reported(&self) -> bool {
+        self.maybe_fatal.load(Ordering::Acquire) && self.maybe_fatal.swap(false, Ordering::AcqRel)
+    }
+
     pub(crate) fn fatal(&self) -> Option<String> {
+        if !self.is_fatal.load(Ordering::Acquire) {
+            return None;
+        }
         self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

@@ -55,6 +55,9 @@ impl ClientContext for Ctx {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
             self.accounting.set_fatal(reason.to_string());
         } else {
+            // Through the event API a fatal error arrives with its underlying code; the sender side asks the
+            // client whether it was fatal (KafkaCore::check_fatal).
+            self.accounting.error_reported();
             tracing::warn!(target: "librdkafka", error = %error, "{reason}");
         }
     }
@@ -182,6 +185,15 @@ impl KafkaCore {
             };
             (kind, record.delivery_opaque)
         })
+    }
+
+    /// Records the client's fatal error, if an error was reported since the last check and it is one.
+    pub(crate) fn check_fatal(&self, accounting: &Accounting) {
+        if accounting.take_error_reported()
+            && let Some((code, reason)) = self.producer.client().fatal_error()
+        {
+            accounting.set_fatal(format!("{reason} ({code:?})"));
+        }
     }
 
     /// The partition count of `topic` from the cluster's metadata; `Ok(None)` if the topic does not exist.

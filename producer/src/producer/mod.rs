@@ -232,8 +232,17 @@ impl Producer {
         self.inner.accounting.close_report()
     }
 
+    /// Asks the batching core whether an error it reported was fatal (cheap unless one was reported).
+    pub(crate) fn check_fatal(&self) {
+        match &self.inner.backend {
+            Backend::Kafka(core) => core.check_fatal(&self.inner.accounting),
+            Backend::Mock(_) => {}
+        }
+    }
+
     /// The fatal error the producer hit, if any: it must then be rebuilt.
     pub fn fatal_error(&self) -> Option<String> {
+        self.check_fatal();
         self.inner.accounting.fatal()
     }
 }

@@ -627,6 +627,7 @@ impl<T: Topic> TypedProducer<T> {
         if accounting.is_closing() {
             return Err(SendErrorKind::Closed);
         }
+        self.inner.producer.check_fatal();
         if let Some(reason) = accounting.fatal() {
             return Err(SendErrorKind::Fatal(reason));
         }
