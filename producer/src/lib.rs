@@ -82,18 +82,18 @@ pub mod config;
 pub mod consumer;
 pub mod key;
 pub mod partition;
-#[cfg(feature = "kafka")]
+#[cfg(feature = "registry")]
 pub mod producer;
-#[cfg(feature = "kafka")]
+#[cfg(feature = "registry")]
 mod record;
-#[cfg(feature = "kafka")]
+#[cfg(feature = "registry")]
 pub mod topic;
 
-#[cfg(feature = "kafka")]
+#[cfg(feature = "registry")]
 pub use producer::{
     Delivery, MockOutcome, MockProducer, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer,
 };
-#[cfg(feature = "kafka")]
+#[cfg(feature = "registry")]
 pub use record::{Headers, Record, RecordMetadata, Timestamp};
 
 #[cfg(feature = "registry")]

@@ -20,8 +20,12 @@
 //! sends nothing and drops the record. Once enqueued, the record is delivered whatever happens to its futures:
 //! dropping a [`Delivery`] only discards the result.
 
+// Without the `kafka` feature only the mock backend exists, and what serves the batching core alone is unused.
+#![cfg_attr(not(feature = "kafka"), allow(dead_code, unused_variables, unused_imports))]
+
 mod accounting;
 mod error;
+#[cfg(feature = "kafka")]
 mod kafka;
 mod mock;
 pub(crate) mod typed;
@@ -43,6 +47,7 @@ use crate::topic::Topic;
 
 /// The batching core behind a producer.
 pub(crate) enum Backend {
+    #[cfg(feature = "kafka")]
     Kafka(kafka::KafkaCore),
     Mock(mock::MockCore),
 }
@@ -153,6 +158,7 @@ impl ProducerBuilder {
     }
 
     /// Starts the producer: the batching core connects to `bootstrap.servers` in the background.
+    #[cfg(feature = "kafka")]
     pub fn build(self) -> Result<Producer, BuildError> {
         let registry = self.registry.ok_or(BuildError::NoRegistry)?;
         let accounting = Arc::new(Accounting::new(&self.config, self.interceptors));
@@ -214,8 +220,12 @@ impl Producer {
     /// delivered or failed, at most `timeout`. Returns how many are still in flight (0: all done).
     pub async fn flush(&self, timeout: Duration) -> usize {
         match &self.inner.backend {
+            #[cfg(feature = "kafka")]
             Backend::Kafka(core) => core.flush(&self.inner.accounting, timeout).await,
-            Backend::Mock(_) => 0,
+            Backend::Mock(_) => {
+                let _ = timeout;
+                0
+            }
         }
     }
 
@@ -226,8 +236,11 @@ impl Producer {
         self.inner.accounting.start_closing();
         let left = self.flush(timeout).await;
         match &self.inner.backend {
+            #[cfg(feature = "kafka")]
             Backend::Kafka(core) if left > 0 => core.purge(&self.inner.accounting).await,
-            _ => {}
+            _ => {
+                let _ = left;
+            }
         }
         self.inner.accounting.close_report()
     }
@@ -235,6 +248,7 @@ impl Producer {
     /// Asks the batching core whether an error it reported was fatal (cheap unless one was reported).
     pub(crate) fn check_fatal(&self) {
         match &self.inner.backend {
+            #[cfg(feature = "kafka")]
             Backend::Kafka(core) => core.check_fatal(&self.inner.accounting),
             Backend::Mock(_) => {}
         }

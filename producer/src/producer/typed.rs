@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use typed_kafka_avro::{KafkaRecord, SchemaId, wire};
+#[cfg(feature = "kafka")]
 use typed_kafka_registry::{AvroSerializer, SerializerConfig};
 use typed_kafka_registry::{
     BoundSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SubjectNameStrategy, write_framed,
@@ -101,6 +102,7 @@ impl<T: Topic> Binder<T> {
                     .map_err(|reason| SerializeError::Subject { topic: self.topic.to_string(), reason })?;
                 Ok(Encoder::Fixed(mock.schema_id(&subject, info.fingerprint())))
             }
+            #[cfg(feature = "kafka")]
             Backend::Kafka(_) => {
                 let client = inner.registry.clone().ok_or(BindError::Closed)?;
                 let config = SerializerConfig { strategy, mode, part, normalization: inner.normalization };
@@ -223,6 +225,7 @@ impl<T: Topic> TopicBinding<T> {
         let topic: Arc<str> = self.name.as_deref().unwrap_or(T::NAME).into();
         let partitions = match &inner.backend {
             Backend::Mock(mock) => mock.partitions(),
+            #[cfg(feature = "kafka")]
             Backend::Kafka(core) => {
                 // As Java's producer waits up to max.block.ms for a topic's metadata: a topic just created may
                 // take a moment to reach every broker.
@@ -562,6 +565,7 @@ impl<T: Topic> TypedProducer<T> {
     }
 
     fn refresh_partitions_if_stale(&self) {
+        #[cfg(feature = "kafka")]
         {
             let inner = &self.inner;
             let Backend::Kafka(_) = &inner.producer.inner.backend else { return };
@@ -656,6 +660,7 @@ impl<T: Topic> TypedProducer<T> {
         });
         accounting.enqueued();
         match &producer.backend {
+            #[cfg(feature = "kafka")]
             Backend::Kafka(core) => {
                 let wire = super::kafka::Wire {
                     topic: &self.inner.topic,
