@@ -268,11 +268,7 @@ impl Core {
         buf: &mut Vec<u8>,
     ) -> Result<(), SerializeError> {
         let start = buf.len();
-        wire::write_header(buf, id);
-        if let Err(source) = value.encode_body(buf) {
-            buf.truncate(start);
-            return Err(invalid(topic, value, source));
-        }
+        write_framed(topic, id, value, buf)?;
         if self.projecting.load(Ordering::Acquire) {
             return self.project(topic, id, start, buf);
         }
@@ -283,7 +279,7 @@ impl Core {
 /// The error for a value whose encoding failed with `first`: every violation in it, found on this cold path.
 #[cold]
 #[inline(never)]
-pub(crate) fn invalid<T: KafkaRecord + ?Sized>(topic: &str, value: &T, first: EncodeError) -> SerializeError {
+fn invalid<T: KafkaRecord + ?Sized>(topic: &str, value: &T, first: EncodeError) -> SerializeError {
     let mut violations = Vec::new();
     value.violations(&mut violations);
     if violations.is_empty() {
@@ -295,6 +291,7 @@ pub(crate) fn invalid<T: KafkaRecord + ?Sized>(topic: &str, value: &T, first: En
 /// Appends `value` to `buf` framed with a known schema `id` (`0x00 | id | body`), with no registry involved (the
 /// caller knows the ID is `T`'s schema). A value that violates its schema is refused with every violation and
 /// leaves `buf` as it was.
+#[inline]
 pub fn write_framed<T: KafkaRecord + ?Sized>(
     topic: &str,
     id: SchemaId,
