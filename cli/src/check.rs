@@ -1,0 +1,353 @@
+//! The offline check of the contracts: the lock is current, no committed version was edited, deleted or
+//! renumbered, each version is compatible with its history under its subject's level, and approvals match
+//! exactly.
+
+use serde::Serialize;
+use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, Direction, check_level};
+use typed_kafka_avro::schema::Schema;
+
+use crate::contracts::{Contracts, LOCK_FILE, hex, lock_entry, resolution_fingerprint};
+
+/// What kind of finding, which decides the exit code. The most serious kind found wins: an edited history, then a
+/// break, then drift (an unblessed breaking version is reported as the break, not as a stale lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The lock or an approval no longer matches the files: run `bless` (exit 2).
+    Drift,
+    /// A version breaks its history (exit 1).
+    Incompatible,
+    /// A committed version was edited, deleted or renumbered (exit 3).
+    HistoryEdited,
+}
+
+impl Kind {
+    /// The process exit code for this kind.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Incompatible => 1,
+            Kind::Drift => 2,
+            Kind::HistoryEdited => 3,
+        }
+    }
+}
+
+/// One finding: a rule ID, where, what and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The kind (decides the exit code).
+    pub kind: Kind,
+    /// The rule: an Avro compatibility rule (`READER_FIELD_MISSING_DEFAULT_VALUE`, …) or a contract rule
+    /// (`LOCK_STALE`, `VERSION_EDITED`, …).
+    pub rule: String,
+    /// The subject.
+    pub subject: String,
+    /// The version the finding is about.
+    pub version: Option<u32>,
+    /// The earlier version it was checked against.
+    pub against: Option<u32>,
+    /// The level, for compatibility findings.
+    pub level: Option<String>,
+    /// Which way data flows: `new_reads_old` or `old_reads_new`.
+    pub direction: Option<String>,
+    /// The file, relative to the contracts directory.
+    pub file: Option<String>,
+    /// The path inside the schema, for compatibility findings.
+    pub path: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Every finding.
+    pub findings: Vec<Finding>,
+    /// How many subjects and version pairs were looked at.
+    pub subjects: usize,
+    /// Version pairs checked for compatibility.
+    pub pairs_checked: usize,
+}
+
+impl Report {
+    /// The exit code: 0 when there is no finding, else that of the most serious kind.
+    pub fn exit_code(&self) -> i32 {
+        self.findings.iter().map(|f| f.kind).max().map_or(0, Kind::exit_code)
+    }
+}
+
+fn finding(kind: Kind, rule: &str, subject: &str, version: Option<u32>, message: String, fix: &str) -> Finding {
+    Finding {
+        kind,
+        rule: rule.to_string(),
+        subject: subject.to_string(),
+        version,
+        against: None,
+        level: None,
+        direction: None,
+        file: None,
+        path: None,
+        message,
+        fix: fix.to_string(),
+    }
+}
+
+const BLESS: &str = "run `cargo contracts bless` to record the new version in the lock";
+const RESTORE: &str =
+    "committed versions are immutable: restore the file from version control and add the change as a new version";
+
+/// Checks the contracts offline.
+pub fn check(contracts: &Contracts) -> Report {
+    let mut report = Report { subjects: contracts.subjects.len(), ..Report::default() };
+    let out = &mut report.findings;
+    for stray in &contracts.stray_files {
+        let subject = stray.split('/').next().unwrap_or_default();
+        let mut f = finding(
+            Kind::Drift,
+            "STRAY_FILE",
+            subject,
+            None,
+            format!("{stray} is not a version file (expected v<N>.avsc, N from 1, no leading zeros)"),
+            "rename it to the next v<N>.avsc or move it out of the contracts directory",
+        );
+        f.file = Some(stray.clone());
+        out.push(f);
+    }
+    history_against_lock(contracts, out);
+    for (subject, versions) in &contracts.subjects {
+        // Versions are numbered 1, 2, 3, … with no gap (a gap is a deleted or renumbered version).
+        for (i, v) in versions.iter().enumerate() {
+            if v.number != i as u32 + 1 {
+                let mut f = finding(
+                    Kind::HistoryEdited,
+                    "VERSION_GAP",
+                    subject,
+                    Some(v.number),
+                    format!(
+                        "versions must be numbered from 1 without gaps; found v{} where v{} belongs",
+                        v.number,
+                        i + 1
+                    ),
+                    RESTORE,
+                );
+                f.file = Some(v.file.clone());
+                out.push(f);
+                break;
+            }
+        }
+        for v in versions {
+            if let Err(e) = &v.schema {
+                let mut f = finding(
+                    Kind::Incompatible,
+                    "INVALID_SCHEMA",
+                    subject,
+                    Some(v.number),
+                    format!("not a valid Avro schema: {e}"),
+                    "fix the schema text",
+                );
+                f.file = Some(v.file.clone());
+                out.push(f);
+            }
+        }
+        report.pairs_checked += compatibility(contracts, subject, out);
+    }
+    approvals(contracts, out);
+    report
+}
+
+/// Lock entries against the files: edited, deleted or renumbered versions, and versions the lock lacks.
+fn history_against_lock(contracts: &Contracts, out: &mut Vec<Finding>) {
+    let Some(lock) = &contracts.lock else {
+        if !contracts.subjects.is_empty() {
+            out.push(finding(Kind::Drift, "LOCK_MISSING", "", None, format!("there is no {LOCK_FILE}"), BLESS));
+        }
+        return;
+    };
+    for locked in &lock.subjects {
+        let versions = contracts.subjects.get(&locked.name);
+        for lv in &locked.versions {
+            let file = versions.and_then(|vs| vs.iter().find(|v| v.file == lv.file));
+            let Some(file) = file else {
+                let mut f = finding(
+                    Kind::HistoryEdited,
+                    "VERSION_DELETED",
+                    &locked.name,
+                    Some(lv.version),
+                    format!("{} (v{}) is in the lock but not in the repository", lv.file, lv.version),
+                    RESTORE,
+                );
+                f.file = Some(lv.file.clone());
+                out.push(f);
+                continue;
+            };
+            let now = lock_entry(file);
+            let edited = match &now {
+                Ok(now) => now.resolution != lv.resolution || now.pcf_rabin != lv.pcf_rabin,
+                Err(_) => true,
+            };
+            if file.number != lv.version || edited {
+                let what = if file.number != lv.version { "was renumbered" } else { "was edited after it was locked" };
+                let mut f = finding(
+                    Kind::HistoryEdited,
+                    "VERSION_EDITED",
+                    &locked.name,
+                    Some(lv.version),
+                    format!("{} {what} (locked resolution fingerprint {})", lv.file, lv.resolution),
+                    RESTORE,
+                );
+                f.file = Some(lv.file.clone());
+                out.push(f);
+            }
+        }
+    }
+    for (subject, versions) in &contracts.subjects {
+        let locked = lock.subjects.iter().find(|s| &s.name == subject);
+        for v in versions {
+            if !locked.is_some_and(|s| s.versions.iter().any(|lv| lv.file == v.file)) {
+                let mut f = finding(
+                    Kind::Drift,
+                    "LOCK_STALE",
+                    subject,
+                    Some(v.number),
+                    format!("{} is not in the lock yet", v.file),
+                    BLESS,
+                );
+                f.file = Some(v.file.clone());
+                out.push(f);
+            }
+        }
+    }
+}
+
+/// Each version against its history under the subject's level; approved breaks are skipped. Returns the number
+/// of versions checked.
+fn compatibility(contracts: &Contracts, subject: &str, out: &mut Vec<Finding>) -> usize {
+    let Some(versions) = contracts.subjects.get(subject) else { return 0 };
+    let level = contracts.level(subject);
+    let options = CheckOptions { semantic: contracts.config.defaults.semantic };
+    let mut checked = 0;
+    for (i, v) in versions.iter().enumerate().skip(1) {
+        let Ok(new) = &v.schema else { continue };
+        let history: Vec<Schema> = versions[..i].iter().filter_map(|h| h.schema.clone().ok()).collect();
+        if history.len() != i {
+            continue; // an invalid earlier version is reported on its own
+        }
+        checked += 1;
+        let findings = check_level(new, &history, level, &options);
+        if findings.is_empty() {
+            continue;
+        }
+        let resolution = resolution_fingerprint(&v.text).map(hex).unwrap_or_default();
+        let approved =
+            contracts.config.breaks.iter().any(|b| {
+                b.subject == subject && b.version == v.number && b.resolution.eq_ignore_ascii_case(&resolution)
+            });
+        if approved {
+            continue;
+        }
+        for vf in findings {
+            let against = versions[vf.index].number;
+            for inc in vf.incompatibilities {
+                let (direction, reading) = match vf.direction {
+                    Direction::NewReadsOld => {
+                        ("new_reads_old", format!("v{} cannot read data written with v{against}", v.number))
+                    }
+                    Direction::OldReadsNew => {
+                        ("old_reads_new", format!("v{against} cannot read data written with v{}", v.number))
+                    }
+                };
+                out.push(Finding {
+                    kind: Kind::Incompatible,
+                    rule: inc.rule.id().to_string(),
+                    subject: subject.to_string(),
+                    version: Some(v.number),
+                    against: Some(against),
+                    level: Some(level.to_string()),
+                    direction: Some(direction.to_string()),
+                    file: Some(v.file.clone()),
+                    path: Some(inc.path.clone()),
+                    message: format!("{reading} ({level}): {}", inc.message),
+                    fix: fix_for(inc.rule.id(), v.number, subject, &resolution),
+                });
+            }
+        }
+    }
+    checked
+}
+
+fn fix_for(rule: &str, version: u32, subject: &str, resolution: &str) -> String {
+    let hint = match rule {
+        "READER_FIELD_MISSING_DEFAULT_VALUE" => {
+            "give the field a default (#[kafka(default = ...)], or make it Option<T>)"
+        }
+        "MISSING_ENUM_SYMBOLS" => {
+            "keep the symbols, or give the enum a default symbol (#[kafka(default)] on a variant)"
+        }
+        "TYPE_MISMATCH" => {
+            "keep the type, or change it only along Avro's promotions (int→long→float→double, string↔bytes)"
+        }
+        "NAME_MISMATCH" => "keep the name, or add the old name as an alias (#[kafka(aliases = [...])])",
+        "MISSING_UNION_BRANCH" => "keep the union branch (or the enum variant) that old data uses",
+        "FIXED_SIZE_MISMATCH" => "keep the fixed size",
+        _ => "undo the change, or make it in a compatible way",
+    };
+    format!(
+        "{hint}; or, if the break is intended, approve it in typed-kafka.toml: [[breaks]] subject = \"{subject}\", \
+         version = {version}, resolution = \"{resolution}\", reason = \"...\""
+    )
+}
+
+/// Approvals that no longer match their version: the approved schema is not the one committed.
+fn approvals(contracts: &Contracts, out: &mut Vec<Finding>) {
+    for b in &contracts.config.breaks {
+        let version = contracts.subjects.get(&b.subject).and_then(|vs| vs.iter().find(|v| v.number == b.version));
+        let now = version.and_then(|v| resolution_fingerprint(&v.text).ok()).map(hex);
+        if now.as_deref().map(str::to_ascii_lowercase) != Some(b.resolution.to_ascii_lowercase()) {
+            out.push(finding(
+                Kind::Drift,
+                "APPROVAL_MISMATCH",
+                &b.subject,
+                Some(b.version),
+                format!(
+                    "the approved break ({}) names resolution {}, but v{} is {}",
+                    b.reason,
+                    b.resolution,
+                    b.version,
+                    now.unwrap_or_else(|| "missing".to_string())
+                ),
+                "approve the schema that is committed (its resolution fingerprint), or remove the approval",
+            ));
+        }
+    }
+}
+
+/// The checks of one reader/writer pair: under `level`, `new` against `old` (`None`: new reads old only).
+pub fn pair(new: &Schema, old: &Schema, level: Option<CompatibilityLevel>, semantic: bool) -> Vec<Finding> {
+    let level = level.unwrap_or(CompatibilityLevel::Backward);
+    let options = CheckOptions { semantic };
+    let mut out = Vec::new();
+    for vf in check_level(new, std::slice::from_ref(old), level, &options) {
+        for inc in vf.incompatibilities {
+            let direction = match vf.direction {
+                Direction::NewReadsOld => "new_reads_old",
+                Direction::OldReadsNew => "old_reads_new",
+            };
+            out.push(Finding {
+                kind: Kind::Incompatible,
+                rule: inc.rule.id().to_string(),
+                subject: String::new(),
+                version: None,
+                against: None,
+                level: Some(level.to_string()),
+                direction: Some(direction.to_string()),
+                file: None,
+                path: Some(inc.path.clone()),
+                message: inc.message.clone(),
+                fix: fix_for(inc.rule.id(), 0, "", "").split("; or, if").next().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,169 @@
+//! `cargo contracts`: checks the schema contracts under `schemas/` for CI.
+//!
+//! ```text
+//! cargo contracts check [--dir schemas] [--format text|json|github]
+//! cargo contracts bless [--dir schemas]
+//! cargo contracts compat --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic] [--format ...]
+//! ```
+//!
+//! Exit codes: 0 compatible, 1 incompatible, 2 contract drift (run `bless`), 3 history edited, 64 usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use typed_kafka_avro::compat::CompatibilityLevel;
+use typed_kafka_avro::schema::Schema;
+use typed_kafka_cli::check::{Kind, Report, check, pair};
+use typed_kafka_cli::contracts::Contracts;
+use typed_kafka_cli::render::{self, Format};
+use typed_kafka_cli::{EXIT_OK, EXIT_USAGE};
+
+const USAGE: &str = "\
+usage: cargo contracts <verb> [options]
+
+verbs:
+  check    the lock is current, no committed version was edited, deleted or renumbered, each version is
+           compatible with its history under its subject's level, approvals match (offline)
+  bless    record the committed versions in the lock, if none breaks its history or edits a locked one
+  compat   check one pair: --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic]
+
+options:
+  --dir DIR        the contracts directory (default: schemas)
+  --format FORMAT  text (default), json, or github (annotations; the full list goes to $GITHUB_STEP_SUMMARY)
+
+exit codes: 0 compatible, 1 incompatible, 2 contract drift (run bless), 3 history edited, 64 usage";
+
+struct Args {
+    verb: String,
+    dir: PathBuf,
+    format: Format,
+    reader: Option<PathBuf>,
+    writer: Option<PathBuf>,
+    level: Option<CompatibilityLevel>,
+    semantic: bool,
+}
+
+fn parse(args: Vec<String>) -> Result<Args, String> {
+    let mut it = args.into_iter().peekable();
+    // As a cargo subcommand the first argument is the subcommand's own name.
+    if it.peek().map(String::as_str) == Some("contracts") {
+        it.next();
+    }
+    let verb = it.next().ok_or("no verb given")?;
+    let mut a = Args {
+        verb,
+        dir: PathBuf::from("schemas"),
+        format: Format::Text,
+        reader: None,
+        writer: None,
+        level: None,
+        semantic: false,
+    };
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--dir" => a.dir = PathBuf::from(value("--dir")?),
+            "--format" => a.format = value("--format")?.parse()?,
+            "--reader" => a.reader = Some(PathBuf::from(value("--reader")?)),
+            "--writer" => a.writer = Some(PathBuf::from(value("--writer")?)),
+            "--level" => a.level = Some(value("--level")?.parse()?),
+            "--semantic" => a.semantic = true,
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok(a)
+}
+
+fn print(report: &Report, args: &Args) {
+    match args.format {
+        Format::Text => print!("{}", render::text(report)),
+        Format::Json => println!("{}", render::json(report)),
+        Format::Github => {
+            let (annotations, summary) = render::github(report, &args.dir.display().to_string());
+            print!("{annotations}");
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                use std::io::Write as _;
+                let written = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(summary.as_bytes()));
+                if let Err(e) = written {
+                    eprintln!("cargo contracts: writing the step summary: {e}");
+                }
+            } else {
+                print!("{summary}");
+            }
+        }
+    }
+}
+
+fn read_schema(path: &PathBuf) -> Result<Schema, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Schema::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run(args: &Args) -> Result<i32, String> {
+    match args.verb.as_str() {
+        "check" => {
+            let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
+            let report = check(&contracts);
+            print(&report, args);
+            Ok(report.exit_code())
+        }
+        "bless" => {
+            let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
+            let mut report = check(&contracts);
+            // What bless fixes (a lock that lacks versions) is not a reason to refuse.
+            report
+                .findings
+                .retain(|f| !(f.kind == Kind::Drift && (f.rule == "LOCK_STALE" || f.rule == "LOCK_MISSING")));
+            if !report.findings.is_empty() {
+                print(&report, args);
+                eprintln!("cargo contracts: bless refused; the lock was not written");
+                return Ok(report.exit_code());
+            }
+            contracts.write_lock().map_err(|e| format!("writing the lock: {e}"))?;
+            let versions: usize = contracts.subjects.values().map(Vec::len).sum();
+            println!(
+                "blessed: {} subject(s), {versions} version(s) in {}",
+                contracts.subjects.len(),
+                args.dir.display()
+            );
+            Ok(EXIT_OK)
+        }
+        "compat" => {
+            let (Some(reader), Some(writer)) = (&args.reader, &args.writer) else {
+                return Err("compat needs --reader and --writer".into());
+            };
+            let new = read_schema(reader)?;
+            let old = read_schema(writer)?;
+            let findings = pair(&new, &old, args.level, args.semantic);
+            let report = Report { subjects: 0, pairs_checked: 1, findings };
+            print(&report, args);
+            Ok(report.exit_code())
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(EXIT_OK)
+        }
+        other => Err(format!("unknown verb {other:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let code = match parse(std::env::args().skip(1).collect()) {
+        Ok(args) => match run(&args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("cargo contracts: {e}");
+                EXIT_USAGE
+            }
+        },
+        Err(e) => {
+            eprintln!("cargo contracts: {e}\n\n{USAGE}");
+            EXIT_USAGE
+        }
+    };
+    ExitCode::from(code as u8)
+}
