@@ -17,45 +17,8 @@ use chrono::{DateTime, Utc};
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::consumer::TypedConsumer;
 use typed_kafka::{KafkaRecord, ProduceError, Producer, Record, SchemaRegistryClient};
+use typed_kafka_examples::shop::{Line, ORDERS, Order, Status};
 use uuid::Uuid;
-
-/// Where an order stands.
-#[derive(KafkaRecord, Debug, Clone, Copy, PartialEq)]
-#[kafka(namespace = "shop.quickstart")]
-enum Status {
-    Placed,
-    Paid,
-}
-
-/// A line of an order.
-#[derive(KafkaRecord, Debug, Clone, PartialEq)]
-#[kafka(namespace = "shop.quickstart")]
-struct Line {
-    sku: String,
-    quantity: u32,
-    /// Unit price in cents.
-    unit_cents: u64,
-}
-
-/// An order, as the shop publishes it.
-#[derive(KafkaRecord, Debug, Clone, PartialEq)]
-#[kafka(namespace = "shop.quickstart")]
-struct Order {
-    /// Unique id.
-    id: Uuid,
-    lines: Vec<Line>,
-    total_cents: u64,
-    status: Status,
-    placed_at: DateTime<Utc>,
-    /// Free text from the customer.
-    note: Option<String>,
-}
-
-typed_kafka::topic! {
-    /// Orders, keyed by customer name (as Java's StringSerializer writes it, so Java producers of the same topic
-    /// put each customer's orders on the same partition).
-    ORDERS: "quickstart-orders", key: String, value: Order;
-}
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 

@@ -166,29 +166,9 @@ pub fn hex(fingerprint: u64) -> String {
     format!("{fingerprint:#018x}")
 }
 
-/// The resolution form of a schema text: its JSON with every attribute that matters when reading data (defaults,
-/// aliases, logical types and their parameters, enum defaults, order) kept, documentation dropped, object keys
-/// sorted and whitespace removed. Two files with the same resolution form describe the same contract.
-pub fn resolution_form(text: &str) -> Result<String, String> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                map.remove("doc");
-                map.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    strip(&mut value);
-    // serde_json's maps are ordered by key: the output is canonical.
-    serde_json::to_string(&value).map_err(|e| e.to_string())
-}
-
-/// The resolution fingerprint of a schema text.
+/// The resolution fingerprint of a schema text (see [`resolution_form`](typed_kafka_avro::schema::resolution_form)).
 pub fn resolution_fingerprint(text: &str) -> Result<u64, String> {
-    resolution_form(text).map(|form| rabin_fingerprint(form.as_bytes()))
+    typed_kafka_avro::schema::resolution_fingerprint(text).map_err(|e| e.to_string())
 }
 
 /// The lock entry a version's file gives.

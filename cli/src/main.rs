@@ -24,7 +24,9 @@ usage: cargo contracts <verb> [options]
 verbs:
   check    the lock is current, no committed version was edited, deleted or renumbered, each version is
            compatible with its history under its subject's level, approvals match (offline)
-  bless    record the committed versions in the lock, if none breaks its history or edits a locked one
+  bless    write each bound type whose derived schema changed as its subject's next version (runs the contract
+           tests, `cargo test --workspace contract`, with TYPED_KAFKA_BLESS=1), then record the versions in the lock
+           if none breaks its history or edits a locked one; --files-only skips the tests
   compat   check one pair: --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic]
 
 options:
@@ -41,6 +43,7 @@ struct Args {
     writer: Option<PathBuf>,
     level: Option<CompatibilityLevel>,
     semantic: bool,
+    files_only: bool,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -58,6 +61,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
         writer: None,
         level: None,
         semantic: false,
+        files_only: false,
     };
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -68,6 +72,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--writer" => a.writer = Some(PathBuf::from(value("--writer")?)),
             "--level" => a.level = Some(value("--level")?.parse()?),
             "--semantic" => a.semantic = true,
+            "--files-only" => a.files_only = true,
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -103,6 +108,20 @@ fn read_schema(path: &PathBuf) -> Result<Schema, String> {
     Schema::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Runs the workspace's contract tests with `TYPED_KAFKA_BLESS=1`, so that each drifted type writes its next
+/// version into `dir`.
+fn run_contract_tests(dir: &std::path::Path) -> Result<(), String> {
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["test", "--workspace", "--quiet", "contract"])
+        .env("TYPED_KAFKA_BLESS", "1")
+        .env("TYPED_KAFKA_SCHEMAS_DIR", &dir)
+        .status()
+        .map_err(|e| format!("running the contract tests: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("the contract tests failed ({status})")) }
+}
+
 fn run(args: &Args) -> Result<i32, String> {
     match args.verb.as_str() {
         "check" => {
@@ -112,6 +131,9 @@ fn run(args: &Args) -> Result<i32, String> {
             Ok(report.exit_code())
         }
         "bless" => {
+            if !args.files_only {
+                run_contract_tests(&args.dir)?;
+            }
             let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
             let mut report = check(&contracts);
             // What bless fixes (a lock that lacks versions) is not a reason to refuse.

@@ -87,14 +87,14 @@ fn a_compatible_change_is_blessed_and_then_checks_clean() {
     let (code, out) = f.run(&["check"]);
     assert_eq!(code, 2, "no lock yet is drift: {out}");
     assert!(out.contains("LOCK_MISSING") && out.contains("cargo contracts bless"), "{out}");
-    assert_eq!(f.run(&["bless"]).0, 0);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
     assert_eq!(f.run(&["check"]), (0, f.run(&["check"]).1));
 
     f.write("orders-value/v2.avsc", V2_COMPATIBLE);
     let (code, out) = f.run(&["check"]);
     assert_eq!(code, 2, "a version the lock lacks is drift: {out}");
     assert!(out.contains("LOCK_STALE") && out.contains("orders-value/v2.avsc"), "{out}");
-    let (code, out) = f.run(&["bless"]);
+    let (code, out) = f.run(&["bless", "--files-only"]);
     assert_eq!(code, 0, "{out}");
     let lock = std::fs::read_to_string(f.dir.join("typed-kafka.lock")).unwrap();
     assert!(lock.contains("version = 2") && lock.contains("pcf_rabin") && lock.contains("resolution"), "{lock}");
@@ -107,9 +107,9 @@ fn a_compatible_change_is_blessed_and_then_checks_clean() {
 fn an_incompatible_change_names_every_break_with_its_path_in_text_and_json() {
     let f = Fixture::new("incompatible");
     f.write("orders-value/v1.avsc", V1);
-    assert_eq!(f.run(&["bless"]).0, 0);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
     f.write("orders-value/v2.avsc", V2_BREAKING);
-    let (code, out) = f.run(&["bless"]);
+    let (code, out) = f.run(&["bless", "--files-only"]);
     assert_eq!(code, 1, "bless refuses a break: {out}");
     assert!(out.contains("the lock was not written"), "{out}");
     let (code, out) = f.run(&["check"]);
@@ -143,14 +143,14 @@ fn an_incompatible_change_names_every_break_with_its_path_in_text_and_json() {
     let forward = doc["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "incompatible").unwrap();
     assert_eq!((forward["direction"].as_str(), forward["path"].as_str()), (Some("old_reads_new"), Some("/fields/id")));
     f.write("typed-kafka.toml", "[subjects.\"orders-value\"]\nlevel = \"NONE\"\n");
-    assert_eq!(f.run(&["bless"]).0, 0, "no checks under NONE");
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0, "no checks under NONE");
 }
 
 #[test]
 fn an_approved_break_passes_only_for_the_exact_schema() {
     let f = Fixture::new("approved");
     f.write("orders-value/v1.avsc", V1);
-    assert_eq!(f.run(&["bless"]).0, 0);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
     f.write("orders-value/v2.avsc", V2_BREAKING);
     let (_, out) = f.run(&["check", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -163,7 +163,7 @@ fn an_approved_break_passes_only_for_the_exact_schema() {
             "[[breaks]]\nsubject = \"orders-value\"\nversion = 2\nresolution = \"{resolution}\"\nreason = \"all readers upgraded\"\n"
         ),
     );
-    assert_eq!(f.run(&["bless"]).0, 0, "approved");
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0, "approved");
     assert_eq!(f.run(&["check"]).0, 0);
     // Any other v2 is not approved: the approval no longer matches (drift), and v2 is an edited locked version.
     f.write("orders-value/v2.avsc", &V2_BREAKING.replace("currency", "currency_code"));
@@ -176,13 +176,13 @@ fn an_approved_break_passes_only_for_the_exact_schema() {
 fn edited_deleted_or_renumbered_history_is_exit_3() {
     let f = Fixture::new("history");
     f.write("orders-value/v1.avsc", V1).write("orders-value/v2.avsc", V2_COMPATIBLE);
-    assert_eq!(f.run(&["bless"]).0, 0);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
     // Edited.
     f.write("orders-value/v1.avsc", &V1.replace("\"long\"", "\"int\""));
     let (code, out) = f.run(&["check"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("VERSION_EDITED") && out.contains("orders-value/v1.avsc"), "{out}");
-    assert_eq!(f.run(&["bless"]).0, 3, "bless does not paper over an edit");
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 3, "bless does not paper over an edit");
     // A doc-only change is not an edit of the contract; whitespace neither.
     f.write(
         "orders-value/v1.avsc",
@@ -215,7 +215,7 @@ fn versions_are_ordered_by_number_not_by_listing() {
         f.write(&format!("orders-value/v{n}.avsc"), &text);
     }
     f.write("typed-kafka.toml", "[defaults]\nlevel = \"FULL_TRANSITIVE\"\n");
-    let (code, out) = f.run(&["bless"]);
+    let (code, out) = f.run(&["bless", "--files-only"]);
     assert_eq!(code, 0, "{out}");
     let lock = std::fs::read_to_string(f.dir.join("typed-kafka.lock")).unwrap();
     let v2 = lock.find("v2.avsc").unwrap();
@@ -228,7 +228,7 @@ fn versions_are_ordered_by_number_not_by_listing() {
 fn github_output_annotates_each_finding_and_writes_the_full_table_to_the_summary() {
     let f = Fixture::new("github");
     f.write("orders-value/v1.avsc", V1);
-    assert_eq!(f.run(&["bless"]).0, 0);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
     f.write("orders-value/v2.avsc", V2_BREAKING);
     let summary = f.dir.join("summary.md");
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-contracts"))

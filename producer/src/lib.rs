@@ -80,6 +80,8 @@ pub mod admin;
 pub mod config;
 #[cfg(feature = "kafka")]
 pub mod consumer;
+#[cfg(feature = "registry")]
+pub mod contract;
 pub mod key;
 pub mod partition;
 #[cfg(feature = "registry")]

@@ -34,7 +34,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
-use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaId};
+use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaError, SchemaId, SchemaInfo};
 use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient, SerializeError};
 
 use crate::key::{FromKeyBytes, KeyBytesError, PlainKey};
@@ -53,6 +53,12 @@ pub trait Topic: Send + Sync + 'static {
     const VALUE_TYPES: usize;
     /// The key's format.
     type Key: KeyFormat;
+
+    /// The subject, type name and schema of the topic's Avro key (if any) and of each value type. Generated.
+    #[doc(hidden)]
+    fn contract_subjects() -> crate::contract::Subjects
+    where
+        Self: Sized;
 
     /// Binds every value type of the topic (registering or looking up each subject). Generated.
     #[doc(hidden)]
@@ -83,6 +89,12 @@ pub trait KeyFormat: Send + Sync + 'static {
     /// Writes a plain key's bytes (only called for [`KeyKind::Plain`]).
     #[doc(hidden)]
     fn write_plain(_key: &Self::Key, _out: &mut Vec<u8>) {}
+
+    /// An Avro key's type name and schema (`None` for other kinds).
+    #[doc(hidden)]
+    fn avro_key_schema() -> Option<(&'static str, Result<&'static SchemaInfo, SchemaError>)> {
+        None
+    }
 
     /// Reads a plain key back (`None` for other kinds).
     #[doc(hidden)]
@@ -147,6 +159,10 @@ pub struct AvroKey<K>(std::marker::PhantomData<fn() -> K>);
 impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyFormat for AvroKey<K> {
     type Key = K;
     const KIND: KeyKind = KeyKind::Avro;
+
+    fn avro_key_schema() -> Option<(&'static str, Result<&'static SchemaInfo, SchemaError>)> {
+        Some((std::any::type_name::<K>(), K::schema()))
+    }
 
     fn avro_reader(client: &SchemaRegistryClient) -> Option<Result<Box<dyn Any + Send + Sync>, DeserializeError>> {
         Some(AvroDeserializer::<K>::new(client.clone()).map(|d| Box::new(d) as Box<dyn Any + Send + Sync>))
@@ -232,6 +248,16 @@ macro_rules! topic {
             const NAME: &'static str = $topic;
             const VALUE_TYPES: usize = [$(::core::stringify!($value)),+].len();
             type Key = $key;
+            fn contract_subjects() -> $crate::contract::Subjects {
+                let mut subjects = ::std::vec::Vec::new();
+                if let ::core::option::Option::Some((type_name, info)) =
+                    <$key as $crate::topic::KeyFormat>::avro_key_schema()
+                {
+                    subjects.push((::std::format!("{}-key", $topic), type_name, info));
+                }
+                $( subjects.push($crate::contract::value_subject::<$value>($topic, Self::VALUE_TYPES > 1)); )+
+                subjects
+            }
             fn bind_values<'a>(
                 binder: &'a $crate::producer::Binder<Self>,
             ) -> ::core::pin::Pin<::std::boxed::Box<

@@ -171,3 +171,30 @@ pub fn rabin_fingerprint(data: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+/// The resolution form of a schema text: its JSON with every attribute that matters when reading data (defaults,
+/// aliases, logical types and their parameters, enum defaults, order) kept, documentation dropped, object keys
+/// sorted and whitespace removed. Two texts with the same resolution form describe the same contract; the
+/// Parsing Canonical Form would not tell them apart when only a default, an alias or a logical type differs.
+pub fn resolution_form(text: &str) -> Result<String, SchemaError> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("doc");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| SchemaError::Invalid { reason: format!("not JSON: {e}") })?;
+    strip(&mut value);
+    // serde_json's maps are ordered by key: the output is canonical.
+    serde_json::to_string(&value).map_err(|e| SchemaError::Invalid { reason: e.to_string() })
+}
+
+/// The Rabin fingerprint of a schema text's [`resolution_form`].
+pub fn resolution_fingerprint(text: &str) -> Result<u64, SchemaError> {
+    resolution_form(text).map(|form| rabin_fingerprint(form.as_bytes()))
+}
