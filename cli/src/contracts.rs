@@ -49,6 +49,22 @@ pub struct Config {
     /// Approved breaks, each keyed by the exact new schema.
     #[serde(default)]
     pub breaks: Vec<ApprovedBreak>,
+    /// Registries, by a name of your choice (`--registry NAME`).
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// A registry the contracts are checked against or registered in. Credentials come from the environment only,
+/// never from this file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Its base URL (the Confluent API).
+    pub url: String,
+    /// The environment variable holding `user:password` for basic auth.
+    pub user_info_env: Option<String>,
+    /// The environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
 }
 
 /// Defaults for every subject.
@@ -131,6 +147,19 @@ pub struct LockedVersion {
     /// The Rabin fingerprint of the resolution form, which also covers defaults, aliases, logical types and
     /// enum defaults (all of which the canonical form strips).
     pub resolution: String,
+    /// Where this version is registered, by registry name (IDs differ per cluster).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub registry: BTreeMap<String, RegisteredIds>,
+}
+
+/// A version's identity in one registry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredIds {
+    /// The global schema ID.
+    pub id: u32,
+    /// The version under the subject there.
+    pub version: i32,
 }
 
 /// One committed version, read from its file.
@@ -179,6 +208,7 @@ pub fn lock_entry(v: &Version) -> Result<LockedVersion, String> {
         file: v.file.clone(),
         pcf_rabin: hex(rabin_fingerprint(schema.canonical_form().as_bytes())),
         resolution: hex(resolution_fingerprint(&v.text)?),
+        registry: BTreeMap::new(),
     })
 }
 
@@ -255,8 +285,17 @@ impl Contracts {
         self.config.subjects.get(subject).and_then(|s| s.level).unwrap_or(self.config.defaults.level)
     }
 
-    /// The lock the files give now (every version whose file parses).
+    /// The lock the files give now (every version whose file parses), keeping the registry IDs recorded for
+    /// versions that did not change.
     pub fn current_lock(&self) -> Lock {
+        let recorded = |subject: &str, entry: &LockedVersion| {
+            self.lock
+                .as_ref()
+                .and_then(|l| l.subjects.iter().find(|s| s.name == subject))
+                .and_then(|s| s.versions.iter().find(|v| v.file == entry.file && v.resolution == entry.resolution))
+                .map(|v| v.registry.clone())
+                .unwrap_or_default()
+        };
         Lock {
             lock_version: 1,
             subjects: self
@@ -264,7 +303,14 @@ impl Contracts {
                 .iter()
                 .map(|(name, versions)| LockedSubject {
                     name: name.clone(),
-                    versions: versions.iter().filter_map(|v| lock_entry(v).ok()).collect(),
+                    versions: versions
+                        .iter()
+                        .filter_map(|v| lock_entry(v).ok())
+                        .map(|mut e| {
+                            e.registry = recorded(name, &e);
+                            e
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -272,7 +318,11 @@ impl Contracts {
 
     /// Writes the lock the files give now.
     pub fn write_lock(&self) -> std::io::Result<()> {
-        let lock = self.current_lock();
+        self.write(&self.current_lock())
+    }
+
+    /// Writes `lock`.
+    pub fn write(&self, lock: &Lock) -> std::io::Result<()> {
         let body = toml::to_string_pretty(&lock).map_err(std::io::Error::other)?;
         std::fs::write(
             self.dir.join(LOCK_FILE),

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod contracts;
+pub mod registry;
 pub mod render;
 
 /// Exit code: compatible.

@@ -6,7 +6,8 @@
 //! cargo contracts compat --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic] [--format ...]
 //! ```
 //!
-//! Exit codes: 0 compatible, 1 incompatible, 2 contract drift (run `bless`), 3 history edited, 64 usage.
+//! Exit codes: 0 compatible, 1 incompatible, 2 contract drift (run `bless`), 3 history edited, 64 usage, 69 registry
+//! unavailable.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,8 +16,10 @@ use typed_kafka_avro::compat::CompatibilityLevel;
 use typed_kafka_avro::schema::Schema;
 use typed_kafka_cli::check::{Kind, Report, check, pair};
 use typed_kafka_cli::contracts::Contracts;
+use typed_kafka_cli::registry::{self, RegistryVerbError};
 use typed_kafka_cli::render::{self, Format};
 use typed_kafka_cli::{EXIT_OK, EXIT_USAGE};
+use typed_kafka_registry::SchemaRegistryClient;
 
 const USAGE: &str = "\
 usage: cargo contracts <verb> [options]
@@ -28,12 +31,20 @@ verbs:
            tests, `cargo test --workspace contract`, with TYPED_KAFKA_BLESS=1), then record the versions in the lock
            if none breaks its history or edits a locked one; --files-only skips the tests
   compat   check one pair: --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic]
+  diff     diff <subject> [from] [to]: the change between two versions (default: the last two) and its findings
+  register register the committed versions a registry lacks, in order, and record their IDs in the lock
+  pull     adopt a registry's subjects (all, or those named) as committed versions, with their IDs
+
+registry options (check, register, pull):
+  --registry NAME  a registry of typed-kafka.toml [registries] (credentials from the env vars it names)
+  --registry-url URL
 
 options:
   --dir DIR        the contracts directory (default: schemas)
   --format FORMAT  text (default), json, or github (annotations; the full list goes to $GITHUB_STEP_SUMMARY)
 
-exit codes: 0 compatible, 1 incompatible, 2 contract drift (run bless), 3 history edited, 64 usage";
+exit codes: 0 compatible, 1 incompatible, 2 contract drift (run bless), 3 history edited, 64 usage,
+            69 registry unreachable or refusing the credentials";
 
 struct Args {
     verb: String,
@@ -44,6 +55,9 @@ struct Args {
     level: Option<CompatibilityLevel>,
     semantic: bool,
     files_only: bool,
+    registry: Option<String>,
+    registry_url: Option<String>,
+    subjects: Vec<String>,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -62,6 +76,9 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
         level: None,
         semantic: false,
         files_only: false,
+        registry: None,
+        registry_url: None,
+        subjects: Vec::new(),
     };
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -73,6 +90,9 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--level" => a.level = Some(value("--level")?.parse()?),
             "--semantic" => a.semantic = true,
             "--files-only" => a.files_only = true,
+            "--registry" => a.registry = Some(value("--registry")?),
+            "--registry-url" => a.registry_url = Some(value("--registry-url")?),
+            other if !other.starts_with('-') => a.subjects.push(other.to_string()),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -108,6 +128,22 @@ fn read_schema(path: &PathBuf) -> Result<Schema, String> {
     Schema::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+type RegistryFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, RegistryVerbError>> + 'a>>;
+
+/// Runs a registry verb on a small runtime of its own.
+fn with_registry<'a, T>(
+    contracts: &'a Contracts,
+    args: &Args,
+    verb: impl FnOnce(&'a Contracts, SchemaRegistryClient, String) -> RegistryFuture<'a, T>,
+) -> Result<T, RegistryVerbError> {
+    let (name, client) = registry::client(contracts, args.registry.as_deref(), args.registry_url.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RegistryVerbError::Usage(format!("starting a runtime: {e}")))?;
+    runtime.block_on(verb(contracts, client, name))
+}
+
 /// Runs the workspace's contract tests with `TYPED_KAFKA_BLESS=1`, so that each drifted type writes its next
 /// version into `dir`.
 fn run_contract_tests(dir: &std::path::Path) -> Result<(), String> {
@@ -126,9 +162,66 @@ fn run(args: &Args) -> Result<i32, String> {
     match args.verb.as_str() {
         "check" => {
             let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
-            let report = check(&contracts);
+            let mut report = check(&contracts);
+            if args.registry.is_some() || args.registry_url.is_some() {
+                let against = with_registry(&contracts, args, |contracts, client, name| {
+                    Box::pin(async move { registry::check(contracts, &client, &name).await })
+                });
+                match against {
+                    Ok(r) => {
+                        report.findings.extend(r.findings);
+                        report.pairs_checked += r.pairs_checked;
+                    }
+                    Err(e) => {
+                        print(&report, args);
+                        eprintln!("cargo contracts: {e}");
+                        return Ok(e.exit_code());
+                    }
+                }
+            }
             print(&report, args);
             Ok(report.exit_code())
+        }
+        "register" => {
+            let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
+            let report = check(&contracts);
+            if report.exit_code() != EXIT_OK {
+                print(&report, args);
+                eprintln!("cargo contracts: register refused: the contracts do not check clean");
+                return Ok(report.exit_code());
+            }
+            match with_registry(&contracts, args, |contracts, client, name| {
+                Box::pin(async move { registry::register(contracts, &client, &name).await })
+            }) {
+                Ok(done) => {
+                    for (subject, version, id) in &done {
+                        println!("registered: {subject} v{version} as ID {id}");
+                    }
+                    println!("register: {} new version(s); IDs recorded in the lock", done.len());
+                    Ok(EXIT_OK)
+                }
+                Err(e) => {
+                    eprintln!("cargo contracts: {e}");
+                    Ok(e.exit_code())
+                }
+            }
+        }
+        "pull" => {
+            let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
+            let dir = args.dir.clone();
+            let subjects = args.subjects.clone();
+            match with_registry(&contracts, args, move |_, client, name| {
+                Box::pin(async move { registry::pull(&dir, &client, &name, &subjects).await })
+            }) {
+                Ok(notes) => {
+                    notes.iter().for_each(|n| println!("pull: {n}"));
+                    Ok(EXIT_OK)
+                }
+                Err(e) => {
+                    eprintln!("cargo contracts: {e}");
+                    Ok(e.exit_code())
+                }
+            }
         }
         "bless" => {
             if !args.files_only {
@@ -153,6 +246,39 @@ fn run(args: &Args) -> Result<i32, String> {
                 args.dir.display()
             );
             Ok(EXIT_OK)
+        }
+        "diff" => {
+            let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
+            let [subject, rest @ ..] = args.subjects.as_slice() else {
+                return Err("diff needs a subject: diff <subject> [from] [to]".into());
+            };
+            let versions = contracts.subjects.get(subject).ok_or_else(|| format!("no subject {subject:?}"))?;
+            let number = |s: Option<&String>, default: usize| -> Result<usize, String> {
+                match s {
+                    Some(s) => s.trim_start_matches('v').parse().map_err(|_| format!("{s:?} is not a version")),
+                    None => Ok(default),
+                }
+            };
+            let to = number(rest.get(1), versions.len())?;
+            let from = number(rest.first(), to.saturating_sub(1))?;
+            let pick = |n: usize| {
+                versions.iter().find(|v| v.number as usize == n).ok_or_else(|| format!("{subject} has no v{n}"))
+            };
+            let (old, new) = (pick(from)?, pick(to)?);
+            let pretty = |text: &str| -> Result<String, String> {
+                let form = typed_kafka_avro::schema::resolution_form(text).map_err(|e| e.to_string())?;
+                let value: serde_json::Value = serde_json::from_str(&form).map_err(|e| e.to_string())?;
+                serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+            };
+            println!("--- {} (v{from})\n+++ {} (v{to})", old.file, new.file);
+            print!("{}", render::line_diff(&pretty(&old.text)?, &pretty(&new.text)?));
+            let (Ok(o), Ok(n)) = (&old.schema, &new.schema) else {
+                return Err("a version is not a valid schema".into());
+            };
+            let findings = pair(n, o, Some(contracts.level(subject)), contracts.config.defaults.semantic);
+            let report = Report { subjects: 1, pairs_checked: 1, findings };
+            print(&report, args);
+            Ok(report.exit_code())
         }
         "compat" => {
             let (Some(reader), Some(writer)) = (&args.reader, &args.writer) else {

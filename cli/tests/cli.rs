@@ -294,3 +294,17 @@ fn the_pairwise_verb_and_usage_errors() {
     assert_eq!(code, 64, "{out}");
     assert!(out.contains("typed-kafka.toml"), "{out}");
 }
+
+#[test]
+fn diff_shows_the_change_between_two_versions_and_its_findings() {
+    let f = Fixture::new("diff");
+    f.write("orders-value/v1.avsc", V1).write("orders-value/v2.avsc", V2_BREAKING);
+    let (code, out) = f.run(&["diff", "orders-value"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--- orders-value/v1.avsc (v1)") && out.contains("+++ orders-value/v2.avsc (v2)"), "{out}");
+    assert!(out.contains("-       \"type\": \"long\"") && out.contains("+       \"type\": \"int\""), "{out}");
+    assert!(out.contains("TYPE_MISMATCH") && out.contains("/fields/total"), "{out}");
+    assert_eq!(f.run(&["diff", "orders-value", "1", "1"]).0, 0);
+    assert_eq!(f.run(&["diff", "orders-value", "1", "7"]).0, 64);
+    assert_eq!(f.run(&["diff"]).0, 64);
+}

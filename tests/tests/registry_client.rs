@@ -95,8 +95,11 @@ async fn compatibility_levels_can_be_read_set_and_tested() {
     // 200 with NONE instead.
     let unset = |l: Option<CompatibilityLevel>| matches!(l, None | Some(CompatibilityLevel::None));
     assert!(unset(c.subject_compatibility(&subject).await.unwrap()), "no subject-level config yet");
+    // What applies, though, is the global level (which is why a checker must ask for the effective one).
+    assert_eq!(c.effective_compatibility(&subject).await.unwrap(), CompatibilityLevel::Backward);
     c.set_subject_compatibility(&subject, CompatibilityLevel::Full).await.unwrap();
     assert_eq!(c.subject_compatibility(&subject).await.unwrap(), Some(CompatibilityLevel::Full));
+    assert_eq!(c.effective_compatibility(&subject).await.unwrap(), CompatibilityLevel::Full);
 
     let with_default = avro(r#",{"name":"note","type":"string","default":""}"#);
     let without_default = avro(r#",{"name":"note","type":"string"}"#);

@@ -543,6 +543,22 @@ impl SchemaRegistryClient {
         }
     }
 
+    /// The level that applies to the subject: its own, else the global one (`GET /config/{subject}?defaultToGlobal=
+    /// true`). Ask this, not [`subject_compatibility`](Self::subject_compatibility), to know which checks a new
+    /// version faces: some registries (Apicurio) answer `NONE` for a subject without a level of its own while the
+    /// global level still applies.
+    pub async fn effective_compatibility(&self, subject: &str) -> Result<CompatibilityLevel, RegistryError> {
+        let path = format!("/config/{}", seg(subject));
+        let query = [("defaultToGlobal", "true".to_string())];
+        match self.call::<ConfigResponse>(Method::GET, &path, &query, None, Some(subject)).await {
+            Ok(r) => level(r, "GET /config/{subject}?defaultToGlobal=true"),
+            Err(RegistryError::SubjectNotFound { .. } | RegistryError::Http { code: 40408, .. }) => {
+                self.global_compatibility().await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sets the subject's compatibility level (`PUT /config/{subject}`).
     pub async fn set_subject_compatibility(
         &self,
