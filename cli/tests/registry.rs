@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::PathBuf;
+
+use common::run_in;
 use typed_kafka_avro::compat::CompatibilityLevel;
 use typed_kafka_registry::SchemaRegistryClient;
 use typed_kafka_registry::client::{Normalization, UnregisteredSchema};
@@ -23,18 +25,6 @@ const V2: &str = r#"{"type": "record", "name": "Order", "namespace": "shop", "fi
 const ROGUE: &str = r#"{"type": "record", "name": "Order", "namespace": "shop", "fields": [
   {"name": "id", "type": "string"}, {"name": "total", "type": "double"}]}
 "#;
-
-fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-contracts"))
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap(), text)
-}
 
 fn fixture(name: &str, registry_url: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("typed-kafka-contracts-reg-{name}-{}", std::process::id()));
@@ -59,20 +49,20 @@ fn register_check_drift_pull_and_an_unreachable_registry() {
     let dir = fixture("flow", &endpoints.registry_url);
     std::fs::create_dir_all(dir.join(&subject)).unwrap();
     std::fs::write(dir.join(&subject).join("v1.avsc"), V1).unwrap();
-    assert_eq!(run(&dir, &["bless", "--files-only"]).0, 0);
+    assert_eq!(run_in(&dir, &["bless", "--files-only"]).0, 0);
 
     // register: the deploy step records the registry's ID in the lock.
-    let (code, out) = run(&dir, &["register", "--registry", "local"]);
+    let (code, out) = run_in(&dir, &["register", "--registry", "local"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("registered: {subject} v1 as ID")), "{out}");
     let lock = std::fs::read_to_string(dir.join("typed-kafka.lock")).unwrap();
     assert!(lock.contains("[subject.version.registry.local]") && lock.contains("id = "), "{lock}");
-    let (code, out) = run(&dir, &["register", "--registry", "local"]);
+    let (code, out) = run_in(&dir, &["register", "--registry", "local"]);
     assert_eq!(code, 0, "registering again changes nothing: {out}");
     assert!(out.contains("register: 0 new version(s)"), "{out}");
-    assert_eq!(run(&dir, &["check", "--registry", "local"]).0, 0);
+    assert_eq!(run_in(&dir, &["check", "--registry", "local"]).0, 0);
     // bless keeps the recorded IDs.
-    assert_eq!(run(&dir, &["bless", "--files-only"]).0, 0);
+    assert_eq!(run_in(&dir, &["bless", "--files-only"]).0, 0);
     assert!(
         std::fs::read_to_string(dir.join("typed-kafka.lock")).unwrap().contains("[subject.version.registry.local]")
     );
@@ -87,8 +77,8 @@ fn register_check_drift_pull_and_an_unreachable_registry() {
     assert_ne!(level, CompatibilityLevel::None);
     // The repository moves on to a v2 that is compatible with its own history, but not with the rogue version.
     std::fs::write(dir.join(&subject).join("v2.avsc"), V2).unwrap();
-    assert_eq!(run(&dir, &["bless", "--files-only"]).0, 0, "compatible with the committed history");
-    let (code, out) = run(&dir, &["check", "--registry", "local", "--format", "json"]);
+    assert_eq!(run_in(&dir, &["bless", "--files-only"]).0, 0, "compatible with the committed history");
+    let (code, out) = run_in(&dir, &["check", "--registry", "local", "--format", "json"]);
     assert_eq!(code, 1, "{out}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let findings = doc["findings"].as_array().unwrap();
@@ -100,7 +90,7 @@ fn register_check_drift_pull_and_an_unreachable_registry() {
 
     // pull adopts the registry's history into an empty repository.
     let adopted = fixture("pull", &endpoints.registry_url);
-    let (code, out) = run(&adopted, &["pull", "--registry", "local", &subject]);
+    let (code, out) = run_in(&adopted, &["pull", "--registry", "local", &subject]);
     assert_eq!(code, 0, "{out}");
     assert!(adopted.join(&subject).join("v2.avsc").exists(), "{out}");
     let v2: serde_json::Value =
@@ -114,10 +104,10 @@ fn register_check_drift_pull_and_an_unreachable_registry() {
     let down = fixture("down", "http://127.0.0.1:9");
     std::fs::create_dir_all(down.join(&subject)).unwrap();
     std::fs::write(down.join(&subject).join("v1.avsc"), V1).unwrap();
-    assert_eq!(run(&down, &["bless", "--files-only"]).0, 0);
-    let (code, out) = run(&down, &["check", "--registry", "local"]);
+    assert_eq!(run_in(&down, &["bless", "--files-only"]).0, 0);
+    let (code, out) = run_in(&down, &["check", "--registry", "local"]);
     assert_eq!(code, 69, "{out}");
-    assert_eq!(run(&down, &["check", "--registry", "nowhere"]).0, 64, "an unknown registry name is a usage error");
+    assert_eq!(run_in(&down, &["check", "--registry", "nowhere"]).0, 64, "an unknown registry name is a usage error");
 
     runtime.block_on(async {
         let _ = client.delete_subject(&subject, typed_kafka_registry::client::DeleteMode::Soft).await;
