@@ -18,6 +18,29 @@ pub struct AdminError {
     pub topic: String,
     /// What failed.
     pub message: String,
+    retriable: bool,
+}
+
+fn transient(code: Option<RDKafkaErrorCode>) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        code,
+        Some(
+            RequestTimedOut
+                | OperationTimedOut
+                | NotController
+                | BrokerTransportFailure
+                | AllBrokersDown
+                | NetworkException
+        )
+    )
+}
+
+impl AdminError {
+    /// Whether trying again may succeed (a timeout, a controller move, a lost connection).
+    pub fn is_retriable(&self) -> bool {
+        self.retriable
+    }
 }
 
 /// Creates `topic` with `partitions` partitions and `replication` replicas, and waits for the controller to
@@ -28,7 +51,11 @@ pub async fn ensure_topic(
     partitions: i32,
     replication: i32,
 ) -> Result<bool, AdminError> {
-    let error = |message: String| AdminError { topic: topic.to_string(), message };
+    let error = |message: String, code: Option<RDKafkaErrorCode>| AdminError {
+        topic: topic.to_string(),
+        message,
+        retriable: transient(code),
+    };
     let mut cc = ClientConfig::new();
     for (k, v) in config.librdkafka_properties() {
         if k == "bootstrap.servers"
@@ -40,14 +67,15 @@ pub async fn ensure_topic(
             cc.set(k, v);
         }
     }
-    let admin: AdminClient<DefaultClientContext> = cc.create().map_err(|e| error(e.to_string()))?;
+    let admin: AdminClient<DefaultClientContext> =
+        cc.create().map_err(|e| error(e.to_string(), e.rdkafka_error_code()))?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
-    let results = admin.create_topics([&new], &opts).await.map_err(|e| error(e.to_string()))?;
+    let results = admin.create_topics([&new], &opts).await.map_err(|e| error(e.to_string(), e.rdkafka_error_code()))?;
     match results.into_iter().next() {
         Some(Ok(_)) => Ok(true),
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
-        Some(Err((_, code))) => Err(error(code.to_string())),
-        None => Err(error("no answer from the cluster".to_string())),
+        Some(Err((_, code))) => Err(error(code.to_string(), Some(code))),
+        None => Err(error("no answer from the cluster".to_string(), None)),
     }
 }

@@ -69,6 +69,18 @@ pub enum ConsumeError {
     Schema(DeserializeError),
 }
 
+impl ConsumeError {
+    /// Whether polling again may succeed: a consumer failure, or a registry the value's schema could not be
+    /// fetched from. A key or value that cannot be read stays unreadable.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            ConsumeError::Kafka(_) => true,
+            ConsumeError::Value { source, .. } => source.is_retriable(),
+            ConsumeError::Key { .. } | ConsumeError::Schema(_) => false,
+        }
+    }
+}
+
 /// A record read back.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -217,6 +217,13 @@ pub enum BuildError {
     Runtime(String),
 }
 
+impl BuildError {
+    /// Building again with the same settings fails the same way.
+    pub fn is_retriable(&self) -> bool {
+        false
+    }
+}
+
 /// Why a topic could not be bound to a producer.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
