@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod contracts;
+pub mod history;
 pub mod registry;
 pub mod render;
 

@@ -29,7 +29,8 @@ verbs:
            compatible with its history under its subject's level, approvals match (offline)
   bless    write each bound type whose derived schema changed as its subject's next version (runs the contract
            tests, `cargo test --workspace contract`, with TYPED_KAFKA_BLESS=1), then record the versions in the lock
-           if none breaks its history or edits a locked one; --files-only skips the tests
+           if none breaks its history or edits a locked one; --files-only skips the tests;
+           --allow-break REASON approves the breaking versions in typed-kafka.toml (for review) and locks them
   compat   check one pair: --reader R.avsc --writer W.avsc [--level LEVEL] [--semantic]
   diff     diff <subject> [from] [to]: the change between two versions (default: the last two) and its findings
   register register the committed versions a registry lacks, in order, and record their IDs in the lock
@@ -42,6 +43,7 @@ registry options (check, register, pull):
 options:
   --dir DIR        the contracts directory (default: schemas)
   --format FORMAT  text (default), json, or github (annotations; the full list goes to $GITHUB_STEP_SUMMARY)
+  --against REF    (check) also compare with the versions committed at a git revision, e.g. the PR's base
 
 exit codes: 0 compatible, 1 incompatible, 2 contract drift (run bless), 3 history edited, 64 usage,
             69 registry unreachable or refusing the credentials";
@@ -58,6 +60,8 @@ struct Args {
     registry: Option<String>,
     registry_url: Option<String>,
     subjects: Vec<String>,
+    allow_break: Option<String>,
+    against: Option<String>,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -79,6 +83,8 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
         registry: None,
         registry_url: None,
         subjects: Vec::new(),
+        allow_break: None,
+        against: None,
     };
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -92,6 +98,8 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--files-only" => a.files_only = true,
             "--registry" => a.registry = Some(value("--registry")?),
             "--registry-url" => a.registry_url = Some(value("--registry-url")?),
+            "--allow-break" => a.allow_break = Some(value("--allow-break")?),
+            "--against" => a.against = Some(value("--against")?),
             other if !other.starts_with('-') => a.subjects.push(other.to_string()),
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -144,6 +152,46 @@ fn with_registry<'a, T>(
     runtime.block_on(verb(contracts, client, name))
 }
 
+/// Appends an approval of each breaking version to `typed-kafka.toml` (keeping the hand-written file as it is).
+fn approve(contracts: &Contracts, versions: &[(String, u32)], reason: &str) -> Result<(), String> {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    for (subject, number) in versions {
+        let v = contracts.subjects.get(subject).and_then(|vs| vs.iter().find(|v| v.number == *number));
+        let resolution = v
+            .and_then(|v| typed_kafka_cli::contracts::resolution_fingerprint(&v.text).ok())
+            .map(typed_kafka_cli::contracts::hex)
+            .ok_or_else(|| format!("{subject} v{number} cannot be fingerprinted"))?;
+        let quote = |s: &str| toml_string(s);
+        let _ = write!(
+            text,
+            "\n[[breaks]]\nsubject = {}\nversion = {number}\nresolution = \"{resolution}\"\nreason = {}\n",
+            quote(subject),
+            quote(reason)
+        );
+    }
+    let path = contracts.dir.join(typed_kafka_cli::contracts::CONFIG_FILE);
+    let mut config = std::fs::read_to_string(&path).unwrap_or_default();
+    config.push_str(&text);
+    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Runs the workspace's contract tests with `TYPED_KAFKA_BLESS=1`, so that each drifted type writes its next
 /// version into `dir`.
 fn run_contract_tests(dir: &std::path::Path) -> Result<(), String> {
@@ -163,6 +211,9 @@ fn run(args: &Args) -> Result<i32, String> {
         "check" => {
             let contracts = Contracts::load(&args.dir).map_err(|e| e.to_string())?;
             let mut report = check(&contracts);
+            if let Some(rev) = &args.against {
+                report.findings.extend(typed_kafka_cli::history::against_revision(&contracts, rev)?);
+            }
             if args.registry.is_some() || args.registry_url.is_some() {
                 let against = with_registry(&contracts, args, |contracts, client, name| {
                     Box::pin(async move { registry::check(contracts, &client, &name).await })
@@ -233,11 +284,26 @@ fn run(args: &Args) -> Result<i32, String> {
             report
                 .findings
                 .retain(|f| !(f.kind == Kind::Drift && (f.rule == "LOCK_STALE" || f.rule == "LOCK_MISSING")));
-            if !report.findings.is_empty() {
-                print(&report, args);
-                eprintln!("cargo contracts: bless refused; the lock was not written");
-                return Ok(report.exit_code());
-            }
+            let only_breaks = report.findings.iter().all(|f| f.kind == Kind::Incompatible && f.version.is_some());
+            let contracts = match &args.allow_break {
+                // An intended break: approve exactly the breaking versions, for review, then lock.
+                Some(reason) if !report.findings.is_empty() && only_breaks => {
+                    let mut versions: Vec<(String, u32)> =
+                        report.findings.iter().filter_map(|f| Some((f.subject.clone(), f.version?))).collect();
+                    versions.dedup();
+                    approve(&contracts, &versions, reason)?;
+                    for (subject, version) in &versions {
+                        println!("approved: {subject} v{version} breaks its history ({reason})");
+                    }
+                    Contracts::load(&args.dir).map_err(|e| e.to_string())?
+                }
+                _ if !report.findings.is_empty() => {
+                    print(&report, args);
+                    eprintln!("cargo contracts: bless refused; the lock was not written");
+                    return Ok(report.exit_code());
+                }
+                _ => contracts,
+            };
             contracts.write_lock().map_err(|e| format!("writing the lock: {e}"))?;
             let versions: usize = contracts.subjects.values().map(Vec::len).sum();
             println!(

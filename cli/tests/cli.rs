@@ -300,3 +300,52 @@ fn diff_shows_the_change_between_two_versions_and_its_findings() {
     assert_eq!(f.run(&["diff", "orders-value", "1", "7"]).0, 64);
     assert_eq!(f.run(&["diff"]).0, 64);
 }
+
+#[test]
+fn allow_break_approves_exactly_the_breaking_version_for_review() {
+    let f = Fixture::new("allow-break");
+    f.write("typed-kafka.toml", "# hand-written\n[defaults]\nlevel = \"BACKWARD\"\n");
+    f.write("orders-value/v1.avsc", V1);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
+    f.write("orders-value/v2.avsc", V2_BREAKING);
+    let (code, out) = f.run(&["bless", "--files-only", "--allow-break", "all readers moved to v2 \"now\""]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("approved: orders-value v2 breaks its history"), "{out}");
+    let config = std::fs::read_to_string(f.dir.join("typed-kafka.toml")).unwrap();
+    assert!(config.starts_with("# hand-written\n"), "the hand-written part is kept: {config}");
+    assert!(config.contains("reason = \"all readers moved to v2 \\\"now\\\"\""), "{config}");
+    assert_eq!(f.run(&["check"]).0, 0, "approved and locked");
+    // An edit of history is never approved by --allow-break.
+    f.write("orders-value/v1.avsc", &V1.replace("\"id\"", "\"ident\""));
+    assert_eq!(f.run(&["bless", "--files-only", "--allow-break", "no"]).0, 3);
+}
+
+#[test]
+fn against_a_git_revision_an_edit_with_a_regenerated_lock_is_caught() {
+    let f = Fixture::new("against");
+    let git = |args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(&f.dir).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.email", "ci@example.invalid"]);
+    git(&["config", "user.name", "ci"]);
+    std::fs::create_dir_all(f.dir.join("schemas")).unwrap();
+    f.write("schemas/orders-value/v1.avsc", V1);
+    let schemas = f.dir.join("schemas");
+    assert_eq!(run_in(&schemas, &["bless", "--files-only"]).0, 0);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "v1"]);
+    // Edit v1 and regenerate the lock: the lock alone no longer tells, the base revision does.
+    f.write("schemas/orders-value/v1.avsc", &V1.replace("\"long\"", "\"int\""));
+    std::fs::remove_file(schemas.join("typed-kafka.lock")).unwrap();
+    assert_eq!(run_in(&schemas, &["bless", "--files-only"]).0, 0);
+    assert_eq!(run_in(&schemas, &["check"]).0, 0);
+    let (code, out) = run_in(&schemas, &["check", "--against", "HEAD"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("VERSION_EDITED") && out.contains("orders-value/v1.avsc differs from its version at HEAD"),
+        "{out}"
+    );
+    assert_eq!(run_in(&schemas, &["check", "--against", "no-such-ref"]).0, 64);
+}
