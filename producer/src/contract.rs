@@ -1,12 +1,19 @@
 //! Contract tests: a typed topic's Avro key and value types still derive the schemas committed as the latest
 //! versions of their subjects under `schemas/` (see `cargo contracts`).
 //!
-//! ```ignore
+//! ```
+//! use typed_kafka::KafkaRecord;
+//!
+//! #[derive(KafkaRecord)]
+//! struct Order { id: String, total_cents: i64 }
+//! typed_kafka::topic! { pub ORDERS: "orders", key: String, value: Order; }
+//!
 //! #[cfg(test)]
 //! mod tests {
 //!     // One #[test] per topic; keep "contract" in the names, `cargo contracts bless` runs them by that filter.
-//!     typed_kafka::contract_test!(orders_contract: crate::ORDERS);
+//!     typed_kafka::contract_test!(orders_contract: super::ORDERS);
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! - The contracts directory is `$TYPED_KAFKA_SCHEMAS_DIR`, or the nearest `schemas/` holding a
