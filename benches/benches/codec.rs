@@ -5,50 +5,30 @@
 //!
 //! `cargo bench -p typed-kafka-benches --bench codec`
 
-#![allow(unsafe_code)] // the counting allocator
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use criterion::Criterion;
 use typed_kafka::{AvroDecode, KafkaRecord};
-use typed_kafka_benches::{Order, hand, interleaved, sample_order, serde_mirror};
-
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use typed_kafka_benches::{CountingAlloc, Order, allocations, hand, interleaved, sample_order, serde_mirror};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Allocations per call of `f`, averaged over 1,000 calls after 100 warm-up calls.
 fn allocations_per_call(mut f: impl FnMut()) -> f64 {
     for _ in 0..100 {
         f();
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..1000 {
         f();
     }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 1000.0
+    (allocations() - before) as f64 / 1000.0
 }
 
 fn out_dir() -> PathBuf {

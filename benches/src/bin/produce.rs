@@ -7,9 +7,6 @@
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records-per-round] [rounds]
 //! ```
 
-#![allow(unsafe_code)] // the counting allocator
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,26 +17,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer};
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
+use typed_kafka_benches::{CountingAlloc, allocations};
 
-/// Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
-/// transport's, the same for both paths).
-struct CountingAlloc;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
+// transport's, the same for both paths).
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
@@ -153,7 +134,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
     for round in 0..rounds {
         // Raw: enqueue every record (on QueueFull, serve delivery reports and retry), then wait for all.
         let before = delivered.load(Ordering::Relaxed);
-        let (t, c, a) = (Instant::now(), cpu_time(), ALLOCATIONS.load(Ordering::Relaxed));
+        let (t, c, a) = (Instant::now(), cpu_time(), allocations());
         for (key, value) in &prepared {
             let mut record = BaseRecord::to(&topic).key(key.as_slice()).payload(value.as_slice());
             loop {
@@ -171,7 +152,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
         while delivered.load(Ordering::Relaxed) < before + n {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let allocs = (ALLOCATIONS.load(Ordering::Relaxed) - a) as f64 / n as f64;
+        let allocs = (allocations() - a) as f64 / n as f64;
         raw_rounds.push(Round { wall: t.elapsed(), cpu: cpu_time() - c, allocs });
 
         // typed-kafka: from typed values (built before the clock starts, as the raw path's bytes are),
@@ -184,12 +165,12 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
             })
             .collect();
         let sent_before = producer.metrics().records_sent;
-        let (t, c, a) = (Instant::now(), cpu_time(), ALLOCATIONS.load(Ordering::Relaxed));
+        let (t, c, a) = (Instant::now(), cpu_time(), allocations());
         for record in values {
             clicks.send_and_forget(record).await?;
         }
         let left = producer.flush(Duration::from_secs(120)).await;
-        let allocs = (ALLOCATIONS.load(Ordering::Relaxed) - a) as f64 / n as f64;
+        let allocs = (allocations() - a) as f64 / n as f64;
         let typed = Round { wall: t.elapsed(), cpu: cpu_time() - c, allocs };
         if left != 0 || producer.metrics().records_sent != sent_before + n {
             return Err(format!("round {round}: {left} records left in flight").into());
