@@ -253,9 +253,9 @@ macro_rules! topic {
                 if let ::core::option::Option::Some((type_name, info)) =
                     <$key as $crate::topic::KeyFormat>::avro_key_schema()
                 {
-                    subjects.push((::std::format!("{}-key", $topic), type_name, info));
+                    subjects.push($crate::contract::key_subject_of($topic, type_name, info));
                 }
-                $( subjects.push($crate::contract::value_subject::<$value>($topic, Self::VALUE_TYPES > 1)); )+
+                $( subjects.push($crate::contract::value_subject::<$value>($topic, Self::VALUE_TYPES)); )+
                 subjects
             }
             fn bind_values<'a>(

@@ -79,8 +79,7 @@ pub struct Binder<T: Topic> {
 impl<T: Topic> Binder<T> {
     /// Resolves `V`'s schema ID for the topic's values (registering it in auto-register mode).
     pub async fn bind_value<V: ValueOf<T>>(&self) -> Result<(), BindError> {
-        let strategy =
-            if T::VALUE_TYPES > 1 { SubjectNameStrategy::TopicRecordName } else { SubjectNameStrategy::TopicName };
+        let strategy = crate::contract::value_strategy(T::VALUE_TYPES);
         let encoder = self.encoder::<V>(strategy, RecordPart::Value, self.producer.inner.mode).await?;
         let _ = self.values[V::INDEX].set(Box::new(encoder));
         Ok(())
@@ -130,7 +129,7 @@ impl<T: Topic> Binder<T> {
     async fn check_key_subject<K: KafkaRecord>(&self) -> Result<(), BindError> {
         let inner = &self.producer.inner;
         let Some(client) = &inner.registry else { return Ok(()) };
-        let subject = format!("{}-key", self.topic);
+        let subject = crate::contract::key_subject(&self.topic);
         let serialize =
             |source| SerializeError::Registry { topic: self.topic.to_string(), subject: subject.clone(), source };
         let latest = match client.version(&subject, typed_kafka_registry::client::Version::Latest).await {
