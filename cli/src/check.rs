@@ -3,7 +3,7 @@
 //! exactly.
 
 use serde::Serialize;
-use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, Direction, check_level};
+use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, Direction, Incompatibility, check_level};
 use typed_kafka_avro::schema::Schema;
 
 use crate::contracts::{Contracts, LOCK_FILE, hex, lock_entry, resolution_fingerprint};
@@ -249,36 +249,27 @@ fn compatibility(contracts: &Contracts, subject: &str, out: &mut Vec<Finding>) -
         }
         for vf in findings {
             let against = versions[vf.index].number;
-            for inc in vf.incompatibilities {
-                let (direction, reading) = match vf.direction {
-                    Direction::NewReadsOld => {
-                        ("new_reads_old", format!("v{} cannot read data written with v{against}", v.number))
-                    }
-                    Direction::OldReadsNew => {
-                        ("old_reads_new", format!("v{against} cannot read data written with v{}", v.number))
-                    }
-                };
-                out.push(Finding {
-                    kind: Kind::Incompatible,
-                    rule: inc.rule.id().to_string(),
-                    subject: subject.to_string(),
-                    version: Some(v.number),
-                    against: Some(against),
-                    level: Some(level.to_string()),
-                    direction: Some(direction.to_string()),
-                    file: Some(v.file.clone()),
-                    path: Some(inc.path.clone()),
-                    message: format!("{reading} ({level}): {}", inc.message),
-                    fix: fix_for(inc.rule.id(), v.number, subject, &resolution),
-                });
+            for inc in &vf.incompatibilities {
+                let mut f = incompatible(inc, vf.direction, level, &format!("v{}", v.number), &format!("v{against}"));
+                f.subject = subject.to_string();
+                f.version = Some(v.number);
+                f.against = Some(against);
+                f.file = Some(v.file.clone());
+                f.fix = format!(
+                    "{}; or, if the break is intended, approve it in typed-kafka.toml: [[breaks]] subject = \"{subject}\", \
+                     version = {}, resolution = \"{resolution}\", reason = \"...\" (or bless --allow-break)",
+                    f.fix, v.number
+                );
+                out.push(f);
             }
         }
     }
     checked
 }
 
-fn fix_for(rule: &str, version: u32, subject: &str, resolution: &str) -> String {
-    let hint = match rule {
+/// How to fix a break of `rule`.
+fn hint(rule: &str) -> &'static str {
+    match rule {
         "READER_FIELD_MISSING_DEFAULT_VALUE" => {
             "give the field a default (#[kafka(default = ...)], or make it Option<T>)"
         }
@@ -292,11 +283,35 @@ fn fix_for(rule: &str, version: u32, subject: &str, resolution: &str) -> String 
         "MISSING_UNION_BRANCH" => "keep the union branch (or the enum variant) that old data uses",
         "FIXED_SIZE_MISMATCH" => "keep the fixed size",
         _ => "undo the change, or make it in a compatible way",
+    }
+}
+
+/// The finding for one incompatibility between a version labelled `new` and an earlier one labelled `old`,
+/// under `level` (the caller adds where: subject, versions, file).
+pub(crate) fn incompatible(
+    inc: &Incompatibility,
+    direction: Direction,
+    level: CompatibilityLevel,
+    new: &str,
+    old: &str,
+) -> Finding {
+    let (id, reading) = match direction {
+        Direction::NewReadsOld => ("new_reads_old", format!("{new} cannot read data written with {old}")),
+        Direction::OldReadsNew => ("old_reads_new", format!("{old} cannot read data written with {new}")),
     };
-    format!(
-        "{hint}; or, if the break is intended, approve it in typed-kafka.toml: [[breaks]] subject = \"{subject}\", \
-         version = {version}, resolution = \"{resolution}\", reason = \"...\""
-    )
+    Finding {
+        kind: Kind::Incompatible,
+        rule: inc.rule.id().to_string(),
+        subject: String::new(),
+        version: None,
+        against: None,
+        level: Some(level.to_string()),
+        direction: Some(id.to_string()),
+        file: None,
+        path: Some(inc.path.clone()),
+        message: format!("{reading} ({level}): {}", inc.message),
+        fix: hint(inc.rule.id()).to_string(),
+    }
 }
 
 /// Approvals that no longer match their version: the approved schema is not the one committed.
@@ -329,24 +344,8 @@ pub fn pair(new: &Schema, old: &Schema, level: Option<CompatibilityLevel>, seman
     let options = CheckOptions { semantic };
     let mut out = Vec::new();
     for vf in check_level(new, std::slice::from_ref(old), level, &options) {
-        for inc in vf.incompatibilities {
-            let direction = match vf.direction {
-                Direction::NewReadsOld => "new_reads_old",
-                Direction::OldReadsNew => "old_reads_new",
-            };
-            out.push(Finding {
-                kind: Kind::Incompatible,
-                rule: inc.rule.id().to_string(),
-                subject: String::new(),
-                version: None,
-                against: None,
-                level: Some(level.to_string()),
-                direction: Some(direction.to_string()),
-                file: None,
-                path: Some(inc.path.clone()),
-                message: inc.message.clone(),
-                fix: fix_for(inc.rule.id(), 0, "", "").split("; or, if").next().unwrap_or_default().to_string(),
-            });
+        for inc in &vf.incompatibilities {
+            out.push(incompatible(inc, vf.direction, level, "the reader schema", "the writer schema"));
         }
     }
     out

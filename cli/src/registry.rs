@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, Direction, check_level};
+use typed_kafka_avro::compat::{CheckOptions, CompatibilityLevel, check_level};
 use typed_kafka_avro::schema::{Schema, resolution_fingerprint};
 use typed_kafka_registry::client::{Normalization, UnregisteredSchema, Version};
 use typed_kafka_registry::{RegistryError, SchemaRegistryClient};
 
-use crate::check::{Finding, Kind, Report};
+use crate::check::{Finding, Kind, Report, incompatible};
 use crate::contracts::{Contracts, RegisteredIds};
 
 /// Why a registry verb could not finish.
@@ -155,34 +155,16 @@ pub async fn check(
         let options = CheckOptions { semantic: contracts.config.defaults.semantic };
         for vf in check_level(new, &old, level, &options) {
             let against = history[vf.index].0;
-            for inc in vf.incompatibilities {
-                let reading = match vf.direction {
-                    Direction::NewReadsOld => {
-                        format!("v{} cannot read data written with registry version {against}", local_latest.number)
-                    }
-                    Direction::OldReadsNew => {
-                        format!("registry version {against} cannot read data written with v{}", local_latest.number)
-                    }
-                };
-                report.findings.push(Finding {
-                    kind: Kind::Incompatible,
-                    rule: inc.rule.id().to_string(),
-                    subject: subject.clone(),
-                    version: Some(local_latest.number),
-                    against: Some(against as u32),
-                    level: Some(level.to_string()),
-                    direction: Some(
-                        match vf.direction {
-                            Direction::NewReadsOld => "new_reads_old",
-                            Direction::OldReadsNew => "old_reads_new",
-                        }
-                        .into(),
-                    ),
-                    file: Some(local_latest.file.clone()),
-                    path: Some(inc.path.clone()),
-                    message: format!("{reading} (registry {name}, {level}): {}", inc.message),
-                    fix: "make the change compatible, or change the subject's level in the registry on purpose".into(),
-                });
+            for inc in &vf.incompatibilities {
+                let new_label = format!("v{}", local_latest.number);
+                let old_label = format!("registry {name} version {against}");
+                let mut f = incompatible(inc, vf.direction, level, &new_label, &old_label);
+                f.subject = subject.clone();
+                f.version = Some(local_latest.number);
+                f.against = Some(against as u32);
+                f.file = Some(local_latest.file.clone());
+                f.fix = format!("{}; or change the subject's level in registry {name} on purpose", f.fix);
+                report.findings.push(f);
             }
         }
     }
