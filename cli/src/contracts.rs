@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use typed_kafka_avro::compat::CompatibilityLevel;
 use typed_kafka_avro::schema::{Schema, rabin_fingerprint};
 
-/// The config file's name inside the contracts directory.
-pub const CONFIG_FILE: &str = "typed-kafka.toml";
+pub use typed_kafka::contract::CONFIG_FILE;
 /// The lock file's name inside the contracts directory.
 pub const LOCK_FILE: &str = "typed-kafka.lock";
 
@@ -212,15 +211,6 @@ pub fn lock_entry(v: &Version) -> Result<LockedVersion, String> {
     })
 }
 
-/// `vN.avsc` → `N` (no leading zeros, N ≥ 1).
-fn version_of(name: &str) -> Option<u32> {
-    let n = name.strip_prefix('v')?.strip_suffix(".avsc")?;
-    if n.starts_with('0') {
-        return None;
-    }
-    n.parse().ok().filter(|n| *n >= 1)
-}
-
 fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
 }
@@ -265,7 +255,7 @@ impl Contracts {
                 let file = file.map_err(|source| LoadError::Io { path: entry.path(), source })?;
                 let name = file.file_name().to_string_lossy().into_owned();
                 let relative = format!("{subject}/{name}");
-                let Some(number) = version_of(&name) else {
+                let Some(number) = typed_kafka::contract::version_number(&name) else {
                     stray_files.push(relative);
                     continue;
                 };

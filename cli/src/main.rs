@@ -199,8 +199,8 @@ fn run_contract_tests(dir: &std::path::Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
         .args(["test", "--workspace", "--quiet", "contract"])
-        .env("TYPED_KAFKA_BLESS", "1")
-        .env("TYPED_KAFKA_SCHEMAS_DIR", &dir)
+        .env(typed_kafka::contract::BLESS_ENV, "1")
+        .env(typed_kafka::contract::SCHEMAS_DIR_ENV, &dir)
         .status()
         .map_err(|e| format!("running the contract tests: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("the contract tests failed ({status})")) }

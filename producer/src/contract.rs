@@ -33,6 +33,23 @@ use typed_kafka_registry::{RecordPart, SubjectNameStrategy};
 
 use crate::topic::Topic;
 
+/// The hand-written config's name in the contracts directory; its presence marks a `schemas/` as one.
+pub const CONFIG_FILE: &str = "typed-kafka.toml";
+/// Names the contracts directory (else the nearest `schemas/` with a [`CONFIG_FILE`] above the crate).
+pub const SCHEMAS_DIR_ENV: &str = "TYPED_KAFKA_SCHEMAS_DIR";
+/// `1`: write drifted or missing schemas as their subjects' next versions instead of failing.
+pub const BLESS_ENV: &str = "TYPED_KAFKA_BLESS";
+
+/// The version number of a contract file name: `vN.avsc` with N from 1 and no leading zeros; `None` for any other
+/// name.
+pub fn version_number(file_name: &str) -> Option<u32> {
+    let n = file_name.strip_prefix('v')?.strip_suffix(".avsc")?;
+    if n.starts_with('0') {
+        return None;
+    }
+    n.parse().ok().filter(|n| *n >= 1)
+}
+
 /// A contract that does not hold.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -135,10 +152,10 @@ pub fn value_subject<V: KafkaRecord>(
 
 /// The contracts directory for a crate at `manifest_dir`.
 pub fn schemas_dir(manifest_dir: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TYPED_KAFKA_SCHEMAS_DIR") {
+    if let Some(dir) = std::env::var_os(SCHEMAS_DIR_ENV) {
         return Some(PathBuf::from(dir));
     }
-    Path::new(manifest_dir).ancestors().map(|a| a.join("schemas")).find(|s| s.join("typed-kafka.toml").is_file())
+    Path::new(manifest_dir).ancestors().map(|a| a.join("schemas")).find(|s| s.join(CONFIG_FILE).is_file())
 }
 
 /// The first place two JSON values differ, as a pointer and a description.
@@ -197,8 +214,7 @@ fn latest(dir: &Path) -> Result<Option<(u32, PathBuf)>, ContractError> {
     for entry in entries {
         let entry = entry.map_err(|e| io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let n = name.strip_prefix('v').and_then(|n| n.strip_suffix(".avsc")).and_then(|n| n.parse::<u32>().ok());
-        if let Some(n) = n
+        if let Some(n) = version_number(&name)
             && best.as_ref().is_none_or(|(b, _)| n > *b)
         {
             best = Some((n, entry.path()));
@@ -216,7 +232,7 @@ pub fn verify<T: Topic>(manifest_dir: &str) -> Result<ContractOutcome, ContractE
     let Some(schemas) = schemas_dir(manifest_dir) else {
         return Ok(ContractOutcome::Skipped(format!("no schemas/typed-kafka.toml above {manifest_dir}")));
     };
-    verify_in::<T>(&schemas, std::env::var("TYPED_KAFKA_BLESS").is_ok_and(|v| v == "1"))
+    verify_in::<T>(&schemas, std::env::var(BLESS_ENV).is_ok_and(|v| v == "1"))
 }
 
 /// Checks topic `T`'s contracts in the contracts directory `schemas`; with `bless`, writes each drifted or
