@@ -163,14 +163,13 @@ pub struct ProducerConfig {
 }
 
 /// Whether the setting `key` holds a secret.
-#[cfg(feature = "kafka")]
 pub(crate) fn is_secret(key: &str) -> bool {
-    SECRETS.contains(&key)
+    SECRETS.contains(&key) || key.contains("password") || key.contains("secret")
 }
 
 /// `settings` with the values of secret settings replaced by `***`, for Debug output.
 fn redacted(settings: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
-    settings.iter().map(|(k, v)| (k.as_str(), if SECRETS.contains(&k.as_str()) { "***" } else { v.as_str() })).collect()
+    settings.iter().map(|(k, v)| (k.as_str(), if is_secret(k) { "***" } else { v.as_str() })).collect()
 }
 
 impl fmt::Debug for ProducerConfig {
@@ -189,7 +188,7 @@ impl fmt::Debug for ProducerConfig {
             .field("max_block", &self.max_block)
             .field("compression", &self.compression)
             .field("security", &security)
-            .field("librdkafka", &self.librdkafka)
+            .field("librdkafka", &redacted(&self.librdkafka))
             .finish_non_exhaustive()
     }
 }
@@ -205,7 +204,7 @@ impl fmt::Debug for ProducerConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProducerConfigBuilder")
             .field("settings", &redacted(&self.settings))
-            .field("librdkafka", &self.librdkafka)
+            .field("librdkafka", &redacted(&self.librdkafka))
             .finish()
     }
 }
@@ -518,5 +517,9 @@ mod tests {
         let props = c.librdkafka_properties();
         assert!(props.contains(&("sasl.password".into(), "pa55-w0rd".into())), "passed to librdkafka");
         assert!(props.contains(&("sasl.mechanisms".into(), "SCRAM-SHA-512".into())));
+        // A secret passed through as a librdkafka-only setting is not shown either.
+        let b = ProducerConfig::builder("h:1").set_librdkafka("sasl.oauthbearer.client.secret", "t0ken-pa55");
+        assert!(!format!("{b:?}").contains("pa55"), "{b:?}");
+        assert!(!format!("{:?}", b.build().unwrap()).contains("pa55"));
     }
 }

@@ -123,7 +123,7 @@ impl<T: Topic, V> std::fmt::Debug for ConsumerBuilder<T, V> {
         let shown: BTreeMap<&str, &str> = self
             .settings
             .iter()
-            .map(|(k, v)| (k.as_str(), if k.contains("password") || k.contains("secret") { "***" } else { v }))
+            .map(|(k, v)| (k.as_str(), if crate::config::is_secret(k) { "***" } else { v }))
             .collect();
         f.debug_struct("ConsumerBuilder").field("topic", &T::NAME).field("settings", &shown).finish_non_exhaustive()
     }
