@@ -208,14 +208,8 @@ impl Accounting {
             return Ok(());
         }
         let started = Instant::now();
-        match tokio::time::timeout(self.max_block, self.budget.acquire_many(bytes)).await {
-            Ok(Ok(permit)) => {
-                permit.forget();
-                Ok(())
-            }
-            Ok(Err(_)) => Err(SendErrorKind::Closed),
-            Err(_) => Err(SendErrorKind::BufferFull { waited: started.elapsed(), needed: bytes as usize }),
-        }
+        let acquired = tokio::time::timeout(self.max_block, self.budget.acquire_many(bytes)).await.ok();
+        Self::reserved(acquired, started, bytes)
     }
 
     /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by each release.
@@ -224,7 +218,18 @@ impl Accounting {
             return Ok(());
         }
         let started = Instant::now();
-        match super::block_on_until(self.budget.acquire_many(bytes), Some(started + self.max_block)) {
+        let acquired = super::block_on_until(self.budget.acquire_many(bytes), Some(started + self.max_block));
+        Self::reserved(acquired, started, bytes)
+    }
+
+    /// The outcome of waiting for `bytes` of the budget since `started`: acquired (kept until the delivery
+    /// report), the budget closed, or `None`: `max.block.ms` passed.
+    fn reserved(
+        acquired: Option<Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>>,
+        started: Instant,
+        bytes: u32,
+    ) -> Result<(), SendErrorKind> {
+        match acquired {
             Some(Ok(permit)) => {
                 permit.forget();
                 Ok(())
