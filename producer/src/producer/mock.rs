@@ -117,6 +117,11 @@ impl MockCore {
     }
 }
 
+/// Kafka 4's defaults, for a mock (the bootstrap address is never used).
+fn default_config() -> ProducerConfig {
+    ProducerConfig::builder("mock:9092").build().unwrap_or_else(|_| unreachable!("the default configuration is valid"))
+}
+
 fn now_millis() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -153,19 +158,16 @@ pub struct MockProducer {
 impl MockProducer {
     /// A mock whose topics all have `partitions` partitions (at least 1), with Kafka 4's default configuration.
     pub fn new(partitions: i32) -> MockProducer {
-        Self::with_config(
-            ProducerConfig::builder("mock:9092").build().unwrap_or_else(|_| unreachable!("the default configuration")),
-            partitions,
-        )
+        Self::build(default_config(), Vec::new(), partitions)
     }
 
     /// A mock with this configuration (its `max.request.size`, `buffer.memory` and `max.block.ms` apply).
     pub fn with_config(config: ProducerConfig, partitions: i32) -> MockProducer {
-        let accounting = Arc::new(Accounting::new(&config, Vec::new()));
-        Self::build(config, accounting, partitions)
+        Self::build(config, Vec::new(), partitions)
     }
 
-    fn build(config: ProducerConfig, accounting: Arc<Accounting>, partitions: i32) -> MockProducer {
+    fn build(config: ProducerConfig, interceptors: Vec<Arc<dyn super::Interceptor>>, partitions: i32) -> MockProducer {
+        let accounting = Arc::new(Accounting::new(&config, interceptors));
         let core = MockCore { partitions: partitions.max(1), state: Mutex::new(State::default()) };
         let runtime = RuntimeHandle::current_or_own().unwrap_or_else(|_| unreachable!("a runtime starts"));
         MockProducer {
@@ -185,10 +187,7 @@ impl MockProducer {
 
     /// A mock with interceptors.
     pub fn with_interceptors(partitions: i32, interceptors: Vec<Arc<dyn super::Interceptor>>) -> MockProducer {
-        let config =
-            ProducerConfig::builder("mock:9092").build().unwrap_or_else(|_| unreachable!("the default configuration"));
-        let accounting = Arc::new(Accounting::new(&config, interceptors));
-        Self::build(config, accounting, partitions)
+        Self::build(default_config(), interceptors, partitions)
     }
 
     /// The producer behind the mock (for code that takes a [`Producer`]).
