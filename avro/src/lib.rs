@@ -36,6 +36,7 @@ pub mod __private {
         prefix_violations,
     };
     pub use crate::record::{KafkaRecord, cached_generic_schema, cached_schema};
+    pub use crate::schema::shape::{SchemaShape, ShapeField, ShapeName, assert_contract, assert_contract_among};
     pub use crate::schema::{SchemaError, SchemaInfo, SchemaWriter};
     pub use std::sync::OnceLock;
 }

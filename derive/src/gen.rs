@@ -9,7 +9,7 @@ use crate::model::{Body, Container, Field, Mapping, Shape, Variant, VariantStyle
 
 /// The runtime, as the alias each expansion's `const _: () = { use <crate>::__private as __typed_kafka; ... }`
 /// declares (`<crate>` is `::typed_kafka` unless `#[kafka(crate = "...")]` says otherwise).
-fn rt() -> TokenStream {
+pub(crate) fn rt() -> TokenStream {
     quote!(__typed_kafka)
 }
 
@@ -84,7 +84,7 @@ fn json_str(s: &str) -> String {
 }
 
 /// The codec type of a field with a mapping attribute; `None` for its natural `AvroType` impl.
-fn codec_ty(f: &Field) -> Option<TokenStream> {
+pub(crate) fn codec_ty(f: &Field) -> Option<TokenStream> {
     let rt = rt();
     let base = match &f.mapping {
         Mapping::Natural => return None,
@@ -336,6 +336,8 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         Body::Union(variants) => expand_union(variants, namespace, &ns_tokens, generic),
     };
 
+    let shape = crate::shape::shape(c, &type_params);
+
     let type_name_body = quote! {
         #name_init
         out.push_str(&__name);
@@ -412,6 +414,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         #[automatically_derived]
         impl #impl_g #rt::AvroType for #ident #ty_g #where_c {
             const MIN_SIZE: usize = #min;
+            const SHAPE: &'static #rt::SchemaShape = #shape;
             fn write_schema(w: &mut #rt::SchemaWriter) {
                 #name_init
                 let _ = &__name;

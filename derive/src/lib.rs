@@ -8,6 +8,7 @@ mod attr;
 mod check;
 mod r#gen;
 mod model;
+mod shape;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

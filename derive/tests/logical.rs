@@ -6,6 +6,7 @@
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use typed_kafka::avro::schema::resolution_form;
 use typed_kafka::{AvroDecode, DecodeError, KafkaRecord};
 
 #[derive(KafkaRecord, Debug, PartialEq)]
@@ -40,6 +41,9 @@ struct TimeCrateTimes {
 }
 
 fn logical_types<T: KafkaRecord>() -> Vec<serde_json::Value> {
+    // The compile-time shape (what `topic!` checks contracts with) stands for the same schema.
+    let shape = typed_kafka::avro::schema::shape::to_json(T::SHAPE).unwrap();
+    assert_eq!(resolution_form(&shape.to_string()).unwrap(), resolution_form(T::schema().unwrap().json()).unwrap());
     let schema: serde_json::Value = serde_json::from_str(T::schema().unwrap().json()).unwrap();
     schema["fields"].as_array().unwrap().iter().map(|f| f["type"].clone()).collect()
 }

@@ -7,17 +7,35 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use apache_avro::Schema;
 use serde_json::{Value, json};
+use typed_kafka::avro::schema::resolution_form;
+use typed_kafka::avro::schema::shape::to_json;
 use typed_kafka::{AvroDecode, DecodeError, EncodeErrorKind, KafkaRecord};
 
+/// The type's compile-time shape (what `topic!` checks contracts with) stands for the schema its writer writes:
+/// the same resolution form. Every helper below checks it, so every type of this file is covered.
+fn shape_agrees<T: KafkaRecord>() {
+    let written = T::schema().unwrap();
+    let shape = to_json(T::SHAPE).unwrap_or_else(|| panic!("{} has no compile-time shape", std::any::type_name::<T>()));
+    assert_eq!(
+        resolution_form(&shape.to_string()).unwrap(),
+        resolution_form(written.json()).unwrap(),
+        "{}",
+        std::any::type_name::<T>()
+    );
+}
+
 fn canonical<T: KafkaRecord>() -> String {
+    shape_agrees::<T>();
     T::schema().unwrap().canonical_form().to_string()
 }
 
 fn json_of<T: KafkaRecord>() -> Value {
+    shape_agrees::<T>();
     serde_json::from_str(T::schema().unwrap().json()).unwrap()
 }
 
 fn roundtrip<T: KafkaRecord + for<'de> AvroDecode<'de> + PartialEq + std::fmt::Debug>(v: &T) -> Vec<u8> {
+    shape_agrees::<T>();
     let mut buf = Vec::new();
     v.encode_body(&mut buf).unwrap();
     assert_eq!(&T::decode_body(&buf).unwrap(), v);
@@ -224,6 +242,28 @@ struct TreeNode {
     label: String,
     children: Vec<TreeNode>,
     parent_hint: Option<Box<TreeNode>>,
+}
+
+/// Mutually recursive through pointers: their shapes must not form a cycle of constants.
+#[derive(KafkaRecord, Debug, PartialEq)]
+struct Ping {
+    pong: Option<Box<Pong>>,
+}
+
+#[derive(KafkaRecord, Debug, PartialEq)]
+struct Pong {
+    ping: Option<Box<Ping>>,
+}
+
+#[test]
+fn mutually_recursive_types_have_shapes_without_a_cycle() {
+    // Evaluating the constants is the test: a cycle would not compile.
+    const PING: &typed_kafka::avro::schema::shape::SchemaShape = <Ping as typed_kafka::AvroType>::SHAPE;
+    assert!(to_json(PING).is_none(), "the pointee is left to run time");
+    let v = Ping { pong: Some(Box::new(Pong { ping: None })) };
+    let mut buf = Vec::new();
+    v.encode_body(&mut buf).unwrap();
+    assert_eq!(Ping::decode_body(&buf).unwrap(), v);
 }
 
 #[test]

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use super::encoding::{self as enc};
 use super::{AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, PathSegment, SchemaWriter};
+use crate::schema::shape::{SchemaShape, ShapeName};
 
 macro_rules! primitive {
     ($ty:ty, $avro:literal, $min:expr, |$v:ident, $buf:ident| $put:expr, |$input:ident| $get:expr) => {
         impl AvroType for $ty {
             const MIN_SIZE: usize = $min;
+            const SHAPE: &'static SchemaShape = &SchemaShape::Primitive($avro);
             #[inline]
             fn write_schema(w: &mut SchemaWriter) {
                 w.raw(concat!("\"", $avro, "\""));
@@ -64,6 +66,7 @@ primitive!(u32, "long", 1, |v, buf| enc::put_long(buf, i64::from(v)), |input| {
 
 impl AvroType for u64 {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("long");
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("\"long\"");
     }
@@ -96,6 +99,7 @@ macro_rules! string_like {
     ($ty:ty, |$s:ident| $from:expr) => {
         impl AvroType for $ty {
             const MIN_SIZE: usize = 1;
+            const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("string");
             #[inline]
             fn write_schema(w: &mut SchemaWriter) {
                 w.raw("\"string\"");
@@ -125,6 +129,7 @@ string_like!(Arc<str>, |s| s.into());
 
 impl AvroType for &str {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("string");
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("\"string\"");
     }
@@ -148,6 +153,7 @@ impl<'de: 'a, 'a> AvroDecode<'de> for &'a str {
 
 impl AvroType for Cow<'_, str> {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("string");
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("\"string\"");
     }
@@ -172,6 +178,17 @@ impl<'de: 'a, 'a> AvroDecode<'de> for Cow<'a, str> {
 /// `[u8; N]` is a `fixed` of size N, named `fixed_N` (defined once per size in a schema).
 impl<const N: usize> AvroType for [u8; N] {
     const MIN_SIZE: usize = N;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Fixed(
+        &ShapeName::Derived {
+            base: "fixed",
+            args: &[],
+            number: Some(N as u64),
+            suffix: "",
+            namespace: None,
+            aliases: &[],
+        },
+        N as u64,
+    );
     fn write_schema(w: &mut SchemaWriter) {
         let name = format!("fixed_{N}");
         w.named(&name, None, &name, |w| {
@@ -198,6 +215,7 @@ impl<'de, const N: usize> AvroDecode<'de> for [u8; N] {
 /// `Option<T>` is the union `["null", T]` (the derive gives such fields `"default": null`).
 impl<T: AvroType> AvroType for Option<T> {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Union(&[&SchemaShape::Primitive("null"), T::SHAPE]);
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("[\"null\",");
         T::write_schema(w);
@@ -229,6 +247,7 @@ macro_rules! transparent {
     ($($ty:ident),*) => {$(
         impl<T: AvroType + ?Sized> AvroType for $ty<T> {
             const MIN_SIZE: usize = T::MIN_SIZE;
+            const SHAPE: &'static SchemaShape = T::SHAPE;
             #[inline]
             fn write_schema(w: &mut SchemaWriter) {
                 T::write_schema(w)
@@ -259,6 +278,7 @@ macro_rules! array_like {
     ($ty:ident) => {
         impl<T: AvroType> AvroType for $ty<T> {
             const MIN_SIZE: usize = 1;
+            const SHAPE: &'static SchemaShape = &SchemaShape::Array(T::SHAPE);
             fn write_schema(w: &mut SchemaWriter) {
                 w.raw("{\"type\":\"array\",\"items\":");
                 T::write_schema(w);
@@ -325,6 +345,7 @@ fn decode_entries<'de, T: AvroDecode<'de>>(
 macro_rules! map_avro_type {
     () => {
         const MIN_SIZE: usize = 1;
+        const SHAPE: &'static SchemaShape = &SchemaShape::Map(T::SHAPE);
         fn write_schema(w: &mut SchemaWriter) {
             w.raw("{\"type\":\"map\",\"values\":");
             T::write_schema(w);

@@ -14,6 +14,8 @@
 use super::encoding as enc;
 #[allow(unused_imports)]
 use super::{AvroDecode, AvroType, Codec, DecodeError, EncodeError, EncodeErrorKind, SchemaWriter};
+#[allow(unused_imports)]
+use crate::schema::shape::SchemaShape;
 
 /// `timestamp-millis`: milliseconds since the Unix epoch, UTC, as `long`.
 pub struct TimestampMillis;
@@ -37,6 +39,12 @@ macro_rules! numeric_logical {
      |$v:ident| $to:expr, |$n:ident| $from:expr $(, natural)?) => {
         impl Codec<$ty> for $marker {
             const MIN_SIZE: usize = 1;
+            const SHAPE: &'static SchemaShape = &SchemaShape::Logical {
+                base: &SchemaShape::Primitive($avro),
+                logical: $logical,
+                precision: None,
+                scale: None,
+            };
             fn write_schema(w: &mut SchemaWriter) {
                 w.raw(concat!("{\"type\":\"", $avro, "\",\"logicalType\":\"", $logical, "\"}"));
             }
@@ -72,6 +80,7 @@ macro_rules! natural {
     ($ty:ty, $marker:ty) => {
         impl AvroType for $ty {
             const MIN_SIZE: usize = 1;
+            const SHAPE: &'static SchemaShape = <$marker as Codec<$ty>>::SHAPE;
             fn write_schema(w: &mut SchemaWriter) {
                 <$marker as Codec<$ty>>::write_schema(w)
             }
@@ -100,6 +109,12 @@ mod uuid_impl {
     /// A UUID is a `string` with logical type `uuid`, written in the hyphenated lower-case form.
     impl AvroType for Uuid {
         const MIN_SIZE: usize = 37;
+        const SHAPE: &'static SchemaShape = &SchemaShape::Logical {
+            base: &SchemaShape::Primitive("string"),
+            logical: "uuid",
+            precision: None,
+            scale: None,
+        };
         fn write_schema(w: &mut SchemaWriter) {
             w.raw(r#"{"type":"string","logicalType":"uuid"}"#);
         }
@@ -375,6 +390,12 @@ mod decimal_impl {
 
     impl<const P: u32, const S: u32> Codec<RustDecimal> for Decimal<P, S> {
         const MIN_SIZE: usize = 1;
+        const SHAPE: &'static SchemaShape = &SchemaShape::Logical {
+            base: &SchemaShape::Primitive("bytes"),
+            logical: "decimal",
+            precision: Some(P as u64),
+            scale: Some(S as u64),
+        };
         fn write_schema(w: &mut SchemaWriter) {
             w.raw(&format!(r#"{{"type":"bytes","logicalType":"decimal","precision":{P},"scale":{S}}}"#));
         }

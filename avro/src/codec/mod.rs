@@ -17,6 +17,7 @@ pub mod logical;
 use std::fmt;
 
 use crate::schema::SchemaWriter;
+use crate::schema::shape::{SchemaShape, ShapeName};
 
 /// A step of the path to a value inside a record: a field, an array index, a map key, a union branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +262,10 @@ pub trait AvroType {
     /// The fewest bytes a value of this type encodes to (bounds hostile block counts when decoding).
     const MIN_SIZE: usize;
 
+    /// This type's schema as a constant, which the compile-time contract check of `typed_kafka::topic!` compares
+    /// with the committed contract. The default, [`SchemaShape::Opaque`], leaves the type to the contract test.
+    const SHAPE: &'static SchemaShape = &SchemaShape::Opaque;
+
     /// Writes this type's schema.
     fn write_schema(w: &mut SchemaWriter);
 
@@ -330,6 +335,8 @@ pub trait AvroDecode<'de>: AvroType + Sized {
 pub trait Codec<T> {
     /// As [`AvroType::MIN_SIZE`].
     const MIN_SIZE: usize;
+    /// As [`AvroType::SHAPE`].
+    const SHAPE: &'static SchemaShape = &SchemaShape::Opaque;
     /// Writes the schema of `T` under this mapping.
     fn write_schema(w: &mut SchemaWriter);
     /// As [`AvroType::type_name`].
@@ -352,6 +359,7 @@ pub struct Bytes;
 
 impl Codec<Vec<u8>> for Bytes {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("bytes");
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("\"bytes\"")
     }
@@ -374,6 +382,7 @@ pub struct FixedU64;
 
 impl Codec<u64> for FixedU64 {
     const MIN_SIZE: usize = 8;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Fixed(&ShapeName::plain("u64", None, &[]), 8);
     fn write_schema(w: &mut SchemaWriter) {
         w.named("u64", None, "u64 as fixed(8)", |w| w.raw(r#"{"type":"fixed","name":"u64","size":8}"#));
     }
@@ -396,6 +405,7 @@ pub struct OptionOf<C>(std::marker::PhantomData<C>);
 
 impl<T, C: Codec<T>> Codec<Option<T>> for OptionOf<C> {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Union(&[&SchemaShape::Primitive("null"), C::SHAPE]);
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("[\"null\",");
         C::write_schema(w);
@@ -425,6 +435,7 @@ pub struct VecOf<C>(std::marker::PhantomData<C>);
 
 impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
     const MIN_SIZE: usize = 1;
+    const SHAPE: &'static SchemaShape = &SchemaShape::Array(C::SHAPE);
     fn write_schema(w: &mut SchemaWriter) {
         w.raw("{\"type\":\"array\",\"items\":");
         C::write_schema(w);

@@ -5,6 +5,7 @@
 mod canonical;
 mod model;
 mod parse;
+pub mod shape;
 mod writer;
 
 use std::sync::OnceLock;
