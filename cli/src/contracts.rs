@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use typed_kafka_avro::compat::CompatibilityLevel;
 use typed_kafka_avro::schema::{Schema, rabin_fingerprint};
 
-pub use typed_kafka::contract::CONFIG_FILE;
-/// The lock file's name inside the contracts directory.
-pub const LOCK_FILE: &str = "typed-kafka.lock";
+pub use typed_kafka::contract::{CONFIG_FILE, LOCK_FILE};
 
 /// Why the contracts could not be read at all (a usage or configuration error, exit code 64).
 #[derive(Debug, thiserror::Error)]

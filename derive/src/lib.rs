@@ -6,6 +6,7 @@
 
 mod attr;
 mod check;
+mod contract;
 mod r#gen;
 mod model;
 mod shape;
@@ -27,4 +28,12 @@ pub fn derive_kafka_record(input: TokenStream) -> TokenStream {
         (Err(e), _) => e.to_compile_error().into(),
         (Ok(()), None) => TokenStream::new(),
     }
+}
+
+/// The compile-time contract check of `typed_kafka::topic!` (which calls it; not for direct use).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __topic_contract(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as contract::Input);
+    contract::expand(input, &contract::Env::current()).into()
 }

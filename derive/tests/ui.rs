@@ -14,3 +14,14 @@ fn typed_topic_errors() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui-topics/*.rs");
 }
+
+/// The compile-time contract check of `typed_kafka::topic!` against the committed `schemas/ui-contracts-*`
+/// contracts of this repository (found above the trybuild project, as above any crate of the workspace): types that
+/// still derive them build; each drifted type is an error with its path. (No "contract" in the name: `cargo
+/// contracts bless` runs the tests with that word.)
+#[test]
+fn typed_topic_drift_fails_to_build() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui-contracts/holds.rs");
+    t.compile_fail("tests/ui-contracts/drifted.rs");
+}

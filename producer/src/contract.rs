@@ -1,6 +1,11 @@
 //! Contract tests: a typed topic's Avro key and value types still derive the schemas committed as the latest
 //! versions of their subjects under `schemas/` (see `cargo contracts`).
 //!
+//! [`topic!`](crate::topic!) checks this at compile time already, for every part of a type's schema that const
+//! evaluation can see; the test here compares the schema each type writes at run time, so it also covers the rest
+//! (hand-written `AvroType` impls, pointees other than the type itself) and reports subjects with no committed
+//! version.
+//!
 //! ```
 //! use typed_kafka::KafkaRecord;
 //!
@@ -33,22 +38,9 @@ use typed_kafka_registry::{RecordPart, SubjectNameStrategy};
 
 use crate::topic::Topic;
 
-/// The hand-written config's name in the contracts directory; its presence marks a `schemas/` as one.
-pub const CONFIG_FILE: &str = "typed-kafka.toml";
-/// Names the contracts directory (else the nearest `schemas/` with a [`CONFIG_FILE`] above the crate).
-pub const SCHEMAS_DIR_ENV: &str = "TYPED_KAFKA_SCHEMAS_DIR";
-/// `1`: write drifted or missing schemas as their subjects' next versions instead of failing.
-pub const BLESS_ENV: &str = "TYPED_KAFKA_BLESS";
-
-/// The version number of a contract file name: `vN.avsc` with N from 1 and no leading zeros; `None` for any other
-/// name.
-pub fn version_number(file_name: &str) -> Option<u32> {
-    let n = file_name.strip_prefix('v')?.strip_suffix(".avsc")?;
-    if n.starts_with('0') {
-        return None;
-    }
-    n.parse().ok().filter(|n| *n >= 1)
-}
+pub use typed_kafka_contract_files::{
+    BLESS_ENV, CONFIG_FILE, CONTRACTS_ENV, LOCK_FILE, SCHEMAS_DIR_ENV, version_number,
+};
 
 /// A contract that does not hold.
 #[derive(Debug, thiserror::Error)]
@@ -150,12 +142,11 @@ pub fn value_subject<V: KafkaRecord>(
     (std::any::type_name::<V>(), subject)
 }
 
-/// The contracts directory for a crate at `manifest_dir`.
+/// The contracts directory for a crate at `manifest_dir`: `$TYPED_KAFKA_SCHEMAS_DIR` (relative to the crate), else
+/// the nearest `schemas/` holding a [`CONFIG_FILE`] at or above it.
 pub fn schemas_dir(manifest_dir: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(SCHEMAS_DIR_ENV) {
-        return Some(PathBuf::from(dir));
-    }
-    Path::new(manifest_dir).ancestors().map(|a| a.join("schemas")).find(|s| s.join(CONFIG_FILE).is_file())
+    let over = std::env::var_os(SCHEMAS_DIR_ENV).map(PathBuf::from);
+    typed_kafka_contract_files::schemas_dir(Path::new(manifest_dir), over.as_deref())
 }
 
 /// The first place two JSON values differ, as a pointer and a description.
@@ -209,24 +200,13 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ContractError {
 
 /// The latest `vN.avsc` of a subject directory, with N.
 fn latest(dir: &Path) -> Result<Option<(u32, PathBuf)>, ContractError> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(None) };
-    let mut best: Option<(u32, PathBuf)> = None;
-    for entry in entries {
-        let entry = entry.map_err(|e| io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(n) = version_number(&name)
-            && best.as_ref().is_none_or(|(b, _)| n > *b)
-        {
-            best = Some((n, entry.path()));
-        }
-    }
-    Ok(best)
+    typed_kafka_contract_files::latest(dir).map_err(|e| io(dir, e))
 }
 
 /// Checks (or, with `TYPED_KAFKA_BLESS=1`, writes) the contracts of topic `T`'s Avro key and value types, as the
 /// environment says (`TYPED_KAFKA_CONTRACTS`, `TYPED_KAFKA_SCHEMAS_DIR`, `TYPED_KAFKA_BLESS`).
 pub fn verify<T: Topic>(manifest_dir: &str) -> Result<ContractOutcome, ContractError> {
-    if std::env::var("TYPED_KAFKA_CONTRACTS").is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+    if typed_kafka_contract_files::is_off(std::env::var(CONTRACTS_ENV).ok().as_deref()) {
         return Ok(ContractOutcome::Skipped("TYPED_KAFKA_CONTRACTS=off".into()));
     }
     let Some(schemas) = schemas_dir(manifest_dir) else {

@@ -73,6 +73,8 @@ pub use typed_kafka_avro::{
     AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, FramingError, KafkaRecord, PathSegment,
     SchemaError, SchemaId, SchemaInfo,
 };
+#[doc(hidden)]
+pub use typed_kafka_derive::__topic_contract;
 pub use typed_kafka_derive::KafkaRecord;
 
 #[cfg(feature = "kafka")]

@@ -26,6 +26,9 @@
 //! assert_eq!(CUSTOMER_EVENTS::VALUE_TYPES, 2);
 //! ```
 //!
+//! A declaration also checks, at compile time, that each Avro key and value type still derives its subject's latest
+//! contract committed under `schemas/` (see [`contract`](crate::contract) and the README's "Schema contracts").
+//!
 //! Keys: `key: avro T` (a derived record, registered under `<topic>-key` and framed like Confluent's
 //! `KafkaAvroSerializer` writes it), `key: T` for a [`PlainKey`] (Kafka's standard serializers' formats: `String`,
 //! `i32`, `i64`, bytes, …), or no `key` clause for a topic without keys.
@@ -232,13 +235,16 @@ impl KeyFormat for NoKey {
 /// format and value types. See the [module docs](mod@crate::topic) for the forms.
 #[macro_export]
 macro_rules! topic {
-    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, value: $value:ty $(;)?) => {
-        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$value]);
+    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], value: $value:ty $(;)?) => {
+        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$($akey)?], [$value]);
     };
-    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, values: [$($value:ty),+ $(,)?] $(;)?) => {
-        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$($value),+]);
+    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], values: [$($value:ty),+ $(,)?] $(;)?) => {
+        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$($akey)?], [$($value),+]);
     };
-    (@emit $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($value:ty),+]) => {
+    (@emit $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], [$($value:ty),+]) => {
+        // The bound types still derive their subjects' latest committed contracts (see `contract`).
+        $crate::__topic_contract! { krate: $crate, topic: $topic, key: [$($akey)?], values: [$($value),+] }
+
         $(#[$meta])*
         #[allow(non_camel_case_types)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,12 +287,12 @@ macro_rules! topic {
     };
     (@value_of $name:ident, $index:expr) => {};
     ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, key: avro $key:ty, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::AvroKey<$key>, $($rest)*);
+        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::AvroKey<$key>, [$key], $($rest)*);
     };
     ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, key: $key:ty, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::Plain<$key>, $($rest)*);
+        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::Plain<$key>, [], $($rest)*);
     };
     ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::NoKey, $($rest)*);
+        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::NoKey, [], $($rest)*);
     };
 }

@@ -1,6 +1,7 @@
 //! Contract tests of typed topics against committed `vN.avsc` files: missing, blessed, holding, drifted with the
 //! first differing path, blessed again as the next version.
 
+#![cfg(feature = "registry")]
 #![allow(clippy::unwrap_used)]
 
 use typed_kafka::KafkaRecord;

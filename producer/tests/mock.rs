@@ -1,5 +1,6 @@
 //! The mock producer: the same `TypedProducer` API with no broker and no registry, for users' unit tests.
 
+#![cfg(feature = "registry")]
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

@@ -204,18 +204,23 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
-const fn list_eq(a: &[&str], b: &[&str]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
+/// How two lists of names (symbols, aliases) first differ, in words; `None` if they are equal.
+const fn list_difference(what: &str, a: &[&str], b: &[&str]) -> Option<ConstText> {
     let mut i = 0;
-    while i < a.len() {
+    while i < a.len() && i < b.len() {
         if !str_eq(a[i], b[i]) {
-            return false;
+            let t = ConstText::new().push("the type has the ").push(what).push(" `").push(a[i]);
+            return Some(t.push("` where the contract has `").push(b[i]).push("`"));
         }
         i += 1;
     }
-    true
+    if a.len() > b.len() {
+        return Some(ConstText::new().push("the type adds the ").push(what).push(" `").push(a[i]).push("`"));
+    }
+    if a.len() < b.len() {
+        return Some(ConstText::new().push("the type drops the ").push(what).push(" `").push(b[i]).push("`"));
+    }
+    None
 }
 
 const fn opt_eq(a: Option<&str>, b: Option<&str>) -> bool {
@@ -446,11 +451,13 @@ const fn compare_at(
         },
         (S::Enum(an, asym, adef), S::Enum(en, esym, edef)) => match compare_names(an, en, scope, path) {
             Err(m) => Err(m),
-            Ok(_) if !list_eq(asym, esym) => differ(path.push("/symbols"), ConstText::new().push("the symbols differ")),
-            Ok(_) if !opt_eq(*adef, *edef) => {
-                differ(path.push("/default"), ConstText::new().push("the enum default differs"))
-            }
-            Ok(_) => Ok(()),
+            Ok(_) => match list_difference("symbol", asym, esym) {
+                Some(what) => differ(path.push("/symbols"), what),
+                None if !opt_eq(*adef, *edef) => {
+                    differ(path.push("/default"), ConstText::new().push("the enum default differs"))
+                }
+                None => Ok(()),
+            },
         },
         (S::Fixed(an, asize), S::Fixed(en, esize)) => match compare_names(an, en, scope, path) {
             Err(m) => Err(m),
@@ -489,8 +496,8 @@ const fn compare_names(
     {
         return Err(Mismatch { path: path.push("/name"), what: has_vs(full.as_str(), theirs.as_str()) });
     }
-    if !list_eq(actual.aliases(), expected.aliases()) {
-        return Err(Mismatch { path: path.push("/aliases"), what: ConstText::new().push("the aliases differ") });
+    if let Some(what) = list_difference("alias", actual.aliases(), expected.aliases()) {
+        return Err(Mismatch { path: path.push("/aliases"), what });
     }
     Ok(inner)
 }
@@ -511,8 +518,8 @@ const fn compare_fields(
             );
         }
         let here = path.push("/fields/").push(e.name);
-        if !list_eq(a.aliases, e.aliases) {
-            return differ(here.push("/aliases"), ConstText::new().push("the aliases differ"));
+        if let Some(what) = list_difference("alias", a.aliases, e.aliases) {
+            return differ(here.push("/aliases"), what);
         }
         if let Err(m) = compare_at(a.ty, e.ty, scope, here.push("/type")) {
             return Err(m);
