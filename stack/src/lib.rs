@@ -193,6 +193,17 @@ impl StackError {
     }
 }
 
+/// A signal for one server process, for fault tests ([`Stack::signal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGKILL: the process dies at once, without a clean shutdown (a crashed broker). `up` starts it again.
+    Kill,
+    /// SIGSTOP: the process stops answering but keeps its connections (a hung or very slow broker).
+    Pause,
+    /// SIGCONT: a paused process goes on.
+    Resume,
+}
+
 /// Where the servers of a running (or configured) stack answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -421,6 +432,13 @@ impl Stack {
             }
         }
         Ok(())
+    }
+
+    /// Sends `signal` to one process of `service`, by its name in [`Stack::status`] (`kafka`, `cluster-node-2`,
+    /// `registry`). After a [`Signal::Kill`], [`Stack::up`] starts the process again (for the cluster, only it).
+    pub fn signal(&self, service: Service, process: &str, signal: Signal) -> Result<(), StackError> {
+        let _lock = self.lock()?;
+        services::signal(&self.config, service, process, signal)
     }
 
     /// The services with at least one live process (a partly stopped cluster counts).

@@ -83,7 +83,7 @@ pub(crate) fn spawn(mut command: Command, log: &Path, pid_file: &Path) -> Result
     Ok(rec)
 }
 
-fn signal(pid: u32, sig: &str) -> Result<(), String> {
+pub(crate) fn signal(pid: u32, sig: &str) -> Result<(), String> {
     let out = Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(pid.to_string())

@@ -270,6 +270,47 @@ pub(crate) fn stop(cfg: &StackConfig, service: Service) -> Result<bool, StackErr
     Ok(!live.is_empty())
 }
 
+/// Sends `signal` to the live process named `name` of `service`. A KILL waits until the process is gone and
+/// forgets its pid file, so that the next `up` starts it again.
+pub(crate) fn signal(cfg: &StackConfig, service: Service, name: &str, signal: crate::Signal) -> Result<(), StackError> {
+    let Some(p) = procs(cfg, service).into_iter().find(|p| p.name == name) else {
+        return Err(StackError::Stop {
+            service: name.to_string(),
+            pid: 0,
+            reason: format!("{service} has no such process"),
+        });
+    };
+    let Some(rec) = process::live_process(&p.pid_file())? else {
+        return Err(StackError::Stop { service: name.to_string(), pid: 0, reason: "not running".into() });
+    };
+    let sig = match signal {
+        crate::Signal::Kill => "KILL",
+        crate::Signal::Pause => "STOP",
+        crate::Signal::Resume => "CONT",
+    };
+    process::signal(rec.pid, sig).map_err(|reason| StackError::Stop {
+        service: name.to_string(),
+        pid: rec.pid,
+        reason,
+    })?;
+    if signal == crate::Signal::Kill {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rec.alive() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        if rec.alive() {
+            return Err(StackError::Stop {
+                service: name.to_string(),
+                pid: rec.pid,
+                reason: "alive after KILL".into(),
+            });
+        }
+        let pid_file = p.pid_file();
+        fs::remove_file(&pid_file).map_err(StackError::io("removing the pid file", &pid_file))?;
+    }
+    Ok(())
+}
+
 /// The state of the service's processes.
 pub(crate) fn status(cfg: &StackConfig, service: Service) -> Result<Vec<ProcessStatus>, StackError> {
     let mut out = Vec::new();

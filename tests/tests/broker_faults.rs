@@ -1,0 +1,176 @@
+//! The producer against a broker that is gone or hung, on a private broker, with the process's resident memory
+//! measured. The tests of this binary run one at a time, so that each measures only its own memory.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use typed_kafka::config::ProducerConfig;
+use typed_kafka::producer::{DeliveryErrorKind, ProduceError, SendErrorKind};
+use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
+use typed_kafka_stack::{Service, Signal};
+use typed_kafka_tests::{PrivateStack, create_topic, stack, unique};
+
+/// A record of about 1 KiB.
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "it.broker_faults")]
+struct Blob {
+    id: i64,
+    body: String,
+}
+
+typed_kafka::topic! { BLOBS: "it-blobs", value: Blob; }
+
+fn blob(id: i64) -> Blob {
+    Blob { id, body: "x".repeat(1_000) }
+}
+
+/// One test at a time in this binary (each measures the process's memory).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Resident memory of this process in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 =
+        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn producer(bootstrap: &str, settings: &[(&str, &str)]) -> Producer {
+    let mut config = ProducerConfig::builder(bootstrap);
+    for (k, v) in settings {
+        config = config.set(*k, *v);
+    }
+    let registry = SchemaRegistryClient::builder([stack().registry_url.as_str()]).build().unwrap();
+    Producer::builder(config.build().unwrap()).registry(registry).build().unwrap()
+}
+
+/// The broker goes away for longer than `delivery.timeout.ms`: every record in flight fails with a timeout through
+/// its future or its callback, nothing hangs, the producer's buffer empties, and a second round does not grow the
+/// process's memory (what the first round took is reused, not leaked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_down_longer_than_the_delivery_timeout_fails_every_record_in_flight() {
+    let _serial = SERIAL.lock().await;
+    let private = PrivateStack::new("broker-down", |c| {
+        c.kafka_port = 38792;
+        c.cluster_port = 38802;
+        c.registry_port = 38781;
+    });
+    let bootstrap = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
+    let name = unique("it-down");
+    create_topic(&bootstrap, &name, 3, 1).await;
+    let p =
+        producer(&bootstrap, &[("delivery.timeout.ms", "3000"), ("request.timeout.ms", "1000"), ("linger.ms", "5")]);
+    let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
+    blobs.send(Record::new(blob(0))).await.unwrap();
+    private.down(&[Service::Kafka]).unwrap();
+
+    const PER_ROUND: usize = 2_000;
+    let mut after_round = Vec::new();
+    for round in 0..2 {
+        let started = Instant::now();
+        let failed_callbacks = Arc::new(AtomicUsize::new(0));
+        let mut deliveries = Vec::new();
+        for i in 0..PER_ROUND {
+            if i % 2 == 0 {
+                deliveries.push(blobs.enqueue(Record::new(blob(i as i64))).await.unwrap());
+            } else {
+                let f = failed_callbacks.clone();
+                blobs
+                    .send_with(Record::new(blob(i as i64)), move |r| {
+                        if let Err(e) = r
+                            && e.kind == DeliveryErrorKind::TimedOut
+                        {
+                            f.fetch_add(1, Ordering::SeqCst);
+                        }
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        for d in deliveries {
+            let e = tokio::time::timeout(Duration::from_secs(60), d).await.expect("no hang").unwrap_err();
+            assert_eq!(e.kind, DeliveryErrorKind::TimedOut, "{e}");
+            assert!(e.is_retriable());
+        }
+        assert_eq!(p.flush(Duration::from_secs(60)).await, 0, "nothing left in flight");
+        assert_eq!(failed_callbacks.load(Ordering::SeqCst), PER_ROUND / 2, "every callback saw the timeout");
+        let m = p.metrics();
+        assert_eq!((m.in_flight, m.buffered_bytes), (0, 0), "the buffer is empty again");
+        assert_eq!(m.records_failed, ((round + 1) * PER_ROUND) as u64);
+        after_round.push(rss());
+        println!("round {round}: {PER_ROUND} records failed in {:?}; RSS {} MiB", started.elapsed(), rss() / MIB);
+    }
+    let growth = after_round[1].saturating_sub(after_round[0]);
+    assert!(growth < 16 * MIB, "the second round grew RSS by {} MiB", growth / MIB);
+}
+
+/// A broker that stops answering (SIGSTOP, a hung broker): sends fill `buffer.memory`, then one waits `max.block.ms`
+/// and is refused with its record; the process's memory grows by at most `buffer.memory` plus a fixed overhead.
+/// When the broker answers again, every accepted record is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block() {
+    let _serial = SERIAL.lock().await;
+    let private = PrivateStack::new("broker-hung", |c| {
+        c.kafka_port = 38892;
+        c.cluster_port = 38902;
+        c.registry_port = 38881;
+    });
+    let bootstrap = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
+    let name = unique("it-hung");
+    create_topic(&bootstrap, &name, 3, 1).await;
+    const BUFFER: u64 = 16 * MIB;
+    let p = producer(
+        &bootstrap,
+        &[
+            ("buffer.memory", &BUFFER.to_string()),
+            ("max.block.ms", "2000"),
+            ("linger.ms", "5"),
+            ("delivery.timeout.ms", "300000"),
+        ],
+    );
+    let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
+    blobs.send(Record::new(blob(-1))).await.unwrap();
+    let before = rss();
+    private.signal(Service::Kafka, "kafka", Signal::Pause).unwrap();
+
+    let mut accepted = 0usize;
+    let refused = loop {
+        let started = Instant::now();
+        match blobs.send_and_forget(Record::new(blob(accepted as i64))).await {
+            Ok(_) => accepted += 1,
+            Err(e) => break (e, started.elapsed()),
+        }
+        assert!(accepted < 1_000_000, "the buffer never filled");
+    };
+    let peak = rss();
+    let (e, waited) = refused;
+    assert!(matches!(e.kind(), SendErrorKind::BufferFull { .. }), "{e}");
+    assert!(e.is_retriable());
+    assert!(waited >= Duration::from_millis(1_900) && waited < Duration::from_secs(10), "waited {waited:?}");
+    assert_eq!(e.into_record().value.map(|b| b.id), Some(accepted as i64), "the refused record is handed back");
+    let growth = peak.saturating_sub(before);
+    println!(
+        "hung broker: {accepted} records ({} MiB) accepted, then refused after {waited:?}; RSS grew {} MiB for a \
+         {} MiB buffer.memory",
+        p.metrics().buffered_bytes / MIB,
+        growth / MIB,
+        BUFFER / MIB
+    );
+    assert!(p.metrics().buffered_bytes <= BUFFER);
+    assert!(growth < BUFFER + 48 * MIB, "RSS grew {} MiB for a {} MiB buffer", growth / MIB, BUFFER / MIB);
+
+    private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
+    assert_eq!(p.flush(Duration::from_secs(120)).await, 0, "every accepted record delivered once the broker answers");
+    let m = p.metrics();
+    assert_eq!((m.records_sent, m.records_failed, m.buffered_bytes), (accepted as u64 + 1, 0, 0));
+    match blobs.send(Record::new(blob(0))).await {
+        Ok(_) => {}
+        Err(ProduceError::Refused(e)) => panic!("refused after the broker recovered: {e}"),
+        Err(e) => panic!("{e:?}"),
+    }
+}
