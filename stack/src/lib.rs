@@ -232,6 +232,35 @@ pub struct StackConfig {
     pub java: PathBuf,
     /// Serve the registry over HTTPS too (tests of the client's TLS settings); `None` from the environment.
     pub registry_tls: Option<RegistryTls>,
+    /// A SASL/SCRAM over TLS listener on the single broker (tests of secured clusters); `None` from the environment.
+    pub kafka_sasl: Option<KafkaSasl>,
+}
+
+/// A `SASL_SSL` listener on the single broker, beside its plaintext one (which readiness checks and inter-broker
+/// traffic use): TLS with the given certificate, SCRAM-SHA-256 and SCRAM-SHA-512 logins for the given users. The
+/// users are created when the broker's storage is formatted, so set this on a fresh state directory.
+#[derive(Clone)]
+pub struct KafkaSasl {
+    /// The listener's port.
+    pub port: u16,
+    /// The server certificate (PEM), valid for `127.0.0.1`.
+    pub cert_pem: PathBuf,
+    /// Its private key (PEM, PKCS#8, unencrypted).
+    pub key_pem: PathBuf,
+    /// SCRAM users: (name, password).
+    pub users: Vec<(String, String)>,
+}
+
+impl fmt::Debug for KafkaSasl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let users: Vec<&str> = self.users.iter().map(|(u, _)| u.as_str()).collect();
+        f.debug_struct("KafkaSasl")
+            .field("port", &self.port)
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &self.key_pem)
+            .field("users", &users)
+            .finish()
+    }
 }
 
 /// HTTPS for the registry, on a port of its own beside the plain HTTP port (which the readiness check uses).
@@ -288,6 +317,7 @@ impl StackConfig {
             timeout,
             java,
             registry_tls: None,
+            kafka_sasl: None,
         })
     }
 

@@ -157,7 +157,18 @@ pub(crate) fn run(mut command: Command, cwd: Option<&Path>) -> Result<String, St
     let line = format!(
         "{} {}",
         command.get_program().to_string_lossy(),
-        command.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+        command
+            .get_args()
+            .map(|a| {
+                // SCRAM users are given as `name=u,password=p`: a failed command's message must not show p.
+                let a = a.to_string_lossy();
+                match a.find("password=") {
+                    Some(i) => format!("{}password=***]", &a[..i]),
+                    None => a.into_owned(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let program = command.get_program().to_string_lossy().into_owned();
     let out =

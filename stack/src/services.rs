@@ -60,12 +60,11 @@ fn procs(cfg: &StackConfig, service: Service) -> Vec<Proc> {
             ports.extend(cfg.registry_tls.as_ref().map(|t| t.port));
             vec![Proc { name: "registry".into(), dir: base, ports, node_id: None }]
         }
-        Service::Kafka => vec![Proc {
-            name: "kafka".into(),
-            dir: base,
-            ports: vec![cfg.kafka_port, cfg.kafka_port + 1],
-            node_id: Some(1),
-        }],
+        Service::Kafka => {
+            let mut ports = vec![cfg.kafka_port, cfg.kafka_port + 1];
+            ports.extend(cfg.kafka_sasl.as_ref().map(|s| s.port));
+            vec![Proc { name: "kafka".into(), dir: base, ports, node_id: Some(1) }]
+        }
         Service::Cluster => (1..=3)
             .map(|n| {
                 let port = cfg.cluster_node_port(n);
@@ -131,11 +130,12 @@ pub(crate) fn launch(cfg: &StackConfig, service: Service) -> Result<Launch, Stac
                 .join(",");
             let cluster_id = cluster_id(&cfg.dir.join(service.name()))?;
             let replicated = service == Service::Cluster;
+            let sasl = if replicated { None } else { cfg.kafka_sasl.as_ref() };
             for p in dead {
-                let props = broker_properties(&p, &voters, replicated);
+                let props = broker_properties(&p, &voters, replicated, sasl)?;
                 let props_path = p.dir.join("server.properties");
                 process::write_if_changed(&props_path, &props)?;
-                format_storage(cfg, &classpath, &cluster_id, &p, &props_path)?;
+                format_storage(cfg, &classpath, &cluster_id, &p, &props_path, sasl)?;
                 let heap = if replicated { "384m" } else { "512m" };
                 let rec = process::spawn(broker_command(cfg, &classpath, heap, &props_path), &p.log(), &p.pid_file())?;
                 launched.push((p, rec));
@@ -366,7 +366,12 @@ fn broker_command(cfg: &StackConfig, classpath: &str, heap: &str, props: &Path) 
     c
 }
 
-fn broker_properties(p: &Proc, voters: &str, replicated: bool) -> String {
+fn broker_properties(
+    p: &Proc,
+    voters: &str,
+    replicated: bool,
+    sasl: Option<&crate::KafkaSasl>,
+) -> Result<String, StackError> {
     let (port, ctrl) = (p.ports[0], p.ports[1]);
     let data = process::absolute(&p.dir.join("data"));
     let (rf, isr) = if replicated { (3, 2) } else { (1, 1) };
@@ -375,11 +380,41 @@ fn broker_properties(p: &Proc, voters: &str, replicated: bool) -> String {
     let _ = writeln!(s, "process.roles=broker,controller");
     let _ = writeln!(s, "node.id={}", p.node_id.unwrap_or(1));
     let _ = writeln!(s, "controller.quorum.voters={voters}");
-    let _ = writeln!(s, "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctrl}");
-    let _ = writeln!(s, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}");
+    match sasl {
+        None => {
+            let _ = writeln!(s, "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctrl}");
+            let _ = writeln!(s, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}");
+            let _ = writeln!(s, "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        }
+        Some(sasl) => {
+            let secure = sasl.port;
+            let _ = writeln!(
+                s,
+                "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctrl},SASL_SSL://127.0.0.1:{secure}"
+            );
+            let _ = writeln!(s, "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_SSL://127.0.0.1:{secure}");
+            let _ = writeln!(
+                s,
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL"
+            );
+            // Kafka's PEM key store: the private key and the certificate in one file.
+            let keystore = process::absolute(&p.dir.join("sasl-ssl-keystore.pem"));
+            let read = |path: &Path| fs::read_to_string(path).map_err(StackError::io("reading a PEM file", path));
+            let pem = format!("{}\n{}", read(&sasl.key_pem)?, read(&sasl.cert_pem)?);
+            process::write_if_changed(&keystore, &pem)?;
+            let _ = writeln!(s, "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512");
+            for mech in ["scram-sha-256", "scram-sha-512"] {
+                let _ = writeln!(
+                    s,
+                    "listener.name.sasl_ssl.{mech}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                );
+            }
+            let _ = writeln!(s, "listener.name.sasl_ssl.ssl.keystore.type=PEM");
+            let _ = writeln!(s, "listener.name.sasl_ssl.ssl.keystore.location={}", keystore.display());
+        }
+    }
     let _ = writeln!(s, "controller.listener.names=CONTROLLER");
     let _ = writeln!(s, "inter.broker.listener.name=PLAINTEXT");
-    let _ = writeln!(s, "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
     let _ = writeln!(s, "log.dirs={}", data.display());
     let _ = writeln!(s, "num.partitions=1");
     let _ = writeln!(s, "default.replication.factor={rf}");
@@ -395,7 +430,7 @@ fn broker_properties(p: &Proc, voters: &str, replicated: bool) -> String {
     let _ = writeln!(s, "num.network.threads=2");
     let _ = writeln!(s, "num.io.threads=4");
     let _ = writeln!(s, "log.segment.bytes=67108864");
-    s
+    Ok(s)
 }
 
 /// The KRaft cluster id of a service, generated once (16 random bytes, base64url without padding, as Kafka's
@@ -437,6 +472,7 @@ fn format_storage(
     cluster_id: &str,
     p: &Proc,
     props: &Path,
+    sasl: Option<&crate::KafkaSasl>,
 ) -> Result<(), StackError> {
     if p.dir.join("data/meta.properties").exists() {
         return Ok(());
@@ -447,10 +483,16 @@ fn format_storage(
         .arg(classpath)
         .arg("kafka.tools.StorageTool")
         .arg("format")
-        .arg("-t")
-        .arg(cluster_id)
+        // One argument: a base64url id may start with '-', which the tool would take for an option.
+        .arg(format!("--cluster-id={cluster_id}"))
         .arg("-c")
         .arg(process::absolute(props));
+    // SCRAM users live in the cluster metadata: KRaft creates them when the storage is formatted.
+    for (user, password) in sasl.map(|s| s.users.as_slice()).unwrap_or_default() {
+        for mech in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+            c.arg(format!("--add-scram={mech}=[name={user},password={password}]"));
+        }
+    }
     process::run(c, None).map(|_| ())
 }
 

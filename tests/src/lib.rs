@@ -153,3 +153,85 @@ pub async fn create_topic_with(bootstrap: &str, name: &str, partitions: i32, set
         r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
     }
 }
+
+/// A throwaway certificate authority and a server certificate it signed for `127.0.0.1`, made with the machine's
+/// `openssl` (the CI script installs it) in a directory removed on drop.
+pub struct TestCa {
+    /// The directory holding the files.
+    pub dir: std::path::PathBuf,
+    /// The CA's certificate (PEM): what clients trust.
+    pub ca_pem: std::path::PathBuf,
+    /// The server certificate (PEM).
+    pub cert_pem: std::path::PathBuf,
+    /// The server certificate's private key (PEM, PKCS#8, unencrypted).
+    pub key_pem: std::path::PathBuf,
+}
+
+impl TestCa {
+    /// Makes a CA and a server certificate under a fresh directory named after `name`.
+    pub fn new(name: &str) -> TestCa {
+        let dir = std::env::temp_dir().join(format!("typed-kafka-ca-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating the CA directory");
+        let (ca_pem, cert_pem, key_pem) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+        let (ca_key, csr, ext) = (dir.join("ca.key"), dir.join("server.csr"), dir.join("server.ext"));
+        std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("writing server.ext");
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let out = std::process::Command::new("openssl").args(args).output().expect("running openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let s = std::ffi::OsStr::new;
+        let subject = format!("/CN=typed-kafka test CA {name}");
+        openssl(&[
+            s("req"),
+            s("-x509"),
+            s("-newkey"),
+            s("rsa:2048"),
+            s("-nodes"),
+            s("-days"),
+            s("1"),
+            s("-subj"),
+            s(&subject),
+            s("-keyout"),
+            ca_key.as_os_str(),
+            s("-out"),
+            ca_pem.as_os_str(),
+        ]);
+        openssl(&[
+            s("req"),
+            s("-newkey"),
+            s("rsa:2048"),
+            s("-nodes"),
+            s("-subj"),
+            s("/CN=127.0.0.1"),
+            s("-keyout"),
+            key_pem.as_os_str(),
+            s("-out"),
+            csr.as_os_str(),
+        ]);
+        openssl(&[
+            s("x509"),
+            s("-req"),
+            s("-in"),
+            csr.as_os_str(),
+            s("-CA"),
+            ca_pem.as_os_str(),
+            s("-CAkey"),
+            ca_key.as_os_str(),
+            s("-CAcreateserial"),
+            s("-days"),
+            s("1"),
+            s("-extfile"),
+            ext.as_os_str(),
+            s("-out"),
+            cert_pem.as_os_str(),
+        ]);
+        TestCa { dir, ca_pem, cert_pem, key_pem }
+    }
+}
+
+impl Drop for TestCa {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,74 +1,17 @@
 //! The client over HTTPS to a private registry instance whose certificate is signed by a private CA (as inside a
 //! company): trusted through `ca_pem`, refused without it.
 
-use std::process::Command;
 use std::time::Duration;
 
 use typed_kafka::registry::client::{Normalization, UnregisteredSchema};
 use typed_kafka::{RegistryError, SchemaRegistryClient};
 use typed_kafka_stack::{RegistryTls, Service};
-use typed_kafka_tests::PrivateStack;
+use typed_kafka_tests::{PrivateStack, TestCa};
 
 #[tokio::test]
 async fn a_custom_ca_makes_a_self_signed_registry_trusted() {
-    let dir = std::env::temp_dir().join(format!("typed-kafka-tls-certs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
-    let ext = dir.join("server.ext");
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
-    let openssl = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new("openssl").args(args).output().expect("openssl (the CI script installs it)");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let p = |path: &std::path::Path| path.as_os_str().to_owned();
-    let s = |text: &str| std::ffi::OsString::from(text);
-    let ca_key = dir.join("ca.key");
-    let csr = dir.join("server.csr");
-    openssl(&[
-        &s("req"),
-        &s("-x509"),
-        &s("-newkey"),
-        &s("rsa:2048"),
-        &s("-nodes"),
-        &s("-days"),
-        &s("1"),
-        &s("-subj"),
-        &s("/CN=typed-kafka test CA"),
-        &s("-keyout"),
-        &p(&ca_key),
-        &s("-out"),
-        &p(&ca),
-    ]);
-    openssl(&[
-        &s("req"),
-        &s("-newkey"),
-        &s("rsa:2048"),
-        &s("-nodes"),
-        &s("-subj"),
-        &s("/CN=127.0.0.1"),
-        &s("-keyout"),
-        &p(&key),
-        &s("-out"),
-        &p(&csr),
-    ]);
-    openssl(&[
-        &s("x509"),
-        &s("-req"),
-        &s("-in"),
-        &p(&csr),
-        &s("-CA"),
-        &p(&ca),
-        &s("-CAkey"),
-        &p(&ca_key),
-        &s("-CAcreateserial"),
-        &s("-days"),
-        &s("1"),
-        &s("-extfile"),
-        &p(&ext),
-        &s("-out"),
-        &p(&cert),
-    ]);
+    let certs = TestCa::new("registry");
+    let (ca, cert, key) = (&certs.ca_pem, &certs.cert_pem, &certs.key_pem);
 
     let https_port = 38943;
     let stack = PrivateStack::new("tls", |c| {
@@ -81,7 +24,7 @@ async fn a_custom_ca_makes_a_self_signed_registry_trusted() {
     let url = format!("https://127.0.0.1:{https_port}/apis/ccompat/v7");
     let schema = UnregisteredSchema::avro(r#"{"type":"record","name":"Tls","fields":[{"name":"a","type":"int"}]}"#);
 
-    let trusted = SchemaRegistryClient::builder([url.clone()]).ca_pem(std::fs::read(&ca).unwrap()).build().unwrap();
+    let trusted = SchemaRegistryClient::builder([url.clone()]).ca_pem(std::fs::read(ca).unwrap()).build().unwrap();
     let id = trusted.register("tls-value", &schema, Normalization::AsGiven).await.unwrap();
     assert!(trusted.schema_by_id(id).await.unwrap().schema.contains("Tls"));
 
@@ -98,6 +41,4 @@ async fn a_custom_ca_makes_a_self_signed_registry_trusted() {
     assert_eq!(untrusted.stats().http_requests, 1);
 
     stack.down(&[Service::Registry]).unwrap();
-    drop(stack);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -161,6 +161,9 @@ pub(crate) struct Accounting {
     is_fatal: AtomicBool,
     /// librdkafka reported an error that may be fatal: whether it is, only its client can tell.
     maybe_fatal: AtomicBool,
+    /// The last authentication or TLS failure librdkafka reported, and when: a bind fails fast with it instead of
+    /// waiting `max.block.ms` for metadata that cannot come.
+    security: Mutex<Option<(std::time::Instant, String)>>,
     pub(crate) batch_stats: Mutex<BatchStats>,
 }
 
@@ -181,6 +184,7 @@ impl Accounting {
             fatal: Mutex::new(None),
             is_fatal: AtomicBool::new(false),
             maybe_fatal: AtomicBool::new(false),
+            security: Mutex::new(None),
             batch_stats: Mutex::new(BatchStats::default()),
         }
     }
@@ -394,6 +398,17 @@ impl Accounting {
     /// Notes a client error that may be fatal (librdkafka's error events do not say).
     pub(crate) fn error_reported(&self) {
         self.maybe_fatal.store(true, Ordering::Release);
+    }
+
+    /// Notes an authentication or TLS failure of a broker connection.
+    pub(crate) fn security_failed(&self, reason: String) {
+        *self.security.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), reason));
+    }
+
+    /// The last authentication or TLS failure reported after `since`.
+    pub(crate) fn security_failure_since(&self, since: std::time::Instant) -> Option<String> {
+        let last = self.security.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().filter(|(at, _)| *at >= since).map(|(_, reason)| reason.clone())
     }
 
     /// Whether an error was reported since the last check, clearing the note.

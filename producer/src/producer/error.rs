@@ -242,6 +242,15 @@ pub enum BindError {
         /// What failed.
         message: String,
     },
+    /// A broker refused the login (a wrong user or password) or the TLS handshake failed (an untrusted or
+    /// mismatched certificate): retrying does not help, the configuration must change.
+    #[error("topic {topic}: connecting to the cluster failed: {message}")]
+    Security {
+        /// The topic.
+        topic: String,
+        /// librdkafka's reason (it never contains the password).
+        message: String,
+    },
     /// A key or value type's subject could not be resolved in the registry.
     #[error(transparent)]
     Serializer(#[from] SerializeError),

@@ -52,8 +52,13 @@ impl ClientContext for Ctx {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
+        let code = error.rdkafka_error_code();
+        if code == Some(RDKafkaErrorCode::Fatal) {
             self.accounting.set_fatal(reason.to_string());
+        } else if is_security_failure(code, reason) {
+            // Retrying will not fix a wrong password or an untrusted certificate: binds fail fast with it.
+            self.accounting.security_failed(reason.to_string());
+            tracing::error!(target: "librdkafka", error = %error, "{reason}");
         } else {
             // Through the event API a fatal error arrives with its underlying code; the sender side asks the
             // client whether it was fatal (KafkaCore::check_fatal).
@@ -61,6 +66,24 @@ impl ClientContext for Ctx {
             tracing::warn!(target: "librdkafka", error = %error, "{reason}");
         }
     }
+}
+
+/// Whether librdkafka's error is a failed login or TLS handshake (a wrong password, an untrusted or mismatched
+/// certificate), as opposed to a broker that is down.
+fn is_security_failure(code: Option<RDKafkaErrorCode>, reason: &str) -> bool {
+    matches!(
+        code,
+        Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::SSL)
+    ) || reason.contains("SSL handshake failed")
+        || reason.contains("certificate verify failed")
+}
+
+/// Why the metadata of a topic could not be read.
+pub(crate) enum MetadataError {
+    /// A broker connection failed to log in or to agree on TLS.
+    Security(String),
+    /// Anything else (a timeout, a broker error).
+    Other(String),
 }
 
 /// Whether a delivery that failed with `code` may succeed if the same record is sent again.
@@ -196,22 +219,43 @@ impl KafkaCore {
         }
     }
 
-    /// The partition count of `topic` from the cluster's metadata; `Ok(None)` if the topic does not exist.
-    pub(crate) async fn partition_count(&self, topic: &str) -> Result<Option<i32>, String> {
-        let producer = self.producer.clone();
-        let topic = topic.to_string();
-        let timeout = self.max_block;
-        tokio::task::spawn_blocking(move || {
-            let md = producer.client().fetch_metadata(Some(&topic), timeout).map_err(|e| e.to_string())?;
-            let Some(t) = md.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
-            match t.error() {
-                None => Ok(Some(t.partitions().len() as i32)),
-                Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => Ok(None),
-                Some(e) => Err(format!("{:?}", RDKafkaErrorCode::from(e))),
+    /// The partition count of `topic` from the cluster's metadata; `Ok(None)` if the topic does not exist. Waits up
+    /// to `max.block.ms`, but fails at once when a broker connection fails to log in or to agree on TLS.
+    pub(crate) async fn partition_count(
+        &self,
+        topic: &str,
+        accounting: &Accounting,
+    ) -> Result<Option<i32>, MetadataError> {
+        let started = std::time::Instant::now();
+        let deadline = started + self.max_block;
+        loop {
+            let producer = self.producer.clone();
+            let name = topic.to_string();
+            let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(250));
+            let read = tokio::task::spawn_blocking(move || {
+                let md = producer.client().fetch_metadata(Some(&name), slice).map_err(|e| e.to_string())?;
+                let Some(t) = md.topics().iter().find(|t| t.name() == name) else { return Ok(None) };
+                match t.error() {
+                    None => Ok(Some(t.partitions().len() as i32)),
+                    Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => Ok(None),
+                    Some(e) => Err(format!("{:?}", RDKafkaErrorCode::from(e))),
+                }
+            })
+            .await
+            .map_err(|e| MetadataError::Other(e.to_string()))?;
+            match read {
+                Ok(count) => return Ok(count),
+                Err(message) => {
+                    if let Some(reason) = accounting.security_failure_since(started) {
+                        return Err(MetadataError::Security(reason));
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(MetadataError::Other(message));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
             }
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        }
     }
 
     /// Sends what is buffered without waiting for `linger.ms` and waits until nothing is in flight or `timeout`

@@ -17,6 +17,8 @@ use typed_kafka_registry::{
 
 use super::accounting::{Completion, Pending};
 use super::error::{BindError, DeliveryError, DeliveryErrorKind, SendError, SendErrorKind};
+#[cfg(feature = "kafka")]
+use super::kafka::MetadataError;
 use super::{Backend, Producer};
 use crate::partition::java_partition;
 use crate::record::{Record, RecordMetadata};
@@ -230,13 +232,18 @@ impl<T: Topic> TopicBinding<T> {
                 // take a moment to reach every broker.
                 let deadline = Instant::now() + inner.config.max_block;
                 loop {
-                    match core.partition_count(&topic).await {
+                    match core.partition_count(&topic, &inner.accounting).await {
                         Ok(Some(n)) => break n,
                         Ok(None) if Instant::now() >= deadline => {
                             return Err(BindError::UnknownTopic { topic: topic.to_string() });
                         }
                         Ok(None) => tokio::time::sleep(Duration::from_millis(100)).await,
-                        Err(message) => return Err(BindError::Metadata { topic: topic.to_string(), message }),
+                        Err(MetadataError::Security(message)) => {
+                            return Err(BindError::Security { topic: topic.to_string(), message });
+                        }
+                        Err(MetadataError::Other(message)) => {
+                            return Err(BindError::Metadata { topic: topic.to_string(), message });
+                        }
                     }
                 }
             }
@@ -579,10 +586,12 @@ impl<T: Topic> TypedProducer<T> {
             let this = self.clone();
             runtime.spawn(async move {
                 let Backend::Kafka(core) = &this.inner.producer.inner.backend else { return };
-                match core.partition_count(&this.inner.topic).await {
+                match core.partition_count(&this.inner.topic, &this.inner.producer.inner.accounting).await {
                     Ok(Some(n)) => this.inner.partitions.store(n, Ordering::Relaxed),
                     Ok(None) => tracing::warn!(topic = %this.inner.topic, "topic no longer exists"),
-                    Err(e) => tracing::warn!(topic = %this.inner.topic, error = %e, "re-reading the partition count"),
+                    Err(MetadataError::Security(e) | MetadataError::Other(e)) => {
+                        tracing::warn!(topic = %this.inner.topic, error = %e, "re-reading the partition count")
+                    }
                 }
             });
         }
