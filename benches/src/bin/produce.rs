@@ -1,30 +1,54 @@
-//! Producer throughput, side by side in one run against the local broker: typed-kafka's `TypedProducer`
-//! (fire-and-forget, from typed values: validate, encode, frame, budget, enqueue) against raw librdkafka
-//! (`ThreadedProducer` with the same properties and pre-serialized bytes: the limit of the transport). Rounds
-//! alternate the two paths; the figures are medians of the rounds.
+//! Producer throughput and latency, side by side in one run against the local broker, for a ~100-byte and a
+//! ~1 KiB Avro record (the same schema; the second carries a longer note):
+//!
+//! - `raw`: rust-rdkafka's `ThreadedProducer` with bytes serialized before the clock starts (the limit of the
+//!   transport);
+//! - `typed`: typed-kafka's `TypedProducer`, fire-and-forget, from typed values (validate, encode, frame, byte
+//!   budget, enqueue, delivery accounting);
+//! - `typed-mixed`: the same with fire-and-forget, callback and awaited sends in flight together (a third each);
+//! - `hand-wired`: what Rust users wire by hand today: apache-avro through serde with
+//!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every delivery future
+//!   kept and awaited at the end (not one send awaited at a time, which would be far slower);
+//! - `java-avro`: Java's `KafkaProducer` with Apache Avro for Java in the Confluent framing (`benches/java/`);
+//! - `java-perf`: Kafka's own `ProducerPerformance` with raw bytes of the same size, as a reference.
+//!
+//! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, and the run ends when every record is
+//! acknowledged. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
+//! librdkafka's threads included; for Java, the JVM while sending). Allocations are the Rust heap's, counted by a
+//! global allocator.
 //!
 //! ```text
-//! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records-per-round] [rounds]
+//! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
 //! ```
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer as _, ProducerContext, ThreadedProducer,
+};
+use schema_registry_converter::async_impl::avro::AvroEncoder;
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 // Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
-// transport's, the same for both paths).
+// transport's, the same for every Rust path).
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// About 100 bytes framed.
+/// A page view: about 100 bytes framed with an empty note, about 1 KiB with a 920-byte one.
 #[derive(KafkaRecord, Clone)]
 #[kafka(namespace = "bench.produce")]
 struct Click {
@@ -35,11 +59,27 @@ struct Click {
     x: i32,
     y: i32,
     session: String,
+    note: String,
 }
 
 typed_kafka::topic! { CLICKS: "bench-clicks", key: String, value: Click; }
 
-fn click(i: u64) -> Click {
+/// The same record for apache-avro's serde path.
+mod mirror {
+    #[derive(serde::Serialize)]
+    pub(crate) struct Click {
+        pub(crate) user: String,
+        pub(crate) page: String,
+        pub(crate) referrer: Option<String>,
+        pub(crate) millis: i64,
+        pub(crate) x: i32,
+        pub(crate) y: i32,
+        pub(crate) session: String,
+        pub(crate) note: String,
+    }
+}
+
+fn click(i: u64, note: usize) -> Click {
     Click {
         user: format!("user-{:06}", i % 100_000),
         page: "/products/garden/watering-can-10l".into(),
@@ -48,155 +88,537 @@ fn click(i: u64) -> Click {
         x: (i % 1920) as i32,
         y: (i % 1080) as i32,
         session: "2f1c9a7e-51b2-4c1e".into(),
+        note: "n".repeat(note),
     }
 }
 
-struct Counting(Arc<AtomicU64>);
+fn mirror_of(c: &Click) -> mirror::Click {
+    mirror::Click {
+        user: c.user.clone(),
+        page: c.page.clone(),
+        referrer: c.referrer.clone(),
+        millis: c.millis,
+        x: c.x,
+        y: c.y,
+        session: c.session.clone(),
+        note: c.note.clone(),
+    }
+}
+
+/// Counts acknowledged records; with `Some` latencies, records each record's time from send to acknowledgement.
+struct Counting {
+    delivered: Arc<AtomicU64>,
+    latencies: Option<Arc<Mutex<Vec<Duration>>>>,
+}
 
 impl ClientContext for Counting {}
 
 impl ProducerContext for Counting {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    type DeliveryOpaque = Box<Instant>;
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Instant>) {
         if result.is_ok() {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+            if let Some(l) = &self.latencies {
+                l.lock().unwrap_or_else(|p| p.into_inner()).push(sent.elapsed());
+            }
         }
     }
 }
 
-/// CPU time of this process (user + system), from /proc.
-fn cpu_time() -> Duration {
+/// (own CPU, CPU of reaped child processes) of this process, from /proc.
+fn cpu_times() -> (Duration, Duration) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+    let fields: Vec<u64> =
+        stat.rsplit(')').next().unwrap_or("").split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
+    let ticks = |i: usize| fields.get(i).copied().unwrap_or(0);
+    // USER_HZ is 100 on Linux: utime, stime, cutime, cstime are fields 14-17 (10-13 after the state).
+    let d = |t: u64| Duration::from_millis(t * 10);
+    (d(ticks(10) + ticks(11)), d(ticks(12) + ticks(13)))
 }
 
-struct Round {
+struct Measure {
+    path: &'static str,
     wall: Duration,
     cpu: Duration,
-    /// Rust heap allocations per record while sending and until every record was acknowledged.
-    allocs: f64,
+    records: u64,
+    bytes: u64,
+    allocs: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+impl Measure {
+    fn rate(&self) -> f64 {
+        self.records as f64 / self.wall.as_secs_f64()
+    }
+    fn mbps(&self) -> f64 {
+        self.bytes as f64 / self.wall.as_secs_f64() / 1e6
+    }
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.records as f64
+    }
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+struct Bench {
+    bootstrap: String,
+    registry_url: String,
+    config: ProducerConfig,
+    producer: Producer,
+    java_cp: String,
+    java: std::path::PathBuf,
+    admin: AdminClient<DefaultClientContext>,
+}
+
+impl Bench {
+    fn rd_config(&self) -> ClientConfig {
+        let mut cc = ClientConfig::new();
+        for (k, v) in self.config.librdkafka_properties() {
+            cc.set(k, v);
+        }
+        cc
+    }
+
+    /// A fresh 6-partition topic with the value schema registered under its subject; returns the schema ID.
+    async fn topic(&self, name: &str) -> Result<u32> {
+        typed_kafka::admin::ensure_topic(&self.config, name, 6, 1).await?;
+        let clicks = self.producer.topic(CLICKS).name(name).bind().await?;
+        let meta = clicks.send(Record::new(click(0, 0)).key("warm-up".into())).await?;
+        Ok(meta.value_schema_id.ok_or("no schema id")?.0)
+    }
+
+    async fn drop_topic(&self, name: &str) {
+        let _ = self.admin.delete_topics(&[name], &AdminOptions::new()).await;
+    }
+
+    fn java(&self, args: &[String]) -> Result<String> {
+        let out = Command::new(&self.java).arg("-cp").arg(&self.java_cp).args(args).output()?;
+        if !out.status.success() {
+            return Err(format!("java failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
+    let delivered = Arc::new(AtomicU64::new(0));
+    let raw: ThreadedProducer<Counting> =
+        b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: None })?;
+    let prepared: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            let mut value = Vec::new();
+            typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+            c.encode_body(&mut value).map(|()| (c.user.into_bytes(), value))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    for (key, value) in &prepared {
+        let mut record = BaseRecord::with_opaque_to(topic, Box::new(t)).key(key.as_slice()).payload(value.as_slice());
+        loop {
+            match raw.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    raw.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    raw.flush(Duration::from_secs(300))?;
+    while delivered.load(Ordering::Relaxed) < n {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let allocs = Some((allocations() - a) as f64 / n as f64);
+    Ok(Measure { path: "raw rdkafka", wall: t.elapsed(), cpu: cpu_times().0 - c, records: n, bytes, allocs })
+}
+
+async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
+    let clicks = b.producer.topic(CLICKS).name(topic).bind().await?;
+    let records: Vec<Record<String, Click>> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            let key = c.user.clone();
+            Record::new(c).key(key)
+        })
+        .collect();
+    let size = {
+        let mut v = Vec::new();
+        click(0, note).encode_body(&mut v)?;
+        v.len() + 5 + 11
+    };
+    let failed = Arc::new(AtomicU64::new(0));
+    let sent_before = b.producer.metrics().records_sent;
+    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let mut deliveries = Vec::with_capacity(if mixed { n as usize / 3 + 1 } else { 0 });
+    for (i, record) in records.into_iter().enumerate() {
+        match (mixed, i % 3) {
+            (true, 1) => {
+                let f = failed.clone();
+                clicks
+                    .send_with(record, move |r| {
+                        if r.is_err() {
+                            f.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .await?;
+            }
+            (true, 2) => deliveries.push(clicks.enqueue(record).await?),
+            _ => {
+                clicks.send_and_forget(record).await?;
+            }
+        }
+    }
+    for d in deliveries {
+        d.await?;
+    }
+    let left = b.producer.flush(Duration::from_secs(300)).await;
+    let allocs = Some((allocations() - a) as f64 / n as f64);
+    let m = Measure {
+        path: if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" },
+        wall: t.elapsed(),
+        cpu: cpu_times().0 - c,
+        records: n,
+        bytes: size as u64 * n,
+        allocs,
+    };
+    if left != 0 || failed.load(Ordering::Relaxed) != 0 || b.producer.metrics().records_sent != sent_before + n {
+        return Err(format!("{topic}: {left} left in flight, {} failed", failed.load(Ordering::Relaxed)).into());
+    }
+    Ok(m)
+}
+
+async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measure> {
+    let encoder = AvroEncoder::new(SrSettings::new(b.registry_url.clone()));
+    let strategy = SubjectNameStrategy::TopicNameStrategy(topic.to_string(), false);
+    let producer: FutureProducer = b.rd_config().create()?;
+    let mirrors: Vec<(String, mirror::Click)> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            (c.user.clone(), mirror_of(&c))
+        })
+        .collect();
+    // Its schema cache is warm before the clock starts, as the typed path is bound.
+    let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
+    let bytes = (warm.len() + mirrors[0].0.len()) as u64 * n;
+    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let mut futures = Vec::with_capacity(n as usize);
+    for (key, value) in &mirrors {
+        let payload = encoder.encode_struct(value, &strategy).await?;
+        let mut record = FutureRecord::to(topic).key(key.as_str()).payload(&payload);
+        loop {
+            match producer.send_result(record) {
+                Ok(f) => {
+                    futures.push(f);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    for f in futures {
+        f.await?.map_err(|(e, _)| e)?;
+    }
+    let allocs = Some((allocations() - a) as f64 / n as f64);
+    Ok(Measure {
+        path: "hand-wired (apache-avro + schema_registry_converter + FutureProducer)",
+        wall: t.elapsed(),
+        cpu: cpu_times().0 - c,
+        records: n,
+        bytes,
+        allocs,
+    })
+}
+
+/// Java's KafkaProducer with Apache Avro: (measure, p50, p99) from the program's one line.
+fn java_avro(b: &Bench, topic: &str, id: u32, n: u64, note: usize, rate: u64) -> Result<(Measure, u64, u64)> {
+    let schema = Click::schema()?.json().to_string();
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/JavaAvroProduce.java");
+    let args = [
+        program.display().to_string(),
+        b.bootstrap.clone(),
+        topic.to_string(),
+        id.to_string(),
+        schema,
+        n.to_string(),
+        note.to_string(),
+        rate.to_string(),
+    ];
+    let out = b.java(&args)?;
+    let f: Vec<u64> = out.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    if f.len() < 5 || f[2] != 0 {
+        return Err(format!("JavaAvroProduce: {out}").into());
+    }
+    let mut v = Vec::new();
+    click(0, note).encode_body(&mut v)?;
+    let m = Measure {
+        path: "Java KafkaProducer + Avro (Confluent framing)",
+        wall: Duration::from_nanos(f[0]),
+        cpu: Duration::from_nanos(f[1]),
+        records: n,
+        bytes: (v.len() + 5 + 11) as u64 * n,
+        allocs: None,
+    };
+    Ok((m, f[3], f[4]))
+}
+
+/// Kafka's ProducerPerformance with raw bytes of `size`: (measure, p50 µs, p99 µs). CPU is the whole JVM's,
+/// start-up included.
+fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(Measure, u64, u64)> {
+    let (_, children) = cpu_times();
+    let props = format!("bootstrap.servers={}", b.bootstrap);
+    let args: Vec<String> = [
+        "org.apache.kafka.tools.ProducerPerformance",
+        "--topic",
+        topic,
+        "--num-records",
+        &n.to_string(),
+        "--record-size",
+        &size.to_string(),
+        "--throughput",
+        &rate.to_string(),
+        "--producer-props",
+        &props,
+        "acks=all",
+        "enable.idempotence=true",
+        "linger.ms=5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = b.java(&args)?;
+    let cpu = cpu_times().1 - children;
+    // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P ms 50th, ..., Q ms 99th, ..."
+    let last = out.lines().rev().find(|l| l.contains("records sent")).ok_or(format!("ProducerPerformance: {out}"))?;
+    let num = |after: &str| -> f64 {
+        let i = last.find(after).unwrap_or(0);
+        last[..i].trim_end().rsplit([' ', '(']).next().and_then(|x| x.parse().ok()).unwrap_or(0.0)
+    };
+    let rate = num(" records/sec");
+    let m = Measure {
+        path: "Java ProducerPerformance, raw bytes (reference)",
+        wall: Duration::from_secs_f64(n as f64 / rate.max(1.0)),
+        cpu,
+        records: n,
+        bytes: size as u64 * n,
+        allocs: None,
+    };
+    Ok((m, (num(" ms 50th") * 1000.0) as u64, (num(" ms 99th") * 1000.0) as u64))
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (u64, u64) {
+    v.sort();
+    let at = |q: f64| {
+        v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1))).map_or(0, |d| d.as_micros() as u64)
+    };
+    (at(0.5), at(0.99))
+}
+
+/// Awaited sends at `rate` per second for `count` records, each in its own task: (p50, p99) in µs.
+async fn latency_typed(b: &Bench, topic: &str, count: u64, rate: u64) -> Result<(u64, u64)> {
+    let clicks = b.producer.topic(CLICKS).name(topic).bind().await?;
+    let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    for i in 0..count {
+        tick.tick().await;
+        let (clicks, lat) = (clicks.clone(), lat.clone());
+        let c = click(i, 0);
+        tasks.spawn(async move {
+            let key = c.user.clone();
+            let t = Instant::now();
+            let ok = clicks.send(Record::new(c).key(key)).await.is_ok();
+            lat.lock().unwrap_or_else(|p| p.into_inner()).push(t.elapsed());
+            ok
+        });
+    }
+    while let Some(ok) = tasks.join_next().await {
+        if !ok? {
+            return Err("an awaited send failed".into());
+        }
+    }
+    let v = std::mem::take(&mut *lat.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(percentiles(v))
+}
+
+async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Result<(u64, u64)> {
+    let encoder = Arc::new(AvroEncoder::new(SrSettings::new(b.registry_url.clone())));
+    let strategy = Arc::new(SubjectNameStrategy::TopicNameStrategy(topic.to_string(), false));
+    let producer: FutureProducer = b.rd_config().create()?;
+    // Connected and cached before the clock starts, as the other paths are.
+    let warm = encoder.encode_struct(&mirror_of(&click(0, 0)), &strategy).await?;
+    producer
+        .send(FutureRecord::to(topic).key("warm-up").payload(&warm), Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| e)?;
+    let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    for i in 0..count {
+        tick.tick().await;
+        let (encoder, strategy, producer, lat) = (encoder.clone(), strategy.clone(), producer.clone(), lat.clone());
+        let topic = topic.to_string();
+        let c = click(i, 0);
+        tasks.spawn(async move {
+            let t = Instant::now();
+            let Ok(payload) = encoder.encode_struct(&mirror_of(&c), &strategy).await else { return false };
+            let record = FutureRecord::to(&topic).key(c.user.as_str()).payload(&payload);
+            let ok = producer.send(record, Duration::from_secs(30)).await.is_ok();
+            lat.lock().unwrap_or_else(|p| p.into_inner()).push(t.elapsed());
+            ok
+        });
+    }
+    while let Some(ok) = tasks.join_next().await {
+        if !ok? {
+            return Err("a hand-wired send failed".into());
+        }
+    }
+    let v = std::mem::take(&mut *lat.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(percentiles(v))
+}
+
+async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> Result<(u64, u64)> {
+    let delivered = Arc::new(AtomicU64::new(0));
+    let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
+    let raw: ThreadedProducer<Counting> =
+        b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: Some(lat.clone()) })?;
+    // Connected before the clock starts: one record, delivered, then the measured ones.
+    let mut warm = Vec::new();
+    typed_kafka::avro::wire::write_header(&mut warm, typed_kafka::SchemaId(id));
+    click(0, 0).encode_body(&mut warm)?;
+    raw.send(BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key("warm-up").payload(&warm))
+        .map_err(|(e, _)| e)?;
+    raw.flush(Duration::from_secs(30))?;
+    lat.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let count_before = delivered.load(Ordering::Relaxed);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    for i in 0..count {
+        tick.tick().await;
+        let c = click(i, 0);
+        let mut value = Vec::new();
+        typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+        c.encode_body(&mut value)?;
+        let record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key(c.user.as_bytes()).payload(&value);
+        raw.send(record).map_err(|(e, _)| e)?;
+    }
+    raw.flush(Duration::from_secs(60))?;
+    while delivered.load(Ordering::Relaxed) < count_before + count {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let v = std::mem::take(&mut *lat.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(percentiles(v))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let n = args.first().copied().unwrap_or(200_000);
-    let rounds = args.get(1).copied().unwrap_or(3);
+    let n = args.first().copied().unwrap_or(1_000_000);
+    let rate = args.get(1).copied().unwrap_or(5_000);
+    let rounds = args.get(2).copied().unwrap_or(1);
     let session = typed_kafka_stack::Session::start()?;
-    let outcome = run(&session.endpoints, n, rounds).await;
+    let outcome = run(&session.endpoints, n, rate, rounds).await;
     session.stop_started()?;
     outcome
 }
 
-async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> Result<()> {
-    let topic = format!("bench-clicks-{}", std::process::id());
+async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
     let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build()?;
-    typed_kafka::admin::ensure_topic(&config, &topic, 6, 1).await?;
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
     let producer = Producer::builder(config.clone()).registry(registry).build()?;
-    let clicks = producer.topic(CLICKS).name(&topic).bind().await?;
-    let meta = clicks.send(Record::new(click(0)).key("user-0".into())).await?;
-    let id = meta.value_schema_id.ok_or("no schema id")?;
-
-    // Raw librdkafka: the same properties, the same bytes, prepared before the clock starts.
-    let delivered = Arc::new(AtomicU64::new(0));
-    let mut cc = ClientConfig::new();
-    for (k, v) in config.librdkafka_properties() {
-        cc.set(k, v);
-    }
-    let raw: ThreadedProducer<Counting> = cc.create_with_context(Counting(delivered.clone()))?;
-    let prepared: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let c = click(i);
-            let mut value = Vec::new();
-            typed_kafka::avro::wire::write_header(&mut value, id);
-            c.encode_body(&mut value).map(|()| (c.user.into_bytes(), value))
-        })
-        .collect::<std::result::Result<_, _>>()?;
-    println!(
-        "record: {} bytes framed, key {} bytes; {n} records per round, {rounds} rounds",
-        prepared[0].1.len(),
-        prepared[0].0.len()
-    );
-
-    let mut raw_rounds = Vec::new();
-    let mut typed_rounds = Vec::new();
+    let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml");
+    let b = Bench {
+        bootstrap: endpoints.bootstrap_servers.clone(),
+        registry_url: endpoints.registry_url.clone(),
+        admin: ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create()?,
+        config,
+        producer,
+        java_cp: typed_kafka_stack::maven_classpath(&pom, "bench-java")?,
+        java: typed_kafka_stack::java()?,
+    };
+    let pid = std::process::id();
+    println!("{n} records per path and size, {rounds} round(s); latency at {rate} records/s");
+    let mut all: HashMap<(usize, &'static str), Vec<Measure>> = HashMap::new();
     for round in 0..rounds {
-        // Raw: enqueue every record (on QueueFull, serve delivery reports and retry), then wait for all.
-        let before = delivered.load(Ordering::Relaxed);
-        let (t, c, a) = (Instant::now(), cpu_time(), allocations());
-        for (key, value) in &prepared {
-            let mut record = BaseRecord::to(&topic).key(key.as_slice()).payload(value.as_slice());
-            loop {
-                match raw.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                        record = r;
-                        raw.poll(Duration::from_millis(1));
-                    }
-                    Err((e, _)) => return Err(e.into()),
-                }
+        for note in [0usize, 920] {
+            let mut framed = Vec::new();
+            click(0, note).encode_body(&mut framed)?;
+            let size = framed.len() + 5;
+            println!("\n## round {round}: {size}-byte framed record, 11-byte key");
+            for path in 0..6 {
+                let topic = format!("bench-{pid}-{round}-{note}-{path}");
+                let id = b.topic(&topic).await?;
+                let m = match path {
+                    0 => raw(&b, &topic, id, n, note).await?,
+                    1 => typed(&b, &topic, n, note, false).await?,
+                    2 => typed(&b, &topic, n, note, true).await?,
+                    3 => hand_wired(&b, &topic, n, note).await?,
+                    4 => java_avro(&b, &topic, id, n, note, 0)?.0,
+                    _ => java_perf(&b, &topic, n, size, -1)?.0,
+                };
+                println!(
+                    "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}",
+                    m.path,
+                    m.rate(),
+                    m.mbps(),
+                    m.cpu_us(),
+                    m.allocs.map(|a| format!("{a:.2} allocs/rec")).unwrap_or_default()
+                );
+                all.entry((size, m.path)).or_default().push(m);
+                b.drop_topic(&topic).await;
             }
         }
-        raw.flush(Duration::from_secs(120))?;
-        while delivered.load(Ordering::Relaxed) < before + n {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let allocs = (allocations() - a) as f64 / n as f64;
-        raw_rounds.push(Round { wall: t.elapsed(), cpu: cpu_time() - c, allocs });
-
-        // typed-kafka: from typed values (built before the clock starts, as the raw path's bytes are),
-        // fire-and-forget, then flush.
-        let values: Vec<Record<String, Click>> = (0..n)
-            .map(|i| {
-                let c = click(i);
-                let key = c.user.clone();
-                Record::new(c).key(key)
-            })
-            .collect();
-        let sent_before = producer.metrics().records_sent;
-        let (t, c, a) = (Instant::now(), cpu_time(), allocations());
-        for record in values {
-            clicks.send_and_forget(record).await?;
-        }
-        let left = producer.flush(Duration::from_secs(120)).await;
-        let allocs = (allocations() - a) as f64 / n as f64;
-        let typed = Round { wall: t.elapsed(), cpu: cpu_time() - c, allocs };
-        if left != 0 || producer.metrics().records_sent != sent_before + n {
-            return Err(format!("round {round}: {left} records left in flight").into());
-        }
-        println!(
-            "round {round}: raw {:.0} rec/s ({:.2} µs CPU/rec), typed {:.0} rec/s ({:.2} µs CPU/rec)",
-            n as f64 / raw_rounds[round as usize].wall.as_secs_f64(),
-            raw_rounds[round as usize].cpu.as_secs_f64() * 1e6 / n as f64,
-            n as f64 / typed.wall.as_secs_f64(),
-            typed.cpu.as_secs_f64() * 1e6 / n as f64,
-        );
-        typed_rounds.push(typed);
     }
-    let rate = |r: &[Round]| median(r.iter().map(|x| n as f64 / x.wall.as_secs_f64()).collect());
-    let cpu = |r: &[Round]| median(r.iter().map(|x| x.cpu.as_secs_f64() * 1e6 / n as f64).collect());
-    let (raw_rate, typed_rate) = (rate(&raw_rounds), rate(&typed_rounds));
-    println!("median: raw {raw_rate:.0} rec/s, {:.2} µs CPU/rec", cpu(&raw_rounds));
-    println!("median: typed {typed_rate:.0} rec/s, {:.2} µs CPU/rec", cpu(&typed_rounds));
-    println!("typed / raw throughput: {:.3}", typed_rate / raw_rate);
-    println!("typed / raw CPU per record: {:.3}", cpu(&typed_rounds) / cpu(&raw_rounds));
-    let allocs = |r: &[Round]| median(r.iter().map(|x| x.allocs).collect());
-    println!(
-        "Rust heap allocations per record (send to acknowledgement): raw {:.2}, typed {:.2}",
-        allocs(&raw_rounds),
-        allocs(&typed_rounds)
-    );
-    producer.close(Duration::from_secs(30)).await;
+
+    println!("\n## summary (medians over rounds)");
+    let mut sizes: Vec<usize> = all.keys().map(|(s, _)| *s).collect();
+    sizes.sort();
+    sizes.dedup();
+    for size in sizes {
+        let med = |path: &str, f: &dyn Fn(&Measure) -> f64| -> f64 {
+            let mut v: Vec<f64> =
+                all.iter().filter(|((s, p), _)| *s == size && *p == path).flat_map(|(_, m)| m.iter().map(f)).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        let rate = |p: &str| med(p, &Measure::rate);
+        let cpu = |p: &str| med(p, &Measure::cpu_us);
+        let (t, m, r, h, j) = (
+            "typed-kafka, fire-and-forget",
+            "typed-kafka, mixed",
+            "raw rdkafka",
+            "hand-wired (apache-avro + schema_registry_converter + FutureProducer)",
+            "Java KafkaProducer + Avro (Confluent framing)",
+        );
+        println!("{size} bytes: typed / raw throughput {:.3}, CPU/rec {:.3}", rate(t) / rate(r), cpu(t) / cpu(r));
+        println!("{size} bytes: typed mixed / raw throughput {:.3}", rate(m) / rate(r));
+        println!(
+            "{size} bytes: typed / hand-wired throughput {:.3}, CPU/rec {:.3}",
+            rate(t) / rate(h),
+            cpu(t) / cpu(h)
+        );
+        println!("{size} bytes: typed / Java Avro throughput {:.3}, CPU/rec {:.3}", rate(t) / rate(j), cpu(t) / cpu(j));
+    }
+
+    println!("\n## latency of awaited sends at {rate} records/s, 100-byte record (p50 / p99)");
+    let count = (rate * 10).min(n);
+    let topic = format!("bench-{pid}-latency");
+    let id = b.topic(&topic).await?;
+    let (p50, p99) = latency_raw(&b, &topic, id, count, rate).await?;
+    println!("{:<70} {p50:>7} µs {p99:>7} µs", "raw rdkafka (send to delivery report)");
+    let (p50, p99) = latency_typed(&b, &topic, count, rate).await?;
+    println!("{:<70} {p50:>7} µs {p99:>7} µs", "typed-kafka, awaited send");
+    let (p50, p99) = latency_hand_wired(&b, &topic, count, rate).await?;
+    println!("{:<70} {p50:>7} µs {p99:>7} µs", "hand-wired, awaited send (FutureProducer)");
+    let (_, p50, p99) = java_avro(&b, &topic, id, count, 0, rate)?;
+    println!("{:<70} {p50:>7} µs {p99:>7} µs", "Java KafkaProducer + Avro (send to callback)");
+    let (_, p50, p99) = java_perf(&b, &topic, count, 112, rate as i64)?;
+    println!("{:<70} {p50:>7} µs {p99:>7} µs", "Java ProducerPerformance (ms resolution)");
+    b.drop_topic(&topic).await;
+    b.producer.close(Duration::from_secs(30)).await;
     Ok(())
 }
