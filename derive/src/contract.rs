@@ -4,6 +4,8 @@
 //!
 //! - The files are `include_bytes!`'d, and so is the lock, so rustc rebuilds when a contract changes or `bless` adds
 //!   a version; `option_env!` of the switches makes cargo rebuild when they change.
+//! - While `cargo contracts bless` builds the contract tests (`TYPED_KAFKA_BLESS=1`) nothing is asserted: the tests
+//!   must compile to write the drifted types' next versions. The next ordinary build asserts again.
 //! - No `schemas/typed-kafka.toml` above the crate (a packaged crate, docs.rs), no committed version of a subject,
 //!   or `TYPED_KAFKA_CONTRACTS=off`: nothing is asserted (the contract test reports a missing contract).
 
@@ -279,6 +281,9 @@ pub(crate) struct Env {
     pub(crate) manifest_dir: Option<PathBuf>,
     /// `TYPED_KAFKA_SCHEMAS_DIR`.
     pub(crate) schemas_dir: Option<PathBuf>,
+    /// `TYPED_KAFKA_BLESS=1`: `cargo contracts bless` is building the contract tests so that they write the
+    /// drifted types' next versions; asserting here would stop them from compiling.
+    pub(crate) bless: bool,
 }
 
 impl Env {
@@ -288,6 +293,7 @@ impl Env {
             contracts: std::env::var(files::CONTRACTS_ENV).ok(),
             manifest_dir: std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
             schemas_dir: std::env::var_os(files::SCHEMAS_DIR_ENV).map(PathBuf::from),
+            bless: std::env::var(files::BLESS_ENV).is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -298,8 +304,9 @@ pub(crate) fn expand(input: Input, env: &Env) -> TokenStream {
     let tracking = quote! {
         const _: ::core::option::Option<&str> = ::core::option_env!("TYPED_KAFKA_CONTRACTS");
         const _: ::core::option::Option<&str> = ::core::option_env!("TYPED_KAFKA_SCHEMAS_DIR");
+        const _: ::core::option::Option<&str> = ::core::option_env!("TYPED_KAFKA_BLESS");
     };
-    if files::is_off(env.contracts.as_deref()) {
+    if files::is_off(env.contracts.as_deref()) || env.bless {
         return quote!(const _: () = { #tracking };);
     }
     let Some(manifest) = &env.manifest_dir else { return quote!(const _: () = { #tracking };) };
@@ -399,6 +406,7 @@ mod tests {
                 contracts: contracts.map(str::to_string),
                 manifest_dir: Some(self.0.join("crate")),
                 schemas_dir: None,
+                bless: false,
             }
         }
     }
@@ -437,14 +445,16 @@ mod tests {
     }
 
     #[test]
-    fn off_no_schemas_or_no_version_assert_nothing() {
+    fn off_blessing_no_schemas_or_no_version_assert_nothing() {
         let d = Dir::new("off");
         d.write("orders-value/v1.avsc", ORDER);
         let input = "krate: ::typed_kafka, topic: \"orders\", key: [], values: [Order]";
+        let blessing = Env { bless: true, ..d.env(None) };
         for env in [
             d.env(Some("off")),
-            Env { contracts: None, manifest_dir: Some(std::env::temp_dir()), schemas_dir: None },
-            Env { contracts: None, manifest_dir: None, schemas_dir: None },
+            blessing,
+            Env { contracts: None, manifest_dir: Some(std::env::temp_dir()), schemas_dir: None, bless: false },
+            Env { contracts: None, manifest_dir: None, schemas_dir: None, bless: false },
         ] {
             let out = expand_text(input, &env);
             assert!(!out.contains("assert_contract") && out.contains("option_env"), "{out}");
