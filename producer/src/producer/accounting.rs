@@ -205,40 +205,56 @@ impl Accounting {
         }
     }
 
-    /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them (woken by each
-    /// release, never polling).
+    /// How much of the budget a send that found it full waits to see free before it takes its own `bytes`.
+    /// Deliveries free the budget record by record; waking the sender for each would cost a thread switch per
+    /// record once the buffer is full (Java's pool is freed batch by batch). A sixteenth of the budget, at most
+    /// 1 MiB, and never less than the record.
+    fn wake_chunk(&self, bytes: u32) -> u32 {
+        let chunk = (self.budget_bytes / 16).min(1 << 20) as u32;
+        chunk.max(bytes)
+    }
+
+    /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them (woken by the
+    /// releases, never polling).
     pub(crate) async fn reserve(&self, bytes: u32) -> Result<(), SendErrorKind> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
-        let acquired = tokio::time::timeout(self.max_block, self.budget.acquire_many(bytes)).await.ok();
-        Self::reserved(acquired, started, bytes)
+        let chunk = self.wake_chunk(bytes);
+        let acquired = tokio::time::timeout(self.max_block, self.budget.acquire_many(chunk)).await.ok();
+        self.reserved(acquired, started, bytes, chunk)
     }
 
-    /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by each release.
+    /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by the releases.
     pub(crate) fn reserve_blocking(&self, bytes: u32) -> Result<(), SendErrorKind> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
-        let acquired = super::block_on_until(self.budget.acquire_many(bytes), Some(started + self.max_block));
-        Self::reserved(acquired, started, bytes)
+        let chunk = self.wake_chunk(bytes);
+        let acquired = super::block_on_until(self.budget.acquire_many(chunk), Some(started + self.max_block));
+        self.reserved(acquired, started, bytes, chunk)
     }
 
-    /// The outcome of waiting for `bytes` of the budget since `started`: acquired (kept until the delivery
-    /// report), the budget closed, or `None`: `max.block.ms` passed.
+    /// The outcome of waiting for a `chunk` of the budget since `started`: acquired (`bytes` of it kept until the
+    /// delivery report, the rest given back for the sends after this one), the budget closed, or `None`:
+    /// `max.block.ms` passed, and the send is refused unless its own `bytes` are free after all.
     fn reserved(
+        &self,
         acquired: Option<Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>>,
         started: Instant,
         bytes: u32,
+        chunk: u32,
     ) -> Result<(), SendErrorKind> {
         match acquired {
             Some(Ok(permit)) => {
                 permit.forget();
+                self.release(chunk - bytes);
                 Ok(())
             }
             Some(Err(_)) => Err(SendErrorKind::Closed),
+            None if self.try_reserve(bytes) => Ok(()),
             None => Err(SendErrorKind::BufferFull { waited: started.elapsed(), needed: bytes as usize }),
         }
     }
@@ -445,5 +461,65 @@ impl Accounting {
             batch_records_avg: stats.batch_records_avg,
             requests_sent: stats.requests_sent,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounting(budget: u64, max_block_ms: u64) -> Arc<Accounting> {
+        let config = ProducerConfig::builder("127.0.0.1:9092")
+            .set("buffer.memory", budget.to_string())
+            .set("max.block.ms", max_block_ms.to_string())
+            .set("max.request.size", budget.to_string())
+            .build()
+            .unwrap();
+        Arc::new(Accounting::new(&config, Vec::new()))
+    }
+
+    /// A send that found the budget full is woken once a chunk is free, not by every record's release: the
+    /// sender and the delivery thread do not switch per record. (One thread: each step runs to its await point.)
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_send_wakes_for_a_chunk_and_gives_the_rest_back() {
+        let a = accounting(16_000, 10_000);
+        assert!(a.try_reserve(16_000));
+        let waiter = tokio::spawn({
+            let a = a.clone();
+            async move { a.reserve(100).await }
+        });
+        tokio::task::yield_now().await; // the waiter is now waiting for its chunk
+        a.release(100);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "100 bytes free are less than the 1,000-byte chunk");
+        for _ in 0..9 {
+            a.release(100);
+        }
+        waiter.await.unwrap().unwrap();
+        // The waiter kept its 100 bytes; the other 900 serve the next sends without waiting.
+        assert!(a.try_reserve(900));
+        assert!(!a.try_reserve(1));
+    }
+
+    /// At `max.block.ms` a send is refused only if its own bytes are not free: a chunk it did not see is no
+    /// reason to refuse.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_max_block_a_send_takes_its_bytes_if_they_are_free() {
+        let a = accounting(16_000, 200);
+        assert!(a.try_reserve(16_000));
+        let waiter = tokio::spawn({
+            let a = a.clone();
+            async move { a.reserve(100).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        a.release(150);
+        assert!(waiter.await.unwrap().is_ok(), "150 bytes were free at the deadline");
+        let refused = a.reserve(100).await;
+        assert!(matches!(refused, Err(SendErrorKind::BufferFull { .. })), "{refused:?}");
+        let blocking = tokio::task::spawn_blocking({
+            let a = a.clone();
+            move || a.reserve_blocking(40)
+        });
+        assert!(blocking.await.unwrap().is_ok(), "the 50 bytes left serve a blocking send at its deadline");
     }
 }
