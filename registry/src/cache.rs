@@ -149,16 +149,24 @@ impl<K: Hash + Eq + Clone, V: Clone, E: Clone> LoadingCache<K, V, E> {
         }
         let flight = lock(&self.flights).entry(key.clone()).or_default().clone();
         // If the caller that started the load is cancelled, the next waiter runs its own `load` instead.
-        let mut ran = false;
+        let ran = std::sync::atomic::AtomicBool::new(false);
         let out = flight
-            .get_or_init(|| {
-                ran = true;
-                load()
+            .get_or_init(|| async {
+                // A load that finished between our cache miss and our finding no flight left its value in the
+                // cache (it stores before it clears its flight): take that instead of loading again.
+                match self.get(key) {
+                    Cached::Hit(v) => Ok(v),
+                    Cached::Failed(e) => Err(e),
+                    Cached::Miss => {
+                        ran.store(true, std::sync::atomic::Ordering::Relaxed);
+                        load().await
+                    }
+                }
             })
             .await
             .clone();
         // Stored before the flight is cleared, so that a caller arriving in between finds the value.
-        if ran {
+        if ran.load(std::sync::atomic::Ordering::Relaxed) {
             match &out {
                 Ok(v) => self.insert(key.clone(), v.clone()),
                 Err(e) if remember(e) && !self.policy.negative_ttl.is_zero() => {
