@@ -396,10 +396,13 @@ async fn a_thousand_concurrent_lookups_of_one_uncached_id_make_one_request() {
     for t in tasks {
         assert!(t.await.unwrap().unwrap().schema.contains("Thing"));
     }
-    assert_eq!(c.stats().http_requests, 1, "one HTTP request for 1,000 concurrent lookups");
+    // One load for 1,000 lookups: one HTTP request, or up to `max_retries` (2) more if the registry answered a
+    // transient failure first (seen on a loaded CI machine); without the single flight it would be ~1,000.
+    let requests = c.stats().http_requests;
+    assert!((1..=3).contains(&requests), "one load for 1,000 concurrent lookups, made {requests} HTTP requests");
     // And from now on, lookups are answered from memory.
     c.schema_by_id_cached(id).await.unwrap();
-    assert_eq!(c.stats().http_requests, 1);
+    assert_eq!(c.stats().http_requests, requests);
 }
 
 #[tokio::test]
