@@ -425,31 +425,39 @@ fn percentiles(mut v: Vec<Duration>) -> (u64, u64) {
     (at(0.5), at(0.99))
 }
 
-/// Awaited sends at `rate` per second for `count` records, each in its own task: (p50, p99) in µs.
-async fn latency_typed(b: &Bench, topic: &str, count: u64, rate: u64) -> Result<(u64, u64)> {
-    let clicks = b.producer.topic(CLICKS).name(topic).bind().await?;
-    let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
+/// Starts `count` tasks at `rate` per second (a tokio interval), each made by `task` from its index and answering
+/// its send's latency (`None`: the send failed); waits for all of them: (p50, p99) in µs.
+async fn paced<F, Fut>(count: u64, rate: u64, what: &str, mut task: F) -> Result<(u64, u64)>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Option<Duration>> + Send + 'static,
+{
     let mut tasks = tokio::task::JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     for i in 0..count {
         tick.tick().await;
-        let (clicks, lat) = (clicks.clone(), lat.clone());
+        tasks.spawn(task(i));
+    }
+    let mut latencies = Vec::with_capacity(count as usize);
+    while let Some(latency) = tasks.join_next().await {
+        latencies.push(latency?.ok_or_else(|| format!("{what}: a send failed"))?);
+    }
+    Ok(percentiles(latencies))
+}
+
+/// Awaited sends at `rate` per second for `count` records, each in its own task: (p50, p99) in µs.
+async fn latency_typed(b: &Bench, topic: &str, count: u64, rate: u64) -> Result<(u64, u64)> {
+    let clicks = b.producer.topic(CLICKS).name(topic).bind().await?;
+    paced(count, rate, "typed", |i| {
+        let clicks = clicks.clone();
         let c = click(i, 0);
-        tasks.spawn(async move {
+        async move {
             let key = c.user.clone();
             let t = Instant::now();
-            let ok = clicks.send(Record::new(c).key(key)).await.is_ok();
-            lat.lock().unwrap_or_else(|p| p.into_inner()).push(t.elapsed());
-            ok
-        });
-    }
-    while let Some(ok) = tasks.join_next().await {
-        if !ok? {
-            return Err("an awaited send failed".into());
+            clicks.send(Record::new(c).key(key)).await.ok().map(|_| t.elapsed())
         }
-    }
-    let v = std::mem::take(&mut *lat.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(percentiles(v))
+    })
+    .await
 }
 
 async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Result<(u64, u64)> {
@@ -462,30 +470,18 @@ async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Re
         .send(FutureRecord::to(topic).key("warm-up").payload(&warm), Duration::from_secs(30))
         .await
         .map_err(|(e, _)| e)?;
-    let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
-    for i in 0..count {
-        tick.tick().await;
-        let (encoder, strategy, producer, lat) = (encoder.clone(), strategy.clone(), producer.clone(), lat.clone());
+    paced(count, rate, "hand-wired", |i| {
+        let (encoder, strategy, producer) = (encoder.clone(), strategy.clone(), producer.clone());
         let topic = topic.to_string();
         let c = click(i, 0);
-        tasks.spawn(async move {
+        async move {
             let t = Instant::now();
-            let Ok(payload) = encoder.encode_struct(&mirror_of(&c), &strategy).await else { return false };
+            let payload = encoder.encode_struct(&mirror_of(&c), &strategy).await.ok()?;
             let record = FutureRecord::to(&topic).key(c.user.as_str()).payload(&payload);
-            let ok = producer.send(record, Duration::from_secs(30)).await.is_ok();
-            lat.lock().unwrap_or_else(|p| p.into_inner()).push(t.elapsed());
-            ok
-        });
-    }
-    while let Some(ok) = tasks.join_next().await {
-        if !ok? {
-            return Err("a hand-wired send failed".into());
+            producer.send(record, Duration::from_secs(30)).await.ok().map(|_| t.elapsed())
         }
-    }
-    let v = std::mem::take(&mut *lat.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(percentiles(v))
+    })
+    .await
 }
 
 async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> Result<(u64, u64)> {
