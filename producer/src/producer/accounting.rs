@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use typed_kafka_avro::SchemaId;
 
+use super::budget::{ByteBudget, Padded};
 use super::error::{DeliveryError, DeliveryErrorKind, SendErrorKind};
 use crate::config::ProducerConfig;
 use crate::record::{Headers, RecordMetadata, Timestamp};
@@ -106,14 +107,15 @@ pub(crate) enum Completion {
     Callback(Mutex<Option<Box<dyn FnOnce(Result<RecordMetadata, DeliveryError>) + Send>>>),
 }
 
-/// An enqueued record on its way to the broker: what its delivery report needs.
+/// An enqueued record on its way to the broker: what its delivery report needs. (Not its topic: the delivery
+/// report names it, and a per-record reference count shared by the sending and the delivery thread would make
+/// both write one cache line per record.)
 pub(crate) struct Pending {
     pub(crate) record_id: u64,
-    pub(crate) topic: Arc<str>,
     /// Bytes it holds of the byte budget.
     pub(crate) bytes: u32,
-    pub(crate) key_size: Option<usize>,
-    pub(crate) value_size: Option<usize>,
+    pub(crate) key_size: Option<u32>,
+    pub(crate) value_size: Option<u32>,
     pub(crate) key_schema_id: Option<SchemaId>,
     pub(crate) value_schema_id: Option<SchemaId>,
     pub(crate) completion: Completion,
@@ -125,11 +127,26 @@ pub(crate) enum Outcome {
     Failed { partition: Option<i32>, kind: DeliveryErrorKind, message: String, retriable: bool },
 }
 
+/// What the sending side writes per record.
 #[derive(Default)]
-struct Counters {
+struct Sends {
+    /// Record IDs handed out, each to a record about to be enqueued: the count of records ever in flight.
+    issued: AtomicU64,
+}
+
+/// What the delivery side writes per record.
+#[derive(Default)]
+struct Deliveries {
+    /// Records whose delivery ended (or whose enqueue failed).
+    completed: AtomicU64,
     sent: AtomicU64,
     failed: AtomicU64,
     bytes_sent: AtomicU64,
+}
+
+/// Refusals before enqueue, by reason.
+#[derive(Default)]
+struct Refusals {
     violation: AtomicU64,
     serialization: AtomicU64,
     key_schema_changed: AtomicU64,
@@ -145,14 +162,17 @@ pub(crate) struct BatchStats {
     pub(crate) requests_sent: Option<i64>,
 }
 
+/// The producer's shared state per record. The sending threads and the delivery thread each write their own
+/// counters, on cache lines of their own; what both read per record (the flags) is rarely written.
 pub(crate) struct Accounting {
-    budget: Semaphore,
-    budget_bytes: u64,
+    sends: Padded<Sends>,
+    deliveries: Padded<Deliveries>,
+    budget: ByteBudget,
     max_block: Duration,
-    in_flight: AtomicUsize,
+    /// Tasks waiting for nothing to be in flight (flush, close).
+    idle_waiters: AtomicUsize,
     idle: Notify,
-    next_id: AtomicU64,
-    counters: Counters,
+    refusals: Refusals,
     pub(crate) interceptors: Vec<Arc<dyn Interceptor>>,
     closing: AtomicBool,
     undelivered: Mutex<Vec<Undelivered>>,
@@ -165,19 +185,20 @@ pub(crate) struct Accounting {
     /// waiting `max.block.ms` for metadata that cannot come.
     security: Mutex<Option<(std::time::Instant, String)>>,
     pub(crate) batch_stats: Mutex<BatchStats>,
+    /// The names of the bound topics, shared by their producers and the metadata and errors of their records.
+    topics: Mutex<Vec<Arc<str>>>,
 }
 
 impl Accounting {
     pub(crate) fn new(config: &ProducerConfig, interceptors: Vec<Arc<dyn Interceptor>>) -> Accounting {
-        let budget_bytes = config.buffer_memory.min(Semaphore::MAX_PERMITS as u64);
         Accounting {
-            budget: Semaphore::new(budget_bytes as usize),
-            budget_bytes,
+            sends: Padded::default(),
+            deliveries: Padded::default(),
+            budget: ByteBudget::new(config.buffer_memory),
             max_block: config.max_block,
-            in_flight: AtomicUsize::new(0),
+            idle_waiters: AtomicUsize::new(0),
             idle: Notify::new(),
-            next_id: AtomicU64::new(1),
-            counters: Counters::default(),
+            refusals: Refusals::default(),
             interceptors,
             closing: AtomicBool::new(false),
             undelivered: Mutex::new(Vec::new()),
@@ -186,87 +207,60 @@ impl Accounting {
             maybe_fatal: AtomicBool::new(false),
             security: Mutex::new(None),
             batch_stats: Mutex::new(BatchStats::default()),
+            topics: Mutex::new(Vec::new()),
         }
     }
 
-    pub(crate) fn next_record_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// The one shared name of `topic`.
+    pub(crate) fn topic(&self, topic: &str) -> Arc<str> {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = topics.iter().find(|t| ***t == *topic) {
+            return t.clone();
+        }
+        let t: Arc<str> = topic.into();
+        topics.push(t.clone());
+        t
+    }
+
+    /// The ID of a record about to be enqueued, which counts as in flight from now until [`complete`] or
+    /// [`not_enqueued`].
+    ///
+    /// [`complete`]: Self::complete
+    /// [`not_enqueued`]: Self::not_enqueued
+    #[inline]
+    pub(crate) fn issue(&self) -> u64 {
+        self.sends.issued.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Takes `bytes` of the budget now, if they are free.
     #[inline]
     pub(crate) fn try_reserve(&self, bytes: u32) -> bool {
-        match self.budget.try_acquire_many(bytes) {
-            Ok(permit) => {
-                permit.forget();
-                true
-            }
-            Err(_) => false,
-        }
+        self.budget.try_reserve(u64::from(bytes))
     }
 
-    /// How much of the budget a send that found it full waits to see free before it takes its own `bytes`.
-    /// Deliveries free the budget record by record; waking the sender for each would cost a thread switch per
-    /// record once the buffer is full (Java's pool is freed batch by batch). A sixteenth of the budget, at most
-    /// 1 MiB, and never less than the record.
-    fn wake_chunk(&self, bytes: u32) -> u32 {
-        let chunk = (self.budget_bytes / 16).min(1 << 20) as u32;
-        chunk.max(bytes)
-    }
-
-    /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them (woken by the
-    /// releases, never polling).
+    /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them.
+    #[inline]
     pub(crate) async fn reserve(&self, bytes: u32) -> Result<(), SendErrorKind> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
-        let started = Instant::now();
-        let chunk = self.wake_chunk(bytes);
-        let acquired = tokio::time::timeout(self.max_block, self.budget.acquire_many(chunk)).await.ok();
-        self.reserved(acquired, started, bytes, chunk)
+        self.budget
+            .reserve(u64::from(bytes), Instant::now() + self.max_block)
+            .await
+            .map_err(|full| SendErrorKind::BufferFull { waited: full.waited, needed: bytes as usize })
     }
 
     /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by the releases.
     pub(crate) fn reserve_blocking(&self, bytes: u32) -> Result<(), SendErrorKind> {
-        if self.try_reserve(bytes) {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let chunk = self.wake_chunk(bytes);
-        let acquired = super::block_on_until(self.budget.acquire_many(chunk), Some(started + self.max_block));
-        self.reserved(acquired, started, bytes, chunk)
-    }
-
-    /// The outcome of waiting for a `chunk` of the budget since `started`: acquired (`bytes` of it kept until the
-    /// delivery report, the rest given back for the sends after this one), the budget closed, or `None`:
-    /// `max.block.ms` passed, and the send is refused unless its own `bytes` are free after all.
-    fn reserved(
-        &self,
-        acquired: Option<Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>>,
-        started: Instant,
-        bytes: u32,
-        chunk: u32,
-    ) -> Result<(), SendErrorKind> {
-        match acquired {
-            Some(Ok(permit)) => {
-                permit.forget();
-                self.release(chunk - bytes);
-                Ok(())
-            }
-            Some(Err(_)) => Err(SendErrorKind::Closed),
-            None if self.try_reserve(bytes) => Ok(()),
-            None => Err(SendErrorKind::BufferFull { waited: started.elapsed(), needed: bytes as usize }),
-        }
+        self.budget
+            .reserve_blocking(u64::from(bytes), Instant::now() + self.max_block)
+            .map_err(|full| SendErrorKind::BufferFull { waited: full.waited, needed: bytes as usize })
     }
 
     /// Gives `bytes` back to the budget (the record was delivered, failed or never enqueued).
     #[inline]
     pub(crate) fn release(&self, bytes: u32) {
-        self.budget.add_permits(bytes as usize);
-    }
-
-    pub(crate) fn enqueued(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.budget.release(u64::from(bytes));
     }
 
     /// An enqueue that did not happen after all (the batching core refused the record).
@@ -276,18 +270,25 @@ impl Accounting {
     }
 
     fn finished(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        self.deliveries.completed.fetch_add(1, Ordering::SeqCst);
+        if self.idle_waiters.load(Ordering::SeqCst) > 0 && self.in_flight() == 0 {
             self.idle.notify_waiters();
         }
     }
 
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        // Completed first: every record it counts was issued before, so the difference is never negative.
+        let completed = self.deliveries.completed.load(Ordering::SeqCst);
+        let issued = self.sends.issued.load(Ordering::SeqCst);
+        issued.saturating_sub(completed) as usize
     }
 
     /// Waits until nothing is in flight, at most until `deadline`; returns what is still in flight.
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> usize {
+        self.idle_waiters.fetch_add(1, Ordering::SeqCst);
+        let _done = Decrement(&self.idle_waiters);
         loop {
+            // Created before the check, so that the last completion after it wakes this task.
             let idle = self.idle.notified();
             let n = self.in_flight();
             if n == 0 {
@@ -301,7 +302,7 @@ impl Accounting {
 
     /// Counts a refusal before enqueue.
     pub(crate) fn refused(&self, kind: &SendErrorKind) {
-        let c = &self.counters;
+        let c = &self.refusals;
         let counter = match kind {
             k if k.is_schema_violation() => &c.violation,
             SendErrorKind::Key(_) | SendErrorKind::Value(_) => &c.serialization,
@@ -323,29 +324,40 @@ impl Accounting {
     }
 
     /// The end of one enqueued record: the budget back, the counters, the interceptors, then its sender told.
+    /// `topic` gives the record's topic name, asked for only when the outcome is wanted (a future, a callback,
+    /// an interceptor, a failure).
     #[allow(clippy::boxed_local)] // it arrives boxed, as librdkafka's opaque
-    pub(crate) fn complete(&self, pending: Box<Pending>, outcome: Outcome) {
-        let Pending { record_id, topic, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } =
-            *pending;
+    pub(crate) fn complete<'t>(&self, pending: Box<Pending>, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
+        let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } = *pending;
         self.release(bytes);
+        let d = &self.deliveries;
+        let quiet = matches!(completion, Completion::Nothing) && self.interceptors.is_empty();
+        if let (true, Outcome::Delivered { .. }) = (quiet, &outcome) {
+            // Fire-and-forget, delivered, nobody listening: the counters are the whole outcome.
+            d.sent.fetch_add(1, Ordering::Relaxed);
+            d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
+            self.finished();
+            return;
+        }
+        let topic = self.topic(topic());
         let result = match outcome {
             Outcome::Delivered { partition, offset, timestamp } => {
-                self.counters.sent.fetch_add(1, Ordering::Relaxed);
-                self.counters.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
+                d.sent.fetch_add(1, Ordering::Relaxed);
+                d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
                 Ok(RecordMetadata {
                     topic,
                     partition,
                     offset,
                     timestamp,
-                    serialized_key_size: key_size,
-                    serialized_value_size: value_size,
+                    serialized_key_size: key_size.map(|n| n as usize),
+                    serialized_value_size: value_size.map(|n| n as usize),
                     key_schema_id,
                     value_schema_id,
                     record_id,
                 })
             }
             Outcome::Failed { partition, kind, message, retriable } => {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                d.failed.fetch_add(1, Ordering::Relaxed);
                 if self.closing.load(Ordering::Acquire) {
                     self.undelivered.lock().unwrap_or_else(|e| e.into_inner()).push(Undelivered {
                         record_id,
@@ -440,12 +452,12 @@ impl Accounting {
     }
 
     pub(crate) fn metrics(&self) -> ProducerMetrics {
-        let c = &self.counters;
+        let (c, d) = (&self.refusals, &self.deliveries);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let stats = *self.batch_stats.lock().unwrap_or_else(|e| e.into_inner());
         ProducerMetrics {
-            records_sent: get(&c.sent),
-            records_failed: get(&c.failed),
+            records_sent: get(&d.sent),
+            records_failed: get(&d.failed),
             refused: RefusedCounts {
                 schema_violation: get(&c.violation),
                 serialization: get(&c.serialization),
@@ -454,9 +466,9 @@ impl Accounting {
                 too_large: get(&c.too_large),
                 other: get(&c.other),
             },
-            bytes_sent: get(&c.bytes_sent),
+            bytes_sent: get(&d.bytes_sent),
             in_flight: self.in_flight(),
-            buffered_bytes: self.budget_bytes.saturating_sub(self.budget.available_permits() as u64),
+            buffered_bytes: self.budget.in_use(),
             batch_size_avg: stats.batch_size_avg,
             batch_records_avg: stats.batch_records_avg,
             requests_sent: stats.requests_sent,
@@ -464,62 +476,108 @@ impl Accounting {
     }
 }
 
+/// Decrements a count when dropped (also when the future holding it is).
+struct Decrement<'a>(&'a AtomicUsize);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn accounting(budget: u64, max_block_ms: u64) -> Arc<Accounting> {
-        let config = ProducerConfig::builder("127.0.0.1:9092")
-            .set("buffer.memory", budget.to_string())
-            .set("max.block.ms", max_block_ms.to_string())
-            .set("max.request.size", budget.to_string())
-            .build()
-            .unwrap();
-        Arc::new(Accounting::new(&config, Vec::new()))
+    fn accounting(interceptors: Vec<Arc<dyn Interceptor>>) -> Arc<Accounting> {
+        let config = ProducerConfig::builder("127.0.0.1:9092").build().unwrap();
+        Arc::new(Accounting::new(&config, interceptors))
     }
 
-    /// A send that found the budget full is woken once a chunk is free, not by every record's release: the
-    /// sender and the delivery thread do not switch per record. (One thread: each step runs to its await point.)
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_waiting_send_wakes_for_a_chunk_and_gives_the_rest_back() {
-        let a = accounting(16_000, 10_000);
-        assert!(a.try_reserve(16_000));
-        let waiter = tokio::spawn({
-            let a = a.clone();
-            async move { a.reserve(100).await }
-        });
-        tokio::task::yield_now().await; // the waiter is now waiting for its chunk
-        a.release(100);
-        tokio::task::yield_now().await;
-        assert!(!waiter.is_finished(), "100 bytes free are less than the 1,000-byte chunk");
-        for _ in 0..9 {
-            a.release(100);
-        }
-        waiter.await.unwrap().unwrap();
-        // The waiter kept its 100 bytes; the other 900 serve the next sends without waiting.
-        assert!(a.try_reserve(900));
-        assert!(!a.try_reserve(1));
+    fn pending(a: &Accounting, bytes: u32, completion: Completion) -> Box<Pending> {
+        assert!(a.try_reserve(bytes));
+        Box::new(Pending {
+            record_id: a.issue(),
+            bytes,
+            key_size: Some(3),
+            value_size: None,
+            key_schema_id: None,
+            value_schema_id: Some(SchemaId(7)),
+            completion,
+        })
     }
 
-    /// At `max.block.ms` a send is refused only if its own bytes are not free: a chunk it did not see is no
-    /// reason to refuse.
+    fn delivered(offset: i64) -> Outcome {
+        Outcome::Delivered { partition: 2, offset: Some(offset), timestamp: None }
+    }
+
+    /// The in-flight count is the IDs issued less the records completed: a flush waits for the last completion,
+    /// which a delivery thread reports while the flush waits.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn at_max_block_a_send_takes_its_bytes_if_they_are_free() {
-        let a = accounting(16_000, 200);
-        assert!(a.try_reserve(16_000));
-        let waiter = tokio::spawn({
+    async fn a_flush_waits_for_the_last_completion_from_the_delivery_thread() {
+        let a = accounting(Vec::new());
+        let records: Vec<Box<Pending>> = (0..1000).map(|_| pending(&a, 100, Completion::Nothing)).collect();
+        assert_eq!(a.in_flight(), 1000);
+        assert_eq!(a.metrics().buffered_bytes, 100_000);
+        let deliveries = std::thread::spawn({
             let a = a.clone();
-            async move { a.reserve(100).await }
+            move || {
+                for (i, p) in records.into_iter().enumerate() {
+                    if i % 100 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    a.complete(p, delivered(i as i64), || unreachable!("nobody asks for the outcome"));
+                }
+            }
         });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        a.release(150);
-        assert!(waiter.await.unwrap().is_ok(), "150 bytes were free at the deadline");
-        let refused = a.reserve(100).await;
-        assert!(matches!(refused, Err(SendErrorKind::BufferFull { .. })), "{refused:?}");
-        let blocking = tokio::task::spawn_blocking({
-            let a = a.clone();
-            move || a.reserve_blocking(40)
-        });
-        assert!(blocking.await.unwrap().is_ok(), "the 50 bytes left serve a blocking send at its deadline");
+        let left = a.wait_idle(Instant::now() + Duration::from_secs(10)).await;
+        deliveries.join().unwrap();
+        assert_eq!(left, 0);
+        let m = a.metrics();
+        assert_eq!((m.records_sent, m.bytes_sent, m.in_flight, m.buffered_bytes), (1000, 100_000, 0, 0));
+        assert_eq!(a.idle_waiters.load(Ordering::SeqCst), 0);
+    }
+
+    /// A refused enqueue gives its bytes back and stops counting as in flight.
+    #[test]
+    fn a_record_not_enqueued_is_not_in_flight() {
+        let a = accounting(Vec::new());
+        let p = pending(&a, 500, Completion::Nothing);
+        a.not_enqueued(p.bytes);
+        assert_eq!((a.in_flight(), a.metrics().buffered_bytes), (0, 0));
+    }
+
+    /// Futures and interceptors get the whole outcome, with the topic's one shared name.
+    #[test]
+    fn awaited_records_get_their_metadata_and_shared_topic_name() {
+        struct Count(AtomicUsize);
+        impl Interceptor for Arc<Count> {
+            fn on_acknowledgement(&self, result: Result<&RecordMetadata, &DeliveryError>) {
+                assert!(result.is_err());
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let a = accounting(Vec::new());
+        let bound = a.topic("orders");
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        a.complete(pending(&a, 10, Completion::Future(tx)), delivered(41), || "orders");
+        let m = rx.try_recv().unwrap().unwrap();
+        assert!(Arc::ptr_eq(&m.topic, &bound));
+        assert_eq!(
+            (m.offset, m.serialized_key_size, m.value_schema_id, m.record_id),
+            (Some(41), Some(3), Some(SchemaId(7)), 1)
+        );
+
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let a = accounting(vec![Arc::new(count.clone())]);
+        let failed = Outcome::Failed {
+            partition: None,
+            kind: DeliveryErrorKind::TimedOut,
+            message: "t".into(),
+            retriable: true,
+        };
+        a.complete(pending(&a, 10, Completion::Nothing), failed, || "payments");
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(a.metrics().records_failed, 1);
     }
 }

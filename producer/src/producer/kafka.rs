@@ -150,7 +150,10 @@ impl ProducerContext for Ctx {
                 }
             }
         };
-        self.accounting.complete(pending, outcome);
+        let message = match result {
+            Ok(m) | Err((_, m)) => m,
+        };
+        self.accounting.complete(pending, outcome, || message.topic());
     }
 }
 

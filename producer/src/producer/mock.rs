@@ -61,6 +61,7 @@ struct State {
 
 /// What the mock keeps of a record's bytes and destination.
 pub(crate) struct MockBytes {
+    pub(crate) topic: Arc<str>,
     pub(crate) topic_type: TypeId,
     pub(crate) partition: i32,
     pub(crate) key: Option<Vec<u8>>,
@@ -91,11 +92,10 @@ impl MockCore {
         bytes: MockBytes,
         record: Record<K, V>,
     ) {
-        let MockBytes { topic_type, partition, key, value } = bytes;
+        let MockBytes { topic, topic_type, partition, key, value } = bytes;
         let timestamp = record.timestamp;
         let outcome = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let topic = pending.topic.clone();
             let (offset, outcome) = match state.script.pop_front().unwrap_or(MockOutcome::Deliver) {
                 MockOutcome::Deliver => {
                     let next = state.offsets.entry((topic.clone(), partition)).or_insert(0);
@@ -113,7 +113,7 @@ impl MockCore {
             state.history.push(Entry { topic_type, partition, offset, key, value, record: Arc::new(record) });
             outcome
         };
-        accounting.complete(pending, outcome);
+        accounting.complete(pending, outcome, || &topic);
     }
 }
 

@@ -24,6 +24,7 @@
 #![cfg_attr(not(feature = "kafka"), allow(dead_code, unused_variables, unused_imports))]
 
 mod accounting;
+mod budget;
 mod error;
 #[cfg(feature = "kafka")]
 mod kafka;

@@ -223,7 +223,7 @@ impl<T: Topic> TopicBinding<T> {
         if inner.accounting.is_closing() {
             return Err(BindError::Closed);
         }
-        let topic: Arc<str> = self.name.as_deref().unwrap_or(T::NAME).into();
+        let topic = inner.accounting.topic(self.name.as_deref().unwrap_or(T::NAME));
         let partitions = match &inner.backend {
             Backend::Mock(mock) => mock.partitions(),
             #[cfg(feature = "kafka")]
@@ -652,21 +652,19 @@ impl<T: Topic> TypedProducer<T> {
         encoded: Encoded,
         record: Record<KeyOf<T>, V>,
         completion: Completion,
-        record_id: u64,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
         let producer = &self.inner.producer.inner;
         let accounting = &producer.accounting;
+        let record_id = accounting.issue();
         let pending = Box::new(Pending {
             record_id,
-            topic: self.inner.topic.clone(),
             bytes: encoded.size,
-            key_size: encoded.key.as_ref().map(Vec::len),
-            value_size: encoded.value.as_ref().map(Vec::len),
+            key_size: encoded.key.as_ref().map(|k| k.len() as u32),
+            value_size: encoded.value.as_ref().map(|v| v.len() as u32),
             key_schema_id: encoded.key_id,
             value_schema_id: encoded.value_id,
             completion,
         });
-        accounting.enqueued();
         match &producer.backend {
             #[cfg(feature = "kafka")]
             Backend::Kafka(core) => {
@@ -692,6 +690,7 @@ impl<T: Topic> TypedProducer<T> {
             }
             Backend::Mock(mock) => {
                 let bytes = super::mock::MockBytes {
+                    topic: self.inner.topic.clone(),
                     topic_type: std::any::TypeId::of::<T>(),
                     partition: encoded.partition.unwrap_or(0),
                     key: encoded.key,
@@ -714,8 +713,7 @@ impl<T: Topic> TypedProducer<T> {
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
         let (encoded, record) = self.prepare(record, false).await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let record_id = self.inner.producer.inner.accounting.next_record_id();
-        self.hand_over(encoded, record, Completion::Future(tx), record_id)?;
+        let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
         Ok(Delivery { record_id, topic: self.inner.topic.clone(), rx })
     }
 
@@ -734,8 +732,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
         let (encoded, record) = self.prepare(record, false).await?;
-        let record_id = self.inner.producer.inner.accounting.next_record_id();
-        self.hand_over(encoded, record, Completion::Nothing, record_id)
+        self.hand_over(encoded, record, Completion::Nothing)
     }
 
     /// Enqueues the record and runs `callback` with its outcome, on the producer's delivery thread (keep it short;
@@ -746,9 +743,8 @@ impl<T: Topic> TypedProducer<T> {
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
         let (encoded, record) = self.prepare(record, false).await?;
-        let record_id = self.inner.producer.inner.accounting.next_record_id();
         let completion = Completion::Callback(Mutex::new(Some(Box::new(callback))));
-        self.hand_over(encoded, record, completion, record_id)
+        self.hand_over(encoded, record, completion)
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -759,11 +755,10 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let record_id = self.inner.producer.inner.accounting.next_record_id();
         let delivery = super::block_on_until(
             async {
                 let (encoded, record) = self.prepare(record, true).await?;
-                self.hand_over(encoded, record, Completion::Future(tx), record_id)?;
+                let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { record_id, topic: self.inner.topic.clone(), rx })
             },
             None,
