@@ -421,8 +421,9 @@ impl ProducerConfigBuilder {
             delivery_timeout,
             request_timeout,
             linger,
-            batch_size: get("batch.size")
-                .map_or(Ok(DEFAULT_BATCH_SIZE.min(max_request_size)), |v| parse("batch.size", v, "a number of bytes"))?,
+            batch_size: get("batch.size").map_or(Ok(DEFAULT_BATCH_SIZE.min(max_request_size)), |v| {
+                parse("batch.size", v, "a number of bytes")
+            })?,
             buffer_memory,
             max_block: get("max.block.ms").map_or(Ok(Duration::from_secs(60)), |v| millis("max.block.ms", v))?,
             compression,

@@ -165,6 +165,8 @@ pub(crate) struct KafkaCore {
 /// A record's bytes, ready for the batching core.
 pub(crate) struct Wire<'a> {
     pub(crate) topic: &'a str,
+    /// The topic's handle (see [`TopicHandle`]), made when the topic was bound.
+    pub(crate) handle: Option<&'a TopicHandle>,
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) value: Option<&'a [u8]>,
     pub(crate) partition: Option<i32>,
@@ -183,9 +185,22 @@ impl KafkaCore {
         Ok(KafkaCore { producer: Arc::new(producer), max_block: config.max_block })
     }
 
+    /// A handle for sending to `topic`.
+    pub(crate) fn topic_handle(&self, topic: &str) -> Result<TopicHandle, String> {
+        TopicHandle::new(self.producer.clone(), topic)
+    }
+
     /// Hands a record to librdkafka; on refusal the pending record comes back with the reason.
     #[allow(clippy::result_large_err)] // the refusal path, once per refused record
     pub(crate) fn enqueue(&self, wire: Wire<'_>, pending: Box<Pending>) -> Result<(), (SendErrorKind, Box<Pending>)> {
+        if let Some(handle) = wire.handle
+            && wire.headers.is_empty()
+            && wire.timestamp.is_none()
+        {
+            return handle.produce(wire.partition, wire.key, wire.value, pending).map_err(|(code, pending)| {
+                (self.refusal(code, wire.partition, KafkaError::MessageProduction(code)), pending)
+            });
+        }
         let mut record: BaseRecord<'_, [u8], [u8], Box<Pending>> = BaseRecord::with_opaque_to(wire.topic, pending);
         record.key = wire.key;
         record.payload = wire.value;
@@ -200,17 +215,20 @@ impl KafkaCore {
         }
         self.producer.send(record).map_err(|(e, record)| {
             let code = e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
-            let kind = match code {
-                RDKafkaErrorCode::UnknownPartition => {
-                    SendErrorKind::UnknownPartition { partition: wire.partition.unwrap_or(-1), partitions: -1 }
-                }
-                RDKafkaErrorCode::Fatal => SendErrorKind::Fatal(
-                    self.producer.client().fatal_error().map(|(_, reason)| reason).unwrap_or_else(|| e.to_string()),
-                ),
-                _ => SendErrorKind::Enqueue(e.to_string()),
-            };
-            (kind, record.delivery_opaque)
+            (self.refusal(code, wire.partition, e), record.delivery_opaque)
         })
+    }
+
+    fn refusal(&self, code: RDKafkaErrorCode, partition: Option<i32>, e: KafkaError) -> SendErrorKind {
+        match code {
+            RDKafkaErrorCode::UnknownPartition => {
+                SendErrorKind::UnknownPartition { partition: partition.unwrap_or(-1), partitions: -1 }
+            }
+            RDKafkaErrorCode::Fatal => SendErrorKind::Fatal(
+                self.producer.client().fatal_error().map(|(_, reason)| reason).unwrap_or_else(|| e.to_string()),
+            ),
+            _ => SendErrorKind::Enqueue(e.to_string()),
+        }
     }
 
     /// Records the client's fatal error, if an error was reported since the last check and it is one.
@@ -287,6 +305,92 @@ impl KafkaCore {
         })
         .await;
         accounting.wait_idle(Instant::now() + Duration::from_secs(5)).await;
+    }
+}
+
+/// A librdkafka topic handle, made once per bound topic. Sending through it skips what rdkafka's `send` does per
+/// record to find the topic by name: a C string of the name (an allocation), and librdkafka's lookup of the
+/// topic under the client's write lock. Records with headers or a timestamp go through rdkafka's `send`, which
+/// finds this same topic object by its name.
+pub(crate) struct TopicHandle {
+    rkt: std::ptr::NonNull<rdkafka::bindings::rd_kafka_topic_t>,
+    name: String,
+    /// The client the handle belongs to, kept alive until the handle is destroyed.
+    _client: Arc<ThreadedProducer<Ctx>>,
+}
+
+// SAFETY: librdkafka's topic handles may be used from any thread (its produce calls take the topic's own locks),
+// and this one is destroyed once, on drop, while its client is kept alive by `_client`.
+#[allow(unsafe_code)]
+unsafe impl Send for TopicHandle {}
+#[allow(unsafe_code)]
+unsafe impl Sync for TopicHandle {}
+
+#[allow(unsafe_code)]
+impl TopicHandle {
+    fn new(producer: Arc<ThreadedProducer<Ctx>>, topic: &str) -> Result<TopicHandle, String> {
+        let name = std::ffi::CString::new(topic).map_err(|_| format!("{topic:?} contains a NUL byte"))?;
+        // SAFETY: the client pointer is valid while `producer` lives; a NULL configuration means the client's
+        // default topic configuration (the one rdkafka's `send` gets for the same name); the name is copied.
+        let rkt = unsafe {
+            rdkafka::bindings::rd_kafka_topic_new(producer.client().native_ptr(), name.as_ptr(), std::ptr::null_mut())
+        };
+        match std::ptr::NonNull::new(rkt) {
+            Some(rkt) => Ok(TopicHandle { rkt, name: topic.to_string(), _client: producer }),
+            // SAFETY: reads librdkafka's thread-local last error.
+            None => Err(RDKafkaErrorCode::from(unsafe { rdkafka::bindings::rd_kafka_last_error() }).to_string()),
+        }
+    }
+
+    /// Enqueues a copy of the key and value with `pending` as the delivery report's opaque; on refusal `pending`
+    /// comes back with librdkafka's reason.
+    fn produce(
+        &self,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        pending: Box<Pending>,
+    ) -> Result<(), (RDKafkaErrorCode, Box<Pending>)> {
+        let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
+        let (value_ptr, value_len) = value.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
+        let opaque = Box::into_raw(pending);
+        // SAFETY: the handle is live (see the type). With RD_KAFKA_MSG_F_COPY librdkafka copies the key and value
+        // before it returns and never writes through the value pointer. On success it owns `opaque` and hands it
+        // to the delivery report, which rdkafka turns back into this `Box<Pending>` (the context's
+        // `DeliveryOpaque`); on failure it keeps nothing, and the box is taken back here.
+        let failed = unsafe {
+            rdkafka::bindings::rd_kafka_produce(
+                self.rkt.as_ptr(),
+                partition.unwrap_or(-1), // RD_KAFKA_PARTITION_UA: the partitioner chooses
+                rdkafka::bindings::RD_KAFKA_MSG_F_COPY,
+                value_ptr as *mut std::ffi::c_void,
+                value_len,
+                key_ptr as *const std::ffi::c_void,
+                key_len,
+                opaque as *mut std::ffi::c_void,
+            ) != 0
+        };
+        if failed {
+            // SAFETY: librdkafka did not take the opaque; the thread-local error is this call's.
+            let (code, pending) = unsafe { (rdkafka::bindings::rd_kafka_last_error(), Box::from_raw(opaque)) };
+            return Err((RDKafkaErrorCode::from(code), pending));
+        }
+        Ok(())
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: made by rd_kafka_topic_new and destroyed only here, while its client lives (`self._client`
+        // is dropped after this body).
+        unsafe { rdkafka::bindings::rd_kafka_topic_destroy(self.rkt.as_ptr()) };
+    }
+}
+
+impl std::fmt::Debug for TopicHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TopicHandle").field(&self.name).finish()
     }
 }
 

@@ -224,6 +224,8 @@ impl<T: Topic> TopicBinding<T> {
             return Err(BindError::Closed);
         }
         let topic = inner.accounting.topic(self.name.as_deref().unwrap_or(T::NAME));
+        #[cfg(feature = "kafka")]
+        let mut handle = None;
         let partitions = match &inner.backend {
             Backend::Mock(mock) => mock.partitions(),
             #[cfg(feature = "kafka")]
@@ -231,7 +233,7 @@ impl<T: Topic> TopicBinding<T> {
                 // As Java's producer waits up to max.block.ms for a topic's metadata: a topic just created may
                 // take a moment to reach every broker.
                 let deadline = Instant::now() + inner.config.max_block;
-                loop {
+                let count = loop {
                     match core.partition_count(&topic, &inner.accounting).await {
                         Ok(Some(n)) => break n,
                         Ok(None) if Instant::now() >= deadline => {
@@ -245,7 +247,10 @@ impl<T: Topic> TopicBinding<T> {
                             return Err(BindError::Metadata { topic: topic.to_string(), message });
                         }
                     }
-                }
+                };
+                let made = core.topic_handle(&topic);
+                handle = Some(made.map_err(|message| BindError::Metadata { topic: topic.to_string(), message })?);
+                count
             }
         };
         let binder = Binder::<T> {
@@ -263,6 +268,8 @@ impl<T: Topic> TopicBinding<T> {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
                 topic,
+                #[cfg(feature = "kafka")]
+                handle,
                 key: binder.key,
                 values: binder.values,
                 partitioners: self.partitioners,
@@ -286,6 +293,9 @@ impl<T: Topic> TopicBinding<T> {
 struct TypedInner<T: Topic> {
     producer: Producer,
     topic: Arc<str>,
+    /// librdkafka's handle of the topic, for the Kafka backend.
+    #[cfg(feature = "kafka")]
+    handle: Option<super::kafka::TopicHandle>,
     key: Slot,
     values: Vec<Slot>,
     partitioners: Vec<Option<Box<dyn Any + Send + Sync>>>,
@@ -670,6 +680,7 @@ impl<T: Topic> TypedProducer<T> {
             Backend::Kafka(core) => {
                 let wire = super::kafka::Wire {
                     topic: &self.inner.topic,
+                    handle: self.inner.handle.as_ref(),
                     key: encoded.key.as_deref(),
                     value: encoded.value.as_deref(),
                     partition: encoded.partition,
