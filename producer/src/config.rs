@@ -119,7 +119,8 @@ const SECURITY: &[&str] = &[
     "sasl.oauthbearer.client.secret",
 ];
 
-/// `batch.size` when it is not set (librdkafka's own default), capped at `max.request.size`.
+/// `batch.size` when it is not set: librdkafka's own default. (librdkafka also caps a batch at
+/// `message.max.bytes`, which is `max.request.size`.)
 const DEFAULT_BATCH_SIZE: u32 = 1_000_000;
 
 /// A validated producer configuration. Secrets are kept but never shown in `Debug`.
@@ -146,7 +147,8 @@ pub struct ProducerConfig {
     pub request_timeout: Duration,
     /// `linger.ms` (default 5).
     pub linger: Duration,
-    /// `batch.size`: the most bytes of one partition's batch (default 1,000,000, at most `max.request.size`).
+    /// `batch.size`: the most bytes of one partition's batch (default 1,000,000; a batch never exceeds
+    /// `max.request.size` either).
     ///
     /// The default is not Java's 16,384. Java's sender puts the batches of every partition a broker leads into one
     /// request of up to `max.request.size`; librdkafka sends one partition's batch per request, so with Java's
@@ -421,9 +423,8 @@ impl ProducerConfigBuilder {
             delivery_timeout,
             request_timeout,
             linger,
-            batch_size: get("batch.size").map_or(Ok(DEFAULT_BATCH_SIZE.min(max_request_size)), |v| {
-                parse("batch.size", v, "a number of bytes")
-            })?,
+            batch_size: get("batch.size")
+                .map_or(Ok(DEFAULT_BATCH_SIZE), |v| parse("batch.size", v, "a number of bytes"))?,
             buffer_memory,
             max_block: get("max.block.ms").map_or(Ok(Duration::from_secs(60)), |v| millis("max.block.ms", v))?,
             compression,
@@ -454,7 +455,6 @@ mod tests {
         assert_eq!(c.linger, Duration::from_millis(5));
         // Not Java's 16,384: librdkafka sends one partition's batch per request (see the field's docs).
         assert_eq!(c.batch_size, 1_000_000);
-        assert_eq!(build(&[("max.request.size", "65536")]).unwrap().batch_size, 65536);
         assert_eq!(build(&[("batch.size", "16384")]).unwrap().batch_size, 16384);
         assert_eq!(c.delivery_timeout, Duration::from_secs(120));
         assert_eq!(c.request_timeout, Duration::from_secs(30));
