@@ -121,88 +121,6 @@ pub(crate) struct Pending {
     pub(crate) completion: Completion,
 }
 
-impl Pending {
-    /// What a reused box holds between two records.
-    const VACANT: Pending = Pending {
-        record_id: 0,
-        bytes: 0,
-        key_size: None,
-        value_size: None,
-        key_schema_id: None,
-        value_schema_id: None,
-        completion: Completion::Nothing,
-    };
-
-    /// `self` in a box, reusing one that a delivery gave back where there is one.
-    pub(crate) fn boxed(self) -> Box<Pending> {
-        pool::take(self)
-    }
-}
-
-/// The boxes of pending records, reused. A box is made on a sending thread and freed on the delivery thread;
-/// with the system allocator that costs a malloc, and a free into the other thread's arena, per record. Here the
-/// delivery thread keeps the emptied boxes and hands them back in batches, through one lock taken once per batch
-/// on each side.
-#[allow(clippy::vec_box)] // the boxes are the point: their allocations are what is reused
-mod pool {
-    use std::cell::RefCell;
-    use std::sync::Mutex;
-
-    use super::Pending;
-
-    /// Boxes handed back at once.
-    pub(super) const BATCH: usize = 256;
-    /// Batches kept at most (16,384 boxes, 1.5 MiB). The boxes in flight are not here: this holds what is left
-    /// when fewer records are in flight than before (the end of a burst), and past it boxes are freed.
-    const MAX_BATCHES: usize = 64;
-
-    static SHARED: Mutex<Vec<Vec<Box<Pending>>>> = Mutex::new(Vec::new());
-
-    thread_local! {
-        /// Boxes this (sending) thread takes from.
-        static TAKE: RefCell<Vec<Box<Pending>>> = const { RefCell::new(Vec::new()) };
-        /// Boxes this (delivery) thread emptied, until a batch is full.
-        static GIVE: RefCell<Vec<Box<Pending>>> = const { RefCell::new(Vec::new()) };
-    }
-
-    pub(super) fn take(pending: Pending) -> Box<Pending> {
-        let reused = TAKE.with_borrow_mut(|boxes| {
-            if boxes.is_empty()
-                && let Some(batch) = SHARED.lock().unwrap_or_else(|e| e.into_inner()).pop()
-            {
-                *boxes = batch;
-            }
-            boxes.pop()
-        });
-        match reused {
-            Some(mut b) => {
-                *b = pending;
-                b
-            }
-            None => Box::new(pending),
-        }
-    }
-
-    /// Keeps an emptied box for a later record.
-    pub(super) fn give(emptied: Box<Pending>) {
-        GIVE.with_borrow_mut(|boxes| {
-            boxes.push(emptied);
-            if boxes.len() >= BATCH {
-                let batch = std::mem::replace(boxes, Vec::with_capacity(BATCH));
-                let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-                if shared.len() < MAX_BATCHES {
-                    shared.push(batch);
-                }
-            }
-        });
-    }
-
-    #[cfg(test)]
-    pub(super) fn shared_batches() -> usize {
-        SHARED.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
-
 /// The outcome of one delivery, as the batching core reports it.
 pub(crate) enum Outcome {
     Delivered { partition: i32, offset: Option<i64>, timestamp: Option<Timestamp> },
@@ -408,10 +326,9 @@ impl Accounting {
     /// The end of one enqueued record: the budget back, the counters, the interceptors, then its sender told.
     /// `topic` gives the record's topic name, asked for only when the outcome is wanted (a future, a callback,
     /// an interceptor, a failure).
-    pub(crate) fn complete<'t>(&self, mut pending: Box<Pending>, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
-        let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } =
-            std::mem::replace(&mut *pending, Pending::VACANT);
-        pool::give(pending);
+    #[allow(clippy::boxed_local)] // it arrives boxed, as librdkafka's opaque
+    pub(crate) fn complete<'t>(&self, pending: Box<Pending>, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
+        let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } = *pending;
         self.release(bytes);
         let d = &self.deliveries;
         let quiet = matches!(completion, Completion::Nothing) && self.interceptors.is_empty();
@@ -577,16 +494,9 @@ mod tests {
         Arc::new(Accounting::new(&config, interceptors))
     }
 
-    /// The box pool is the process's: tests that take or give boxes take turns.
-    static POOL: Mutex<()> = Mutex::new(());
-
-    fn pool_turn() -> std::sync::MutexGuard<'static, ()> {
-        POOL.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn pending(a: &Accounting, bytes: u32, completion: Completion) -> Box<Pending> {
         assert!(a.try_reserve(bytes));
-        Pending::boxed(Pending {
+        Box::new(Pending {
             record_id: a.issue(),
             bytes,
             key_size: Some(3),
@@ -604,9 +514,7 @@ mod tests {
     /// The in-flight count is the IDs issued less the records completed: a flush waits for the last completion,
     /// which a delivery thread reports while the flush waits.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[allow(clippy::await_holding_lock)] // the turn is held for the whole test on purpose
     async fn a_flush_waits_for_the_last_completion_from_the_delivery_thread() {
-        let _turn = pool_turn();
         let a = accounting(Vec::new());
         let records: Vec<Box<Pending>> = (0..1000).map(|_| pending(&a, 100, Completion::Nothing)).collect();
         assert_eq!(a.in_flight(), 1000);
@@ -633,39 +541,15 @@ mod tests {
     /// A refused enqueue gives its bytes back and stops counting as in flight.
     #[test]
     fn a_record_not_enqueued_is_not_in_flight() {
-        let _turn = pool_turn();
         let a = accounting(Vec::new());
         let p = pending(&a, 500, Completion::Nothing);
         a.not_enqueued(p.bytes);
         assert_eq!((a.in_flight(), a.metrics().buffered_bytes), (0, 0));
     }
 
-    /// Boxes emptied on the delivery thread serve later records on a sending thread, a batch at a time; nothing
-    /// of an earlier record is left in them.
-    #[test]
-    fn delivered_boxes_are_reused_by_the_senders() {
-        let _turn = pool_turn();
-        let a = accounting(Vec::new());
-        let records: Vec<Box<Pending>> = (0..2 * pool::BATCH).map(|_| pending(&a, 1, Completion::Nothing)).collect();
-        let addresses: std::collections::HashSet<usize> =
-            records.iter().map(|p| &**p as *const Pending as usize).collect();
-        std::thread::spawn({
-            let a = a.clone();
-            move || records.into_iter().for_each(|p| a.complete(p, delivered(0), || "t"))
-        })
-        .join()
-        .unwrap();
-        assert!(pool::shared_batches() >= 2);
-        let again: Vec<Box<Pending>> = (0..pool::BATCH).map(|_| pending(&a, 1, Completion::Nothing)).collect();
-        let reused = again.iter().filter(|p| addresses.contains(&(&***p as *const Pending as usize))).count();
-        assert_eq!(reused, pool::BATCH, "every box of the batch taken was a delivered one");
-        assert!(again.iter().all(|p| p.bytes == 1 && p.key_size == Some(3)));
-    }
-
     /// Futures and interceptors get the whole outcome, with the topic's one shared name.
     #[test]
     fn awaited_records_get_their_metadata_and_shared_topic_name() {
-        let _turn = pool_turn();
         struct Count(AtomicUsize);
         impl Interceptor for Arc<Count> {
             fn on_acknowledgement(&self, result: Result<&RecordMetadata, &DeliveryError>) {

@@ -666,7 +666,7 @@ impl<T: Topic> TypedProducer<T> {
         let producer = &self.inner.producer.inner;
         let accounting = &producer.accounting;
         let record_id = accounting.issue();
-        let pending = Pending {
+        let pending = Box::new(Pending {
             record_id,
             bytes: encoded.size,
             key_size: encoded.key.as_ref().map(|k| k.len() as u32),
@@ -674,8 +674,7 @@ impl<T: Topic> TypedProducer<T> {
             key_schema_id: encoded.key_id,
             value_schema_id: encoded.value_id,
             completion,
-        }
-        .boxed();
+        });
         match &producer.backend {
             #[cfg(feature = "kafka")]
             Backend::Kafka(core) => {
