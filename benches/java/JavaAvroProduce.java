@@ -1,7 +1,7 @@
 // Java's KafkaProducer with Apache Avro for Java, in the Confluent framing (magic byte, schema ID, binary body:
 // the bytes KafkaAvroSerializer writes), for the produce benchmark. Run as a single-file program:
 //
-//   java -cp <classpath> JavaAvroProduce.java <bootstrap> <topic> <schema-id> <schema-json> <records> <note-length> <rate>
+//   java -cp <classpath> JavaAvroProduce.java <bootstrap> <topic> <schema-id> <schema-json> <records> <note-length> <rate> [batch.size]
 //
 // rate 0: as fast as the producer takes records; otherwise records per second, with each record's latency from
 // send to acknowledgement. Prints one line: wall_ns cpu_ns errors p50_us p99_us (CPU of this JVM while sending).
@@ -37,6 +37,7 @@ public class JavaAvroProduce {
         props.put("acks", "all");
         props.put("enable.idempotence", "true");
         props.put("linger.ms", "5");
+        if (args.length > 7) props.put("batch.size", args[7]); // else Java's default, 16384
         com.sun.management.OperatingSystemMXBean os =
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         AtomicLong errors = new AtomicLong();

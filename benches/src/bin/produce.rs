@@ -10,10 +10,11 @@
 //!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every delivery future
 //!   kept and awaited at the end (not one send awaited at a time, which would be far slower);
 //! - `java-avro`: Java's `KafkaProducer` with Apache Avro for Java in the Confluent framing (`benches/java/`);
-//! - `java-perf`: Kafka's own `ProducerPerformance` with raw bytes of the same size, as a reference.
+//! - `java-perf`: Kafka's own `ProducerPerformance` with raw bytes of the same size, as a reference;
+//! - `java-avro-1mb`: `java-avro` with `batch.size` 1,000,000, typed-kafka's default, where Java's is 16,384.
 //!
-//! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, and the run ends when every record is
-//! acknowledged. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
+//! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, each client's defaults otherwise,
+//! and the run ends when every record is acknowledged. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
 //! librdkafka's threads included; for Java, the JVM while sending). Allocations are the Rust heap's, counted by a
 //! global allocator.
 //!
@@ -22,7 +23,12 @@
 //! ```
 //!
 //! `PRODUCE_PATHS=0,1` runs only those paths (0 raw, 1 typed, 2 typed mixed, 3 hand-wired, 4 Java Avro, 5 Java
-//! ProducerPerformance) and skips the latency part: for profiling one path.
+//! ProducerPerformance, 6 Java Avro with 1 MB batches) and skips the latency part: for profiling one path.
+//! `PRODUCE_NOTES=0` runs only the small record (920: only the large one). `PRODUCE_SETTINGS=batch.size=16384,..`
+//! sets producer settings (Kafka names) for the Rust paths.
+//!
+//! The summary gives, per pair of paths, the median over the rounds of their ratio within a round: the machine's
+//! load drifts more between rounds than between the paths of one round.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -342,7 +348,15 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
 }
 
 /// Java's KafkaProducer with Apache Avro: (measure, p50, p99) from the program's one line.
-fn java_avro(b: &Bench, topic: &str, id: u32, n: u64, note: usize, rate: u64) -> Result<(Measure, u64, u64)> {
+fn java_avro(
+    b: &Bench,
+    topic: &str,
+    id: u32,
+    n: u64,
+    note: usize,
+    rate: u64,
+    batch_size: Option<u32>,
+) -> Result<(Measure, u64, u64)> {
     let schema = Click::schema()?.json().to_string();
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/JavaAvroProduce.java");
     let args = [
@@ -354,7 +368,10 @@ fn java_avro(b: &Bench, topic: &str, id: u32, n: u64, note: usize, rate: u64) ->
         n.to_string(),
         note.to_string(),
         rate.to_string(),
-    ];
+    ]
+    .into_iter()
+    .chain(batch_size.map(|s| s.to_string()))
+    .collect::<Vec<_>>();
     let out = b.java(&args)?;
     let f: Vec<u64> = out.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     if f.len() < 5 || f[2] != 0 {
@@ -363,7 +380,11 @@ fn java_avro(b: &Bench, topic: &str, id: u32, n: u64, note: usize, rate: u64) ->
     let mut v = Vec::new();
     click(0, note).encode_body(&mut v)?;
     let m = Measure {
-        path: "Java KafkaProducer + Avro (Confluent framing)",
+        path: if batch_size.is_some() {
+            "Java KafkaProducer + Avro, batch.size 1,000,000"
+        } else {
+            "Java KafkaProducer + Avro (Confluent framing)"
+        },
         wall: Duration::from_nanos(f[0]),
         cpu: Duration::from_nanos(f[1]),
         records: n,
@@ -529,7 +550,12 @@ async fn main() -> Result<()> {
 }
 
 async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
-    let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build()?;
+    let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str());
+    for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').ok_or("PRODUCE_SETTINGS: key=value,...")?;
+        builder = builder.set(k, v);
+    }
+    let config = builder.build()?;
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
     let producer = Producer::builder(config.clone()).registry(registry).build()?;
     let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml");
@@ -548,12 +574,16 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         std::env::var("PRODUCE_PATHS").ok().map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect());
     let mut all: HashMap<(usize, &'static str), Vec<Measure>> = HashMap::new();
     for round in 0..rounds {
-        for note in [0usize, 920] {
+        let notes: Vec<usize> = std::env::var("PRODUCE_NOTES")
+            .ok()
+            .map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+            .unwrap_or(vec![0, 920]);
+        for note in notes.iter().copied() {
             let mut framed = Vec::new();
             click(0, note).encode_body(&mut framed)?;
             let size = framed.len() + 5;
             println!("\n## round {round}: {size}-byte framed record, 11-byte key");
-            for path in (0..6).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))) {
+            for path in (0..7).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))) {
                 let topic = format!("bench-{pid}-{round}-{note}-{path}");
                 let id = b.topic(&topic).await?;
                 let m = match path {
@@ -561,7 +591,8 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     1 => typed(&b, &topic, n, note, false).await?,
                     2 => typed(&b, &topic, n, note, true).await?,
                     3 => hand_wired(&b, &topic, n, note).await?,
-                    4 => java_avro(&b, &topic, id, n, note, 0)?.0,
+                    4 => java_avro(&b, &topic, id, n, note, 0, None)?.0,
+                    6 => java_avro(&b, &topic, id, n, note, 0, Some(1_000_000))?.0,
                     _ => java_perf(&b, &topic, n, size, -1)?.0,
                 };
                 println!(
@@ -578,19 +609,21 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         }
     }
 
-    println!("\n## summary (medians over rounds)");
+    println!("\n## summary: medians over the rounds of the ratio of two paths in the same round");
     let mut sizes: Vec<usize> = all.keys().map(|(s, _)| *s).collect();
     sizes.sort();
     sizes.dedup();
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
     for size in sizes {
-        let med = |path: &str, f: &dyn Fn(&Measure) -> f64| -> f64 {
-            let mut v: Vec<f64> =
-                all.iter().filter(|((s, p), _)| *s == size && *p == path).flat_map(|(_, m)| m.iter().map(f)).collect();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        // The paths of one round ran minutes apart at most; the machine's load drifts more between rounds.
+        let ratio = |a: &str, b: &str, f: &dyn Fn(&Measure) -> f64| -> (f64, Vec<f64>) {
+            let (Some(a), Some(b)) = (all.get(&(size, a)), all.get(&(size, b))) else { return (f64::NAN, Vec::new()) };
+            let per_round: Vec<f64> = a.iter().zip(b).map(|(a, b)| f(a) / f(b)).collect();
+            (median(per_round.clone()), per_round)
         };
-        let rate = |p: &str| med(p, &Measure::rate);
-        let cpu = |p: &str| med(p, &Measure::cpu_us);
         let (t, m, r, h, j) = (
             "typed-kafka, fire-and-forget",
             "typed-kafka, mixed",
@@ -598,14 +631,27 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             "hand-wired (apache-avro + schema_registry_converter + FutureProducer)",
             "Java KafkaProducer + Avro (Confluent framing)",
         );
-        println!("{size} bytes: typed / raw throughput {:.3}, CPU/rec {:.3}", rate(t) / rate(r), cpu(t) / cpu(r));
-        println!("{size} bytes: typed mixed / raw throughput {:.3}", rate(m) / rate(r));
-        println!(
-            "{size} bytes: typed / hand-wired throughput {:.3}, CPU/rec {:.3}",
-            rate(t) / rate(h),
-            cpu(t) / cpu(h)
-        );
-        println!("{size} bytes: typed / Java Avro throughput {:.3}, CPU/rec {:.3}", rate(t) / rate(j), cpu(t) / cpu(j));
+        for (what, a, b) in [
+            ("typed / raw", t, r),
+            ("typed mixed / raw", m, r),
+            ("typed / hand-wired", t, h),
+            ("typed mixed / hand-wired", m, h),
+            ("typed / Java Avro", t, j),
+            ("typed / Java Avro 1 MB batches", t, "Java KafkaProducer + Avro, batch.size 1,000,000"),
+        ] {
+            let (rate, rounds) = ratio(a, b, &Measure::rate);
+            if rounds.is_empty() {
+                continue;
+            }
+            let (cpu, _) = ratio(b, a, &Measure::cpu_us);
+            let rounds: Vec<String> = rounds.iter().map(|x| format!("{x:.2}")).collect();
+            println!(
+                "{size} bytes: {what:<26} throughput {rate:.3} (rounds {}), CPU/rec {b_name} / {a_name} {cpu:.3}",
+                rounds.join(" "),
+                b_name = what.split(" / ").nth(1).unwrap_or(""),
+                a_name = what.split(" / ").next().unwrap_or(""),
+            );
+        }
     }
 
     if only.is_some() {
@@ -621,7 +667,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     println!("{:<70} {p50:>7} µs {p99:>7} µs", "typed-kafka, awaited send");
     let (p50, p99) = latency_hand_wired(&b, &topic, count, rate).await?;
     println!("{:<70} {p50:>7} µs {p99:>7} µs", "hand-wired, awaited send (FutureProducer)");
-    let (_, p50, p99) = java_avro(&b, &topic, id, count, 0, rate)?;
+    let (_, p50, p99) = java_avro(&b, &topic, id, count, 0, rate, None)?;
     println!("{:<70} {p50:>7} µs {p99:>7} µs", "Java KafkaProducer + Avro (send to callback)");
     let (_, p50, p99) = java_perf(&b, &topic, count, 112, rate as i64)?;
     println!("{:<70} {p50:>7} µs {p99:>7} µs", "Java ProducerPerformance (ms resolution)");
