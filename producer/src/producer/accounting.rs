@@ -222,6 +222,22 @@ impl Accounting {
         t
     }
 
+    /// [`topic`](Self::topic) for the delivery thread, which asks for the same name record after record: the last
+    /// one is kept on the thread, so that no lock is taken per record.
+    fn delivered_topic(&self, topic: &str) -> Arc<str> {
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+        }
+        LAST.with_borrow_mut(|last| match last {
+            Some(t) if **t == *topic => t.clone(),
+            _ => {
+                let t = self.topic(topic);
+                *last = Some(t.clone());
+                t
+            }
+        })
+    }
+
     /// The ID of a record about to be enqueued, which counts as in flight from now until [`complete`] or
     /// [`not_enqueued`].
     ///
@@ -339,7 +355,7 @@ impl Accounting {
             self.finished();
             return;
         }
-        let topic = self.topic(topic());
+        let topic = self.delivered_topic(topic());
         let result = match outcome {
             Outcome::Delivered { partition, offset, timestamp } => {
                 d.sent.fetch_add(1, Ordering::Relaxed);

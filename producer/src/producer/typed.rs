@@ -369,9 +369,6 @@ struct Encoded {
     size: u32,
 }
 
-/// A record ready for the byte budget: its bytes and itself.
-type Prepared<T, V> = (Encoded, Record<KeyOf<T>, V>);
-
 /// The result of the awaited and blocking sends: refused before enqueue (with the record), or not delivered.
 #[derive(thiserror::Error)]
 #[non_exhaustive]
@@ -613,35 +610,28 @@ impl<T: Topic> TypedProducer<T> {
     }
 
     /// Every step before the batching core: interceptors, encoding, partition, the byte budget (awaited, or
-    /// blocking the thread). On success the budget is held for the record.
+    /// blocking the thread). On success the budget is held for the record. The record stays where the caller
+    /// keeps it (a record is a few hundred bytes; moving it through every step cost more than encoding it).
     async fn prepare<V: ValueOf<T>>(
         &self,
-        record: Record<KeyOf<T>, V>,
+        record: &mut Record<KeyOf<T>, V>,
         blocking: bool,
-    ) -> Result<Prepared<T, V>, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.encode_record(record)?;
+    ) -> Result<Encoded, SendErrorKind> {
+        let encoded = self.encode_record(record)?;
         let accounting = &self.inner.producer.inner.accounting;
-        let reserved =
-            if blocking { accounting.reserve_blocking(encoded.size) } else { accounting.reserve(encoded.size).await };
-        match reserved {
-            Ok(()) => Ok((encoded, record)),
-            Err(kind) => Err(self.refuse(kind, record)),
+        if blocking {
+            accounting.reserve_blocking(encoded.size)?
+        } else {
+            accounting.reserve(encoded.size).await?
         }
+        Ok(encoded)
     }
 
     /// The interceptors, then validation, encoding and the partition.
-    fn encode_record<V: ValueOf<T>>(
-        &self,
-        mut record: Record<KeyOf<T>, V>,
-    ) -> Result<Prepared<T, V>, SendError<KeyOf<T>, V>> {
-        if let Err(kind) = self.check_open() {
-            return Err(self.refuse(kind, record));
-        }
+    fn encode_record<V: ValueOf<T>>(&self, record: &mut Record<KeyOf<T>, V>) -> Result<Encoded, SendErrorKind> {
+        self.check_open()?;
         self.inner.producer.inner.accounting.on_send(&self.inner.topic, &mut record.headers);
-        match self.encode(&record) {
-            Ok(e) => Ok((e, record)),
-            Err(kind) => Err(self.refuse(kind, record)),
-        }
+        self.encode(record)
     }
 
     fn check_open(&self) -> Result<(), SendErrorKind> {
@@ -720,9 +710,12 @@ impl<T: Topic> TypedProducer<T> {
     /// the record.
     pub async fn enqueue<V: ValueOf<T>>(
         &self,
-        record: Record<KeyOf<T>, V>,
+        mut record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record, false).await?;
+        let encoded = match self.prepare(&mut record, false).await {
+            Ok(encoded) => encoded,
+            Err(kind) => return Err(self.refuse(kind, record)),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
         Ok(Delivery { record_id, topic: self.inner.topic.clone(), rx })
@@ -740,22 +733,28 @@ impl<T: Topic> TypedProducer<T> {
     /// delivery failures reach only the metrics and the interceptors.
     pub async fn send_and_forget<V: ValueOf<T>>(
         &self,
-        record: Record<KeyOf<T>, V>,
+        mut record: Record<KeyOf<T>, V>,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record, false).await?;
-        self.hand_over(encoded, record, Completion::Nothing)
+        match self.prepare(&mut record, false).await {
+            Ok(encoded) => self.hand_over(encoded, record, Completion::Nothing),
+            Err(kind) => Err(self.refuse(kind, record)),
+        }
     }
 
     /// Enqueues the record and runs `callback` with its outcome, on the producer's delivery thread (keep it short;
     /// a panic in it is caught and logged). Errors before enqueue come back now and the callback is not run.
     pub async fn send_with<V: ValueOf<T>>(
         &self,
-        record: Record<KeyOf<T>, V>,
+        mut record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        let (encoded, record) = self.prepare(record, false).await?;
-        let completion = Completion::Callback(Mutex::new(Some(Box::new(callback))));
-        self.hand_over(encoded, record, completion)
+        match self.prepare(&mut record, false).await {
+            Ok(encoded) => {
+                let completion = Completion::Callback(Mutex::new(Some(Box::new(callback))));
+                self.hand_over(encoded, record, completion)
+            }
+            Err(kind) => Err(self.refuse(kind, record)),
+        }
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -763,12 +762,15 @@ impl<T: Topic> TypedProducer<T> {
     /// on an async runtime's thread use `send(..).await` instead, as blocking there stalls other tasks.
     pub fn send_blocking<V: ValueOf<T>>(
         &self,
-        record: Record<KeyOf<T>, V>,
+        mut record: Record<KeyOf<T>, V>,
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let delivery = super::block_on_until(
             async {
-                let (encoded, record) = self.prepare(record, true).await?;
+                let encoded = match self.prepare(&mut record, true).await {
+                    Ok(encoded) => encoded,
+                    Err(kind) => return Err(self.refuse(kind, record)),
+                };
                 let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { record_id, topic: self.inner.topic.clone(), rx })
             },
