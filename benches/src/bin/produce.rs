@@ -179,11 +179,15 @@ struct Bench {
 }
 
 impl Bench {
+    /// The typed producer's librdkafka settings for the rdkafka paths, with the same buffer: typed-kafka holds at
+    /// most `buffer.memory` of records itself and sets librdkafka's own queue limit above it; here librdkafka's
+    /// limit is `buffer.memory`, as Java's is.
     fn rd_config(&self) -> ClientConfig {
         let mut cc = ClientConfig::new();
         for (k, v) in self.config.librdkafka_properties() {
             cc.set(k, v);
         }
+        cc.set("queue.buffering.max.kbytes", (self.config.buffer_memory / 1024).to_string());
         cc
     }
 
@@ -583,7 +587,13 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             click(0, note).encode_body(&mut framed)?;
             let size = framed.len() + 5;
             println!("\n## round {round}: {size}-byte framed record, 11-byte key");
-            for path in (0..7).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))) {
+            // Odd rounds run the paths in reverse order, so that no path always follows the same one (whose topic
+            // the broker is still deleting, whose memory the allocator still holds).
+            let mut paths: Vec<u64> = (0..7).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))).collect();
+            if round % 2 == 1 {
+                paths.reverse();
+            }
+            for path in paths {
                 let topic = format!("bench-{pid}-{round}-{note}-{path}");
                 let id = b.topic(&topic).await?;
                 let m = match path {
