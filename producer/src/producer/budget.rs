@@ -116,37 +116,41 @@ impl ByteBudget {
             return Ok(());
         }
         let started = Instant::now();
-        let _waiting = Waiting::new(&self.waiters);
-        loop {
-            // Created before the check, so that a release after it wakes this sender.
-            let woken = self.wake.notified();
-            if self.try_reserve(bytes) {
-                return Ok(());
-            }
-            if tokio::time::timeout_at(deadline.into(), woken).await.is_err() {
-                return if self.try_reserve(bytes) { Ok(()) } else { Err(Full { waited: started.elapsed() }) };
-            }
+        match tokio::time::timeout_at(deadline.into(), self.wait_for(bytes)).await {
+            Ok(()) => Ok(()),
+            Err(_) => self.last_try(bytes, started),
         }
     }
-}
 
-impl ByteBudget {
     /// [`reserve`](Self::reserve) for a caller outside async code: parks the thread until woken or `deadline`.
     pub(crate) fn reserve_blocking(&self, bytes: u64, deadline: Instant) -> Result<(), Full> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
+        match super::block_on_until(self.wait_for(bytes), Some(deadline)) {
+            Some(()) => Ok(()),
+            None => self.last_try(bytes, started),
+        }
+    }
+
+    /// Waits, counted as a waiter, until `bytes` are taken.
+    async fn wait_for(&self, bytes: u64) {
         let _waiting = Waiting::new(&self.waiters);
         loop {
+            // Created before the check, so that a release after it wakes this sender.
             let woken = self.wake.notified();
             if self.try_reserve(bytes) {
-                return Ok(());
+                return;
             }
-            if super::block_on_until(woken, Some(deadline)).is_none() {
-                return if self.try_reserve(bytes) { Ok(()) } else { Err(Full { waited: started.elapsed() }) };
-            }
+            woken.await;
         }
+    }
+
+    /// At the deadline: the bytes if they are free after all (a chunk that did not come back is no reason to
+    /// refuse), else the refusal.
+    fn last_try(&self, bytes: u64, started: Instant) -> Result<(), Full> {
+        if self.try_reserve(bytes) { Ok(()) } else { Err(Full { waited: started.elapsed() }) }
     }
 }
 
