@@ -558,14 +558,26 @@ async fn records_in_flight_to_a_broker_that_is_gone() {
     assert!(!e.is_fatal());
     let m = short.metrics();
     assert_eq!((m.records_failed, m.in_flight, m.buffered_bytes), (1, 0, 0));
+    // A fire-and-forget record (which librdkafka carries as its ID alone) fails the same way, and its bytes come
+    // back to the budget.
+    short_t.send_and_forget(Record::new(reading(2)).key("k".into())).await.unwrap();
+    assert!(short.metrics().buffered_bytes > 0);
+    assert_eq!(short.flush(Duration::from_secs(30)).await, 0);
+    let m = short.metrics();
+    assert_eq!((m.records_failed, m.in_flight, m.buffered_bytes), (2, 0, 0));
 
-    // close(timeout) reports exactly the records that were not delivered, and their futures fail Purged.
+    // close(timeout) reports exactly the records that were not delivered, fire-and-forget ones included, and the
+    // futures fail Purged.
     let mut ids = Vec::new();
     let mut deliveries = Vec::new();
-    for i in 0..5 {
-        let d = long_t.enqueue(Record::new(reading(i))).await.unwrap();
-        ids.push(d.record_id());
-        deliveries.push(d);
+    for i in 0..6 {
+        if i % 2 == 0 {
+            let d = long_t.enqueue(Record::new(reading(i))).await.unwrap();
+            ids.push(d.record_id());
+            deliveries.push(d);
+        } else {
+            ids.push(long_t.send_and_forget(Record::new(reading(i))).await.unwrap());
+        }
     }
     let started = Instant::now();
     let report = long.close(Duration::from_secs(2)).await;

@@ -121,6 +121,21 @@ pub(crate) struct Pending {
     pub(crate) completion: Completion,
 }
 
+impl Pending {
+    /// A fire-and-forget record without metadata, as a quiet record's failed delivery report rebuilds it.
+    pub(crate) fn quiet(record_id: u64, bytes: u32) -> Pending {
+        Pending {
+            record_id,
+            bytes,
+            key_size: None,
+            value_size: None,
+            key_schema_id: None,
+            value_schema_id: None,
+            completion: Completion::Nothing,
+        }
+    }
+}
+
 /// The outcome of one delivery, as the batching core reports it.
 pub(crate) enum Outcome {
     Delivered { partition: i32, offset: Option<i64>, timestamp: Option<Timestamp> },
@@ -339,6 +354,20 @@ impl Accounting {
         }
     }
 
+    /// Whether a fire-and-forget record's outcome is wanted by nobody but the counters (no interceptors).
+    pub(crate) fn quiet(&self) -> bool {
+        self.interceptors.is_empty()
+    }
+
+    /// The end of a fire-and-forget record delivered with nobody listening: the budget back and the counters.
+    pub(crate) fn delivered_quietly(&self, bytes: u32) {
+        self.release(bytes);
+        let d = &self.deliveries;
+        d.sent.fetch_add(1, Ordering::Relaxed);
+        d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        self.finished();
+    }
+
     /// The end of one enqueued record: the budget back, the counters, the interceptors, then its sender told.
     /// `topic` gives the record's topic name, asked for only when the outcome is wanted (a future, a callback,
     /// an interceptor, a failure).
@@ -347,7 +376,7 @@ impl Accounting {
         let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } = *pending;
         self.release(bytes);
         let d = &self.deliveries;
-        let quiet = matches!(completion, Completion::Nothing) && self.interceptors.is_empty();
+        let quiet = matches!(completion, Completion::Nothing) && self.quiet();
         if let (true, Outcome::Delivered { .. }) = (quiet, &outcome) {
             // Fire-and-forget, delivered, nobody listening: the counters are the whole outcome.
             d.sent.fetch_add(1, Ordering::Relaxed);

@@ -10,6 +10,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, PurgeConfig, ThreadedProducer};
 use rdkafka::statistics::Statistics;
+use rdkafka::util::IntoOpaque;
 
 use super::accounting::{Accounting, BatchStats, Outcome, Pending};
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
@@ -124,9 +125,25 @@ fn delivery_kind(code: RDKafkaErrorCode) -> DeliveryErrorKind {
 }
 
 impl ProducerContext for Ctx {
-    type DeliveryOpaque = Box<Pending>;
+    type DeliveryOpaque = Opaque;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, pending: Box<Pending>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Opaque) {
+        let message = match result {
+            Ok(m) | Err((_, m)) => m,
+        };
+        let pending = match opaque {
+            Opaque::Pending(pending) => pending,
+            Opaque::Quiet(record_id) => {
+                // The bytes it held of the budget are its key and value: a quiet record has no headers.
+                let bytes = (message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len)).max(1);
+                let bytes = bytes as u32;
+                if result.is_ok() {
+                    self.accounting.delivered_quietly(bytes);
+                    return;
+                }
+                Pending::quiet(record_id, bytes).into()
+            }
+        };
         let outcome = match result {
             Ok(m) => Outcome::Delivered {
                 partition: m.partition(),
@@ -150,10 +167,42 @@ impl ProducerContext for Ctx {
                 }
             }
         };
-        let message = match result {
-            Ok(m) | Err((_, m)) => m,
-        };
         self.accounting.complete(pending, outcome, || message.topic());
+    }
+}
+
+/// What librdkafka carries for a record until its delivery report.
+pub(crate) enum Opaque {
+    /// What the report needs to complete the record: its future or callback, its metadata for the interceptors.
+    Pending(Box<Pending>),
+    /// A fire-and-forget record without headers, on a producer without interceptors: only its ID. Its budget bytes
+    /// are its key and value, which the report carries; nothing is allocated for it.
+    Quiet(u64),
+}
+
+impl Opaque {
+    /// The largest ID a quiet record may have: it is kept shifted by one bit in a pointer-sized word.
+    pub(crate) const MAX_QUIET_ID: u64 = (usize::MAX >> 1) as u64;
+}
+
+// A box's address is even (`Pending` is aligned to 8); a quiet record is its ID shifted left, with the low bit set.
+#[allow(unsafe_code)]
+impl IntoOpaque for Opaque {
+    fn into_ptr(self) -> *mut std::ffi::c_void {
+        match self {
+            Opaque::Pending(p) => Box::into_raw(p).cast(),
+            Opaque::Quiet(id) => std::ptr::without_provenance_mut(((id as usize) << 1) | 1),
+        }
+    }
+
+    unsafe fn from_ptr(ptr: *mut std::ffi::c_void) -> Opaque {
+        if ptr.addr() & 1 == 1 {
+            Opaque::Quiet((ptr.addr() >> 1) as u64)
+        } else {
+            // SAFETY: an even opaque was made by `into_ptr` from a box, and librdkafka hands each opaque back once
+            // (rdkafka's contract for `from_ptr`).
+            Opaque::Pending(unsafe { Box::from_raw(ptr.cast()) })
+        }
     }
 }
 
@@ -192,7 +241,7 @@ impl KafkaCore {
 
     /// Hands a record to librdkafka; on refusal the pending record comes back with the reason.
     #[allow(clippy::result_large_err)] // the refusal path, once per refused record
-    pub(crate) fn enqueue(&self, wire: Wire<'_>, pending: Box<Pending>) -> Result<(), (SendErrorKind, Box<Pending>)> {
+    pub(crate) fn enqueue(&self, wire: Wire<'_>, pending: Opaque) -> Result<(), (SendErrorKind, Opaque)> {
         if let Some(handle) = wire.handle
             && wire.headers.is_empty()
             && wire.timestamp.is_none()
@@ -201,7 +250,7 @@ impl KafkaCore {
                 (self.refusal(code, wire.partition, KafkaError::MessageProduction(code)), pending)
             });
         }
-        let mut record: BaseRecord<'_, [u8], [u8], Box<Pending>> = BaseRecord::with_opaque_to(wire.topic, pending);
+        let mut record: BaseRecord<'_, [u8], [u8], Opaque> = BaseRecord::with_opaque_to(wire.topic, pending);
         record.key = wire.key;
         record.payload = wire.value;
         record.partition = wire.partition;
@@ -349,15 +398,15 @@ impl TopicHandle {
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        pending: Box<Pending>,
-    ) -> Result<(), (RDKafkaErrorCode, Box<Pending>)> {
+        pending: Opaque,
+    ) -> Result<(), (RDKafkaErrorCode, Opaque)> {
         let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
         let (value_ptr, value_len) = value.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
-        let opaque = Box::into_raw(pending);
+        let opaque = pending.into_ptr();
         // SAFETY: the handle is live (see the type). With RD_KAFKA_MSG_F_COPY librdkafka copies the key and value
         // before it returns and never writes through the value pointer. On success it owns `opaque` and hands it
-        // to the delivery report, which rdkafka turns back into this `Box<Pending>` (the context's
-        // `DeliveryOpaque`); on failure it keeps nothing, and the box is taken back here.
+        // to the delivery report, which rdkafka turns back into this `Opaque` (the context's `DeliveryOpaque`);
+        // on failure it keeps nothing, and the opaque is taken back here.
         let failed = unsafe {
             rdkafka::bindings::rd_kafka_produce(
                 self.rkt.as_ptr(),
@@ -367,12 +416,12 @@ impl TopicHandle {
                 value_len,
                 key_ptr as *const std::ffi::c_void,
                 key_len,
-                opaque as *mut std::ffi::c_void,
+                opaque,
             ) != 0
         };
         if failed {
             // SAFETY: librdkafka did not take the opaque; the thread-local error is this call's.
-            let (code, pending) = unsafe { (rdkafka::bindings::rd_kafka_last_error(), Box::from_raw(opaque)) };
+            let (code, pending) = unsafe { (rdkafka::bindings::rd_kafka_last_error(), Opaque::from_ptr(opaque)) };
             return Err((RDKafkaErrorCode::from(code), pending));
         }
         Ok(())
@@ -403,4 +452,28 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producer::accounting::Pending;
+
+    /// Both kinds of opaque come back as they went in: a quiet record's ID, up to the largest allowed, and a box.
+    #[test]
+    #[allow(unsafe_code)] // from_ptr is rdkafka's unsafe trait method
+    fn opaques_round_trip() {
+        for id in [0, 1, 41, u64::from(u32::MAX) + 7, Opaque::MAX_QUIET_ID] {
+            let ptr = Opaque::Quiet(id).into_ptr();
+            // SAFETY: made by into_ptr just above, taken back once.
+            assert!(matches!(unsafe { Opaque::from_ptr(ptr) }, Opaque::Quiet(back) if back == id));
+        }
+        let ptr = Opaque::Pending(Box::new(Pending::quiet(9, 120))).into_ptr();
+        assert_eq!(ptr.addr() & 1, 0);
+        // SAFETY: as above.
+        match unsafe { Opaque::from_ptr(ptr) } {
+            Opaque::Pending(p) => assert_eq!((p.record_id, p.bytes), (9, 120)),
+            Opaque::Quiet(_) => panic!("a box came back as a quiet record"),
+        }
+    }
 }
