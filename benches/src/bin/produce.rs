@@ -14,9 +14,9 @@
 //! - `java-avro-1mb`: `java-avro` with `batch.size` 1,000,000, typed-kafka's default, where Java's is 16,384.
 //!
 //! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, each client's defaults otherwise,
-//! and the run ends when every record is acknowledged. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
-//! librdkafka's threads included; for Java, the JVM while sending). Allocations are the Rust heap's, counted by a
-//! global allocator.
+//! and the run ends when every record is acknowledged. Then the latency of awaited sends at a fixed rate, per
+//! path. CPU is per process (user + system, librdkafka's threads included; for Java, the JVM while sending).
+//! Allocations are the Rust heap's, counted by a global allocator.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
@@ -553,6 +553,11 @@ async fn main() -> Result<()> {
     outcome
 }
 
+/// The comma-separated numbers in the variable `name`, if it is set.
+fn env_list<T: std::str::FromStr>(name: &str) -> Option<Vec<T>> {
+    std::env::var(name).ok().map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+}
+
 async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
     let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str());
     for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
@@ -574,14 +579,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     };
     let pid = std::process::id();
     println!("{n} records per path and size, {rounds} round(s); latency at {rate} records/s");
-    let only: Option<Vec<u64>> =
-        std::env::var("PRODUCE_PATHS").ok().map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect());
+    let only: Option<Vec<u64>> = env_list("PRODUCE_PATHS");
+    let notes: Vec<usize> = env_list("PRODUCE_NOTES").unwrap_or(vec![0, 920]);
     let mut all: HashMap<(usize, &'static str), Vec<Measure>> = HashMap::new();
     for round in 0..rounds {
-        let notes: Vec<usize> = std::env::var("PRODUCE_NOTES")
-            .ok()
-            .map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
-            .unwrap_or(vec![0, 920]);
         for note in notes.iter().copied() {
             let mut framed = Vec::new();
             click(0, note).encode_body(&mut framed)?;

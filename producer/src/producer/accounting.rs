@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use typed_kafka_avro::SchemaId;
 
-use super::budget::{ByteBudget, Padded};
+use super::budget::{ByteBudget, Counted, Padded};
 use super::error::{DeliveryError, DeliveryErrorKind, SendErrorKind};
 use crate::config::ProducerConfig;
 use crate::record::{Headers, RecordMetadata, Timestamp};
@@ -263,29 +263,17 @@ impl Accounting {
         self.sends.issued.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Takes `bytes` of the budget now, if they are free.
-    #[inline]
-    pub(crate) fn try_reserve(&self, bytes: u32) -> bool {
-        self.budget.try_reserve(u64::from(bytes))
-    }
-
     /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them.
     #[inline]
     pub(crate) async fn reserve(&self, bytes: u32) -> Result<(), SendErrorKind> {
-        if self.try_reserve(bytes) {
-            return Ok(());
-        }
-        self.budget
-            .reserve(u64::from(bytes), Instant::now() + self.max_block)
-            .await
-            .map_err(|full| SendErrorKind::BufferFull { waited: full.waited, needed: bytes as usize })
+        let reserved = self.budget.reserve(u64::from(bytes), Instant::now() + self.max_block).await;
+        reserved.map_err(|full| full.refusal(bytes))
     }
 
     /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by the releases.
     pub(crate) fn reserve_blocking(&self, bytes: u32) -> Result<(), SendErrorKind> {
-        self.budget
-            .reserve_blocking(u64::from(bytes), Instant::now() + self.max_block)
-            .map_err(|full| SendErrorKind::BufferFull { waited: full.waited, needed: bytes as usize })
+        let reserved = self.budget.reserve_blocking(u64::from(bytes), Instant::now() + self.max_block);
+        reserved.map_err(|full| full.refusal(bytes))
     }
 
     /// Gives `bytes` back to the budget (the record was delivered, failed or never enqueued).
@@ -316,8 +304,7 @@ impl Accounting {
 
     /// Waits until nothing is in flight, at most until `deadline`; returns what is still in flight.
     pub(crate) async fn wait_idle(&self, deadline: Instant) -> usize {
-        self.idle_waiters.fetch_add(1, Ordering::SeqCst);
-        let _done = Decrement(&self.idle_waiters);
+        let _waiting = Counted::new(&self.idle_waiters);
         loop {
             // Created before the check, so that the last completion after it wakes this task.
             let idle = self.idle.notified();
@@ -362,10 +349,13 @@ impl Accounting {
     /// The end of a fire-and-forget record delivered with nobody listening: the budget back and the counters.
     pub(crate) fn delivered_quietly(&self, bytes: u32) {
         self.release(bytes);
-        let d = &self.deliveries;
-        d.sent.fetch_add(1, Ordering::Relaxed);
-        d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        self.count_sent(bytes);
         self.finished();
+    }
+
+    fn count_sent(&self, bytes: u32) {
+        self.deliveries.sent.fetch_add(1, Ordering::Relaxed);
+        self.deliveries.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
     }
 
     /// The end of one enqueued record: the budget back, the counters, the interceptors, then its sender told.
@@ -374,21 +364,16 @@ impl Accounting {
     #[allow(clippy::boxed_local)] // it arrives boxed, as librdkafka's opaque
     pub(crate) fn complete<'t>(&self, pending: Box<Pending>, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
         let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } = *pending;
-        self.release(bytes);
-        let d = &self.deliveries;
         let quiet = matches!(completion, Completion::Nothing) && self.quiet();
         if let (true, Outcome::Delivered { .. }) = (quiet, &outcome) {
             // Fire-and-forget, delivered, nobody listening: the counters are the whole outcome.
-            d.sent.fetch_add(1, Ordering::Relaxed);
-            d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
-            self.finished();
-            return;
+            return self.delivered_quietly(bytes);
         }
+        self.release(bytes);
         let topic = self.delivered_topic(topic());
         let result = match outcome {
             Outcome::Delivered { partition, offset, timestamp } => {
-                d.sent.fetch_add(1, Ordering::Relaxed);
-                d.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
+                self.count_sent(bytes);
                 Ok(RecordMetadata {
                     topic,
                     partition,
@@ -402,7 +387,7 @@ impl Accounting {
                 })
             }
             Outcome::Failed { partition, kind, message, retriable } => {
-                d.failed.fetch_add(1, Ordering::Relaxed);
+                self.deliveries.failed.fetch_add(1, Ordering::Relaxed);
                 if self.closing.load(Ordering::Acquire) {
                     self.undelivered.lock().unwrap_or_else(|e| e.into_inner()).push(Undelivered {
                         record_id,
@@ -521,15 +506,6 @@ impl Accounting {
     }
 }
 
-/// Decrements a count when dropped (also when the future holding it is).
-struct Decrement<'a>(&'a AtomicUsize);
-
-impl Drop for Decrement<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,7 +516,7 @@ mod tests {
     }
 
     fn pending(a: &Accounting, bytes: u32, completion: Completion) -> Box<Pending> {
-        assert!(a.try_reserve(bytes));
+        assert!(a.budget.try_reserve(u64::from(bytes)));
         Box::new(Pending {
             record_id: a.issue(),
             bytes,

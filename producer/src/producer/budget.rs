@@ -1,8 +1,8 @@
 //! `buffer.memory`: the bytes of the records enqueued and not yet delivered, which `send` waits for up to
 //! `max.block.ms`.
 //!
-//! Senders take a record's bytes from `free`; the delivery thread gives them back into `returned`, a counter only
-//! it writes, and moves them to `free` a chunk at a time. So the two sides do not write one cache line per
+//! Senders take a record's bytes from `free`; the delivery thread gives them back into `returned`, which it alone
+//! adds to, and moves them to `free` a chunk at a time. So the two sides do not write one cache line per
 //! record, as they did with a semaphore (whose every release also locked its waiter list), and a sender waiting
 //! for room is woken once per chunk, not once per delivered record. A sender that finds `free` short collects
 //! `returned` itself before it waits.
@@ -41,6 +41,13 @@ pub(crate) struct ByteBudget {
 #[derive(Debug)]
 pub(crate) struct Full {
     pub(crate) waited: Duration,
+}
+
+impl Full {
+    /// The send's refusal for a record of `bytes`.
+    pub(crate) fn refusal(&self, bytes: u32) -> super::error::SendErrorKind {
+        super::error::SendErrorKind::BufferFull { waited: self.waited, needed: bytes as usize }
+    }
 }
 
 impl ByteBudget {
@@ -136,7 +143,7 @@ impl ByteBudget {
 
     /// Waits, counted as a waiter, until `bytes` are taken.
     async fn wait_for(&self, bytes: u64) {
-        let _waiting = Waiting::new(&self.waiters);
+        let _waiting = Counted::new(&self.waiters);
         loop {
             // Created before the check, so that a release after it wakes this sender.
             let woken = self.wake.notified();
@@ -154,17 +161,18 @@ impl ByteBudget {
     }
 }
 
-/// Counts a waiting sender for as long as it waits (also when its future is dropped).
-struct Waiting<'a>(&'a AtomicUsize);
+/// Counts a waiter (a sender waiting for room, a flush waiting for nothing in flight) for as long as it waits,
+/// also when its future is dropped.
+pub(crate) struct Counted<'a>(&'a AtomicUsize);
 
-impl<'a> Waiting<'a> {
-    fn new(waiters: &'a AtomicUsize) -> Waiting<'a> {
+impl<'a> Counted<'a> {
+    pub(crate) fn new(waiters: &'a AtomicUsize) -> Counted<'a> {
         waiters.fetch_add(1, Ordering::SeqCst);
-        Waiting(waiters)
+        Counted(waiters)
     }
 }
 
-impl Drop for Waiting<'_> {
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }

@@ -715,6 +715,20 @@ impl<T: Topic> TypedProducer<T> {
         }
     }
 
+    /// Every step of a send up to the batching core: [`prepare`](Self::prepare), then the hand-over with
+    /// `completion`. A refusal gives the record back (and drops `completion` unrun).
+    async fn submit<V: ValueOf<T>>(
+        &self,
+        mut record: Record<KeyOf<T>, V>,
+        completion: Completion,
+        blocking: bool,
+    ) -> Result<u64, SendError<KeyOf<T>, V>> {
+        match self.prepare(&mut record, blocking).await {
+            Ok(encoded) => self.hand_over(encoded, record, completion),
+            Err(kind) => Err(self.refuse(kind, record)),
+        }
+    }
+
     /// Two-phase send: validates, encodes and enqueues the record (waiting up to `max.block.ms` for the byte
     /// budget), and returns its [`Delivery`] to await later. Errors before enqueue come back now, with the record.
     ///
@@ -722,14 +736,10 @@ impl<T: Topic> TypedProducer<T> {
     /// the record.
     pub async fn enqueue<V: ValueOf<T>>(
         &self,
-        mut record: Record<KeyOf<T>, V>,
+        record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let encoded = match self.prepare(&mut record, false).await {
-            Ok(encoded) => encoded,
-            Err(kind) => return Err(self.refuse(kind, record)),
-        };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
+        let record_id = self.submit(record, Completion::Future(tx), false).await?;
         Ok(Delivery { record_id, topic: self.inner.topic.clone(), rx })
     }
 
@@ -745,28 +755,19 @@ impl<T: Topic> TypedProducer<T> {
     /// delivery failures reach only the metrics and the interceptors.
     pub async fn send_and_forget<V: ValueOf<T>>(
         &self,
-        mut record: Record<KeyOf<T>, V>,
+        record: Record<KeyOf<T>, V>,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        match self.prepare(&mut record, false).await {
-            Ok(encoded) => self.hand_over(encoded, record, Completion::Nothing),
-            Err(kind) => Err(self.refuse(kind, record)),
-        }
+        self.submit(record, Completion::Nothing, false).await
     }
 
     /// Enqueues the record and runs `callback` with its outcome, on the producer's delivery thread (keep it short;
     /// a panic in it is caught and logged). Errors before enqueue come back now and the callback is not run.
     pub async fn send_with<V: ValueOf<T>>(
         &self,
-        mut record: Record<KeyOf<T>, V>,
+        record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        match self.prepare(&mut record, false).await {
-            Ok(encoded) => {
-                let completion = Completion::Callback(Mutex::new(Some(Box::new(callback))));
-                self.hand_over(encoded, record, completion)
-            }
-            Err(kind) => Err(self.refuse(kind, record)),
-        }
+        self.submit(record, Completion::Callback(Mutex::new(Some(Box::new(callback)))), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -774,16 +775,12 @@ impl<T: Topic> TypedProducer<T> {
     /// on an async runtime's thread use `send(..).await` instead, as blocking there stalls other tasks.
     pub fn send_blocking<V: ValueOf<T>>(
         &self,
-        mut record: Record<KeyOf<T>, V>,
+        record: Record<KeyOf<T>, V>,
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let delivery = super::block_on_until(
             async {
-                let encoded = match self.prepare(&mut record, true).await {
-                    Ok(encoded) => encoded,
-                    Err(kind) => return Err(self.refuse(kind, record)),
-                };
-                let record_id = self.hand_over(encoded, record, Completion::Future(tx))?;
+                let record_id = self.submit(record, Completion::Future(tx), true).await?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { record_id, topic: self.inner.topic.clone(), rx })
             },
             None,
