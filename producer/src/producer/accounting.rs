@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use typed_kafka_avro::SchemaId;
-
 use super::budget::{ByteBudget, Counted, Padded};
 use super::error::{DeliveryError, DeliveryErrorKind, SendErrorKind};
+use super::pending::{Outcome, Pending, Report};
 use crate::config::ProducerConfig;
-use crate::record::{Headers, RecordMetadata, Timestamp};
+use crate::record::{Headers, RecordMetadata};
 
 /// Hooks around every record, as Java's `ProducerInterceptor`: `on_send` before the record is encoded (it may add
 /// headers), `on_acknowledgement` when it was delivered or failed. Both run on the producer's threads: keep them
@@ -94,52 +93,6 @@ impl CloseReport {
     pub fn is_complete(&self) -> bool {
         self.undelivered.is_empty()
     }
-}
-
-/// How a record's outcome reaches its sender.
-pub(crate) enum Completion {
-    /// Fire-and-forget: metrics and interceptors only.
-    Nothing,
-    /// A [`Delivery`](super::Delivery) future.
-    Future(tokio::sync::oneshot::Sender<Result<RecordMetadata, DeliveryError>>),
-    /// A callback (in a mutex only so that the pending record is `Sync`, as librdkafka's opaque must be).
-    #[allow(clippy::type_complexity)]
-    Callback(Mutex<Option<Box<dyn FnOnce(Result<RecordMetadata, DeliveryError>) + Send>>>),
-}
-
-/// An enqueued record on its way to the broker: what its delivery report needs. (Not its topic: the delivery
-/// report names it, and a per-record reference count shared by the sending and the delivery thread would make
-/// both write one cache line per record.)
-pub(crate) struct Pending {
-    pub(crate) record_id: u64,
-    /// Bytes it holds of the byte budget.
-    pub(crate) bytes: u32,
-    pub(crate) key_size: Option<u32>,
-    pub(crate) value_size: Option<u32>,
-    pub(crate) key_schema_id: Option<SchemaId>,
-    pub(crate) value_schema_id: Option<SchemaId>,
-    pub(crate) completion: Completion,
-}
-
-impl Pending {
-    /// A fire-and-forget record without metadata, as a quiet record's failed delivery report rebuilds it.
-    pub(crate) fn quiet(record_id: u64, bytes: u32) -> Pending {
-        Pending {
-            record_id,
-            bytes,
-            key_size: None,
-            value_size: None,
-            key_schema_id: None,
-            value_schema_id: None,
-            completion: Completion::Nothing,
-        }
-    }
-}
-
-/// The outcome of one delivery, as the batching core reports it.
-pub(crate) enum Outcome {
-    Delivered { partition: i32, offset: Option<i64>, timestamp: Option<Timestamp> },
-    Failed { partition: Option<i32>, kind: DeliveryErrorKind, message: String, retriable: bool },
 }
 
 /// What the sending side writes per record.
@@ -359,73 +312,64 @@ impl Accounting {
     }
 
     /// The end of one enqueued record: the budget back, the counters, the interceptors, then its sender told.
-    /// `topic` gives the record's topic name, asked for only when the outcome is wanted (a future, a callback,
-    /// an interceptor, a failure).
-    #[allow(clippy::boxed_local)] // it arrives boxed, as librdkafka's opaque
-    pub(crate) fn complete<'t>(&self, pending: Box<Pending>, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
-        let Pending { record_id, bytes, key_size, value_size, key_schema_id, value_schema_id, completion } = *pending;
-        let quiet = matches!(completion, Completion::Nothing) && self.quiet();
-        if let (true, Outcome::Delivered { .. }) = (quiet, &outcome) {
+    /// `topic` gives the record's topic name, asked for only when the outcome is built here (for a callback, an
+    /// interceptor, a failure); an awaited record's future builds it on the awaiting thread.
+    pub(crate) fn complete<'t>(&self, pending: Pending, outcome: Outcome, topic: impl FnOnce() -> &'t str) {
+        let meta = *pending.meta();
+        if pending.is_forgotten() && self.quiet() && outcome.is_delivered() {
             // Fire-and-forget, delivered, nobody listening: the counters are the whole outcome.
-            return self.delivered_quietly(bytes);
+            return self.delivered_quietly(meta.bytes);
         }
-        self.release(bytes);
-        let topic = self.delivered_topic(topic());
-        let result = match outcome {
-            Outcome::Delivered { partition, offset, timestamp } => {
-                self.count_sent(bytes);
-                Ok(RecordMetadata {
-                    topic,
-                    partition,
-                    offset,
-                    timestamp,
-                    serialized_key_size: key_size.map(|n| n as usize),
-                    serialized_value_size: value_size.map(|n| n as usize),
-                    key_schema_id,
-                    value_schema_id,
-                    record_id,
-                })
+        self.release(meta.bytes);
+        if outcome.is_delivered() {
+            self.count_sent(meta.bytes);
+        } else {
+            self.deliveries.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let undelivered = !outcome.is_delivered() && self.closing.load(Ordering::Acquire);
+        // Futures are told after the record stops counting as in flight, so whoever awaits one sees the counters
+        // already updated.
+        let pending = match pending {
+            Pending::Awaited(completer) if self.interceptors.is_empty() && !undelivered => {
+                self.finished();
+                return completer.complete(Report::Outcome(outcome));
             }
-            Outcome::Failed { partition, kind, message, retriable } => {
-                self.deliveries.failed.fetch_add(1, Ordering::Relaxed);
-                if self.closing.load(Ordering::Acquire) {
-                    self.undelivered.lock().unwrap_or_else(|e| e.into_inner()).push(Undelivered {
-                        record_id,
-                        topic: topic.clone(),
-                        partition,
-                        kind: kind.clone(),
-                    });
-                }
-                Err(DeliveryError { topic, partition, record_id, kind, message, retriable })
-            }
+            pending => pending,
         };
+        let result = meta.result(self.delivered_topic(topic()), outcome);
+        if let (true, Err(e)) = (undelivered, &result) {
+            self.undelivered.lock().unwrap_or_else(|e| e.into_inner()).push(Undelivered {
+                record_id: meta.record_id,
+                topic: e.topic.clone(),
+                partition: e.partition,
+                kind: e.kind.clone(),
+            });
+        }
         for i in &self.interceptors {
             if catch_unwind(AssertUnwindSafe(|| i.on_acknowledgement(result.as_ref()))).is_err() {
                 tracing::error!("an interceptor's on_acknowledgement panicked; the producer carries on");
             }
         }
-        // Callbacks run before the record stops counting as in flight (a flush returns after them); futures are
-        // told after, so whoever awaits one sees the counters already updated.
-        match completion {
-            Completion::Nothing => {
-                if let Err(e) = &result {
-                    tracing::debug!(error = %e, "fire-and-forget record not delivered");
+        match pending {
+            Pending::Boxed(boxed) => {
+                // Callbacks run before the record stops counting as in flight: a flush returns after them.
+                match boxed.into_callback() {
+                    Some(cb) => {
+                        if catch_unwind(AssertUnwindSafe(|| cb(result))).is_err() {
+                            tracing::error!("a delivery callback panicked; the producer carries on");
+                        }
+                    }
+                    None => {
+                        if let Err(e) = &result {
+                            tracing::debug!(error = %e, "fire-and-forget record not delivered");
+                        }
+                    }
                 }
                 self.finished();
             }
-            Completion::Future(tx) => {
+            Pending::Awaited(completer) => {
                 self.finished();
-                // The receiver may be gone: the sender dropped its Delivery and does not want the result.
-                let _ = tx.send(result);
-            }
-            Completion::Callback(cb) => {
-                let cb = cb.into_inner().unwrap_or_else(|e| e.into_inner());
-                if let Some(cb) = cb
-                    && catch_unwind(AssertUnwindSafe(|| cb(result))).is_err()
-                {
-                    tracing::error!("a delivery callback panicked; the producer carries on");
-                }
-                self.finished();
+                completer.complete(Report::Built(Box::new(result)));
             }
         }
     }
@@ -509,23 +453,21 @@ impl Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::producer::pending::{Await, Completion, Forget, Meta};
+    use typed_kafka_avro::SchemaId;
 
     fn accounting(interceptors: Vec<Arc<dyn Interceptor>>) -> Arc<Accounting> {
         let config = ProducerConfig::builder("127.0.0.1:9092").build().unwrap();
         Arc::new(Accounting::new(&config, interceptors))
     }
 
-    fn pending(a: &Accounting, bytes: u32, completion: Completion) -> Box<Pending> {
+    fn meta(a: &Accounting, bytes: u32) -> Meta {
         assert!(a.budget.try_reserve(u64::from(bytes)));
-        Box::new(Pending {
-            record_id: a.issue(),
-            bytes,
-            key_size: Some(3),
-            value_size: None,
-            key_schema_id: None,
-            value_schema_id: Some(SchemaId(7)),
-            completion,
-        })
+        Meta { key_size: Some(3), value_schema_id: Some(SchemaId(7)), ..Meta::quiet(a.issue(), bytes) }
+    }
+
+    fn forgotten(a: &Accounting, bytes: u32) -> Pending {
+        Forget.pending(meta(a, bytes)).0
     }
 
     fn delivered(offset: i64) -> Outcome {
@@ -537,7 +479,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_flush_waits_for_the_last_completion_from_the_delivery_thread() {
         let a = accounting(Vec::new());
-        let records: Vec<Box<Pending>> = (0..1000).map(|_| pending(&a, 100, Completion::Nothing)).collect();
+        let records: Vec<Pending> = (0..1000).map(|_| forgotten(&a, 100)).collect();
         assert_eq!(a.in_flight(), 1000);
         assert_eq!(a.metrics().buffered_bytes, 100_000);
         let deliveries = std::thread::spawn({
@@ -563,12 +505,13 @@ mod tests {
     #[test]
     fn a_record_not_enqueued_is_not_in_flight() {
         let a = accounting(Vec::new());
-        let p = pending(&a, 500, Completion::Nothing);
-        a.not_enqueued(p.bytes);
+        let p = forgotten(&a, 500);
+        a.not_enqueued(p.meta().bytes);
         assert_eq!((a.in_flight(), a.metrics().buffered_bytes), (0, 0));
     }
 
-    /// Futures and interceptors get the whole outcome, with the topic's one shared name.
+    /// Futures and interceptors get the whole outcome, with the topic's one shared name; a future's metadata is
+    /// built from the outcome where it is awaited, unless an interceptor needed it first.
     #[test]
     fn awaited_records_get_their_metadata_and_shared_topic_name() {
         struct Count(AtomicUsize);
@@ -580,9 +523,11 @@ mod tests {
         }
         let a = accounting(Vec::new());
         let bound = a.topic("orders");
-        let (tx, mut rx) = tokio::sync::oneshot::channel();
-        a.complete(pending(&a, 10, Completion::Future(tx)), delivered(41), || "orders");
-        let m = rx.try_recv().unwrap().unwrap();
+        let (p, slot) = Await.pending(meta(&a, 10));
+        a.complete(p, delivered(41), || unreachable!("the future builds the metadata"));
+        assert_eq!(a.in_flight(), 0);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(Ok(m)) = slot.poll_outcome(&mut cx, &bound) else { panic!("delivered") };
         assert!(Arc::ptr_eq(&m.topic, &bound));
         assert_eq!(
             (m.offset, m.serialized_key_size, m.value_schema_id, m.record_id),
@@ -597,8 +542,24 @@ mod tests {
             message: "t".into(),
             retriable: true,
         };
-        a.complete(pending(&a, 10, Completion::Nothing), failed, || "payments");
+        a.complete(forgotten(&a, 10), failed, || "payments");
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert_eq!(a.metrics().records_failed, 1);
+
+        // With an interceptor, an awaited record's outcome is built once, on the delivery thread, and handed over.
+        let bound = a.topic("payments");
+        let (p, slot) = Await.pending(meta(&a, 10));
+        let failed = Outcome::Failed {
+            partition: Some(0),
+            kind: DeliveryErrorKind::TimedOut,
+            message: "t".into(),
+            retriable: true,
+        };
+        a.complete(p, failed, || "payments");
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(Err(e)) = slot.poll_outcome(&mut cx, &"other".into()) else { panic!("failed") };
+        assert!(Arc::ptr_eq(&e.topic, &bound));
+        assert_eq!((e.kind, e.partition, e.record_id), (DeliveryErrorKind::TimedOut, Some(0), 2));
     }
 }

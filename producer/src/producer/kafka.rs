@@ -12,8 +12,9 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerConte
 use rdkafka::statistics::Statistics;
 use rdkafka::util::IntoOpaque;
 
-use super::accounting::{Accounting, BatchStats, Outcome, Pending};
+use super::accounting::{Accounting, BatchStats};
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
+use super::pending::{Awaited, Boxed, Completer, Outcome, Pending};
 use crate::config::ProducerConfig;
 use crate::record::{Headers, Timestamp};
 
@@ -141,7 +142,7 @@ impl ProducerContext for Ctx {
                     self.accounting.delivered_quietly(bytes);
                     return;
                 }
-                Pending::quiet(record_id, bytes).into()
+                Pending::quiet(record_id, bytes)
             }
         };
         let outcome = match result {
@@ -174,7 +175,7 @@ impl ProducerContext for Ctx {
 /// What librdkafka carries for a record until its delivery report.
 pub(crate) enum Opaque {
     /// What the report needs to complete the record: its future or callback, its metadata for the interceptors.
-    Pending(Box<Pending>),
+    Pending(Pending),
     /// A fire-and-forget record without headers, on a producer without interceptors: only its ID. Its budget bytes
     /// are its key and value, which the report carries; nothing is allocated for it.
     Quiet(u64),
@@ -183,25 +184,38 @@ pub(crate) enum Opaque {
 impl Opaque {
     /// The largest ID a quiet record may have: it is kept shifted by one bit in a pointer-sized word.
     pub(crate) const MAX_QUIET_ID: u64 = (usize::MAX >> 1) as u64;
+    /// The low bit, set in a quiet record's word.
+    const QUIET: usize = 1;
+    /// The second bit, set in an awaited record's pointer.
+    const AWAITED: usize = 2;
 }
 
-// A box's address is even (`Pending` is aligned to 8); a quiet record is its ID shifted left, with the low bit set.
+// Both kinds of pointer have their two low bits clear, which the tags use.
+const _: () = assert!(align_of::<Boxed>() >= 4 && align_of::<Awaited>() >= 4);
+
+// A box is its pointer as it is; an awaited record is its slot's pointer with the second bit set; a quiet record is
+// its ID shifted left, with the low bit set.
 #[allow(unsafe_code)]
 impl IntoOpaque for Opaque {
     fn into_ptr(self) -> *mut std::ffi::c_void {
         match self {
-            Opaque::Pending(p) => Box::into_raw(p).cast(),
-            Opaque::Quiet(id) => std::ptr::without_provenance_mut(((id as usize) << 1) | 1),
+            Opaque::Pending(Pending::Boxed(b)) => Box::into_raw(b).cast(),
+            Opaque::Pending(Pending::Awaited(c)) => c.into_raw().cast_mut().map_addr(|a| a | Opaque::AWAITED).cast(),
+            Opaque::Quiet(id) => std::ptr::without_provenance_mut(((id as usize) << 1) | Opaque::QUIET),
         }
     }
 
     unsafe fn from_ptr(ptr: *mut std::ffi::c_void) -> Opaque {
-        if ptr.addr() & 1 == 1 {
+        if ptr.addr() & Opaque::QUIET != 0 {
             Opaque::Quiet((ptr.addr() >> 1) as u64)
+        } else if ptr.addr() & Opaque::AWAITED != 0 {
+            let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<Awaited>();
+            // SAFETY: a pointer with the second bit set was made by `into_ptr` from a completer, and librdkafka
+            // hands each opaque back once (rdkafka's contract for `from_ptr`).
+            Opaque::Pending(Pending::Awaited(unsafe { Completer::from_raw(slot) }))
         } else {
-            // SAFETY: an even opaque was made by `into_ptr` from a box, and librdkafka hands each opaque back once
-            // (rdkafka's contract for `from_ptr`).
-            Opaque::Pending(unsafe { Box::from_raw(ptr.cast()) })
+            // SAFETY: an untagged pointer was made by `into_ptr` from a box, handed back once (as above).
+            Opaque::Pending(Pending::Boxed(unsafe { Box::from_raw(ptr.cast()) }))
         }
     }
 }
@@ -457,9 +471,10 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::accounting::Pending;
+    use crate::producer::pending::{Await, Completion, Forget, Meta};
 
-    /// Both kinds of opaque come back as they went in: a quiet record's ID, up to the largest allowed, and a box.
+    /// Every kind of opaque comes back as it went in: a quiet record's ID, up to the largest allowed, a box and
+    /// an awaited record's slot.
     #[test]
     #[allow(unsafe_code)] // from_ptr is rdkafka's unsafe trait method
     fn opaques_round_trip() {
@@ -468,12 +483,22 @@ mod tests {
             // SAFETY: made by into_ptr just above, taken back once.
             assert!(matches!(unsafe { Opaque::from_ptr(ptr) }, Opaque::Quiet(back) if back == id));
         }
-        let ptr = Opaque::Pending(Box::new(Pending::quiet(9, 120))).into_ptr();
-        assert_eq!(ptr.addr() & 1, 0);
+        let ptr = Opaque::Pending(Forget.pending(Meta::quiet(9, 120)).0).into_ptr();
+        assert_eq!(ptr.addr() & 3, 0);
         // SAFETY: as above.
         match unsafe { Opaque::from_ptr(ptr) } {
-            Opaque::Pending(p) => assert_eq!((p.record_id, p.bytes), (9, 120)),
-            Opaque::Quiet(_) => panic!("a box came back as a quiet record"),
+            Opaque::Pending(p @ Pending::Boxed(_)) => assert_eq!((p.meta().record_id, p.meta().bytes), (9, 120)),
+            _ => panic!("a box came back as something else"),
         }
+        let (pending, slot) = Await.pending(Meta::quiet(10, 130));
+        let ptr = Opaque::Pending(pending).into_ptr();
+        assert_eq!(ptr.addr() & 3, 2);
+        // SAFETY: as above.
+        match unsafe { Opaque::from_ptr(ptr) } {
+            Opaque::Pending(p @ Pending::Awaited(_)) => assert_eq!(p.meta().record_id, 10),
+            _ => panic!("an awaited record came back as something else"),
+        }
+        // The carried reference was given back when the opaque was dropped.
+        assert_eq!(Arc::strong_count(&slot), 1);
     }
 }

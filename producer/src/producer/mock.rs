@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use typed_kafka_avro::SchemaId;
 
-use super::accounting::{Accounting, Outcome, Pending};
+use super::accounting::Accounting;
 use super::error::{BindError, DeliveryErrorKind};
+use super::pending::{Outcome, Pending};
 use super::typed::KeyOf;
 use super::{Backend, Inner, Producer, RuntimeHandle, TopicBinding, TypedProducer};
 use crate::config::ProducerConfig;
@@ -88,7 +89,7 @@ impl MockCore {
     pub(crate) fn accept<K: Send + Sync + 'static, V: Send + Sync + 'static>(
         &self,
         accounting: &Accounting,
-        pending: Box<Pending>,
+        pending: Pending,
         bytes: MockBytes,
         record: Record<K, V>,
     ) {

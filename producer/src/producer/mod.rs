@@ -29,6 +29,7 @@ mod error;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod mock;
+mod pending;
 pub(crate) mod typed;
 
 use std::sync::Arc;

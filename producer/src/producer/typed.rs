@@ -15,10 +15,10 @@ use typed_kafka_registry::{
     BoundSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SubjectNameStrategy, write_framed,
 };
 
-use super::accounting::{Completion, Pending};
-use super::error::{BindError, DeliveryError, DeliveryErrorKind, SendError, SendErrorKind};
+use super::error::{BindError, DeliveryError, SendError, SendErrorKind};
 #[cfg(feature = "kafka")]
 use super::kafka::MetadataError;
+use super::pending::{Await, Awaited, Call, Completion, Forget, Meta};
 use super::{Backend, Producer};
 use crate::partition::java_partition;
 use crate::record::{Record, RecordMetadata};
@@ -267,6 +267,7 @@ impl<T: Topic> TopicBinding<T> {
         Ok(TypedProducer {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
+                awaited_topic: Arc::from(&*topic),
                 topic,
                 #[cfg(feature = "kafka")]
                 handle,
@@ -293,6 +294,10 @@ impl<T: Topic> TopicBinding<T> {
 struct TypedInner<T: Topic> {
     producer: Producer,
     topic: Arc<str>,
+    /// The same name, for the futures of awaited records: a copy of its own, so that the sending threads, which
+    /// take a reference per awaited record, and the delivery thread, which takes one per called-back record, do
+    /// not write one reference count.
+    awaited_topic: Arc<str>,
     /// librdkafka's handle of the topic, for the Kafka backend.
     #[cfg(feature = "kafka")]
     handle: Option<super::kafka::TopicHandle>,
@@ -425,35 +430,23 @@ impl<K, V> From<DeliveryError> for ProduceError<K, V> {
 #[must_use = "dropping a Delivery discards the outcome (the record is still delivered)"]
 #[derive(Debug)]
 pub struct Delivery {
-    record_id: u64,
     topic: Arc<str>,
-    rx: tokio::sync::oneshot::Receiver<Result<RecordMetadata, DeliveryError>>,
+    /// Shared with the batching core, which reports into it.
+    slot: Arc<Awaited>,
 }
 
 impl Delivery {
     /// The producer's sequence number for the record (as [`CloseReport`](super::CloseReport) lists it).
     pub fn record_id(&self) -> u64 {
-        self.record_id
+        self.slot.record_id()
     }
 }
 
 impl Future for Delivery {
     type Output = Result<RecordMetadata, DeliveryError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        Pin::new(&mut this.rx).poll(cx).map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(DeliveryError {
-                    topic: this.topic.clone(),
-                    partition: None,
-                    record_id: this.record_id,
-                    kind: DeliveryErrorKind::Purged,
-                    message: "the producer was dropped before the record's delivery was reported".to_string(),
-                    retriable: true,
-                })
-            })
-        })
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.slot.poll_outcome(cx, &self.topic)
     }
 }
 
@@ -646,27 +639,22 @@ impl<T: Topic> TypedProducer<T> {
         Ok(())
     }
 
-    /// Hands a prepared record to the batching core with its completion; returns its record ID.
-    fn hand_over<V: ValueOf<T>>(
+    /// Hands a prepared record to the batching core with its completion; returns the sender's handle.
+    fn hand_over<V: ValueOf<T>, C: Completion>(
         &self,
         encoded: Encoded,
         record: Record<KeyOf<T>, V>,
-        completion: Completion,
-    ) -> Result<u64, SendError<KeyOf<T>, V>> {
+        completion: C,
+    ) -> Result<C::Handle, SendError<KeyOf<T>, V>> {
         let producer = &self.inner.producer.inner;
         let accounting = &producer.accounting;
-        let record_id = accounting.issue();
-        let (key_size, value_size) =
-            (encoded.key.as_ref().map(|k| k.len() as u32), encoded.value.as_ref().map(|v| v.len() as u32));
-        let (bytes, key_schema_id, value_schema_id) = (encoded.size, encoded.key_id, encoded.value_id);
-        let pending = move |completion| Pending {
-            record_id,
-            bytes,
-            key_size,
-            value_size,
-            key_schema_id,
-            value_schema_id,
-            completion,
+        let meta = Meta {
+            record_id: accounting.issue(),
+            bytes: encoded.size,
+            key_size: encoded.key.as_ref().map(|k| k.len() as u32),
+            value_size: encoded.value.as_ref().map(|v| v.len() as u32),
+            key_schema_id: encoded.key_id,
+            value_schema_id: encoded.value_id,
         };
         match &producer.backend {
             #[cfg(feature = "kafka")]
@@ -674,12 +662,14 @@ impl<T: Topic> TypedProducer<T> {
                 use super::kafka::Opaque;
                 // A record nobody waits for, without headers (its budget bytes are then its key and value, which
                 // the delivery report carries), on a producer without interceptors: librdkafka carries its ID.
-                let quiet = matches!(completion, Completion::Nothing)
-                    && record.headers.is_empty()
-                    && accounting.quiet()
-                    && record_id <= Opaque::MAX_QUIET_ID;
-                let opaque =
-                    if quiet { Opaque::Quiet(record_id) } else { Opaque::Pending(Box::new(pending(completion))) };
+                let quiet = record.headers.is_empty() && accounting.quiet() && meta.record_id <= Opaque::MAX_QUIET_ID;
+                let (opaque, handle) = match quiet.then(|| completion.quietly(meta.record_id)).flatten() {
+                    Some(handle) => (Opaque::Quiet(meta.record_id), handle),
+                    None => {
+                        let (pending, handle) = completion.pending(meta);
+                        (Opaque::Pending(pending), handle)
+                    }
+                };
                 let wire = super::kafka::Wire {
                     topic: &self.inner.topic,
                     handle: self.inner.handle.as_ref(),
@@ -694,9 +684,9 @@ impl<T: Topic> TypedProducer<T> {
                 recycle(&KEY_BUFFER, encoded.key);
                 recycle(&VALUE_BUFFER, encoded.value);
                 match enqueued {
-                    Ok(()) => Ok(record_id),
+                    Ok(()) => Ok(handle),
                     Err((kind, _)) => {
-                        accounting.not_enqueued(bytes);
+                        accounting.not_enqueued(meta.bytes);
                         Err(self.refuse(kind, record))
                     }
                 }
@@ -709,20 +699,21 @@ impl<T: Topic> TypedProducer<T> {
                     key: encoded.key,
                     value: encoded.value,
                 };
-                mock.accept(accounting, Box::new(pending(completion)), bytes, record);
-                Ok(record_id)
+                let (pending, handle) = completion.pending(meta);
+                mock.accept(accounting, pending, bytes, record);
+                Ok(handle)
             }
         }
     }
 
     /// Every step of a send up to the batching core: [`prepare`](Self::prepare), then the hand-over with
     /// `completion`. A refusal gives the record back (and drops `completion` unrun).
-    async fn submit<V: ValueOf<T>>(
+    async fn submit<V: ValueOf<T>, C: Completion>(
         &self,
         mut record: Record<KeyOf<T>, V>,
-        completion: Completion,
+        completion: C,
         blocking: bool,
-    ) -> Result<u64, SendError<KeyOf<T>, V>> {
+    ) -> Result<C::Handle, SendError<KeyOf<T>, V>> {
         match self.prepare(&mut record, blocking).await {
             Ok(encoded) => self.hand_over(encoded, record, completion),
             Err(kind) => Err(self.refuse(kind, record)),
@@ -738,9 +729,8 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let record_id = self.submit(record, Completion::Future(tx), false).await?;
-        Ok(Delivery { record_id, topic: self.inner.topic.clone(), rx })
+        let slot = self.submit(record, Await, false).await?;
+        Ok(Delivery { topic: self.inner.awaited_topic.clone(), slot })
     }
 
     /// Sends a record and waits for the broker's acknowledgement (or the delivery timeout).
@@ -757,7 +747,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Completion::Nothing, false).await
+        self.submit(record, Forget, false).await
     }
 
     /// Enqueues the record and runs `callback` with its outcome, on the producer's delivery thread (keep it short;
@@ -767,7 +757,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Completion::Callback(Mutex::new(Some(Box::new(callback)))), false).await
+        self.submit(record, Call(Box::new(callback)), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -777,11 +767,10 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let delivery = super::block_on_until(
             async {
-                let record_id = self.submit(record, Completion::Future(tx), true).await?;
-                Ok::<_, SendError<KeyOf<T>, V>>(Delivery { record_id, topic: self.inner.topic.clone(), rx })
+                let slot = self.submit(record, Await, true).await?;
+                Ok::<_, SendError<KeyOf<T>, V>>(Delivery { topic: self.inner.awaited_topic.clone(), slot })
             },
             None,
         );
