@@ -52,6 +52,11 @@ pub const ENV_TIMEOUT: &str = "TYPED_KAFKA_STACK_TIMEOUT_SECS";
 /// The `java` executable to run the servers with (default: `$JAVA_HOME/bin/java`, else `java` on the PATH).
 pub const ENV_JAVA: &str = "TYPED_KAFKA_STACK_JAVA";
 
+/// How many times `up` starts again a process whose port was taken as it started.
+const BIND_RETRIES: u32 = 2;
+/// What the JVM logs when a port it binds is taken.
+const BIND_FAILURE: &str = "Address already in use";
+
 /// Apache Kafka version the broker runs (resolved from Maven Central by `stack/java/pom.xml`).
 pub const KAFKA_VERSION: &str = "4.1.1";
 /// Apicurio Registry version serving the Confluent API. 3.0.9 is the newest 3.x release that runs on Java 17
@@ -421,8 +426,8 @@ impl Stack {
             }
         }
         // Everything is launched before anything is awaited, so the JVMs start side by side.
-        for launch in &launched {
-            services::await_ready(&self.config, launch)?;
+        for launch in launched {
+            self.await_launch(launch)?;
         }
         for &service in &reused {
             services::await_running_ready(&self.config, service)?;
@@ -435,6 +440,28 @@ impl Stack {
             started,
             reused,
         })
+    }
+
+    /// Waits until a launch is ready. A process that exited because its port was taken between the check and its
+    /// bind is started again, at most [`BIND_RETRIES`] times, a second apart: the default ports lie in Linux's
+    /// ephemeral range (32768-60999), where the kernel may give one to any outgoing connection for a moment,
+    /// such as another stack's readiness check.
+    fn await_launch(&self, mut launch: services::Launch) -> Result<(), StackError> {
+        let mut retries = 0;
+        loop {
+            match services::await_ready(&self.config, &launch) {
+                // The log's last 64 KiB: the process's whole run, as it exited while starting.
+                Err(StackError::Exited { service, log, .. })
+                    if retries < BIND_RETRIES && process::tail(&log, usize::MAX).contains(BIND_FAILURE) =>
+                {
+                    retries += 1;
+                    tracing::warn!(process = %service, retries, "its port was taken as it started; starting it again");
+                    std::thread::sleep(Duration::from_secs(1));
+                    launch = services::launch(&self.config, launch.service())?;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Stops the given services' processes (those recorded in their pid files, and only those): a TERM, then a KILL

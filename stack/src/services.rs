@@ -145,6 +145,12 @@ pub(crate) fn launch(cfg: &StackConfig, service: Service) -> Result<Launch, Stac
     Ok(Launch { service, procs: launched, fresh_registry: service == Service::Registry })
 }
 
+impl Launch {
+    pub(crate) fn service(&self) -> Service {
+        self.service
+    }
+}
+
 /// Waits until every launched process is ready, then applies start-up configuration.
 pub(crate) fn await_ready(cfg: &StackConfig, launch: &Launch) -> Result<(), StackError> {
     for (p, rec) in &launch.procs {

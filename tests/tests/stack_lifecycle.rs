@@ -1,6 +1,7 @@
 //! The stack's own behaviour, on a private state directory and ports so the shared stack is not disturbed:
 //! `up` is idempotent, `down` stops exactly what was recorded, stale pid files are ignored, a port held by a
-//! stranger is refused, and a server that dies while starting is reported with its log.
+//! stranger is refused, a server that dies while starting is reported with its log, and one whose port was taken
+//! as it started is started again.
 
 use std::path::PathBuf;
 
@@ -98,4 +99,34 @@ fn a_server_that_dies_while_starting_is_reported_with_its_log() {
         }
         other => panic!("expected Exited, got {other:?}"),
     }
+}
+
+/// The default ports lie in Linux's ephemeral range, so an outgoing connection (another stack's readiness check)
+/// may hold one for a moment: a broker that starts then exits with "Address already in use", and `up` starts it
+/// again once the port is free.
+#[test]
+fn a_broker_whose_port_was_taken_as_it_started_is_started_again() {
+    let stack = private_stack("rebind", 38181, 38192);
+    // Bound without SO_REUSEADDR and not listening, as a connection's socket: `up` finds nothing accepting on the
+    // port, and the broker cannot bind it.
+    let holder = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    holder.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 38192)).into()).expect("bind the broker's port");
+    let log = stack.config().dir.join("kafka").join("server.log");
+    let release = std::thread::spawn(move || {
+        // The port is given back once the first broker has failed on it, so that the retry is what starts it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        while std::time::Instant::now() < deadline {
+            if std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Address already in use")) {
+                drop(holder);
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    });
+    let report = stack.up(&[Service::Kafka]).expect("up starts the broker again once its port is free");
+    assert!(release.join().expect("release thread"), "the first broker did not fail to bind");
+    assert_eq!(report.started, vec![Service::Kafka]);
+    assert_eq!(report.endpoints.bootstrap_servers, "127.0.0.1:38192");
+    assert!(stack.down(&[Service::Kafka]).expect("down").contains(&Service::Kafka));
 }
