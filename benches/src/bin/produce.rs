@@ -6,6 +6,8 @@
 //! - `typed`: typed-kafka's `TypedProducer`, fire-and-forget, from typed values (validate, encode, frame, byte
 //!   budget, enqueue, delivery accounting);
 //! - `typed-mixed`: the same with fire-and-forget, callback and awaited sends in flight together (a third each);
+//! - `raw-mixed`: `raw` with the same third each, through rdkafka's own means: a boxed callback or a oneshot
+//!   sender as the record's opaque (what a user adds on top of `raw` to learn each record's outcome);
 //! - `hand-wired`: what Rust users wire by hand today: apache-avro through serde with
 //!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every delivery future
 //!   kept and awaited at the end (not one send awaited at a time, which would be far slower);
@@ -23,7 +25,7 @@
 //! ```
 //!
 //! `PRODUCE_PATHS=0,1` runs only those paths (0 raw, 1 typed, 2 typed mixed, 3 hand-wired, 4 Java Avro, 5 Java
-//! ProducerPerformance, 6 Java Avro with 1 MB batches) and skips the latency part: for profiling one path.
+//! ProducerPerformance, 6 Java Avro with 1 MB batches, 7 raw mixed) and skips the latency part: for profiling one path.
 //! `PRODUCE_NOTES=0` runs only the small record (920: only the large one). `PRODUCE_SETTINGS=batch.size=16384,..`
 //! sets producer settings (Kafka names) for the Rust paths.
 //!
@@ -248,6 +250,98 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
     }
     let allocs = Some((allocations() - a) as f64 / n as f64);
     Ok(Measure { path: "raw rdkafka", wall: t.elapsed(), cpu: cpu_times().0 - c, records: n, bytes, allocs })
+}
+
+/// How a `raw-mixed` record's outcome reaches its sender.
+enum RawDone {
+    Forget,
+    Call(Box<dyn FnOnce(bool) + Send + Sync>),
+    Await(tokio::sync::oneshot::Sender<bool>),
+}
+
+struct RawMixed {
+    delivered: Arc<AtomicU64>,
+}
+
+impl ClientContext for RawMixed {}
+
+impl ProducerContext for RawMixed {
+    type DeliveryOpaque = Box<RawDone>;
+    fn delivery(&self, result: &DeliveryResult<'_>, done: Box<RawDone>) {
+        if result.is_ok() {
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+        match *done {
+            RawDone::Forget => {}
+            RawDone::Call(f) => f(result.is_ok()),
+            RawDone::Await(tx) => {
+                let _ = tx.send(result.is_ok());
+            }
+        }
+    }
+}
+
+/// `raw`, with fire-and-forget, called-back and awaited records in flight together, as `typed-mixed`.
+async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
+    let delivered = Arc::new(AtomicU64::new(0));
+    let raw: ThreadedProducer<RawMixed> =
+        b.rd_config().create_with_context(RawMixed { delivered: delivered.clone() })?;
+    let prepared: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            let mut value = Vec::new();
+            typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+            c.encode_body(&mut value).map(|()| (c.user.into_bytes(), value))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let failed = Arc::new(AtomicU64::new(0));
+    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let mut outcomes = Vec::with_capacity(n as usize / 3 + 1);
+    for (i, (key, value)) in prepared.into_iter().enumerate() {
+        let done = match i % 3 {
+            1 => {
+                let f = failed.clone();
+                RawDone::Call(Box::new(move |ok| {
+                    if !ok {
+                        f.fetch_add(1, Ordering::Relaxed);
+                    }
+                }))
+            }
+            2 => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                outcomes.push(rx);
+                RawDone::Await(tx)
+            }
+            _ => RawDone::Forget,
+        };
+        let mut record =
+            BaseRecord::with_opaque_to(topic, Box::new(done)).key(key.as_slice()).payload(value.as_slice());
+        loop {
+            match raw.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    for o in outcomes {
+        if !o.await? {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    raw.flush(Duration::from_secs(300))?;
+    while delivered.load(Ordering::Relaxed) < n {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let allocs = Some((allocations() - a) as f64 / n as f64);
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err("raw mixed: records failed".into());
+    }
+    Ok(Measure { path: "raw rdkafka, mixed", wall: t.elapsed(), cpu: cpu_times().0 - c, records: n, bytes, allocs })
 }
 
 async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
@@ -590,7 +684,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             println!("\n## round {round}: {size}-byte framed record, 11-byte key");
             // Odd rounds run the paths in reverse order, so that no path always follows the same one (whose topic
             // the broker is still deleting, whose memory the allocator still holds).
-            let mut paths: Vec<u64> = (0..7).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))).collect();
+            let mut paths: Vec<u64> = (0..8).filter(|p| only.as_ref().is_none_or(|o| o.contains(p))).collect();
             if round % 2 == 1 {
                 paths.reverse();
             }
@@ -604,6 +698,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     3 => hand_wired(&b, &topic, n, note).await?,
                     4 => java_avro(&b, &topic, id, n, note, 0, None)?.0,
                     6 => java_avro(&b, &topic, id, n, note, 0, Some(1_000_000))?.0,
+                    7 => raw_mixed(&b, &topic, id, n, note).await?,
                     _ => java_perf(&b, &topic, n, size, -1)?.0,
                 };
                 println!(
@@ -645,6 +740,8 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         for (what, a, b) in [
             ("typed / raw", t, r),
             ("typed mixed / raw", m, r),
+            ("typed mixed / raw mixed", m, "raw rdkafka, mixed"),
+            ("raw mixed / raw", "raw rdkafka, mixed", r),
             ("typed / hand-wired", t, h),
             ("typed mixed / hand-wired", m, h),
             ("typed / Java Avro", t, j),
@@ -657,7 +754,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             let (cpu, _) = ratio(b, a, &Measure::cpu_us);
             let rounds: Vec<String> = rounds.iter().map(|x| format!("{x:.2}")).collect();
             println!(
-                "{size} bytes: {what:<26} throughput {rate:.3} (rounds {}), CPU/rec {b_name} / {a_name} {cpu:.3}",
+                "{size} bytes: {what:<28} throughput {rate:.3} (rounds {}), CPU/rec {b_name} / {a_name} {cpu:.3}",
                 rounds.join(" "),
                 b_name = what.split(" / ").nth(1).unwrap_or(""),
                 a_name = what.split(" / ").next().unwrap_or(""),
