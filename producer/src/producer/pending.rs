@@ -170,7 +170,7 @@ impl Completion for Await {
 
     fn pending(self, meta: Meta) -> (Pending, Arc<Awaited>) {
         let slot = Arc::new(Awaited { meta, state: Mutex::new(State::Waiting(None)) });
-        (Pending::Awaited(Completer(slot.clone())), slot)
+        (Pending::Awaited(Completer::new(slot.clone())), slot)
     }
 }
 
@@ -249,22 +249,30 @@ impl Awaited {
 
 /// The batching core's side of an awaited record. Dropped without a report (the producer was dropped, or the
 /// batching core refused the record), it reports that the outcome will never come, so no future waits forever.
-pub(crate) struct Completer(Arc<Awaited>);
+pub(crate) struct Completer {
+    slot: Arc<Awaited>,
+    /// The outcome to report when dropped; none means it never came.
+    report: Option<Report>,
+}
 
 impl Completer {
-    pub(crate) fn meta(&self) -> &Meta {
-        &self.0.meta
+    fn new(slot: Arc<Awaited>) -> Completer {
+        Completer { slot, report: None }
     }
 
-    /// Reports the outcome to the future.
-    pub(crate) fn complete(self, report: Report) {
-        self.0.report(|| report);
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.slot.meta
+    }
+
+    /// Reports the outcome to the future (as the completer is dropped: the slot is locked once).
+    pub(crate) fn complete(mut self, report: Report) {
+        self.report = Some(report);
     }
 
     /// The slot as a pointer that owns this completer's reference, for librdkafka to carry (see
     /// [`from_raw`](Self::from_raw)).
     pub(crate) fn into_raw(self) -> *const Awaited {
-        let ptr = Arc::as_ptr(&self.0);
+        let ptr = Arc::as_ptr(&self.slot);
         // The reference now belongs to the pointer, and nothing is reported.
         std::mem::forget(self);
         ptr
@@ -275,18 +283,21 @@ impl Completer {
     #[allow(unsafe_code)]
     pub(crate) unsafe fn from_raw(ptr: *const Awaited) -> Completer {
         // SAFETY: as the caller promises, `ptr` holds a reference to an `Arc`'s value, taken back once.
-        Completer(unsafe { Arc::from_raw(ptr) })
+        Completer::new(unsafe { Arc::from_raw(ptr) })
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
-        self.0.report(|| {
-            Report::Outcome(Outcome::Failed {
-                partition: None,
-                kind: DeliveryErrorKind::Purged,
-                message: "the producer was dropped before the record's delivery was reported".to_string(),
-                retriable: true,
+        let report = self.report.take();
+        self.slot.report(|| {
+            report.unwrap_or_else(|| {
+                Report::Outcome(Outcome::Failed {
+                    partition: None,
+                    kind: DeliveryErrorKind::Purged,
+                    message: "the producer was dropped before the record's delivery was reported".to_string(),
+                    retriable: true,
+                })
             })
         });
     }
