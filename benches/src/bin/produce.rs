@@ -214,35 +214,53 @@ impl Bench {
     }
 }
 
+/// A record's key and value bytes.
+type Framed = (Vec<u8>, Vec<u8>);
+
+/// Click `i`'s key and its value in the Confluent framing under schema `id`.
+fn framed(id: u32, i: u64, note: usize) -> Result<Framed> {
+    let c = click(i, note);
+    let mut value = Vec::new();
+    typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+    c.encode_body(&mut value)?;
+    Ok((c.user.into_bytes(), value))
+}
+
+/// The raw paths' `n` records, framed before the clock starts, and their bytes.
+fn prepared(id: u32, n: u64, note: usize) -> Result<(Vec<Framed>, u64)> {
+    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<Result<Vec<_>>>()?;
+    let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    Ok((prepared, bytes))
+}
+
+/// Sends `record`, waiting while librdkafka's queue is full.
+fn send_when_room<C: ProducerContext>(
+    raw: &ThreadedProducer<C>,
+    mut record: BaseRecord<'_, [u8], [u8], C::DeliveryOpaque>,
+) -> Result<()> {
+    loop {
+        match raw.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                // The producer's own thread serves the delivery reports that make room; `poll` here would spin
+                // on its deadline.
+                record = r;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
+}
+
 async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
     let delivered = Arc::new(AtomicU64::new(0));
     let raw: ThreadedProducer<Counting> =
         b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: None })?;
-    let prepared: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            let mut value = Vec::new();
-            typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
-            c.encode_body(&mut value).map(|()| (c.user.into_bytes(), value))
-        })
-        .collect::<std::result::Result<_, _>>()?;
-    let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let (prepared, bytes) = prepared(id, n, note)?;
     let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
     // Each path consumes its prepared inputs inside the clock, as the typed path consumes its records.
     for (key, value) in prepared {
-        let mut record = BaseRecord::with_opaque_to(topic, Box::new(t)).key(key.as_slice()).payload(value.as_slice());
-        loop {
-            match raw.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    // The producer's own thread serves the delivery reports that make room; `poll` here
-                    // would spin on its deadline.
-                    record = r;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        send_when_room(&raw, BaseRecord::with_opaque_to(topic, Box::new(t)).key(&key[..]).payload(&value[..]))?;
     }
     raw.flush(Duration::from_secs(300))?;
     while delivered.load(Ordering::Relaxed) < n {
@@ -286,15 +304,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     let delivered = Arc::new(AtomicU64::new(0));
     let raw: ThreadedProducer<RawMixed> =
         b.rd_config().create_with_context(RawMixed { delivered: delivered.clone() })?;
-    let prepared: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            let mut value = Vec::new();
-            typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
-            c.encode_body(&mut value).map(|()| (c.user.into_bytes(), value))
-        })
-        .collect::<std::result::Result<_, _>>()?;
-    let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let (prepared, bytes) = prepared(id, n, note)?;
     let failed = Arc::new(AtomicU64::new(0));
     let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
     let mut outcomes = Vec::with_capacity(n as usize / 3 + 1);
@@ -315,18 +325,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
             }
             _ => RawDone::Forget,
         };
-        let mut record =
-            BaseRecord::with_opaque_to(topic, Box::new(done)).key(key.as_slice()).payload(value.as_slice());
-        loop {
-            match raw.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        send_when_room(&raw, BaseRecord::with_opaque_to(topic, Box::new(done)).key(&key[..]).payload(&value[..]))?;
     }
     for o in outcomes {
         if !o.await? {
@@ -609,9 +608,7 @@ async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> 
     let raw: ThreadedProducer<Counting> =
         b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: Some(lat.clone()) })?;
     // Connected before the clock starts: one record, delivered, then the measured ones.
-    let mut warm = Vec::new();
-    typed_kafka::avro::wire::write_header(&mut warm, typed_kafka::SchemaId(id));
-    click(0, 0).encode_body(&mut warm)?;
+    let (_, warm) = framed(id, 0, 0)?;
     raw.send(BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key("warm-up").payload(&warm))
         .map_err(|(e, _)| e)?;
     raw.flush(Duration::from_secs(30))?;
@@ -620,11 +617,8 @@ async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> 
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     for i in 0..count {
         tick.tick().await;
-        let c = click(i, 0);
-        let mut value = Vec::new();
-        typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
-        c.encode_body(&mut value)?;
-        let record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key(c.user.as_bytes()).payload(&value);
+        let (key, value) = framed(id, i, 0)?;
+        let record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key(&key[..]).payload(&value[..]);
         raw.send(record).map_err(|(e, _)| e)?;
     }
     raw.flush(Duration::from_secs(60))?;
