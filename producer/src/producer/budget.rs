@@ -188,16 +188,19 @@ mod tests {
         Instant::now() + Duration::from_millis(ms)
     }
 
+    /// A send waiting for `bytes` of `b` until `deadline`, on its own task.
+    fn spawn_waiter(b: &Arc<ByteBudget>, bytes: u64, deadline: Instant) -> tokio::task::JoinHandle<Result<(), Full>> {
+        let b = b.clone();
+        tokio::spawn(async move { b.reserve(bytes, deadline).await })
+    }
+
     /// A send that found the budget full is woken once a chunk is back, not by every record's release: the
     /// sender and the delivery thread do not switch per record. (One thread: each step runs to its await point.)
     #[tokio::test(flavor = "current_thread")]
     async fn a_waiting_send_wakes_for_a_chunk_and_leaves_the_rest_free() {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(16_000));
-        let waiter = tokio::spawn({
-            let b = b.clone();
-            async move { b.reserve(100, later(10_000)).await }
-        });
+        let waiter = spawn_waiter(&b, 100, later(10_000));
         tokio::task::yield_now().await; // the waiter is now waiting
         b.release(100);
         tokio::task::yield_now().await;
@@ -218,10 +221,7 @@ mod tests {
     async fn at_the_deadline_a_send_takes_its_bytes_if_they_are_back() {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(16_000));
-        let waiter = tokio::spawn({
-            let b = b.clone();
-            async move { b.reserve(100, later(200)).await }
-        });
+        let waiter = spawn_waiter(&b, 100, later(200));
         tokio::time::sleep(Duration::from_millis(50)).await;
         b.release(150);
         assert!(waiter.await.unwrap().is_ok(), "150 bytes were back at the deadline");
@@ -242,10 +242,7 @@ mod tests {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(15_500));
         assert!(b.try_reserve(400)); // 100 free
-        let waiter = tokio::spawn({
-            let b = b.clone();
-            async move { b.reserve(15_800, later(10_000)).await }
-        });
+        let waiter = spawn_waiter(&b, 15_800, later(10_000));
         tokio::task::yield_now().await;
         b.release(15_500); // a chunk and more: back to free, but 15,600 < 15,800
         tokio::task::yield_now().await;
