@@ -453,7 +453,7 @@ impl Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::pending::{Await, Completion, Forget, Meta};
+    use crate::producer::pending::{Await, Completion, Forget, Meta, SlotSource};
     use typed_kafka_avro::SchemaId;
 
     fn accounting(interceptors: Vec<Arc<dyn Interceptor>>) -> Arc<Accounting> {
@@ -523,7 +523,7 @@ mod tests {
         }
         let a = accounting(Vec::new());
         let bound = a.topic("orders");
-        let (p, slot) = Await.pending(meta(&a, 10));
+        let (p, slot) = Await(&SlotSource::default()).pending(meta(&a, 10));
         a.complete(p, delivered(41), || unreachable!("the future builds the metadata"));
         assert_eq!(a.in_flight(), 0);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -548,7 +548,7 @@ mod tests {
 
         // With an interceptor, an awaited record's outcome is built once, on the delivery thread, and handed over.
         let bound = a.topic("payments");
-        let (p, slot) = Await.pending(meta(&a, 10));
+        let (p, slot) = Await(&SlotSource::default()).pending(meta(&a, 10));
         let failed = Outcome::Failed {
             partition: Some(0),
             kind: DeliveryErrorKind::TimedOut,

@@ -14,7 +14,7 @@ use rdkafka::util::IntoOpaque;
 
 use super::accounting::{Accounting, BatchStats};
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
-use super::pending::{Awaited, Boxed, Completer, Outcome, Pending};
+use super::pending::{Boxed, Completer, Outcome, Pending, SlotBlock};
 use crate::config::ProducerConfig;
 use crate::record::{Headers, Timestamp};
 
@@ -190,11 +190,12 @@ impl Opaque {
     const AWAITED: usize = 2;
 }
 
-// Both kinds of pointer have their two low bits clear, which the tags use.
-const _: () = assert!(align_of::<Boxed>() >= 4 && align_of::<Awaited>() >= 4);
+// Both kinds of pointer have their two low bits clear, which the tags use (an awaited record's, as
+// `Completer::into_raw` promises).
+const _: () = assert!(align_of::<Boxed>() >= 4);
 
-// A box is its pointer as it is; an awaited record is its slot's pointer with the second bit set; a quiet record is
-// its ID shifted left, with the low bit set.
+// A box is its pointer as it is; an awaited record is its completer's raw pointer with the second bit set; a quiet
+// record is its ID shifted left, with the low bit set.
 #[allow(unsafe_code)]
 impl IntoOpaque for Opaque {
     fn into_ptr(self) -> *mut std::ffi::c_void {
@@ -209,7 +210,7 @@ impl IntoOpaque for Opaque {
         if ptr.addr() & Opaque::QUIET != 0 {
             Opaque::Quiet((ptr.addr() >> 1) as u64)
         } else if ptr.addr() & Opaque::AWAITED != 0 {
-            let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<Awaited>();
+            let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<SlotBlock>();
             // SAFETY: a pointer with the second bit set was made by `into_ptr` from a completer, and librdkafka
             // hands each opaque back once (rdkafka's contract for `from_ptr`).
             Opaque::Pending(Pending::Awaited(unsafe { Completer::from_raw(slot) }))
@@ -471,7 +472,7 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::pending::{Await, Completion, Forget, Meta};
+    use crate::producer::pending::{Await, Completion, Forget, Meta, SlotSource};
 
     /// Every kind of opaque comes back as it went in: a quiet record's ID, up to the largest allowed, a box and
     /// an awaited record's slot.
@@ -490,7 +491,9 @@ mod tests {
             Opaque::Pending(p @ Pending::Boxed(_)) => assert_eq!((p.meta().record_id, p.meta().bytes), (9, 120)),
             _ => panic!("a box came back as something else"),
         }
-        let (pending, slot) = Await.pending(Meta::quiet(10, 130));
+        let source = SlotSource::default();
+        let (pending, slot) = Await(&source).pending(Meta::quiet(10, 130));
+        drop(source);
         let ptr = Opaque::Pending(pending).into_ptr();
         assert_eq!(ptr.addr() & 3, 2);
         // SAFETY: as above.
@@ -499,6 +502,6 @@ mod tests {
             _ => panic!("an awaited record came back as something else"),
         }
         // The carried reference was given back when the opaque was dropped.
-        assert_eq!(Arc::strong_count(&slot), 1);
+        assert_eq!(slot.block_refs(), 1);
     }
 }

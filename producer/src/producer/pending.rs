@@ -1,12 +1,18 @@
 //! A record between its enqueue and its delivery report: what it holds of the byte budget, what its metadata
 //! needs, and who wants its outcome.
 //!
-//! A record costs at most one allocation here, made on the sending thread: a fire-and-forget or called-back
-//! record's box, or an awaited record's slot, which is both what librdkafka carries and the sender's
-//! [`Delivery`](super::Delivery). (A quiet fire-and-forget record costs none: see `kafka::Opaque`.) Each
-//! allocation made on one thread and freed on another was measured to cost more than the rest of a small
-//! record's send.
+//! A fire-and-forget or called-back record costs one allocation here, made on the sending thread: its box. (A
+//! quiet fire-and-forget record costs none: see `kafka::Opaque`.) An awaited record takes a slot in a block of
+//! [`BLOCK_SLOTS`], allocated together: the slot is both what librdkafka carries and the sender's
+//! [`Delivery`](super::Delivery).
+//!
+//! Why blocks: an awaited record's slot lives until its future is done with it, often long after the delivery
+//! report. Allocated one by one, these small long-lived chunks sat between librdkafka's per-message chunks on the
+//! allocator's heap: glibc's `malloc` then split and merged chunks on every send, and librdkafka's batches spread
+//! over more memory. Measured with a third of the records awaited, that cost the producer more CPU per record than
+//! everything else the awaited records do (`benches/README.md`, "the allocator's heap").
 
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -158,27 +164,116 @@ impl Completion for Call {
     }
 }
 
-/// A future: the sender gets the record's slot, which it awaits.
-pub(crate) struct Await;
+/// A future: the sender gets the record's slot, taken from `.0`, which it awaits.
+pub(crate) struct Await<'a>(pub(crate) &'a SlotSource);
 
-impl Completion for Await {
-    type Handle = Arc<Awaited>;
+impl Completion for Await<'_> {
+    type Handle = SlotRef;
 
-    fn quietly(&self, _: u64) -> Option<Arc<Awaited>> {
+    fn quietly(&self, _: u64) -> Option<SlotRef> {
         None
     }
 
-    fn pending(self, meta: Meta) -> (Pending, Arc<Awaited>) {
-        let slot = Arc::new(Awaited { meta, state: Mutex::new(State::Waiting(None)) });
-        (Pending::Awaited(Completer::new(slot.clone())), slot)
+    fn pending(self, meta: Meta) -> (Pending, SlotRef) {
+        let slot = self.0.take(meta);
+        (Pending::Awaited(Completer::new(slot.clone(), meta)), slot)
+    }
+}
+
+/// Awaited records' slots per [`SlotBlock`].
+pub(crate) const BLOCK_SLOTS: usize = 64;
+
+/// Slots of awaited records, allocated together and freed when the last of them is done with. Aligned so that a
+/// pointer to it leaves room in its low bits for a slot's index and two tag bits (see [`Completer::into_raw`]).
+#[repr(align(256))]
+pub(crate) struct SlotBlock {
+    slots: [Awaited; BLOCK_SLOTS],
+}
+
+const _: () = assert!(align_of::<SlotBlock>() >= BLOCK_SLOTS << 2);
+
+impl SlotBlock {
+    fn new() -> SlotBlock {
+        SlotBlock { slots: std::array::from_fn(|_| Awaited { entry: Mutex::new(Entry::default()) }) }
+    }
+}
+
+/// Where one topic binding's awaited records take their slots: the block being filled, and the next free slot in
+/// it. A block is kept alive by its slots alone once it is full.
+#[derive(Default)]
+pub(crate) struct SlotSource {
+    filling: Mutex<Option<(Arc<SlotBlock>, usize)>>,
+}
+
+impl SlotSource {
+    /// A free slot holding `meta`.
+    fn take(&self, meta: Meta) -> SlotRef {
+        let (block, index) = {
+            let mut filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
+            let (block, index) = filling.take().unwrap_or_else(|| (Arc::new(SlotBlock::new()), 0));
+            if index + 1 < BLOCK_SLOTS {
+                *filling = Some((block.clone(), index + 1));
+            }
+            (block, index)
+        };
+        let slot = SlotRef { block, index };
+        slot.lock().meta = meta;
+        slot
+    }
+}
+
+/// One awaited record's slot, which keeps its block alive.
+pub(crate) struct SlotRef {
+    block: Arc<SlotBlock>,
+    /// Below [`BLOCK_SLOTS`].
+    index: usize,
+}
+
+impl SlotRef {
+    /// References to the slot's block: its slots' (and the source's while it fills the block).
+    #[cfg(test)]
+    pub(crate) fn block_refs(&self) -> usize {
+        Arc::strong_count(&self.block)
+    }
+}
+
+impl Clone for SlotRef {
+    fn clone(&self) -> Self {
+        SlotRef { block: self.block.clone(), index: self.index }
+    }
+}
+
+impl Deref for SlotRef {
+    type Target = Awaited;
+
+    fn deref(&self) -> &Awaited {
+        // The mask keeps the index in bounds without a check that could panic; it is in bounds already.
+        &self.block.slots[self.index & (BLOCK_SLOTS - 1)]
+    }
+}
+
+impl std::fmt::Debug for SlotRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotRef").field("index", &self.index).finish_non_exhaustive()
     }
 }
 
 /// An awaited record: shared by the batching core, which reports into it, and the sender's future.
-#[derive(Debug)]
 pub(crate) struct Awaited {
+    entry: Mutex<Entry>,
+}
+
+/// What an awaited record's slot holds.
+#[derive(Debug)]
+struct Entry {
     meta: Meta,
-    state: Mutex<State>,
+    state: State,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry { meta: Meta::quiet(0, 0), state: State::Waiting(None) }
+    }
 }
 
 #[derive(Debug)]
@@ -201,16 +296,21 @@ pub(crate) enum Report {
 }
 
 impl Awaited {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entry> {
+        self.entry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The producer's sequence number for the record.
     pub(crate) fn record_id(&self) -> u64 {
-        self.meta.record_id
+        self.lock().meta.record_id
     }
 
     /// The outcome once reported, building the metadata with `topic`; otherwise keeps `cx`'s waker to be woken
     /// by the report. After the outcome was taken it stays pending.
     pub(crate) fn poll_outcome(&self, cx: &mut Context<'_>, topic: &Arc<str>) -> Poll<DeliveryResult> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match &mut *state {
+        let mut entry = self.lock();
+        let Entry { meta, state } = &mut *entry;
+        match state {
             State::Waiting(waker) => {
                 match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
@@ -219,8 +319,8 @@ impl Awaited {
                 Poll::Pending
             }
             State::Taken => Poll::Pending,
-            State::Reported(_) => match std::mem::replace(&mut *state, State::Taken) {
-                State::Reported(Report::Outcome(outcome)) => Poll::Ready(self.meta.result(topic.clone(), outcome)),
+            State::Reported(_) => match std::mem::replace(state, State::Taken) {
+                State::Reported(Report::Outcome(outcome)) => Poll::Ready(meta.result(topic.clone(), outcome)),
                 State::Reported(Report::Built(result)) => Poll::Ready(*result),
                 State::Waiting(_) | State::Taken => Poll::Pending,
             },
@@ -230,11 +330,11 @@ impl Awaited {
     /// Stores the outcome `report` makes, unless one was stored already, and wakes the awaiting task.
     fn report(&self, report: impl FnOnce() -> Report) {
         let waker = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            match &mut *state {
+            let mut entry = self.lock();
+            match &mut entry.state {
                 State::Waiting(waker) => {
                     let waker = waker.take();
-                    *state = State::Reported(report());
+                    entry.state = State::Reported(report());
                     waker
                 }
                 State::Reported(_) | State::Taken => None,
@@ -250,18 +350,23 @@ impl Awaited {
 /// The batching core's side of an awaited record. Dropped without a report (the producer was dropped, or the
 /// batching core refused the record), it reports that the outcome will never come, so no future waits forever.
 pub(crate) struct Completer {
-    slot: Arc<Awaited>,
+    slot: SlotRef,
+    /// A copy of the slot's, read without its lock.
+    meta: Meta,
     /// The outcome to report when dropped; none means it never came.
     report: Option<Report>,
+    /// Whether a raw pointer carries the reference now, and nothing is to be reported (see
+    /// [`into_raw`](Self::into_raw)).
+    carried: bool,
 }
 
 impl Completer {
-    fn new(slot: Arc<Awaited>) -> Completer {
-        Completer { slot, report: None }
+    fn new(slot: SlotRef, meta: Meta) -> Completer {
+        Completer { slot, meta, report: None, carried: false }
     }
 
     pub(crate) fn meta(&self) -> &Meta {
-        &self.slot.meta
+        &self.meta
     }
 
     /// Reports the outcome to the future (as the completer is dropped: the slot is locked once).
@@ -269,26 +374,33 @@ impl Completer {
         self.report = Some(report);
     }
 
-    /// The slot as a pointer that owns this completer's reference, for librdkafka to carry (see
-    /// [`from_raw`](Self::from_raw)).
-    pub(crate) fn into_raw(self) -> *const Awaited {
-        let ptr = Arc::as_ptr(&self.slot);
-        // The reference now belongs to the pointer, and nothing is reported.
-        std::mem::forget(self);
-        ptr
+    /// The slot as a pointer that owns this completer's reference to its block, for librdkafka to carry (see
+    /// [`from_raw`](Self::from_raw)): the block's address, with the slot's index in bits 2 to 7. Bits 0 and 1
+    /// are clear, for the caller's tags.
+    pub(crate) fn into_raw(mut self) -> *const SlotBlock {
+        // The pointer takes a reference of its own; `self`'s goes as it is dropped, reporting nothing.
+        self.carried = true;
+        Arc::into_raw(self.slot.block.clone()).map_addr(|a| a | (self.slot.index << 2))
     }
 
     /// # Safety
-    /// `ptr` comes from [`into_raw`](Self::into_raw), and is given back once.
+    /// `ptr` comes from [`into_raw`](Self::into_raw) (with bits 0 and 1 as it made them), and is given back once.
     #[allow(unsafe_code)]
-    pub(crate) unsafe fn from_raw(ptr: *const Awaited) -> Completer {
-        // SAFETY: as the caller promises, `ptr` holds a reference to an `Arc`'s value, taken back once.
-        Completer::new(unsafe { Arc::from_raw(ptr) })
+    pub(crate) unsafe fn from_raw(ptr: *const SlotBlock) -> Completer {
+        let index = (ptr.addr() >> 2) & (BLOCK_SLOTS - 1);
+        let block = ptr.map_addr(|a| a & !((BLOCK_SLOTS << 2) - 1));
+        // SAFETY: as the caller promises, `block` is what `Arc::into_raw` gave, whose reference is taken back once.
+        let slot = SlotRef { block: unsafe { Arc::from_raw(block) }, index };
+        let meta = slot.lock().meta;
+        Completer::new(slot, meta)
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
+        if self.carried {
+            return;
+        }
         let report = self.report.take();
         self.slot.report(|| {
             report.unwrap_or_else(|| {
@@ -325,7 +437,7 @@ mod tests {
     /// topic, and stays pending if polled again.
     #[test]
     fn an_awaited_record_is_woken_once_and_returns_its_metadata() {
-        let (pending, slot) = Await.pending(meta(5));
+        let (pending, slot) = Await(&SlotSource::default()).pending(meta(5));
         let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
@@ -340,32 +452,117 @@ mod tests {
         assert_eq!((m.partition, m.offset, m.record_id, m.serialized_key_size), (1, Some(9), 5, Some(3)));
         assert_eq!(m.value_schema_id, Some(SchemaId(7)));
         assert!(slot.poll_outcome(&mut cx, &topic).is_pending());
-        assert_eq!(Arc::strong_count(&slot), 1);
+        assert_eq!(slot.block_refs(), 1);
     }
 
     /// A completer dropped without a report (the producer dropped, the record refused) tells the future so.
     #[test]
     fn a_completer_dropped_unreported_fails_the_future() {
-        let (pending, slot) = Await.pending(meta(6));
+        let (pending, slot) = Await(&SlotSource::default()).pending(meta(6));
         drop(pending);
         let mut cx = Context::from_waker(Waker::noop());
         let Poll::Ready(Err(e)) = slot.poll_outcome(&mut cx, &"t".into()) else { panic!("failed") };
         assert_eq!((e.kind, e.record_id, e.retriable), (DeliveryErrorKind::Purged, 6, true));
     }
 
+    /// Slots are handed out block after block, each with its own index and metadata, which a raw round trip
+    /// finds again; a block is freed once the last of its slots is done with.
+    #[test]
+    #[allow(unsafe_code)]
+    fn slots_fill_blocks_and_a_block_lives_as_long_as_its_slots() {
+        let source = SlotSource::default();
+        let n = 2 * BLOCK_SLOTS as u64 + 1;
+        let taken: Vec<_> = (0..n).map(|i| Await(&source).pending(meta(i))).collect();
+        assert!(Arc::ptr_eq(&taken[0].1.block, &taken[BLOCK_SLOTS - 1].1.block));
+        assert!(!Arc::ptr_eq(&taken[0].1.block, &taken[BLOCK_SLOTS].1.block));
+        let first = Arc::downgrade(&taken[0].1.block);
+        let mut slots = Vec::new();
+        for (i, (pending, slot)) in taken.into_iter().enumerate() {
+            assert_eq!(slot.index, i % BLOCK_SLOTS);
+            let Pending::Awaited(completer) = pending else { panic!("an awaited record") };
+            let ptr = completer.into_raw();
+            assert_eq!(ptr.addr() & 3, 0);
+            // SAFETY: from `into_raw` just above, taken back once.
+            let completer = unsafe { Completer::from_raw(ptr) };
+            assert_eq!(completer.meta().record_id, i as u64);
+            let offset = Some(i as i64);
+            completer.complete(Report::Outcome(Outcome::Delivered { partition: 0, offset, timestamp: None }));
+            slots.push(slot);
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        for (i, slot) in slots.iter().enumerate() {
+            let Poll::Ready(Ok(m)) = slot.poll_outcome(&mut cx, &"t".into()) else { panic!("delivered") };
+            assert_eq!((m.record_id, m.offset), (i as u64, Some(i as i64)));
+        }
+        let last_of_first = slots.remove(BLOCK_SLOTS - 1);
+        slots.drain(..BLOCK_SLOTS - 1);
+        assert!(first.upgrade().is_some());
+        drop(last_of_first);
+        assert!(first.upgrade().is_none());
+    }
+
+    /// Several senders take slots from one source at once while another thread reports into them: every slot is
+    /// its sender's own, and every future gets its own outcome.
+    #[test]
+    #[allow(unsafe_code)]
+    fn senders_sharing_a_source_each_get_their_own_slots() {
+        const SENDERS: u64 = 4;
+        const EACH: u64 = 5_000;
+        let source = Arc::new(SlotSource::default());
+        let (tx, rx) = std::sync::mpsc::channel::<Completer>();
+        let reporter = std::thread::spawn(move || {
+            for completer in rx {
+                // SAFETY: from `into_raw` just here, taken back once.
+                let completer = unsafe { Completer::from_raw(completer.into_raw()) };
+                let offset = Some(completer.meta().record_id as i64);
+                completer.complete(Report::Outcome(Outcome::Delivered { partition: 0, offset, timestamp: None }));
+            }
+        });
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let (source, tx) = (source.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let slots: Vec<_> = (0..EACH)
+                        .map(|i| {
+                            let (pending, slot) = Await(&source).pending(meta(s * EACH + i));
+                            let Pending::Awaited(completer) = pending else { unreachable!() };
+                            tx.send(completer).unwrap();
+                            slot
+                        })
+                        .collect();
+                    let mut cx = Context::from_waker(Waker::noop());
+                    for (i, slot) in slots.iter().enumerate() {
+                        let m = loop {
+                            match slot.poll_outcome(&mut cx, &"t".into()) {
+                                Poll::Ready(r) => break r.unwrap(),
+                                Poll::Pending => std::thread::yield_now(),
+                            }
+                        };
+                        assert_eq!((m.record_id, m.offset), (s * EACH + i as u64, Some((s * EACH + i as u64) as i64)));
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for s in senders {
+            s.join().unwrap();
+        }
+        reporter.join().unwrap();
+    }
+
     /// A raw round trip keeps the slot's references: one for the future, one carried.
     #[test]
     #[allow(unsafe_code)]
     fn a_completer_round_trips_through_a_raw_pointer() {
-        let (pending, slot) = Await.pending(meta(7));
+        let (pending, slot) = Await(&SlotSource::default()).pending(meta(7));
         let Pending::Awaited(completer) = pending else { panic!("an awaited record") };
         let ptr = completer.into_raw();
-        assert_eq!(Arc::strong_count(&slot), 2);
+        assert_eq!(slot.block_refs(), 2);
         // SAFETY: from `into_raw` just above, taken back once.
         let completer = unsafe { Completer::from_raw(ptr) };
         assert_eq!(completer.meta().record_id, 7);
         drop(completer);
-        assert_eq!(Arc::strong_count(&slot), 1);
+        assert_eq!(slot.block_refs(), 1);
     }
 
     /// The report and the polls race from two threads, record after record: every future is woken and gets its
@@ -373,7 +570,8 @@ mod tests {
     #[test]
     fn reports_from_another_thread_wake_every_waiting_future() {
         const N: u64 = 20_000;
-        let (pendings, slots): (Vec<_>, Vec<_>) = (0..N).map(|i| Await.pending(meta(i))).unzip();
+        let source = SlotSource::default();
+        let (pendings, slots): (Vec<_>, Vec<_>) = (0..N).map(|i| Await(&source).pending(meta(i))).unzip();
         let reporter = std::thread::spawn(move || {
             for (i, p) in pendings.into_iter().enumerate() {
                 let Pending::Awaited(c) = p else { unreachable!() };

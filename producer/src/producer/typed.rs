@@ -18,7 +18,7 @@ use typed_kafka_registry::{
 use super::error::{BindError, DeliveryError, SendError, SendErrorKind};
 #[cfg(feature = "kafka")]
 use super::kafka::MetadataError;
-use super::pending::{Await, Awaited, Call, Completion, Forget, Meta};
+use super::pending::{Await, Call, Completion, Forget, Meta, SlotRef, SlotSource};
 use super::{Backend, Producer};
 use crate::partition::java_partition;
 use crate::record::{Record, RecordMetadata};
@@ -268,6 +268,7 @@ impl<T: Topic> TopicBinding<T> {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
                 awaited_topic: Arc::from(&*topic),
+                slots: SlotSource::default(),
                 topic,
                 #[cfg(feature = "kafka")]
                 handle,
@@ -298,6 +299,8 @@ struct TypedInner<T: Topic> {
     /// take a reference per awaited record, and the delivery thread, which takes one per called-back record, do
     /// not write one reference count.
     awaited_topic: Arc<str>,
+    /// Where the awaited records take their slots.
+    slots: SlotSource,
     /// librdkafka's handle of the topic, for the Kafka backend.
     #[cfg(feature = "kafka")]
     handle: Option<super::kafka::TopicHandle>,
@@ -432,7 +435,7 @@ impl<K, V> From<DeliveryError> for ProduceError<K, V> {
 pub struct Delivery {
     topic: Arc<str>,
     /// Shared with the batching core, which reports into it.
-    slot: Arc<Awaited>,
+    slot: SlotRef,
 }
 
 impl Delivery {
@@ -729,7 +732,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let slot = self.submit(record, Await, false).await?;
+        let slot = self.submit(record, Await(&self.inner.slots), false).await?;
         Ok(Delivery { topic: self.inner.awaited_topic.clone(), slot })
     }
 
@@ -769,7 +772,7 @@ impl<T: Topic> TypedProducer<T> {
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let delivery = super::block_on_until(
             async {
-                let slot = self.submit(record, Await, true).await?;
+                let slot = self.submit(record, Await(&self.inner.slots), true).await?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { topic: self.inner.awaited_topic.clone(), slot })
             },
             None,
