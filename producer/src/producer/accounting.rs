@@ -330,7 +330,7 @@ impl Accounting {
         // Futures are told after the record stops counting as in flight, so whoever awaits one sees the counters
         // already updated.
         let pending = match pending {
-            Pending::Awaited(completer) if self.interceptors.is_empty() && !undelivered => {
+            Pending::InSlot(completer) if completer.is_awaited() && self.interceptors.is_empty() && !undelivered => {
                 self.finished();
                 return completer.complete(Report::Outcome(outcome));
             }
@@ -351,26 +351,25 @@ impl Accounting {
             }
         }
         match pending {
-            Pending::Boxed(boxed) => {
-                // Callbacks run before the record stops counting as in flight: a flush returns after them.
-                match boxed.into_callback() {
-                    Some(cb) => {
-                        if catch_unwind(AssertUnwindSafe(|| cb(result))).is_err() {
-                            tracing::error!("a delivery callback panicked; the producer carries on");
-                        }
-                    }
-                    None => {
-                        if let Err(e) = &result {
-                            tracing::debug!(error = %e, "fire-and-forget record not delivered");
-                        }
-                    }
+            Pending::Boxed(_) => {
+                if let Err(e) = &result {
+                    tracing::debug!(error = %e, "fire-and-forget record not delivered");
                 }
                 self.finished();
             }
-            Pending::Awaited(completer) => {
-                self.finished();
-                completer.complete(Report::Built(Box::new(result)));
-            }
+            Pending::InSlot(mut completer) => match completer.take_callback() {
+                Some(cb) => {
+                    // Callbacks run before the record stops counting as in flight: a flush returns after them.
+                    if catch_unwind(AssertUnwindSafe(|| cb(result))).is_err() {
+                        tracing::error!("a delivery callback panicked; the producer carries on");
+                    }
+                    self.finished();
+                }
+                None => {
+                    self.finished();
+                    completer.complete(Report::Built(Box::new(result)));
+                }
+            },
         }
     }
 
@@ -453,7 +452,7 @@ impl Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::pending::{Await, Completion, Forget, Meta, SlotSource};
+    use crate::producer::pending::{Await, Call, Completion, Forget, Meta, SlotSource};
     use typed_kafka_avro::SchemaId;
 
     fn accounting(interceptors: Vec<Arc<dyn Interceptor>>) -> Arc<Accounting> {
@@ -508,6 +507,34 @@ mod tests {
         let p = forgotten(&a, 500);
         a.not_enqueued(p.meta().bytes);
         assert_eq!((a.in_flight(), a.metrics().buffered_bytes), (0, 0));
+    }
+
+    /// A callback runs on the delivery thread with the whole outcome, before the record stops counting as in
+    /// flight; one that panics does not stop the producer.
+    #[test]
+    fn called_back_records_get_their_metadata_before_they_stop_counting() {
+        let a = accounting(Vec::new());
+        let source = SlotSource::default();
+        let seen = Arc::new(Mutex::new(None));
+        let (p, id) = Call(
+            Box::new({
+                let (a, seen) = (a.clone(), seen.clone());
+                move |r: Result<RecordMetadata, DeliveryError>| {
+                    *seen.lock().unwrap() = Some((r.map(|m| (m.topic, m.offset, m.record_id)), a.in_flight()));
+                }
+            }),
+            &source,
+        )
+        .pending(meta(&a, 10));
+        a.complete(p, delivered(7), || "orders");
+        let (result, in_flight) = seen.lock().unwrap().take().expect("the callback ran");
+        let (topic, offset, record_id) = result.unwrap();
+        assert_eq!((&*topic, offset, record_id, in_flight), ("orders", Some(7), id, 1));
+        assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 1));
+
+        let (p, _) = Call(Box::new(|_| panic!("a callback that panics")), &source).pending(meta(&a, 10));
+        a.complete(p, delivered(8), || "orders");
+        assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 2));
     }
 
     /// Futures and interceptors get the whole outcome, with the topic's one shared name; a future's metadata is

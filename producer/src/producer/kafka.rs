@@ -201,7 +201,7 @@ impl IntoOpaque for Opaque {
     fn into_ptr(self) -> *mut std::ffi::c_void {
         match self {
             Opaque::Pending(Pending::Boxed(b)) => Box::into_raw(b).cast(),
-            Opaque::Pending(Pending::Awaited(c)) => c.into_raw().cast_mut().map_addr(|a| a | Opaque::AWAITED).cast(),
+            Opaque::Pending(Pending::InSlot(c)) => c.into_raw().cast_mut().map_addr(|a| a | Opaque::AWAITED).cast(),
             Opaque::Quiet(id) => std::ptr::without_provenance_mut(((id as usize) << 1) | Opaque::QUIET),
         }
     }
@@ -213,7 +213,7 @@ impl IntoOpaque for Opaque {
             let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<SlotBlock>();
             // SAFETY: a pointer with the second bit set was made by `into_ptr` from a completer, and librdkafka
             // hands each opaque back once (rdkafka's contract for `from_ptr`).
-            Opaque::Pending(Pending::Awaited(unsafe { Completer::from_raw(slot) }))
+            Opaque::Pending(Pending::InSlot(unsafe { Completer::from_raw(slot) }))
         } else {
             // SAFETY: an untagged pointer was made by `into_ptr` from a box, handed back once (as above).
             Opaque::Pending(Pending::Boxed(unsafe { Box::from_raw(ptr.cast()) }))
@@ -472,7 +472,7 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::pending::{Await, Completion, Forget, Meta, SlotSource};
+    use crate::producer::pending::{Await, Call, Completion, Forget, Meta, SlotSource};
 
     /// Every kind of opaque comes back as it went in: a quiet record's ID, up to the largest allowed, a box and
     /// an awaited record's slot.
@@ -498,10 +498,21 @@ mod tests {
         assert_eq!(ptr.addr() & 3, 2);
         // SAFETY: as above.
         match unsafe { Opaque::from_ptr(ptr) } {
-            Opaque::Pending(p @ Pending::Awaited(_)) => assert_eq!(p.meta().record_id, 10),
+            Opaque::Pending(p @ Pending::InSlot(_)) => assert_eq!(p.meta().record_id, 10),
             _ => panic!("an awaited record came back as something else"),
         }
         // The carried reference was given back when the opaque was dropped.
         assert_eq!(slot.block_refs(), 1);
+        let (pending, _) = Call(Box::new(|_| {}), &SlotSource::default()).pending(Meta::quiet(11, 140));
+        let ptr = Opaque::Pending(pending).into_ptr();
+        assert_eq!(ptr.addr() & 3, 2);
+        // SAFETY: as above.
+        match unsafe { Opaque::from_ptr(ptr) } {
+            Opaque::Pending(Pending::InSlot(mut c)) => {
+                assert_eq!(c.meta().record_id, 11);
+                assert!(c.take_callback().is_some());
+            }
+            _ => panic!("a called-back record came back as something else"),
+        }
     }
 }

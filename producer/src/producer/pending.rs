@@ -1,16 +1,16 @@
 //! A record between its enqueue and its delivery report: what it holds of the byte budget, what its metadata
 //! needs, and who wants its outcome.
 //!
-//! A fire-and-forget or called-back record costs one allocation here, made on the sending thread: its box. (A
-//! quiet fire-and-forget record costs none: see `kafka::Opaque`.) An awaited record takes a slot in a block of
-//! [`BLOCK_SLOTS`], allocated together: the slot is both what librdkafka carries and the sender's
-//! [`Delivery`](super::Delivery).
+//! An awaited or called-back record takes a slot in a block of [`BLOCK_SLOTS`], allocated together: the slot is
+//! what librdkafka carries, and an awaited record's is also the sender's [`Delivery`](super::Delivery); a
+//! callback (the sender's closure, boxed) rides in it. A fire-and-forget record with headers, or on a producer with
+//! interceptors, costs one small box; a quiet fire-and-forget record costs nothing (see `kafka::Opaque`).
 //!
-//! Why blocks: an awaited record's slot lives until its future is done with it, often long after the delivery
-//! report. Allocated one by one, these small long-lived chunks sat between librdkafka's per-message chunks on the
-//! allocator's heap: glibc's `malloc` then split and merged chunks on every send, and librdkafka's batches spread
-//! over more memory. Measured with a third of the records awaited, that cost the producer more CPU per record than
-//! everything else the awaited records do (`benches/README.md`, "the allocator's heap").
+//! Why blocks: small chunks allocated one by one per record, on the sending thread, sat between librdkafka's
+//! per-message chunks on the allocator's heap, and were freed on another thread or much later: glibc's `malloc`
+//! then split and merged chunks on every send, and librdkafka's batches spread over more memory. With a third of
+//! the records awaited and a third called back, that cost the producer more CPU per record than everything else
+//! those records do (`benches/README.md`, "the allocator's heap").
 
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -83,42 +83,34 @@ impl Meta {
 
 /// An enqueued record, as its delivery report finds it.
 pub(crate) enum Pending {
-    /// Fire-and-forget (with headers, or on a producer with interceptors) or called back.
+    /// Fire-and-forget, with headers or on a producer with interceptors.
     Boxed(Box<Boxed>),
-    /// Awaited through a [`Delivery`](super::Delivery).
-    Awaited(Completer),
+    /// Awaited through a [`Delivery`](super::Delivery), or called back.
+    InSlot(Completer),
 }
 
 impl Pending {
     pub(crate) fn meta(&self) -> &Meta {
         match self {
             Pending::Boxed(b) => &b.meta,
-            Pending::Awaited(c) => c.meta(),
+            Pending::InSlot(c) => c.meta(),
         }
     }
 
     /// Whether only the counters and the interceptors want its outcome.
     pub(crate) fn is_forgotten(&self) -> bool {
-        matches!(self, Pending::Boxed(b) if b.callback.is_none())
+        matches!(self, Pending::Boxed(_))
     }
 
     /// A fire-and-forget record known only by its ID and bytes.
     pub(crate) fn quiet(record_id: u64, bytes: u32) -> Pending {
-        Pending::Boxed(Box::new(Boxed { meta: Meta::quiet(record_id, bytes), callback: None }))
+        Pending::Boxed(Box::new(Boxed { meta: Meta::quiet(record_id, bytes) }))
     }
 }
 
-/// A fire-and-forget or called-back record.
+/// A fire-and-forget record that librdkafka carries by pointer.
 pub(crate) struct Boxed {
     pub(crate) meta: Meta,
-    /// In a mutex only so that the record is `Sync`, as librdkafka's opaque must be; nothing contends for it.
-    pub(crate) callback: Option<Mutex<Callback>>,
-}
-
-impl Boxed {
-    pub(crate) fn into_callback(self) -> Option<Callback> {
-        self.callback.map(|cb| cb.into_inner().unwrap_or_else(PoisonError::into_inner))
-    }
 }
 
 /// How a send wants its record's outcome, and what the sender gets back once the record is enqueued.
@@ -145,14 +137,14 @@ impl Completion for Forget {
     }
 
     fn pending(self, meta: Meta) -> (Pending, u64) {
-        (Pending::Boxed(Box::new(Boxed { meta, callback: None })), meta.record_id)
+        (Pending::Boxed(Box::new(Boxed { meta })), meta.record_id)
     }
 }
 
-/// A callback run with the outcome; the sender gets the record's ID.
-pub(crate) struct Call(pub(crate) Callback);
+/// A callback run with the outcome, carried in a slot taken from `.1`; the sender gets the record's ID.
+pub(crate) struct Call<'a>(pub(crate) Callback, pub(crate) &'a SlotSource);
 
-impl Completion for Call {
+impl Completion for Call<'_> {
     type Handle = u64;
 
     fn quietly(&self, _: u64) -> Option<u64> {
@@ -160,7 +152,7 @@ impl Completion for Call {
     }
 
     fn pending(self, meta: Meta) -> (Pending, u64) {
-        (Pending::Boxed(Box::new(Boxed { meta, callback: Some(Mutex::new(self.0)) })), meta.record_id)
+        (Pending::InSlot(Completer::with_callback(self.1.take(meta), meta, Some(self.0))), meta.record_id)
     }
 }
 
@@ -176,14 +168,14 @@ impl Completion for Await<'_> {
 
     fn pending(self, meta: Meta) -> (Pending, SlotRef) {
         let slot = self.0.take(meta);
-        (Pending::Awaited(Completer::new(slot.clone(), meta)), slot)
+        (Pending::InSlot(Completer::new(slot.clone(), meta)), slot)
     }
 }
 
-/// Awaited records' slots per [`SlotBlock`].
+/// Slots per [`SlotBlock`].
 pub(crate) const BLOCK_SLOTS: usize = 64;
 
-/// Slots of awaited records, allocated together and freed when the last of them is done with. Aligned so that a
+/// Slots of awaited and called-back records, allocated together and freed when the last of them is done with. Aligned so that a
 /// pointer to it leaves room in its low bits for a slot's index and two tag bits (see [`Completer::into_raw`]).
 #[repr(align(256))]
 pub(crate) struct SlotBlock {
@@ -198,7 +190,7 @@ impl SlotBlock {
     }
 }
 
-/// Where one topic binding's awaited records take their slots: the block being filled, and the next free slot in
+/// Where one topic binding's awaited and called-back records take their slots: the block being filled, and the next free slot in
 /// it. A block is kept alive by its slots alone once it is full.
 #[derive(Default)]
 pub(crate) struct SlotSource {
@@ -222,7 +214,7 @@ impl SlotSource {
     }
 }
 
-/// One awaited record's slot, which keeps its block alive.
+/// One record's slot, which keeps its block alive.
 pub(crate) struct SlotRef {
     block: Arc<SlotBlock>,
     /// Below [`BLOCK_SLOTS`].
@@ -258,13 +250,13 @@ impl std::fmt::Debug for SlotRef {
     }
 }
 
-/// An awaited record: shared by the batching core, which reports into it, and the sender's future.
+/// An awaited record (shared by the batching core, which reports into it, and the sender's future) or a called-back
+/// one (its callback carried through librdkafka).
 pub(crate) struct Awaited {
     entry: Mutex<Entry>,
 }
 
-/// What an awaited record's slot holds.
-#[derive(Debug)]
+/// What a slot holds.
 struct Entry {
     meta: Meta,
     state: State,
@@ -276,10 +268,11 @@ impl Default for Entry {
     }
 }
 
-#[derive(Debug)]
 enum State {
     /// Not reported yet; the waker of the task that polled last.
     Waiting(Option<Waker>),
+    /// A called-back record's callback, while librdkafka carries the record.
+    Calling(Callback),
     Reported(Report),
     /// The future returned the outcome.
     Taken,
@@ -318,11 +311,11 @@ impl Awaited {
                 }
                 Poll::Pending
             }
-            State::Taken => Poll::Pending,
+            State::Taken | State::Calling(_) => Poll::Pending,
             State::Reported(_) => match std::mem::replace(state, State::Taken) {
                 State::Reported(Report::Outcome(outcome)) => Poll::Ready(meta.result(topic.clone(), outcome)),
                 State::Reported(Report::Built(result)) => Poll::Ready(*result),
-                State::Waiting(_) | State::Taken => Poll::Pending,
+                State::Waiting(_) | State::Calling(_) | State::Taken => Poll::Pending,
             },
         }
     }
@@ -337,7 +330,7 @@ impl Awaited {
                     entry.state = State::Reported(report());
                     waker
                 }
-                State::Reported(_) | State::Taken => None,
+                State::Reported(_) | State::Calling(_) | State::Taken => None,
             }
         };
         // Woken outside the lock: the task may run at once, on another thread, and poll.
@@ -347,39 +340,70 @@ impl Awaited {
     }
 }
 
-/// The batching core's side of an awaited record. Dropped without a report (the producer was dropped, or the
-/// batching core refused the record), it reports that the outcome will never come, so no future waits forever.
+/// The batching core's side of a record in a slot. Dropped without a report (the producer was dropped, or the
+/// batching core refused the record), an awaited record's reports that the outcome will never come, so no future
+/// waits forever; a called-back record's drops the callback unrun.
 pub(crate) struct Completer {
     slot: SlotRef,
     /// A copy of the slot's, read without its lock.
     meta: Meta,
-    /// The outcome to report when dropped; none means it never came.
-    report: Option<Report>,
-    /// Whether a raw pointer carries the reference now, and nothing is to be reported (see
-    /// [`into_raw`](Self::into_raw)).
-    carried: bool,
+    /// A called-back record's callback, unless a raw pointer carries it in the slot. (In a mutex only so that the
+    /// completer is `Sync`, as librdkafka's opaque must be; it is only reached through `&mut self`, unlocked.)
+    callback: Mutex<Option<Callback>>,
+    calls_back: bool,
+    /// Whether nothing is to be reported when dropped: the outcome was, a raw pointer carries the reference now
+    /// (see [`into_raw`](Self::into_raw)), or the record was called back.
+    silent: bool,
 }
 
 impl Completer {
     fn new(slot: SlotRef, meta: Meta) -> Completer {
-        Completer { slot, meta, report: None, carried: false }
+        Completer::with_callback(slot, meta, None)
+    }
+
+    fn with_callback(slot: SlotRef, meta: Meta, callback: Option<Callback>) -> Completer {
+        let calls_back = callback.is_some();
+        Completer { slot, meta, callback: Mutex::new(callback), calls_back, silent: false }
+    }
+
+    fn callback(&mut self) -> &mut Option<Callback> {
+        self.callback.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a future awaits the outcome (otherwise, a callback wants it).
+    pub(crate) fn is_awaited(&self) -> bool {
+        !self.calls_back
+    }
+
+    /// A called-back record's callback; the record is then done with its slot.
+    pub(crate) fn take_callback(&mut self) -> Option<Callback> {
+        let callback = self.callback().take();
+        self.silent |= callback.is_some();
+        callback
     }
 
     pub(crate) fn meta(&self) -> &Meta {
         &self.meta
     }
 
-    /// Reports the outcome to the future (as the completer is dropped: the slot is locked once).
+    /// Reports the outcome to the future (a called-back record's is its callback's to run: see
+    /// [`take_callback`](Self::take_callback)).
     pub(crate) fn complete(mut self, report: Report) {
-        self.report = Some(report);
+        if !self.silent && !self.calls_back {
+            self.silent = true;
+            self.slot.report(|| report);
+        }
     }
 
     /// The slot as a pointer that owns this completer's reference to its block, for librdkafka to carry (see
     /// [`from_raw`](Self::from_raw)): the block's address, with the slot's index in bits 2 to 7. Bits 0 and 1
     /// are clear, for the caller's tags.
     pub(crate) fn into_raw(mut self) -> *const SlotBlock {
+        if let Some(callback) = self.callback().take() {
+            self.slot.lock().state = State::Calling(callback);
+        }
         // The pointer takes a reference of its own; `self`'s goes as it is dropped, reporting nothing.
-        self.carried = true;
+        self.silent = true;
         Arc::into_raw(self.slot.block.clone()).map_addr(|a| a | (self.slot.index << 2))
     }
 
@@ -391,25 +415,32 @@ impl Completer {
         let block = ptr.map_addr(|a| a & !((BLOCK_SLOTS << 2) - 1));
         // SAFETY: as the caller promises, `block` is what `Arc::into_raw` gave, whose reference is taken back once.
         let slot = SlotRef { block: unsafe { Arc::from_raw(block) }, index };
-        let meta = slot.lock().meta;
-        Completer::new(slot, meta)
+        let (meta, callback) = {
+            let mut entry = slot.lock();
+            let callback = match std::mem::replace(&mut entry.state, State::Taken) {
+                State::Calling(callback) => Some(callback),
+                state => {
+                    entry.state = state;
+                    None
+                }
+            };
+            (entry.meta, callback)
+        };
+        Completer::with_callback(slot, meta, callback)
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
-        if self.carried {
+        if self.silent || self.calls_back {
             return;
         }
-        let report = self.report.take();
         self.slot.report(|| {
-            report.unwrap_or_else(|| {
-                Report::Outcome(Outcome::Failed {
-                    partition: None,
-                    kind: DeliveryErrorKind::Purged,
-                    message: "the producer was dropped before the record's delivery was reported".to_string(),
-                    retriable: true,
-                })
+            Report::Outcome(Outcome::Failed {
+                partition: None,
+                kind: DeliveryErrorKind::Purged,
+                message: "the producer was dropped before the record's delivery was reported".to_string(),
+                retriable: true,
             })
         });
     }
@@ -444,7 +475,7 @@ mod tests {
         let topic: Arc<str> = "orders".into();
         assert!(slot.poll_outcome(&mut cx, &topic).is_pending());
         assert!(slot.poll_outcome(&mut cx, &topic).is_pending());
-        let Pending::Awaited(completer) = pending else { panic!("an awaited record") };
+        let Pending::InSlot(completer) = pending else { panic!("an awaited record") };
         completer.complete(Report::Outcome(Outcome::Delivered { partition: 1, offset: Some(9), timestamp: None }));
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
         let Poll::Ready(Ok(m)) = slot.poll_outcome(&mut cx, &topic) else { panic!("delivered") };
@@ -479,7 +510,7 @@ mod tests {
         let mut slots = Vec::new();
         for (i, (pending, slot)) in taken.into_iter().enumerate() {
             assert_eq!(slot.index, i % BLOCK_SLOTS);
-            let Pending::Awaited(completer) = pending else { panic!("an awaited record") };
+            let Pending::InSlot(completer) = pending else { panic!("an awaited record") };
             let ptr = completer.into_raw();
             assert_eq!(ptr.addr() & 3, 0);
             // SAFETY: from `into_raw` just above, taken back once.
@@ -525,7 +556,7 @@ mod tests {
                     let slots: Vec<_> = (0..EACH)
                         .map(|i| {
                             let (pending, slot) = Await(&source).pending(meta(s * EACH + i));
-                            let Pending::Awaited(completer) = pending else { unreachable!() };
+                            let Pending::InSlot(completer) = pending else { unreachable!() };
                             tx.send(completer).unwrap();
                             slot
                         })
@@ -550,12 +581,51 @@ mod tests {
         reporter.join().unwrap();
     }
 
+    /// A called-back record's callback rides in its slot through a raw round trip and comes back to be run; the
+    /// slot is then done with. Refused before the round trip, the callback is dropped unrun.
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_callback_rides_in_its_slot_and_is_dropped_unrun_when_refused() {
+        let source = SlotSource::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let callback = |runs: &Arc<AtomicUsize>| -> Callback {
+            let runs = runs.clone();
+            Box::new(move |r: DeliveryResult| {
+                assert_eq!(r.unwrap().offset, Some(3));
+                runs.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (pending, id) = Call(callback(&runs), &source).pending(meta(8));
+        assert_eq!(id, 8);
+        let Pending::InSlot(completer) = pending else { panic!("a record in a slot") };
+        assert!(!completer.is_awaited());
+        let keep = completer.slot.clone();
+        let ptr = completer.into_raw();
+        assert_eq!(Arc::strong_count(&runs), 2, "the slot holds the callback");
+        // SAFETY: from `into_raw` just above, taken back once.
+        let mut completer = unsafe { Completer::from_raw(ptr) };
+        assert_eq!(completer.meta().record_id, 8);
+        let cb = completer.take_callback().expect("the callback came back");
+        cb(Ok(Meta::quiet(8, 1)
+            .result("t".into(), Outcome::Delivered { partition: 0, offset: Some(3), timestamp: None })
+            .unwrap()));
+        drop(completer);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(matches!(keep.lock().state, State::Taken));
+        drop(source);
+        assert_eq!(keep.block_refs(), 1);
+
+        let (refused, _) = Call(callback(&runs), &SlotSource::default()).pending(meta(9));
+        drop(refused);
+        assert_eq!((Arc::strong_count(&runs), runs.load(Ordering::SeqCst)), (1, 1));
+    }
+
     /// A raw round trip keeps the slot's references: one for the future, one carried.
     #[test]
     #[allow(unsafe_code)]
     fn a_completer_round_trips_through_a_raw_pointer() {
         let (pending, slot) = Await(&SlotSource::default()).pending(meta(7));
-        let Pending::Awaited(completer) = pending else { panic!("an awaited record") };
+        let Pending::InSlot(completer) = pending else { panic!("an awaited record") };
         let ptr = completer.into_raw();
         assert_eq!(slot.block_refs(), 2);
         // SAFETY: from `into_raw` just above, taken back once.
@@ -574,7 +644,7 @@ mod tests {
         let (pendings, slots): (Vec<_>, Vec<_>) = (0..N).map(|i| Await(&source).pending(meta(i))).unzip();
         let reporter = std::thread::spawn(move || {
             for (i, p) in pendings.into_iter().enumerate() {
-                let Pending::Awaited(c) = p else { unreachable!() };
+                let Pending::InSlot(c) = p else { unreachable!() };
                 c.complete(Report::Outcome(Outcome::Delivered {
                     partition: 0,
                     offset: Some(i as i64),

@@ -299,7 +299,7 @@ struct TypedInner<T: Topic> {
     /// take a reference per awaited record, and the delivery thread, which takes one per called-back record, do
     /// not write one reference count.
     awaited_topic: Arc<str>,
-    /// Where the awaited records take their slots.
+    /// Where the awaited and called-back records take their slots.
     slots: SlotSource,
     /// librdkafka's handle of the topic, for the Kafka backend.
     #[cfg(feature = "kafka")]
@@ -760,7 +760,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Call(Box::new(callback)), false).await
+        self.submit(record, Call(Box::new(callback), &self.inner.slots), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
