@@ -360,7 +360,7 @@ impl Accounting {
             Pending::InSlot(mut completer) => match completer.take_callback() {
                 Some(cb) => {
                     // Callbacks run before the record stops counting as in flight: a flush returns after them.
-                    if catch_unwind(AssertUnwindSafe(|| cb(result))).is_err() {
+                    if catch_unwind(AssertUnwindSafe(|| cb.call(result))).is_err() {
                         tracing::error!("a delivery callback panicked; the producer carries on");
                     }
                     self.finished();
@@ -452,6 +452,7 @@ impl Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::producer::callback::Callback;
     use crate::producer::pending::{Await, Call, Completion, Forget, Meta, SlotSource};
     use typed_kafka_avro::SchemaId;
 
@@ -517,7 +518,7 @@ mod tests {
         let source = SlotSource::default();
         let seen = Arc::new(Mutex::new(None));
         let (p, id) = Call(
-            Box::new({
+            Callback::new({
                 let (a, seen) = (a.clone(), seen.clone());
                 move |r: Result<RecordMetadata, DeliveryError>| {
                     *seen.lock().unwrap() = Some((r.map(|m| (m.topic, m.offset, m.record_id)), a.in_flight()));
@@ -532,7 +533,7 @@ mod tests {
         assert_eq!((&*topic, offset, record_id, in_flight), ("orders", Some(7), id, 1));
         assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 1));
 
-        let (p, _) = Call(Box::new(|_| panic!("a callback that panics")), &source).pending(meta(&a, 10));
+        let (p, _) = Call(Callback::new(|_| panic!("a callback that panics")), &source).pending(meta(&a, 10));
         a.complete(p, delivered(8), || "orders");
         assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 2));
     }

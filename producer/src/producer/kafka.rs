@@ -408,6 +408,9 @@ impl TopicHandle {
 
     /// Enqueues a copy of the key and value with `pending` as the delivery report's opaque; on refusal `pending`
     /// comes back with librdkafka's reason.
+    // The refused record comes back by value: a box would cost an allocation per refusal (a full queue refuses
+    // many in a row).
+    #[allow(clippy::result_large_err)]
     fn produce(
         &self,
         partition: Option<i32>,
@@ -472,6 +475,7 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::producer::callback::Callback;
     use crate::producer::pending::{Await, Call, Completion, Forget, Meta, SlotSource};
 
     /// Every kind of opaque comes back as it went in: a quiet record's ID, up to the largest allowed, a box and
@@ -503,7 +507,7 @@ mod tests {
         }
         // The carried reference was given back when the opaque was dropped.
         assert_eq!(slot.block_refs(), 1);
-        let (pending, _) = Call(Box::new(|_| {}), &SlotSource::default()).pending(Meta::quiet(11, 140));
+        let (pending, _) = Call(Callback::new(|_| {}), &SlotSource::default()).pending(Meta::quiet(11, 140));
         let ptr = Opaque::Pending(pending).into_ptr();
         assert_eq!(ptr.addr() & 3, 2);
         // SAFETY: as above.

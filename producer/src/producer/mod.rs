@@ -25,6 +25,7 @@
 
 mod accounting;
 mod budget;
+mod callback;
 mod error;
 #[cfg(feature = "kafka")]
 mod kafka;

@@ -15,6 +15,7 @@ use typed_kafka_registry::{
     BoundSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SubjectNameStrategy, write_framed,
 };
 
+use super::callback::Callback;
 use super::error::{BindError, DeliveryError, SendError, SendErrorKind};
 #[cfg(feature = "kafka")]
 use super::kafka::MetadataError;
@@ -760,7 +761,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Call(Box::new(callback), &self.inner.slots), false).await
+        self.submit(record, Call(Callback::new(callback), &self.inner.slots), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
