@@ -188,8 +188,8 @@ impl SlotBlock {
     }
 }
 
-/// Where one topic binding's awaited and called-back records take their slots: the block being filled, and the next free slot in
-/// it. A block is kept alive by its slots alone once it is full.
+/// Where a topic binding's awaited (or called-back) records take their slots: the block being filled, and the
+/// next free slot in it. A block is kept alive by its slots alone once it is full.
 #[derive(Default)]
 pub(crate) struct SlotSource {
     filling: Mutex<Option<(Arc<SlotBlock>, usize)>>,

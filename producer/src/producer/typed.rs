@@ -269,7 +269,8 @@ impl<T: Topic> TopicBinding<T> {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
                 awaited_topic: Arc::from(&*topic),
-                slots: SlotSource::default(),
+                awaited: SlotSource::default(),
+                called: SlotSource::default(),
                 topic,
                 #[cfg(feature = "kafka")]
                 handle,
@@ -300,8 +301,11 @@ struct TypedInner<T: Topic> {
     /// take a reference per awaited record, and the delivery thread, which takes one per called-back record, do
     /// not write one reference count.
     awaited_topic: Arc<str>,
-    /// Where the awaited and called-back records take their slots.
-    slots: SlotSource,
+    /// Where the awaited records take their slots. Apart from the called-back records' (`called`): a future
+    /// kept for long keeps its slot's whole block, which would otherwise hold the slots of called-back records
+    /// long done.
+    awaited: SlotSource,
+    called: SlotSource,
     /// librdkafka's handle of the topic, for the Kafka backend.
     #[cfg(feature = "kafka")]
     handle: Option<super::kafka::TopicHandle>,
@@ -733,7 +737,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let slot = self.submit(record, Await(&self.inner.slots), false).await?;
+        let slot = self.submit(record, Await(&self.inner.awaited), false).await?;
         Ok(Delivery { topic: self.inner.awaited_topic.clone(), slot })
     }
 
@@ -761,7 +765,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Call(Callback::new(callback), &self.inner.slots), false).await
+        self.submit(record, Call(Callback::new(callback), &self.inner.called), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -773,7 +777,7 @@ impl<T: Topic> TypedProducer<T> {
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let delivery = super::block_on_until(
             async {
-                let slot = self.submit(record, Await(&self.inner.slots), true).await?;
+                let slot = self.submit(record, Await(&self.inner.awaited), true).await?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { topic: self.inner.awaited_topic.clone(), slot })
             },
             None,
