@@ -173,8 +173,9 @@ impl Completion for Await<'_> {
 /// Slots per [`SlotBlock`].
 pub(crate) const BLOCK_SLOTS: usize = 64;
 
-/// Slots of awaited and called-back records, allocated together and freed when the last of them is done with. Aligned so that a
-/// pointer to it leaves room in its low bits for a slot's index and two tag bits (see [`Completer::into_raw`]).
+/// Slots of awaited or called-back records, allocated together and freed when the last of them is done with.
+/// Aligned so that a pointer to it leaves room in its low bits for a slot's index and two tag bits (see
+/// [`Completer::into_raw`]).
 #[repr(align(256))]
 pub(crate) struct SlotBlock {
     slots: [Awaited; BLOCK_SLOTS],
