@@ -3,8 +3,9 @@
 //!
 //! An awaited or called-back record takes a slot in a block of [`BLOCK_SLOTS`], allocated together: the slot is
 //! what librdkafka carries, and an awaited record's is also the sender's [`Delivery`](super::Delivery); a
-//! callback (the sender's closure, boxed) rides in it. A fire-and-forget record with headers, or on a producer with
-//! interceptors, costs one small box; a quiet fire-and-forget record costs nothing (see `kafka::Opaque`).
+//! callback (the sender's closure, kept inline when it is small: see `callback.rs`) rides in it. A fire-and-forget
+//! record with headers, or on a producer with interceptors, costs one small box; a quiet fire-and-forget record
+//! costs nothing (see `kafka::Opaque`).
 //!
 //! Why blocks: small chunks allocated one by one per record, on the sending thread, sat between librdkafka's
 //! per-message chunks on the allocator's heap, and were freed on another thread or much later: glibc's `malloc`
@@ -282,8 +283,8 @@ enum State {
 pub(crate) enum Report {
     /// As the batching core reported it: the future builds the metadata, on the awaiting thread.
     Outcome(Outcome),
-    /// Already built (for the interceptors, or the close report). Boxed, as this is the rare case: it keeps the
-    /// slot within the allocator's smallest size classes (see [`Awaited`]).
+    /// Already built (for the interceptors, or the close report). Boxed, as this is the rare case: it keeps every
+    /// slot, and so every [`SlotBlock`], small.
     Built(Box<DeliveryResult>),
 }
 
