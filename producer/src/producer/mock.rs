@@ -181,6 +181,7 @@ impl MockProducer {
                     accounting,
                     backend: Backend::Mock(core),
                     runtime,
+                    spare_blocks: Arc::default(),
                 }),
             },
         }

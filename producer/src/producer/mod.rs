@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     /// The runtime that runs registry I/O for blocking callers (the one the producer was built in, or its own).
     pub(crate) runtime: RuntimeHandle,
+    /// Spent blocks of slots, for its bindings' awaited and called-back records to reuse.
+    pub(crate) spare_blocks: Arc<pending::SpareBlocks>,
 }
 
 impl Drop for Inner {
@@ -175,6 +177,7 @@ impl ProducerBuilder {
                 accounting,
                 backend,
                 runtime: RuntimeHandle::current_or_own()?,
+                spare_blocks: Arc::default(),
             }),
         })
     }
