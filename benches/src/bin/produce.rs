@@ -9,16 +9,20 @@
 //! - `raw-mixed`: `raw` with the same third each, through rdkafka's own means: a boxed callback or a oneshot
 //!   sender as the record's opaque (what a user adds on top of `raw` to learn each record's outcome);
 //! - `hand-wired`: what Rust users wire by hand today: apache-avro through serde with
-//!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every delivery future
-//!   kept and awaited at the end (not one send awaited at a time, which would be far slower);
+//!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every record awaited
+//!   through its delivery future (not one send awaited at a time, which would be far slower: see below);
 //! - `java-avro`: Java's `KafkaProducer` with Apache Avro for Java in the Confluent framing (`benches/java/`);
 //! - `java-perf`: Kafka's own `ProducerPerformance` with raw bytes of the same size, as a reference;
 //! - `java-avro-1mb`: `java-avro` with `batch.size` 1,000,000, typed-kafka's default, where Java's is 16,384.
 //!
 //! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, each client's defaults otherwise,
-//! and the run ends when every record is acknowledged. Then the latency of awaited sends at a fixed rate, per
-//! path. CPU is per process (user + system, librdkafka's threads included; for Java, the JVM while sending).
-//! Allocations are the Rust heap's, counted by a global allocator.
+//! and the run ends when every record is acknowledged. The paths that await deliveries (`typed-mixed`, `raw-mixed`,
+//! `hand-wired`) keep at most 20,000 of them outstanding, as a caller with bounded memory does: past that, each
+//! awaits its oldest before it sends on (about 60,000 records in flight for the mixed paths, more than
+//! `buffer.memory` holds at 1 KiB). `PRODUCE_AWAIT_WINDOW=N` sets that bound; `all` keeps every delivery until the
+//! end. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
+//! librdkafka's threads included; for Java, the JVM while sending). Allocations are the Rust heap's, counted by a
+//! global allocator.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
@@ -178,6 +182,8 @@ struct Bench {
     java_cp: String,
     java: std::path::PathBuf,
     admin: AdminClient<DefaultClientContext>,
+    /// Awaited deliveries a path keeps outstanding at most.
+    await_window: usize,
 }
 
 impl Bench {
@@ -216,6 +222,32 @@ impl Bench {
 
 /// A record's key and value bytes.
 type Framed = (Vec<u8>, Vec<u8>);
+
+/// A path's outstanding deliveries, oldest first: at most `window` of them.
+struct Outstanding<F> {
+    futures: std::collections::VecDeque<F>,
+    window: usize,
+}
+
+impl<F: std::future::Future> Outstanding<F> {
+    fn new(window: usize, expected: u64) -> Self {
+        Outstanding { futures: std::collections::VecDeque::with_capacity(window.min(expected as usize)), window }
+    }
+
+    /// Keeps `f`; with more than the window outstanding, awaits the oldest and gives its output.
+    async fn push(&mut self, f: F) -> Option<F::Output> {
+        self.futures.push_back(f);
+        if self.futures.len() <= self.window {
+            return None;
+        }
+        Some(self.futures.pop_front()?.await)
+    }
+
+    /// The rest, oldest first, to await at the end.
+    fn rest(self) -> impl Iterator<Item = F> {
+        self.futures.into_iter()
+    }
+}
 
 /// Click `i`'s key and its value in the Confluent framing under schema `id`.
 fn framed(id: u32, i: u64, note: usize) -> Result<Framed> {
@@ -307,8 +339,9 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     let (prepared, bytes) = prepared(id, n, note)?;
     let failed = Arc::new(AtomicU64::new(0));
     let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
-    let mut outcomes = Vec::with_capacity(n as usize / 3 + 1);
+    let mut outcomes = Outstanding::new(b.await_window, n / 3 + 1);
     for (i, (key, value)) in prepared.into_iter().enumerate() {
+        let mut awaiting = None;
         let done = match i % 3 {
             1 => {
                 let f = failed.clone();
@@ -320,14 +353,20 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
             }
             2 => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                outcomes.push(rx);
+                awaiting = Some(rx);
                 RawDone::Await(tx)
             }
             _ => RawDone::Forget,
         };
         send_when_room(&raw, BaseRecord::with_opaque_to(topic, Box::new(done)).key(&key[..]).payload(&value[..]))?;
+        if let Some(rx) = awaiting
+            && let Some(ok) = outcomes.push(rx).await
+            && !ok?
+        {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
-    for o in outcomes {
+    for o in outcomes.rest() {
         if !o.await? {
             failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -360,7 +399,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
     let failed = Arc::new(AtomicU64::new(0));
     let sent_before = b.producer.metrics().records_sent;
     let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
-    let mut deliveries = Vec::with_capacity(if mixed { n as usize / 3 + 1 } else { 0 });
+    let mut deliveries = Outstanding::new(if mixed { b.await_window } else { 0 }, n / 3 + 1);
     for (i, record) in records.into_iter().enumerate() {
         match (mixed, i % 3) {
             (true, 1) => {
@@ -373,13 +412,17 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
                     })
                     .await?;
             }
-            (true, 2) => deliveries.push(clicks.enqueue(record).await?),
+            (true, 2) => {
+                if let Some(done) = deliveries.push(clicks.enqueue(record).await?).await {
+                    done?;
+                }
+            }
             _ => {
                 clicks.send_and_forget(record).await?;
             }
         }
     }
-    for d in deliveries {
+    for d in deliveries.rest() {
         d.await?;
     }
     let left = b.producer.flush(Duration::from_secs(300)).await;
@@ -412,14 +455,16 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
     let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
     let bytes = (warm.len() + mirrors[0].0.len()) as u64 * n;
     let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
-    let mut futures = Vec::with_capacity(n as usize);
+    let mut futures = Outstanding::new(b.await_window, n);
     for (key, value) in mirrors {
         let payload = encoder.encode_struct(&value, &strategy).await?;
         let mut record = FutureRecord::to(topic).key(key.as_str()).payload(&payload);
         loop {
             match producer.send_result(record) {
                 Ok(f) => {
-                    futures.push(f);
+                    if let Some(done) = futures.push(f).await {
+                        done?.map_err(|(e, _)| e)?;
+                    }
                     break;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
@@ -430,7 +475,7 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
             }
         }
     }
-    for f in futures {
+    for f in futures.rest() {
         f.await?.map_err(|(e, _)| e)?;
     }
     let allocs = Some((allocations() - a) as f64 / n as f64);
@@ -664,9 +709,17 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         producer,
         java_cp: typed_kafka_stack::maven_classpath(&pom, "bench-java")?,
         java: typed_kafka_stack::java()?,
+        await_window: match std::env::var("PRODUCE_AWAIT_WINDOW").as_deref() {
+            Err(_) => 20_000,
+            Ok("all") => usize::MAX,
+            Ok(w) => w.parse().map_err(|_| "PRODUCE_AWAIT_WINDOW: a count, or all")?,
+        },
     };
     let pid = std::process::id();
-    println!("{n} records per path and size, {rounds} round(s); latency at {rate} records/s");
+    let window = if b.await_window == usize::MAX { "all".to_string() } else { b.await_window.to_string() };
+    println!(
+        "{n} records per path and size, {rounds} round(s); latency at {rate} records/s; awaited deliveries outstanding: {window}"
+    );
     let only: Option<Vec<u64>> = env_list("PRODUCE_PATHS");
     let notes: Vec<usize> = env_list("PRODUCE_NOTES").unwrap_or(vec![0, 920]);
     let mut all: HashMap<(usize, &'static str), Vec<Measure>> = HashMap::new();
