@@ -181,7 +181,6 @@ impl MockProducer {
                     accounting,
                     backend: Backend::Mock(core),
                     runtime,
-                    spare_blocks: Arc::default(),
                 }),
             },
         }

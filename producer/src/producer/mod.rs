@@ -64,8 +64,6 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     /// The runtime that runs registry I/O for blocking callers (the one the producer was built in, or its own).
     pub(crate) runtime: RuntimeHandle,
-    /// Spent blocks of slots, for its bindings' awaited and called-back records to reuse.
-    pub(crate) spare_blocks: Arc<pending::SpareBlocks>,
 }
 
 impl Drop for Inner {
@@ -177,7 +175,6 @@ impl ProducerBuilder {
                 accounting,
                 backend,
                 runtime: RuntimeHandle::current_or_own()?,
-                spare_blocks: Arc::default(),
             }),
         })
     }

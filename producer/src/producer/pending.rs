@@ -11,11 +11,10 @@
 //! per-message chunks on the allocator's heap, and were freed on another thread or much later: glibc's `malloc`
 //! then split and merged chunks on every send, and librdkafka's batches spread over more memory. With a third of
 //! the records awaited and a third called back, that cost the producer more CPU per record than everything else
-//! those records do (`benches/README.md`, "the allocator's heap"). A spent block goes back to its producer's
-//! spares and is taken again, so that in a steady stream no block is allocated at all.
+//! those records do (`benches/README.md`, "the allocator's heap").
 
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use typed_kafka_avro::SchemaId;
@@ -175,79 +174,35 @@ impl Completion for Await<'_> {
 /// Slots per [`SlotBlock`].
 pub(crate) const BLOCK_SLOTS: usize = 64;
 
-/// Spent blocks a producer keeps for reuse, at most this many.
-///
-/// Under load, blocks of called-back records are spent in bursts (a batch acknowledged completes many slots at
-/// once) while the sending threads take new ones a record at a time: the spares bridge the two, so that the
-/// allocator sees no large chunk allocated and freed every 64 records. About 7 KB each.
-pub(crate) const SPARE_BLOCKS: usize = 64;
-
-/// Slots of awaited or called-back records, allocated together, and handed back to their producer's
-/// [`SpareBlocks`] when the last of them is done with (freed if it has enough). Aligned so that a pointer to it
-/// leaves room in its low bits for a slot's index and two tag bits (see [`Completer::into_raw`]).
+/// Slots of awaited or called-back records, allocated together and freed when the last of them is done with.
+/// Aligned so that a pointer to it leaves room in its low bits for a slot's index and two tag bits (see
+/// [`Completer::into_raw`]).
 #[repr(align(256))]
 pub(crate) struct SlotBlock {
     slots: [Awaited; BLOCK_SLOTS],
-    /// Where the block goes back to when spent.
-    home: Weak<SpareBlocks>,
 }
 
 const _: () = assert!(align_of::<SlotBlock>() >= BLOCK_SLOTS << 2);
 
 impl SlotBlock {
-    fn new(home: Weak<SpareBlocks>) -> SlotBlock {
-        SlotBlock { slots: std::array::from_fn(|_| Awaited { entry: Mutex::new(Entry::default()) }), home }
-    }
-
-    /// Empties every slot, dropping what a slot still holds (an outcome never taken, a waker).
-    fn clear(&mut self) {
-        for slot in &mut self.slots {
-            *slot.entry.get_mut().unwrap_or_else(PoisonError::into_inner) = Entry::default();
-            slot.entry.clear_poison();
-        }
-    }
-}
-
-/// A producer's spent [`SlotBlock`]s, kept for its [`SlotSource`]s to reuse (see [`SPARE_BLOCKS`]).
-#[derive(Default)]
-pub(crate) struct SpareBlocks {
-    blocks: Mutex<Vec<Arc<SlotBlock>>>,
-}
-
-impl SpareBlocks {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<SlotBlock>>> {
-        self.blocks.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Spent blocks kept now.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+    fn new() -> SlotBlock {
+        SlotBlock { slots: std::array::from_fn(|_| Awaited { entry: Mutex::new(Entry::default()) }) }
     }
 }
 
 /// Where a topic binding's awaited (or called-back) records take their slots: the block being filled, and the
-/// next free slot in it. A block is kept alive by its slots alone once it is full. A new block is a spare one
-/// when the producer has one.
+/// next free slot in it. A block is kept alive by its slots alone once it is full.
+#[derive(Default)]
 pub(crate) struct SlotSource {
     filling: Mutex<Option<(Arc<SlotBlock>, usize)>>,
-    spares: Arc<SpareBlocks>,
 }
 
 impl SlotSource {
-    /// A source whose blocks go back to `spares` when spent.
-    pub(crate) fn new(spares: Arc<SpareBlocks>) -> SlotSource {
-        SlotSource { filling: Mutex::new(None), spares }
-    }
-
     /// A free slot holding `meta`.
     fn take(&self, meta: Meta) -> SlotRef {
         let (block, index) = {
             let mut filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
-            let (block, index) = match filling.take() {
-                Some(filling) => filling,
-                None => (self.fresh_block(), 0),
-            };
+            let (block, index) = filling.take().unwrap_or_else(|| (Arc::new(SlotBlock::new()), 0));
             if index + 1 < BLOCK_SLOTS {
                 *filling = Some((block.clone(), index + 1));
             }
@@ -256,19 +211,6 @@ impl SlotSource {
         let slot = SlotRef { block, index };
         slot.lock().meta = meta;
         slot
-    }
-
-    /// A spare block, or a new one.
-    fn fresh_block(&self) -> Arc<SlotBlock> {
-        let spare = self.spares.lock().pop();
-        spare.unwrap_or_else(|| Arc::new(SlotBlock::new(Arc::downgrade(&self.spares))))
-    }
-}
-
-impl Default for SlotSource {
-    /// A source with spare blocks of its own.
-    fn default() -> Self {
-        SlotSource::new(Arc::default())
     }
 }
 
@@ -284,21 +226,6 @@ impl SlotRef {
     #[cfg(test)]
     pub(crate) fn block_refs(&self) -> usize {
         Arc::strong_count(&self.block)
-    }
-}
-
-impl Drop for SlotRef {
-    /// The last reference to a block hands it back, emptied, to its producer's spares, unless the producer is
-    /// gone or has enough. (Two last references dropped at once on two threads may both miss that they were the
-    /// last: the block is then freed, which is only a missed reuse.)
-    fn drop(&mut self) {
-        let Some(block) = Arc::get_mut(&mut self.block) else { return };
-        let Some(spares) = block.home.upgrade() else { return };
-        block.clear();
-        let mut kept = spares.lock();
-        if kept.len() < SPARE_BLOCKS {
-            kept.push(self.block.clone());
-        }
     }
 }
 
@@ -570,8 +497,7 @@ mod tests {
     }
 
     /// Slots are handed out block after block, each with its own index and metadata, which a raw round trip
-    /// finds again; a block is freed once the last of its slots is done with (the test's `Weak` to it keeps it
-    /// from the spares).
+    /// finds again; a block is freed once the last of its slots is done with.
     #[test]
     #[allow(unsafe_code)]
     fn slots_fill_blocks_and_a_block_lives_as_long_as_its_slots() {
@@ -604,117 +530,6 @@ mod tests {
         assert!(first.upgrade().is_some());
         drop(last_of_first);
         assert!(first.upgrade().is_none());
-    }
-
-    /// A spent block goes back to the spares emptied (an outcome never taken is dropped with it) and is the next
-    /// block taken; the spares keep at most [`SPARE_BLOCKS`], and a block spent after its producer is gone is freed.
-    #[test]
-    fn spent_blocks_are_emptied_and_taken_again() {
-        let spares = Arc::new(SpareBlocks::default());
-        let source = SlotSource::new(spares.clone());
-        let topic: Arc<str> = "t".into();
-        let first: Vec<_> = (0..BLOCK_SLOTS as u64).map(|i| Await(&source).pending(meta(i))).collect();
-        // (Not a `Weak`: a block someone holds a `Weak` to is not known to be spent, and is freed.)
-        let spent = Arc::as_ptr(&first[0].1.block);
-        for (i, (pending, slot)) in first.into_iter().enumerate() {
-            let Pending::InSlot(completer) = pending else { panic!("an awaited record") };
-            if i == 3 {
-                // Reported but never taken: its future is dropped unpolled.
-                let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
-                assert!(slot.poll_outcome(&mut Context::from_waker(&waker), &topic).is_pending());
-                completer.complete(Report::Built(Box::new(Err(DeliveryError {
-                    topic: topic.clone(),
-                    kind: DeliveryErrorKind::Purged,
-                    record_id: 3,
-                    partition: None,
-                    message: "never taken".into(),
-                    retriable: true,
-                }))));
-            }
-            drop(slot);
-        }
-        assert_eq!(Arc::strong_count(&topic), 1, "the outcome never taken is dropped");
-        assert_eq!(spares.len(), 1);
-        let (_, again) = Await(&source).pending(meta(100));
-        assert!(std::ptr::eq(Arc::as_ptr(&again.block), spent), "the spare block is taken again");
-        assert_eq!(spares.len(), 0);
-        assert_eq!(again.record_id(), 100);
-        for slot in &again.block.slots[1..] {
-            let entry = slot.lock();
-            assert!(matches!(entry.state, State::Waiting(None)), "every slot is emptied");
-            assert_eq!(entry.meta.record_id, 0);
-        }
-        drop(again);
-
-        // Many blocks spent at once: the spares keep SPARE_BLOCKS of them.
-        let many: Vec<_> =
-            (0..(SPARE_BLOCKS as u64 + 3) * BLOCK_SLOTS as u64).map(|i| Await(&source).pending(meta(i)).1).collect();
-        drop(many);
-        assert_eq!(spares.len(), SPARE_BLOCKS);
-
-        // The producer (its spares and sources) gone, a block still in use is freed when spent.
-        let (_, last) = Await(&source).pending(meta(7));
-        let block = Arc::downgrade(&last.block);
-        drop((source, spares));
-        assert!(block.upgrade().is_some());
-        drop(last);
-        assert!(block.upgrade().is_none());
-    }
-
-    /// Senders take slots while a reporter thread completes them and the senders drop them as their outcomes
-    /// arrive, so that blocks are spent and taken again on several threads at once: a reused slot never shows a
-    /// previous record's outcome, and the spares stay bounded.
-    #[test]
-    #[allow(unsafe_code)]
-    fn blocks_spent_and_reused_across_threads_keep_every_outcome_its_own() {
-        const SENDERS: u64 = 3;
-        const ROUNDS: u64 = if cfg!(miri) { 3 } else { 200 };
-        const WINDOW: u64 = 3 * BLOCK_SLOTS as u64 / 2;
-        let spares = Arc::new(SpareBlocks::default());
-        let (tx, rx) = std::sync::mpsc::channel::<Completer>();
-        let reporter = std::thread::spawn(move || {
-            for completer in rx {
-                // SAFETY: from `into_raw` just here, taken back once.
-                let completer = unsafe { Completer::from_raw(completer.into_raw()) };
-                let offset = Some(completer.meta().record_id as i64);
-                completer.complete(Report::Outcome(Outcome::Delivered { partition: 0, offset, timestamp: None }));
-            }
-        });
-        let senders: Vec<_> = (0..SENDERS)
-            .map(|s| {
-                let (source, tx) = (SlotSource::new(spares.clone()), tx.clone());
-                std::thread::spawn(move || {
-                    let mut cx = Context::from_waker(Waker::noop());
-                    for round in 0..ROUNDS {
-                        let first = (s * ROUNDS + round) * WINDOW;
-                        let slots: Vec<_> = (first..first + WINDOW)
-                            .map(|id| {
-                                let (pending, slot) = Await(&source).pending(meta(id));
-                                let Pending::InSlot(completer) = pending else { unreachable!() };
-                                tx.send(completer).unwrap();
-                                slot
-                            })
-                            .collect();
-                        for (id, slot) in (first..).zip(slots) {
-                            let m = loop {
-                                match slot.poll_outcome(&mut cx, &"t".into()) {
-                                    Poll::Ready(r) => break r.unwrap(),
-                                    Poll::Pending => std::thread::yield_now(),
-                                }
-                            };
-                            assert_eq!((m.record_id, m.offset), (id, Some(id as i64)));
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(tx);
-        for s in senders {
-            s.join().unwrap();
-        }
-        reporter.join().unwrap();
-        let kept = spares.len();
-        assert!((1..=SPARE_BLOCKS).contains(&kept), "{kept} spare blocks");
     }
 
     /// Several senders take slots from one source at once while another thread reports into them: every slot is

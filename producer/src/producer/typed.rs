@@ -265,14 +265,12 @@ impl<T: Topic> TopicBinding<T> {
         <T::Key as KeyFormat>::bind_avro(&binder).await?;
         T::bind_values(&binder).await?;
         let key_id = binder.key.get().and_then(|k| <T::Key as KeyFormat>::avro_schema_id(k.as_ref()));
-        let spares = &self.producer.inner.spare_blocks;
-        let (awaited, called) = (SlotSource::new(spares.clone()), SlotSource::new(spares.clone()));
         Ok(TypedProducer {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
                 awaited_topic: Arc::from(&*topic),
-                awaited,
-                called,
+                awaited: SlotSource::default(),
+                called: SlotSource::default(),
                 topic,
                 #[cfg(feature = "kafka")]
                 handle,
