@@ -9,20 +9,18 @@
 //! - `raw-mixed`: `raw` with the same third each, through rdkafka's own means: a boxed callback or a oneshot
 //!   sender as the record's opaque (what a user adds on top of `raw` to learn each record's outcome);
 //! - `hand-wired`: what Rust users wire by hand today: apache-avro through serde with
-//!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every record awaited
-//!   through its delivery future (not one send awaited at a time, which would be far slower: see below);
+//!   `schema_registry_converter`'s `AvroEncoder` (cached) and rdkafka's `FutureProducer`, every delivery future
+//!   kept and awaited at the end (not one send awaited at a time, which would be far slower);
 //! - `java-avro`: Java's `KafkaProducer` with Apache Avro for Java in the Confluent framing (`benches/java/`);
 //! - `java-perf`: Kafka's own `ProducerPerformance` with raw bytes of the same size, as a reference;
 //! - `java-avro-1mb`: `java-avro` with `batch.size` 1,000,000, typed-kafka's default, where Java's is 16,384.
 //!
 //! Every path: a fresh 6-partition topic, acks=all, idempotence, linger.ms 5, each client's defaults otherwise,
 //! and the run ends when every record is acknowledged. The paths that await deliveries (`typed-mixed`, `raw-mixed`,
-//! `hand-wired`) keep at most 20,000 of them outstanding, as a caller with bounded memory does: past that, each
-//! awaits its oldest before it sends on (about 60,000 records in flight for the mixed paths, more than
-//! `buffer.memory` holds at 1 KiB). `PRODUCE_AWAIT_WINDOW=N` sets that bound; `all` keeps every delivery until the
-//! end. Then the latency of awaited sends at a fixed rate, per path. CPU is per process (user + system,
-//! librdkafka's threads included; for Java, the JVM while sending). Allocations are the Rust heap's, counted by a
-//! global allocator.
+//! `hand-wired`) keep every one until the end; `PRODUCE_AWAIT_WINDOW=N` keeps at most N outstanding instead, as a
+//! caller with bounded memory does (past N, each awaits its oldest before it sends on). Then the latency of
+//! awaited sends at a fixed rate, per path. CPU is per process (user + system, librdkafka's threads included; for
+//! Java, the JVM while sending). Allocations are the Rust heap's, counted by a global allocator.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
@@ -710,8 +708,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         java_cp: typed_kafka_stack::maven_classpath(&pom, "bench-java")?,
         java: typed_kafka_stack::java()?,
         await_window: match std::env::var("PRODUCE_AWAIT_WINDOW").as_deref() {
-            Err(_) => 20_000,
-            Ok("all") => usize::MAX,
+            Err(_) | Ok("all") => usize::MAX,
             Ok(w) => w.parse().map_err(|_| "PRODUCE_AWAIT_WINDOW: a count, or all")?,
         },
     };
