@@ -219,13 +219,13 @@ impl Accounting {
     /// Takes `bytes` of the budget, waiting up to `max.block.ms` for deliveries to free them.
     #[inline]
     pub(crate) async fn reserve(&self, bytes: u32) -> Result<(), SendErrorKind> {
-        let reserved = self.budget.reserve(u64::from(bytes), Instant::now() + self.max_block).await;
+        let reserved = self.budget.reserve(u64::from(bytes), self.max_block).await;
         reserved.map_err(|full| full.refusal(bytes))
     }
 
     /// [`reserve`](Self::reserve) for a blocking caller: parks the thread, woken by the releases.
     pub(crate) fn reserve_blocking(&self, bytes: u32) -> Result<(), SendErrorKind> {
-        let reserved = self.budget.reserve_blocking(u64::from(bytes), Instant::now() + self.max_block);
+        let reserved = self.budget.reserve_blocking(u64::from(bytes), self.max_block);
         reserved.map_err(|full| full.refusal(bytes))
     }
 

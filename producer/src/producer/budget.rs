@@ -117,25 +117,27 @@ impl ByteBudget {
         self.collect();
     }
 
-    /// Takes `bytes`, waiting until `deadline` for deliveries to give them back (woken per chunk, never polling).
-    pub(crate) async fn reserve(&self, bytes: u64, deadline: Instant) -> Result<(), Full> {
+    /// Takes `bytes`, waiting up to `max_block` for deliveries to give them back (woken per chunk, never polling).
+    /// The clock is read only when the budget is full: on every send it cost as much as the budget itself.
+    pub(crate) async fn reserve(&self, bytes: u64, max_block: Duration) -> Result<(), Full> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
-        match tokio::time::timeout_at(deadline.into(), self.wait_for(bytes)).await {
+        match tokio::time::timeout_at((started + max_block).into(), self.wait_for(bytes)).await {
             Ok(()) => Ok(()),
             Err(_) => self.last_try(bytes, started),
         }
     }
 
-    /// [`reserve`](Self::reserve) for a caller outside async code: parks the thread until woken or `deadline`.
-    pub(crate) fn reserve_blocking(&self, bytes: u64, deadline: Instant) -> Result<(), Full> {
+    /// [`reserve`](Self::reserve) for a caller outside async code: parks the thread until woken or `max_block` has
+    /// passed.
+    pub(crate) fn reserve_blocking(&self, bytes: u64, max_block: Duration) -> Result<(), Full> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
-        match super::block_on_until(self.wait_for(bytes), Some(deadline)) {
+        match super::block_on_until(self.wait_for(bytes), Some(started + max_block)) {
             Some(()) => Ok(()),
             None => self.last_try(bytes, started),
         }
@@ -184,14 +186,14 @@ mod tests {
 
     use super::*;
 
-    fn later(ms: u64) -> Instant {
-        Instant::now() + Duration::from_millis(ms)
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
     }
 
-    /// A send waiting for `bytes` of `b` until `deadline`, on its own task.
-    fn spawn_waiter(b: &Arc<ByteBudget>, bytes: u64, deadline: Instant) -> tokio::task::JoinHandle<Result<(), Full>> {
+    /// A send waiting for `bytes` of `b` up to `max_block`, on its own task.
+    fn spawn_waiter(b: &Arc<ByteBudget>, bytes: u64, max_block: Duration) -> tokio::task::JoinHandle<Result<(), Full>> {
         let b = b.clone();
-        tokio::spawn(async move { b.reserve(bytes, deadline).await })
+        tokio::spawn(async move { b.reserve(bytes, max_block).await })
     }
 
     /// A send that found the budget full is woken once a chunk is back, not by every record's release: the
@@ -200,7 +202,7 @@ mod tests {
     async fn a_waiting_send_wakes_for_a_chunk_and_leaves_the_rest_free() {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(16_000));
-        let waiter = spawn_waiter(&b, 100, later(10_000));
+        let waiter = spawn_waiter(&b, 100, ms(10_000));
         tokio::task::yield_now().await; // the waiter is now waiting
         b.release(100);
         tokio::task::yield_now().await;
@@ -221,16 +223,16 @@ mod tests {
     async fn at_the_deadline_a_send_takes_its_bytes_if_they_are_back() {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(16_000));
-        let waiter = spawn_waiter(&b, 100, later(200));
+        let waiter = spawn_waiter(&b, 100, ms(200));
         tokio::time::sleep(Duration::from_millis(50)).await;
         b.release(150);
         assert!(waiter.await.unwrap().is_ok(), "150 bytes were back at the deadline");
-        let refused = b.reserve(100, later(100)).await;
+        let refused = b.reserve(100, ms(100)).await;
         assert!(refused.is_err_and(|f| f.waited >= Duration::from_millis(90)));
         // The blocking wait needs no runtime.
         let blocking = std::thread::spawn({
             let b = b.clone();
-            move || (b.reserve_blocking(100, later(100)).is_err(), b.reserve_blocking(40, later(100)).is_ok())
+            move || (b.reserve_blocking(100, ms(100)).is_err(), b.reserve_blocking(40, ms(100)).is_ok())
         });
         assert_eq!(blocking.join().unwrap(), (true, true), "refused at its deadline; 40 of the 50 bytes free");
         assert!(!b.try_reserve(11));
@@ -242,7 +244,7 @@ mod tests {
         let b = Arc::new(ByteBudget::new(16_000));
         assert!(b.try_reserve(15_500));
         assert!(b.try_reserve(400)); // 100 free
-        let waiter = spawn_waiter(&b, 15_800, later(10_000));
+        let waiter = spawn_waiter(&b, 15_800, ms(10_000));
         tokio::task::yield_now().await;
         b.release(15_500); // a chunk and more: back to free, but 15,600 < 15,800
         tokio::task::yield_now().await;
@@ -278,7 +280,7 @@ mod tests {
                 runtime.spawn(async move {
                     for i in 0..50_000u64 {
                         let bytes = 1 + (i * 7 + s * 13) % 3000;
-                        b.reserve(bytes, later(10_000)).await.expect("deliveries free the budget");
+                        b.reserve(bytes, ms(10_000)).await.expect("deliveries free the budget");
                         tx.send(bytes).unwrap();
                     }
                 })
