@@ -20,7 +20,10 @@
 //! `hand-wired`) keep every one until the end; `PRODUCE_AWAIT_WINDOW=N` keeps at most N outstanding instead, as a
 //! caller with bounded memory does (past N, each awaits its oldest before it sends on). Then the latency of
 //! awaited sends at a fixed rate, per path. CPU is per process (user + system, librdkafka's threads included; for
-//! Java, the JVM while sending). Allocations are the Rust heap's, counted by a global allocator.
+//! Java, the JVM while sending). When the local stack runs the broker, its CPU over each path is added: on a machine
+//! the client and the broker share, their CPU per record together is what bounds the throughput, and the summary
+//! gives that ratio too. Its broker then deletes a dropped topic's files at once (`log.segment.delete.delay.ms` 0),
+//! and each path starts once the broker is idle. Allocations are the Rust heap's, counted by a global allocator.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
@@ -42,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
-use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -138,15 +141,43 @@ impl ProducerContext for Counting {
     }
 }
 
-/// (own CPU, CPU of reaped child processes) of this process, from /proc.
-fn cpu_times() -> (Duration, Duration) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// (own CPU, CPU of reaped child processes) of process `pid` (`self`), from /proc.
+fn process_cpu(pid: &str) -> Option<(Duration, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<u64> =
         stat.rsplit(')').next().unwrap_or("").split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
     let ticks = |i: usize| fields.get(i).copied().unwrap_or(0);
     // USER_HZ is 100 on Linux: utime, stime, cutime, cstime are fields 14-17 (10-13 after the state).
     let d = |t: u64| Duration::from_millis(t * 10);
-    (d(ticks(10) + ticks(11)), d(ticks(12) + ticks(13)))
+    Some((d(ticks(10) + ticks(11)), d(ticks(12) + ticks(13))))
+}
+
+/// (own CPU, CPU of reaped child processes) of this process.
+fn cpu_times() -> (Duration, Duration) {
+    process_cpu("self").unwrap_or_default()
+}
+
+/// Waits (up to 30 s) until the broker `pid` has used less than a tenth of a core for a quarter of a second:
+/// until it is done with the last path's topic.
+async fn quiesce(pid: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Some((before, _)) = process_cpu(pid) else { return };
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some((after, _)) = process_cpu(pid) else { return };
+        if after.saturating_sub(before) < Duration::from_millis(25) {
+            return;
+        }
+    }
+}
+
+/// The pid of the local stack's broker, when it is the one at `bootstrap`.
+fn broker_pid(bootstrap: &str) -> Option<String> {
+    let status = typed_kafka_stack::Stack::from_env().ok()?.status().ok()?;
+    let kafka = status
+        .into_iter()
+        .find(|p| p.name == "kafka" && p.ports.first().is_some_and(|port| bootstrap.ends_with(&format!(":{port}"))))?;
+    kafka.pid.map(|pid| pid.to_string())
 }
 
 struct Measure {
@@ -156,6 +187,8 @@ struct Measure {
     records: u64,
     bytes: u64,
     allocs: Option<f64>,
+    /// The local broker's CPU over the path's run, when this machine runs it.
+    broker_cpu: Option<Duration>,
 }
 
 impl Measure {
@@ -167,6 +200,10 @@ impl Measure {
     }
     fn cpu_us(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.records as f64
+    }
+    /// The client's and the broker's CPU per record: on a machine they share, what bounds the throughput.
+    fn system_cpu_us(&self) -> f64 {
+        self.broker_cpu.map_or(f64::NAN, |b| (self.cpu + b).as_secs_f64() * 1e6 / self.records as f64)
     }
 }
 
@@ -207,6 +244,20 @@ impl Bench {
 
     async fn drop_topic(&self, name: &str) {
         let _ = self.admin.delete_topics(&[name], &AdminOptions::new()).await;
+    }
+
+    /// For the local stack's broker: deletes a dropped topic's files at once (by default 60 s later, in the
+    /// middle of a later path, whose broker then spent up to four times its usual CPU per record).
+    async fn delete_files_at_once(&self) -> Result<()> {
+        let metadata = self.admin.inner().fetch_metadata(None, Duration::from_secs(10))?;
+        for broker in metadata.brokers() {
+            let config =
+                AlterConfig::new(ResourceSpecifier::Broker(broker.id())).set("log.segment.delete.delay.ms", "0");
+            for result in self.admin.alter_configs(&[config], &AdminOptions::new()).await? {
+                result.map_err(|(resource, e)| format!("{resource:?}: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     fn java(&self, args: &[String]) -> Result<String> {
@@ -297,7 +348,15 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
         std::thread::sleep(Duration::from_millis(1));
     }
     let allocs = Some((allocations() - a) as f64 / n as f64);
-    Ok(Measure { path: "raw rdkafka", wall: t.elapsed(), cpu: cpu_times().0 - c, records: n, bytes, allocs })
+    Ok(Measure {
+        path: "raw rdkafka",
+        wall: t.elapsed(),
+        cpu: cpu_times().0 - c,
+        records: n,
+        bytes,
+        allocs,
+        broker_cpu: None,
+    })
 }
 
 /// How a `raw-mixed` record's outcome reaches its sender.
@@ -377,7 +436,15 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     if failed.load(Ordering::Relaxed) > 0 {
         return Err("raw mixed: records failed".into());
     }
-    Ok(Measure { path: "raw rdkafka, mixed", wall: t.elapsed(), cpu: cpu_times().0 - c, records: n, bytes, allocs })
+    Ok(Measure {
+        path: "raw rdkafka, mixed",
+        wall: t.elapsed(),
+        cpu: cpu_times().0 - c,
+        records: n,
+        bytes,
+        allocs,
+        broker_cpu: None,
+    })
 }
 
 async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
@@ -432,6 +499,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
         records: n,
         bytes: size as u64 * n,
         allocs,
+        broker_cpu: None,
     };
     if left != 0 || failed.load(Ordering::Relaxed) != 0 || b.producer.metrics().records_sent != sent_before + n {
         return Err(format!("{topic}: {left} left in flight, {} failed", failed.load(Ordering::Relaxed)).into());
@@ -484,6 +552,7 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
         records: n,
         bytes,
         allocs,
+        broker_cpu: None,
     })
 }
 
@@ -530,6 +599,7 @@ fn java_avro(
         records: n,
         bytes: (v.len() + 5 + 11) as u64 * n,
         allocs: None,
+        broker_cpu: None,
     };
     Ok((m, f[3], f[4]))
 }
@@ -574,6 +644,7 @@ fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(
         records: n,
         bytes: size as u64 * n,
         allocs: None,
+        broker_cpu: None,
     };
     Ok((m, (num(" ms 50th") * 1000.0) as u64, (num(" ms 99th") * 1000.0) as u64))
 }
@@ -713,6 +784,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         },
     };
     let pid = std::process::id();
+    let broker = broker_pid(&endpoints.bootstrap_servers);
+    if broker.is_some() {
+        b.delete_files_at_once().await?;
+    }
     let window = if b.await_window == usize::MAX { "all".to_string() } else { b.await_window.to_string() };
     println!(
         "{n} records per path and size, {rounds} round(s); latency at {rate} records/s; awaited deliveries outstanding: {window}"
@@ -735,7 +810,11 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             for path in paths {
                 let topic = format!("bench-{pid}-{round}-{note}-{path}");
                 let id = b.topic(&topic).await?;
-                let m = match path {
+                if let Some(pid) = &broker {
+                    quiesce(pid).await;
+                }
+                let broker_before = broker.as_deref().and_then(process_cpu);
+                let mut m = match path {
                     0 => raw(&b, &topic, id, n, note).await?,
                     1 => typed(&b, &topic, n, note, false).await?,
                     2 => typed(&b, &topic, n, note, true).await?,
@@ -745,13 +824,19 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     7 => raw_mixed(&b, &topic, id, n, note).await?,
                     _ => java_perf(&b, &topic, n, size, -1)?.0,
                 };
+                if let (Some(before), Some(after)) = (broker_before, broker.as_deref().and_then(process_cpu)) {
+                    m.broker_cpu = Some(after.0.saturating_sub(before.0));
+                }
                 println!(
-                    "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}",
+                    "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}{}",
                     m.path,
                     m.rate(),
                     m.mbps(),
                     m.cpu_us(),
-                    m.allocs.map(|a| format!("{a:.2} allocs/rec")).unwrap_or_default()
+                    m.allocs.map(|a| format!("{a:.2} allocs/rec")).unwrap_or_default(),
+                    m.broker_cpu
+                        .map(|_| format!(" (with the broker's: {:.2} µs)", m.system_cpu_us()))
+                        .unwrap_or_default()
                 );
                 all.entry((size, m.path)).or_default().push(m);
                 b.drop_topic(&topic).await;
@@ -796,10 +881,16 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                 continue;
             }
             let (cpu, _) = ratio(b, a, &Measure::cpu_us);
-            let rounds: Vec<String> = rounds.iter().map(|x| format!("{x:.2}")).collect();
+            let (system, system_rounds) = ratio(b, a, &Measure::system_cpu_us);
+            let listed = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ");
+            let with_broker = if system.is_nan() {
+                String::new()
+            } else {
+                format!("; with the broker's {system:.3} (rounds {})", listed(&system_rounds))
+            };
             println!(
-                "{size} bytes: {what:<28} throughput {rate:.3} (rounds {}), CPU/rec {b_name} / {a_name} {cpu:.3}",
-                rounds.join(" "),
+                "{size} bytes: {what:<28} throughput {rate:.3} (rounds {}), CPU/rec {b_name} / {a_name} {cpu:.3}{with_broker}",
+                listed(&rounds),
                 b_name = what.split(" / ").nth(1).unwrap_or(""),
                 a_name = what.split(" / ").next().unwrap_or(""),
             );
