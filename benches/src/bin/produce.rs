@@ -20,9 +20,9 @@
 //! `hand-wired`) keep every one until the end; `PRODUCE_AWAIT_WINDOW=N` keeps at most N outstanding instead, as a
 //! caller with bounded memory does (past N, each awaits its oldest before it sends on). Then the latency of
 //! awaited sends at a fixed rate, per path. CPU is per process (user + system, librdkafka's threads included; for
-//! Java, the JVM while sending). When the local stack runs the broker, its CPU over each path is added: on a machine
-//! the client and the broker share, their CPU per record together is what bounds the throughput, and the summary
-//! gives that ratio too. Its broker then deletes a dropped topic's files at once (`log.segment.delete.delay.ms` 0),
+//! Java, the JVM while sending). When the local stack runs the broker, its CPU over each path's timed part (for the
+//! Java paths, the JVM's whole run) is added: on a machine the client and the broker share, their CPU per record
+//! together is what bounds the throughput, and the summary gives that ratio too. Its broker then deletes a dropped topic's files at once (`log.segment.delete.delay.ms` 0),
 //! and each path starts once the broker is idle. Allocations are the Rust heap's, counted by a global allocator.
 //!
 //! ```text
@@ -187,7 +187,7 @@ struct Measure {
     records: u64,
     bytes: u64,
     allocs: Option<f64>,
-    /// The local broker's CPU over the path's run, when this machine runs it.
+    /// The local broker's CPU over the path's timed part, when this machine runs it.
     broker_cpu: Option<Duration>,
 }
 
@@ -207,6 +207,42 @@ impl Measure {
     }
 }
 
+/// A path's clock: started where its timed part starts, it reads the wall time, this process's CPU, the Rust
+/// heap's allocations and the local broker's CPU over the same span.
+struct Clock {
+    started: Instant,
+    cpu: Duration,
+    allocations: u64,
+    /// The local broker's pid and its CPU at the start, when this machine runs it.
+    broker: Option<(String, Duration)>,
+}
+
+impl Clock {
+    fn start(b: &Bench) -> Clock {
+        let broker = b.broker.as_ref().and_then(|pid| Some((pid.clone(), process_cpu(pid)?.0)));
+        Clock { started: Instant::now(), cpu: cpu_times().0, allocations: allocations(), broker }
+    }
+
+    /// The broker's CPU since the start.
+    fn broker_cpu(&self) -> Option<Duration> {
+        let (pid, before) = self.broker.as_ref()?;
+        Some(process_cpu(pid)?.0.saturating_sub(*before))
+    }
+
+    /// A Rust path's measure of `records` records (`bytes` in all), from the start to now.
+    fn measure(&self, path: &'static str, records: u64, bytes: u64) -> Measure {
+        Measure {
+            path,
+            wall: self.started.elapsed(),
+            cpu: cpu_times().0 - self.cpu,
+            records,
+            bytes,
+            allocs: Some((allocations() - self.allocations) as f64 / records as f64),
+            broker_cpu: self.broker_cpu(),
+        }
+    }
+}
+
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 struct Bench {
@@ -219,6 +255,8 @@ struct Bench {
     admin: AdminClient<DefaultClientContext>,
     /// Awaited deliveries a path keeps outstanding at most.
     await_window: usize,
+    /// The local stack's broker process, when it is the one at `bootstrap`.
+    broker: Option<String>,
 }
 
 impl Bench {
@@ -338,25 +376,17 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
     let raw: ThreadedProducer<Counting> =
         b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: None })?;
     let (prepared, bytes) = prepared(id, n, note)?;
-    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let clock = Clock::start(b);
     // Each path consumes its prepared inputs inside the clock, as the typed path consumes its records.
     for (key, value) in prepared {
-        send_when_room(&raw, BaseRecord::with_opaque_to(topic, Box::new(t)).key(&key[..]).payload(&value[..]))?;
+        let record = BaseRecord::with_opaque_to(topic, Box::new(clock.started));
+        send_when_room(&raw, record.key(&key[..]).payload(&value[..]))?;
     }
     raw.flush(Duration::from_secs(300))?;
     while delivered.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let allocs = Some((allocations() - a) as f64 / n as f64);
-    Ok(Measure {
-        path: "raw rdkafka",
-        wall: t.elapsed(),
-        cpu: cpu_times().0 - c,
-        records: n,
-        bytes,
-        allocs,
-        broker_cpu: None,
-    })
+    Ok(clock.measure("raw rdkafka", n, bytes))
 }
 
 /// How a `raw-mixed` record's outcome reaches its sender.
@@ -395,7 +425,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
         b.rd_config().create_with_context(RawMixed { delivered: delivered.clone() })?;
     let (prepared, bytes) = prepared(id, n, note)?;
     let failed = Arc::new(AtomicU64::new(0));
-    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let clock = Clock::start(b);
     let mut outcomes = Outstanding::new(b.await_window, n / 3 + 1);
     for (i, (key, value)) in prepared.into_iter().enumerate() {
         let mut awaiting = None;
@@ -432,19 +462,11 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     while delivered.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let allocs = Some((allocations() - a) as f64 / n as f64);
+    let m = clock.measure("raw rdkafka, mixed", n, bytes);
     if failed.load(Ordering::Relaxed) > 0 {
         return Err("raw mixed: records failed".into());
     }
-    Ok(Measure {
-        path: "raw rdkafka, mixed",
-        wall: t.elapsed(),
-        cpu: cpu_times().0 - c,
-        records: n,
-        bytes,
-        allocs,
-        broker_cpu: None,
-    })
+    Ok(m)
 }
 
 async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
@@ -463,7 +485,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
     };
     let failed = Arc::new(AtomicU64::new(0));
     let sent_before = b.producer.metrics().records_sent;
-    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let clock = Clock::start(b);
     let mut deliveries = Outstanding::new(if mixed { b.await_window } else { 0 }, n / 3 + 1);
     for (i, record) in records.into_iter().enumerate() {
         match (mixed, i % 3) {
@@ -491,16 +513,8 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
         d.await?;
     }
     let left = b.producer.flush(Duration::from_secs(300)).await;
-    let allocs = Some((allocations() - a) as f64 / n as f64);
-    let m = Measure {
-        path: if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" },
-        wall: t.elapsed(),
-        cpu: cpu_times().0 - c,
-        records: n,
-        bytes: size as u64 * n,
-        allocs,
-        broker_cpu: None,
-    };
+    let path = if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" };
+    let m = clock.measure(path, n, size as u64 * n);
     if left != 0 || failed.load(Ordering::Relaxed) != 0 || b.producer.metrics().records_sent != sent_before + n {
         return Err(format!("{topic}: {left} left in flight, {} failed", failed.load(Ordering::Relaxed)).into());
     }
@@ -520,7 +534,7 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
     // Its schema cache is warm before the clock starts, as the typed path is bound.
     let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
     let bytes = (warm.len() + mirrors[0].0.len()) as u64 * n;
-    let (t, (c, _), a) = (Instant::now(), cpu_times(), allocations());
+    let clock = Clock::start(b);
     let mut futures = Outstanding::new(b.await_window, n);
     for (key, value) in mirrors {
         let payload = encoder.encode_struct(&value, &strategy).await?;
@@ -544,16 +558,7 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
     for f in futures.rest() {
         f.await?.map_err(|(e, _)| e)?;
     }
-    let allocs = Some((allocations() - a) as f64 / n as f64);
-    Ok(Measure {
-        path: "hand-wired (apache-avro + schema_registry_converter + FutureProducer)",
-        wall: t.elapsed(),
-        cpu: cpu_times().0 - c,
-        records: n,
-        bytes,
-        allocs,
-        broker_cpu: None,
-    })
+    Ok(clock.measure("hand-wired (apache-avro + schema_registry_converter + FutureProducer)", n, bytes))
 }
 
 /// Java's KafkaProducer with Apache Avro: (measure, p50, p99) from the program's one line.
@@ -581,6 +586,7 @@ fn java_avro(
     .into_iter()
     .chain(batch_size.map(|s| s.to_string()))
     .collect::<Vec<_>>();
+    let clock = Clock::start(b);
     let out = b.java(&args)?;
     let f: Vec<u64> = out.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     if f.len() < 5 || f[2] != 0 {
@@ -599,7 +605,7 @@ fn java_avro(
         records: n,
         bytes: (v.len() + 5 + 11) as u64 * n,
         allocs: None,
-        broker_cpu: None,
+        broker_cpu: clock.broker_cpu(),
     };
     Ok((m, f[3], f[4]))
 }
@@ -628,6 +634,7 @@ fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(
     .iter()
     .map(|s| s.to_string())
     .collect();
+    let clock = Clock::start(b);
     let out = b.java(&args)?;
     let cpu = cpu_times().1 - children;
     // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P ms 50th, ..., Q ms 99th, ..."
@@ -644,7 +651,7 @@ fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(
         records: n,
         bytes: size as u64 * n,
         allocs: None,
-        broker_cpu: None,
+        broker_cpu: clock.broker_cpu(),
     };
     Ok((m, (num(" ms 50th") * 1000.0) as u64, (num(" ms 99th") * 1000.0) as u64))
 }
@@ -782,10 +789,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             Err(_) | Ok("all") => usize::MAX,
             Ok(w) => w.parse().map_err(|_| "PRODUCE_AWAIT_WINDOW: a count, or all")?,
         },
+        broker: broker_pid(&endpoints.bootstrap_servers),
     };
     let pid = std::process::id();
-    let broker = broker_pid(&endpoints.bootstrap_servers);
-    if broker.is_some() {
+    if b.broker.is_some() {
         b.delete_files_at_once().await?;
     }
     let window = if b.await_window == usize::MAX { "all".to_string() } else { b.await_window.to_string() };
@@ -810,11 +817,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             for path in paths {
                 let topic = format!("bench-{pid}-{round}-{note}-{path}");
                 let id = b.topic(&topic).await?;
-                if let Some(pid) = &broker {
+                if let Some(pid) = &b.broker {
                     quiesce(pid).await;
                 }
-                let broker_before = broker.as_deref().and_then(process_cpu);
-                let mut m = match path {
+                let m = match path {
                     0 => raw(&b, &topic, id, n, note).await?,
                     1 => typed(&b, &topic, n, note, false).await?,
                     2 => typed(&b, &topic, n, note, true).await?,
@@ -824,9 +830,6 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     7 => raw_mixed(&b, &topic, id, n, note).await?,
                     _ => java_perf(&b, &topic, n, size, -1)?.0,
                 };
-                if let (Some(before), Some(after)) = (broker_before, broker.as_deref().and_then(process_cpu)) {
-                    m.broker_cpu = Some(after.0.saturating_sub(before.0));
-                }
                 println!(
                     "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}{}",
                     m.path,
