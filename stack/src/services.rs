@@ -153,8 +153,11 @@ impl Launch {
 
 /// Waits until every launched process is ready, then applies start-up configuration.
 pub(crate) fn await_ready(cfg: &StackConfig, launch: &Launch) -> Result<(), StackError> {
-    for (p, rec) in &launch.procs {
-        wait(cfg, launch.service, p, Some(*rec))?;
+    // Every launched process is watched while any one is awaited: a cluster node waits for its peers, so a peer
+    // that exited (say its port was taken) must end the wait at once, not after the timeout.
+    let watched: Vec<(&Proc, Recorded)> = launch.procs.iter().map(|(p, rec)| (p, *rec)).collect();
+    for (p, _) in &launch.procs {
+        wait(cfg, launch.service, p, &watched)?;
     }
     if launch.fresh_registry && !launch.procs.is_empty() {
         set_global_compatibility(cfg)?;
@@ -165,25 +168,25 @@ pub(crate) fn await_ready(cfg: &StackConfig, launch: &Launch) -> Result<(), Stac
 /// Waits until every process of an already running service answers.
 pub(crate) fn await_running_ready(cfg: &StackConfig, service: Service) -> Result<(), StackError> {
     for p in procs(cfg, service) {
-        let rec = process::live_process(&p.pid_file())?;
-        wait(cfg, service, &p, rec)?;
+        let watched: Vec<(&Proc, Recorded)> =
+            process::live_process(&p.pid_file())?.map(|rec| (&p, rec)).into_iter().collect();
+        wait(cfg, service, &p, &watched)?;
     }
     Ok(())
 }
 
-fn wait(cfg: &StackConfig, service: Service, p: &Proc, rec: Option<Recorded>) -> Result<(), StackError> {
+/// Waits until `p` answers, failing as soon as any of the `watched` processes has exited.
+fn wait(cfg: &StackConfig, service: Service, p: &Proc, watched: &[(&Proc, Recorded)]) -> Result<(), StackError> {
     let started = Instant::now();
     let mut reason;
     let mut consumer: Option<BaseConsumer> = None;
     loop {
-        if let Some(rec) = rec
-            && !rec.alive()
-        {
+        if let Some((gone, rec)) = watched.iter().find(|(_, rec)| !rec.alive()) {
             return Err(StackError::Exited {
-                service: p.name.clone(),
+                service: gone.name.clone(),
                 pid: rec.pid,
-                log: p.log(),
-                tail: process::tail(&p.log(), 40),
+                log: gone.log(),
+                tail: process::tail(&gone.log(), 40),
             });
         }
         let check = match service {
@@ -505,6 +508,50 @@ fn format_storage(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cluster node waits for its peers: a peer that exited (here: on a taken port) must end the wait at once,
+    /// named as the process that exited, not after the timeout on the node that waits.
+    #[test]
+    fn a_watched_peer_that_exits_ends_the_wait_at_once() {
+        let dir = std::env::temp_dir().join(format!("tk-stack-wait-{}", std::process::id()));
+        let proc_named = |name: &str| Proc { name: name.into(), dir: dir.join(name), ports: vec![9], node_id: None };
+        let (waiting, peer) = (proc_named("waiting"), proc_named("peer"));
+        for p in [&waiting, &peer] {
+            fs::create_dir_all(&p.dir).expect("state dir");
+        }
+        let mut sleeper = Command::new("sleep");
+        sleeper.arg("30");
+        let waiting_rec = process::spawn(sleeper, &waiting.log(), &waiting.pid_file()).expect("spawn sleep");
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo 'java.net.BindException: Address already in use'; exit 1"]);
+        let peer_rec = process::spawn(failing, &peer.log(), &peer.pid_file()).expect("spawn sh");
+        let cfg = StackConfig {
+            dir: dir.clone(),
+            cache: dir.join("cache"),
+            kafka_port: 9,
+            cluster_port: 9,
+            registry_port: 9,
+            timeout: Duration::from_secs(60),
+            java: PathBuf::from("java"),
+            registry_tls: None,
+            kafka_sasl: None,
+        };
+        let started = Instant::now();
+        // Port 9 (discard) has no listener here, so `waiting` never becomes ready by itself.
+        let outcome = wait(&cfg, Service::Registry, &waiting, &[(&waiting, waiting_rec), (&peer, peer_rec)]);
+        let waited = started.elapsed();
+        let _ = process::signal(waiting_rec.pid, "KILL");
+        let _ = fs::remove_dir_all(&dir);
+        match outcome {
+            Err(StackError::Exited { service, pid, tail, .. }) => {
+                assert_eq!(service, "peer");
+                assert_eq!(pid, peer_rec.pid);
+                assert!(tail.contains(crate::BIND_FAILURE), "{tail}");
+            }
+            other => panic!("expected the peer's exit, got {other:?}"),
+        }
+        assert!(waited < Duration::from_secs(30), "the wait ran on for {waited:?}");
+    }
 
     #[test]
     fn base64url_matches_kafka_uuid_shape() {
