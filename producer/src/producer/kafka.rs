@@ -13,6 +13,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::util::IntoOpaque;
 
 use super::accounting::{Accounting, BatchStats};
+use super::arena::ValueArena;
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
 use super::pending::{Boxed, Completer, Outcome, Pending, SlotBlock};
 use crate::config::ProducerConfig;
@@ -21,7 +22,12 @@ use crate::record::{Headers, Timestamp};
 /// Receives librdkafka's callbacks on its poll thread.
 pub(crate) struct Ctx {
     accounting: Arc<Accounting>,
+    /// Where quiet records' values wait for their reports (see [`ValueArena`]).
+    arena: ValueArena,
 }
+
+/// The most the value arena holds: a fixed overhead above `buffer.memory`, whatever its setting.
+const ARENA_CAP: u64 = 16 * 1024 * 1024;
 
 impl ClientContext for Ctx {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
@@ -134,10 +140,19 @@ impl ProducerContext for Ctx {
         };
         let pending = match opaque {
             Opaque::Pending(pending) => pending,
-            Opaque::Quiet(record_id) => {
+            Opaque::Quiet { id: record_id, leased } => {
                 // The bytes it held of the budget are its key and value: a quiet record has no headers.
                 let bytes = (message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len)).max(1);
                 let bytes = bytes as u32;
+                if leased {
+                    // SAFETY: the message is the one librdkafka reports; its payload pointer (read raw, with the
+                    // provenance librdkafka gives) is the value leased for this record in `TopicHandle::produce`,
+                    // reported once; nothing reads the payload after this.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        self.arena.release((*message.ptr()).payload.cast_const().cast())
+                    };
+                }
                 if result.is_ok() {
                     self.accounting.delivered_quietly(bytes);
                     return;
@@ -177,17 +192,19 @@ pub(crate) enum Opaque {
     /// What the report needs to complete the record: its future or callback, its metadata for the interceptors.
     Pending(Pending),
     /// A fire-and-forget record without headers, on a producer without interceptors: only its ID. Its budget bytes
-    /// are its key and value, which the report carries; nothing is allocated for it.
-    Quiet(u64),
+    /// are its key and value, which the report carries; nothing is allocated for it. `leased`: its value is in the
+    /// producer's [`ValueArena`], to be released by the report.
+    Quiet { id: u64, leased: bool },
 }
 
 impl Opaque {
-    /// The largest ID a quiet record may have: it is kept shifted by one bit in a pointer-sized word.
-    pub(crate) const MAX_QUIET_ID: u64 = (usize::MAX >> 1) as u64;
+    /// The largest ID a quiet record may have: it is kept shifted by two bits in a pointer-sized word.
+    pub(crate) const MAX_QUIET_ID: u64 = (usize::MAX >> 2) as u64;
     /// The low bit, set in a quiet record's word.
     const QUIET: usize = 1;
-    /// The second bit, set in an awaited record's pointer.
+    /// The second bit: in a quiet record's word, its value is leased; in a pointer, the record is awaited.
     const AWAITED: usize = 2;
+    const LEASED: usize = 2;
 }
 
 // Both kinds of pointer have their two low bits clear, which the tags use (an awaited record's, as
@@ -195,20 +212,22 @@ impl Opaque {
 const _: () = assert!(align_of::<Boxed>() >= 4);
 
 // A box is its pointer as it is; an awaited record is its completer's raw pointer with the second bit set; a quiet
-// record is its ID shifted left, with the low bit set.
+// record is its ID shifted left by two, with the low bit set and the second bit telling whether its value is leased.
 #[allow(unsafe_code)]
 impl IntoOpaque for Opaque {
     fn into_ptr(self) -> *mut std::ffi::c_void {
         match self {
             Opaque::Pending(Pending::Boxed(b)) => Box::into_raw(b).cast(),
             Opaque::Pending(Pending::InSlot(c)) => c.into_raw().cast_mut().map_addr(|a| a | Opaque::AWAITED).cast(),
-            Opaque::Quiet(id) => std::ptr::without_provenance_mut(((id as usize) << 1) | Opaque::QUIET),
+            Opaque::Quiet { id, leased } => std::ptr::without_provenance_mut(
+                ((id as usize) << 2) | Opaque::QUIET | if leased { Opaque::LEASED } else { 0 },
+            ),
         }
     }
 
     unsafe fn from_ptr(ptr: *mut std::ffi::c_void) -> Opaque {
         if ptr.addr() & Opaque::QUIET != 0 {
-            Opaque::Quiet((ptr.addr() >> 1) as u64)
+            Opaque::Quiet { id: (ptr.addr() >> 2) as u64, leased: ptr.addr() & Opaque::LEASED != 0 }
         } else if ptr.addr() & Opaque::AWAITED != 0 {
             let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<SlotBlock>();
             // SAFETY: a pointer with the second bit set was made by `into_ptr` from a completer, and librdkafka
@@ -244,8 +263,12 @@ impl KafkaCore {
         for (k, v) in config.librdkafka_properties() {
             cc.set(k, v);
         }
-        let producer: ThreadedProducer<Ctx> =
-            cc.create_with_context(Ctx { accounting }).map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
+        let producer: ThreadedProducer<Ctx> = cc
+            .create_with_context(Ctx {
+                accounting,
+                arena: ValueArena::new(config.buffer_memory.min(ARENA_CAP) as usize),
+            })
+            .map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
         Ok(KafkaCore { producer: Arc::new(producer), max_block: config.max_block })
     }
 
@@ -380,11 +403,11 @@ pub(crate) struct TopicHandle {
     rkt: std::ptr::NonNull<rdkafka::bindings::rd_kafka_topic_t>,
     name: String,
     /// The client the handle belongs to, kept alive until the handle is destroyed.
-    _client: Arc<ThreadedProducer<Ctx>>,
+    client: Arc<ThreadedProducer<Ctx>>,
 }
 
 // SAFETY: librdkafka's topic handles may be used from any thread (its produce calls take the topic's own locks),
-// and this one is destroyed once, on drop, while its client is kept alive by `_client`.
+// and this one is destroyed once, on drop, while its client is kept alive by `client`.
 #[allow(unsafe_code)]
 unsafe impl Send for TopicHandle {}
 #[allow(unsafe_code)]
@@ -400,14 +423,15 @@ impl TopicHandle {
             rdkafka::bindings::rd_kafka_topic_new(producer.client().native_ptr(), name.as_ptr(), std::ptr::null_mut())
         };
         match std::ptr::NonNull::new(rkt) {
-            Some(rkt) => Ok(TopicHandle { rkt, name: topic.to_string(), _client: producer }),
+            Some(rkt) => Ok(TopicHandle { rkt, name: topic.to_string(), client: producer }),
             // SAFETY: reads librdkafka's thread-local last error.
             None => Err(RDKafkaErrorCode::from(unsafe { rdkafka::bindings::rd_kafka_last_error() }).to_string()),
         }
     }
 
-    /// Enqueues a copy of the key and value with `pending` as the delivery report's opaque; on refusal `pending`
-    /// comes back with librdkafka's reason.
+    /// Enqueues the key and value with `pending` as the delivery report's opaque; on refusal `pending` comes back
+    /// with librdkafka's reason. librdkafka copies the key; a quiet record's value is leased from the producer's
+    /// [`ValueArena`] when it can be (the report releases it), else librdkafka copies it too.
     // The refused record comes back by value: a box would cost an allocation per refusal (a full queue refuses
     // many in a row).
     #[allow(clippy::result_large_err)]
@@ -419,17 +443,31 @@ impl TopicHandle {
         pending: Opaque,
     ) -> Result<(), (RDKafkaErrorCode, Opaque)> {
         let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
-        let (value_ptr, value_len) = value.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
+        let arena = &self.client.context().arena;
+        let (pending, leased) = match (pending, value) {
+            (Opaque::Quiet { id, .. }, Some(v)) => match arena.lease(v) {
+                Some(leased) => (Opaque::Quiet { id, leased: true }, Some(leased)),
+                None => (Opaque::Quiet { id, leased: false }, None),
+            },
+            (pending, _) => (pending, None),
+        };
+        let (value_ptr, value_len, flags) = match (leased, value) {
+            (Some(leased), Some(v)) => (leased.as_ptr().cast_const(), v.len(), 0),
+            (_, v) => v.map_or((std::ptr::null(), 0, rdkafka::bindings::RD_KAFKA_MSG_F_COPY), |v| {
+                (v.as_ptr(), v.len(), rdkafka::bindings::RD_KAFKA_MSG_F_COPY)
+            }),
+        };
         let opaque = pending.into_ptr();
-        // SAFETY: the handle is live (see the type). With RD_KAFKA_MSG_F_COPY librdkafka copies the key and value
-        // before it returns and never writes through the value pointer. On success it owns `opaque` and hands it
-        // to the delivery report, which rdkafka turns back into this `Opaque` (the context's `DeliveryOpaque`);
-        // on failure it keeps nothing, and the opaque is taken back here.
+        // SAFETY: the handle is live (see the type). librdkafka copies the key before it returns; it copies the
+        // value too with RD_KAFKA_MSG_F_COPY, else (a leased value) it reads the value until the record's delivery
+        // report, which releases the lease, and never writes through or frees it (no RD_KAFKA_MSG_F_FREE). On
+        // success it owns `opaque` and hands it to the delivery report, which rdkafka turns back into this
+        // `Opaque` (the context's `DeliveryOpaque`); on failure it keeps nothing, and the opaque is taken back here.
         let failed = unsafe {
             rdkafka::bindings::rd_kafka_produce(
                 self.rkt.as_ptr(),
                 partition.unwrap_or(-1), // RD_KAFKA_PARTITION_UA: the partitioner chooses
-                rdkafka::bindings::RD_KAFKA_MSG_F_COPY,
+                flags,
                 value_ptr as *mut std::ffi::c_void,
                 value_len,
                 key_ptr as *const std::ffi::c_void,
@@ -440,6 +478,14 @@ impl TopicHandle {
         if failed {
             // SAFETY: librdkafka did not take the opaque; the thread-local error is this call's.
             let (code, pending) = unsafe { (rdkafka::bindings::rd_kafka_last_error(), Opaque::from_ptr(opaque)) };
+            if let Some(leased) = leased {
+                // SAFETY: leased above; librdkafka kept nothing, so it is released once, here.
+                unsafe { arena.release(leased.as_ptr()) };
+            }
+            let pending = match pending {
+                Opaque::Quiet { id, .. } => Opaque::Quiet { id, leased: false },
+                pending => pending,
+            };
             return Err((RDKafkaErrorCode::from(code), pending));
         }
         Ok(())
@@ -449,7 +495,7 @@ impl TopicHandle {
 #[allow(unsafe_code)]
 impl Drop for TopicHandle {
     fn drop(&mut self) {
-        // SAFETY: made by rd_kafka_topic_new and destroyed only here, while its client lives (`self._client`
+        // SAFETY: made by rd_kafka_topic_new and destroyed only here, while its client lives (`self.client`
         // is dropped after this body).
         unsafe { rdkafka::bindings::rd_kafka_topic_destroy(self.rkt.as_ptr()) };
     }
@@ -484,9 +530,12 @@ mod tests {
     #[allow(unsafe_code)] // from_ptr is rdkafka's unsafe trait method
     fn opaques_round_trip() {
         for id in [0, 1, 41, u64::from(u32::MAX) + 7, Opaque::MAX_QUIET_ID] {
-            let ptr = Opaque::Quiet(id).into_ptr();
-            // SAFETY: made by into_ptr just above, taken back once.
-            assert!(matches!(unsafe { Opaque::from_ptr(ptr) }, Opaque::Quiet(back) if back == id));
+            for leased in [false, true] {
+                let ptr = Opaque::Quiet { id, leased }.into_ptr();
+                // SAFETY: made by into_ptr just above, taken back once.
+                let back = unsafe { Opaque::from_ptr(ptr) };
+                assert!(matches!(back, Opaque::Quiet { id: i, leased: l } if i == id && l == leased));
+            }
         }
         let ptr = Opaque::Pending(Forget.pending(Meta::quiet(9, 120)).0).into_ptr();
         assert_eq!(ptr.addr() & 3, 0);

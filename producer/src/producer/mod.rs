@@ -24,6 +24,8 @@
 #![cfg_attr(not(feature = "kafka"), allow(dead_code, unused_variables, unused_imports))]
 
 mod accounting;
+#[cfg(feature = "kafka")]
+mod arena;
 mod budget;
 mod callback;
 mod error;

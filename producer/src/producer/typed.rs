@@ -672,7 +672,7 @@ impl<T: Topic> TypedProducer<T> {
                 // the delivery report carries), on a producer without interceptors: librdkafka carries its ID.
                 let quiet = record.headers.is_empty() && accounting.quiet() && meta.record_id <= Opaque::MAX_QUIET_ID;
                 let (opaque, handle) = match quiet.then(|| completion.quietly(meta.record_id)).flatten() {
-                    Some(handle) => (Opaque::Quiet(meta.record_id), handle),
+                    Some(handle) => (Opaque::Quiet { id: meta.record_id, leased: false }, handle),
                     None => {
                         let (pending, handle) = completion.pending(meta);
                         (Opaque::Pending(pending), handle)
