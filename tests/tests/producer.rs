@@ -98,11 +98,11 @@ fn decode<T: KafkaRecord + for<'de> typed_kafka::AvroDecode<'de>>(framed: &[u8])
     T::decode_body(body).unwrap()
 }
 
-/// Fire-and-forget values of 0.5 to 8 KiB, which wait for their reports in the producer's own chunks rather than in
-/// copies librdkafka makes (the value arena): across many chunks, with small ones in between that librdkafka
-/// copies, every record arrives with its own bytes, once.
+/// Values of 0.5 to 8 KiB, which wait for their reports in the producer's own chunks rather than in copies
+/// librdkafka makes (the value arena), sent fire-and-forget, called back and awaited: across many chunks, with
+/// small ones in between that librdkafka copies, every record arrives with its own bytes, once.
 #[tokio::test]
-async fn fire_and_forget_values_of_every_size_arrive_intact() {
+async fn values_of_every_size_arrive_intact_in_every_send_mode() {
     let name = topic("it-leased", 3).await;
     let p = producer(config());
     let readings = p.topic(READINGS).name(&name).bind().await.unwrap();
@@ -113,10 +113,30 @@ async fn fire_and_forget_values_of_every_size_arrive_intact() {
         // Sizes from a few bytes to ~8 KiB, each record's text its own.
         tags: vec![format!("{i:05}").repeat([1, 100, 160, 200, 1_600][i % 5])],
     };
+    let called_back = Arc::new(AtomicUsize::new(0));
+    let mut deliveries = Vec::new();
     for i in 0..n {
-        readings.send_and_forget(Record::new(value(i)).key(format!("k{i}"))).await.unwrap();
+        let record = Record::new(value(i)).key(format!("k{i}"));
+        match i % 3 {
+            0 => drop(readings.send_and_forget(record).await.unwrap()),
+            1 => {
+                let called_back = called_back.clone();
+                readings
+                    .send_with(record, move |r| {
+                        r.unwrap();
+                        called_back.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap();
+            }
+            _ => deliveries.push(readings.enqueue(record).await.unwrap()),
+        }
+    }
+    for d in deliveries {
+        d.await.unwrap();
     }
     assert_eq!(p.flush(Duration::from_secs(60)).await, 0);
+    assert_eq!(called_back.load(Ordering::SeqCst), n / 3);
     let mut seen = vec![false; n];
     for m in consume(&name, n) {
         let r: Reading = decode(m.payload().unwrap());

@@ -1,5 +1,6 @@
-//! Leased value bytes: where a fire-and-forget record's value waits for its delivery report, instead of a copy that
-//! librdkafka allocates per record.
+//! Leased value bytes: where a record's value waits for its delivery report, instead of a copy that librdkafka
+//! allocates per record. Values of `LEASE_MIN..=LEASE_MAX` bytes sent through a bound topic's handle (no headers,
+//! no explicit timestamp: `KafkaCore::enqueue`) are leased, in every send mode; the report's opaque says so.
 //!
 //! With `RD_KAFKA_MSG_F_COPY`, librdkafka allocates its message header and a copy of the value together, one
 //! allocation per record, freed by the thread that serves delivery reports. Past about 1 KiB together, glibc serves
@@ -77,9 +78,10 @@ impl ValueArena {
         self.live.load(Ordering::Relaxed)
     }
 
-    /// A copy of `value` in a chunk, valid until [`release`](Self::release) is called with the returned pointer;
-    /// `None` when the value is outside the leased sizes or the arena is at its cap (the caller copies instead).
-    pub(crate) fn lease(&self, value: &[u8]) -> Option<NonNull<u8>> {
+    /// A copy of `value` in a chunk, valid until the lease is dropped or, once handed over with
+    /// [`Lease::into_raw`], until [`release`](Self::release) is called with its pointer; `None` when the value is
+    /// outside the leased sizes or the arena is at its cap (the caller copies instead).
+    pub(crate) fn lease(&self, value: &[u8]) -> Option<Lease<'_>> {
         if !(LEASE_MIN..=LEASE_MAX).contains(&value.len()) {
             return None;
         }
@@ -117,7 +119,7 @@ impl ValueArena {
             value_ptr
         };
         cursor.used += need;
-        Some(value_ptr)
+        Some(Lease { arena: self, value: value_ptr })
     }
 
     /// Gives back a leased value.
@@ -144,6 +146,34 @@ impl ValueArena {
             unsafe { dealloc(chunk.as_ptr().cast(), LAYOUT) };
             self.live.fetch_sub(CHUNK, Ordering::Relaxed);
         }
+    }
+}
+
+/// A value in the arena, given back when dropped unless handed over with [`into_raw`](Self::into_raw).
+pub(crate) struct Lease<'a> {
+    arena: &'a ValueArena,
+    value: NonNull<u8>,
+}
+
+impl Lease<'_> {
+    /// Where the value's bytes are.
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.value.as_ptr()
+    }
+
+    /// Hands the lease over: whoever holds the pointer gives it back with [`ValueArena::release`].
+    pub(crate) fn into_raw(self) -> NonNull<u8> {
+        let value = self.value;
+        std::mem::forget(self);
+        value
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        // SAFETY: leased from this arena and not handed over (into_raw forgets the lease), so released once, here.
+        unsafe { self.arena.release(self.value.as_ptr()) };
     }
 }
 
@@ -174,7 +204,7 @@ mod tests {
         let leases: Vec<(NonNull<u8>, Vec<u8>)> = (0..600)
             .map(|i| {
                 let v = value(i, LEASE_MIN + (i * 37) % 2000);
-                (arena.lease(&v).expect("leased"), v)
+                (arena.lease(&v).expect("leased").into_raw(), v)
             })
             .collect();
         assert!(arena.live() >= 4 * CHUNK, "{} bytes of chunks for ~1 MiB of values", arena.live());
@@ -197,21 +227,17 @@ mod tests {
         assert!(arena.lease(&vec![0; LEASE_MAX + 1]).is_none());
         let big = vec![7u8; LEASE_MAX];
         let mut held = Vec::new();
-        while let Some(ptr) = arena.lease(&big) {
-            held.push(ptr);
+        while let Some(lease) = arena.lease(&big) {
+            held.push(lease);
             assert!(held.len() < 64, "the cap never refused");
         }
         assert!(arena.live() <= 2 * CHUNK);
-        // Releasing makes room again.
-        for ptr in held {
-            // SAFETY: leased above, released once.
-            unsafe { arena.release(ptr.as_ptr()) };
-        }
-        assert!(arena.lease(&big).is_some_and(|ptr| {
-            // SAFETY: just leased, released once.
-            unsafe { arena.release(ptr.as_ptr()) };
-            true
-        }));
+        // Dropped leases are given back and make room again.
+        drop(held);
+        assert_eq!(arena.live(), 0, "both chunks freed: the arena had moved on from them");
+        let lease = arena.lease(&big).expect("room again");
+        // SAFETY: the lease's bytes, while it is held.
+        assert_eq!(unsafe { std::slice::from_raw_parts(lease.as_ptr(), big.len()) }, big.as_slice());
     }
 
     /// One thread leases while another releases, as the sender and librdkafka's delivery-report thread do.
@@ -236,7 +262,7 @@ mod tests {
             let v = value(i, LEASE_MIN + i % 1500);
             let ptr = loop {
                 match arena.lease(&v) {
-                    Some(ptr) => break ptr,
+                    Some(lease) => break lease.into_raw(),
                     None => std::thread::yield_now(),
                 }
             };

@@ -13,7 +13,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::util::IntoOpaque;
 
 use super::accounting::{Accounting, BatchStats};
-use super::arena::ValueArena;
+use super::arena::{Lease, ValueArena};
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
 use super::pending::{Boxed, Completer, Outcome, Pending, SlotBlock};
 use crate::config::ProducerConfig;
@@ -139,7 +139,16 @@ impl ProducerContext for Ctx {
             Ok(m) | Err((_, m)) => m,
         };
         let pending = match opaque {
-            Opaque::Pending(pending) => pending,
+            Opaque::Pending(pending) => {
+                if pending.meta().leased {
+                    // SAFETY: as for a quiet record's, below.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        self.arena.release((*message.ptr()).payload.cast_const().cast())
+                    };
+                }
+                pending
+            }
             Opaque::Quiet { id: record_id, leased } => {
                 // The bytes it held of the budget are its key and value: a quiet record has no headers.
                 let bytes = (message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len)).max(1);
@@ -277,17 +286,27 @@ impl KafkaCore {
         TopicHandle::new(self.producer.clone(), topic)
     }
 
-    /// Hands a record to librdkafka; on refusal the pending record comes back with the reason.
+    /// Hands a record to librdkafka with the opaque that `pending` makes, told whether the record's value is
+    /// leased from the value arena (the report then gives it back); returns what `pending` returned beside the
+    /// opaque. On refusal the opaque comes back with the reason, and a lease is given back.
     #[allow(clippy::result_large_err)] // the refusal path, once per refused record
-    pub(crate) fn enqueue(&self, wire: Wire<'_>, pending: Opaque) -> Result<(), (SendErrorKind, Opaque)> {
+    pub(crate) fn enqueue<H>(
+        &self,
+        wire: Wire<'_>,
+        pending: impl FnOnce(bool) -> (Opaque, H),
+    ) -> Result<H, (SendErrorKind, Opaque)> {
         if let Some(handle) = wire.handle
             && wire.headers.is_empty()
             && wire.timestamp.is_none()
         {
-            return handle.produce(wire.partition, wire.key, wire.value, pending).map_err(|(code, pending)| {
-                (self.refusal(code, wire.partition, KafkaError::MessageProduction(code)), pending)
-            });
+            // Only this path lends values: its opaque is told so, and `TopicHandle::produce` passes the lease.
+            let lease = wire.value.and_then(|v| handle.client.context().arena.lease(v));
+            let (opaque, held) = pending(lease.is_some());
+            return handle.produce(wire.partition, wire.key, wire.value, lease, opaque).map(|()| held).map_err(
+                |(code, pending)| (self.refusal(code, wire.partition, KafkaError::MessageProduction(code)), pending),
+            );
         }
+        let (pending, held) = pending(false);
         let mut record: BaseRecord<'_, [u8], [u8], Opaque> = BaseRecord::with_opaque_to(wire.topic, pending);
         record.key = wire.key;
         record.payload = wire.value;
@@ -300,7 +319,7 @@ impl KafkaCore {
             }
             record.headers = Some(h);
         }
-        self.producer.send(record).map_err(|(e, record)| {
+        self.producer.send(record).map(|()| held).map_err(|(e, record)| {
             let code = e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
             (self.refusal(code, wire.partition, e), record.delivery_opaque)
         })
@@ -430,8 +449,8 @@ impl TopicHandle {
     }
 
     /// Enqueues the key and value with `pending` as the delivery report's opaque; on refusal `pending` comes back
-    /// with librdkafka's reason. librdkafka copies the key; a quiet record's value is leased from the producer's
-    /// [`ValueArena`] when it can be (the report releases it), else librdkafka copies it too.
+    /// with librdkafka's reason. librdkafka copies the key; it reads the value from `lease` (a copy in the
+    /// producer's [`ValueArena`], which the report gives back) when there is one, else copies it too.
     // The refused record comes back by value: a box would cost an allocation per refusal (a full queue refuses
     // many in a row).
     #[allow(clippy::result_large_err)]
@@ -440,19 +459,12 @@ impl TopicHandle {
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        lease: Option<Lease<'_>>,
         pending: Opaque,
     ) -> Result<(), (RDKafkaErrorCode, Opaque)> {
         let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
-        let arena = &self.client.context().arena;
-        let (pending, leased) = match (pending, value) {
-            (Opaque::Quiet { id, .. }, Some(v)) => match arena.lease(v) {
-                Some(leased) => (Opaque::Quiet { id, leased: true }, Some(leased)),
-                None => (Opaque::Quiet { id, leased: false }, None),
-            },
-            (pending, _) => (pending, None),
-        };
-        let (value_ptr, value_len, flags) = match (leased, value) {
-            (Some(leased), Some(v)) => (leased.as_ptr().cast_const(), v.len(), 0),
+        let (value_ptr, value_len, flags) = match (&lease, value) {
+            (Some(lease), Some(v)) => (lease.as_ptr(), v.len(), 0),
             (_, v) => v.map_or((std::ptr::null(), 0, rdkafka::bindings::RD_KAFKA_MSG_F_COPY), |v| {
                 (v.as_ptr(), v.len(), rdkafka::bindings::RD_KAFKA_MSG_F_COPY)
             }),
@@ -478,16 +490,12 @@ impl TopicHandle {
         if failed {
             // SAFETY: librdkafka did not take the opaque; the thread-local error is this call's.
             let (code, pending) = unsafe { (rdkafka::bindings::rd_kafka_last_error(), Opaque::from_ptr(opaque)) };
-            if let Some(leased) = leased {
-                // SAFETY: leased above; librdkafka kept nothing, so it is released once, here.
-                unsafe { arena.release(leased.as_ptr()) };
-            }
-            let pending = match pending {
-                Opaque::Quiet { id, .. } => Opaque::Quiet { id, leased: false },
-                pending => pending,
-            };
+            // librdkafka kept nothing: dropping the lease gives it back.
+            drop(lease);
             return Err((RDKafkaErrorCode::from(code), pending));
         }
+        // librdkafka reads the value until the record's report, which gives the lease back.
+        lease.map(Lease::into_raw);
         Ok(())
     }
 }

@@ -51,12 +51,22 @@ pub(crate) struct Meta {
     pub(crate) value_size: Option<u32>,
     pub(crate) key_schema_id: Option<SchemaId>,
     pub(crate) value_schema_id: Option<SchemaId>,
+    /// Its value is lent to librdkafka from the producer's value arena; the delivery report gives it back.
+    pub(crate) leased: bool,
 }
 
 impl Meta {
     /// A record known only by its ID and bytes, as a quiet record's failed delivery report rebuilds it.
     pub(crate) fn quiet(record_id: u64, bytes: u32) -> Meta {
-        Meta { record_id, bytes, key_size: None, value_size: None, key_schema_id: None, value_schema_id: None }
+        Meta {
+            record_id,
+            bytes,
+            key_size: None,
+            value_size: None,
+            key_schema_id: None,
+            value_schema_id: None,
+            leased: false,
+        }
     }
 
     /// The outcome as the sender, the interceptors and the callbacks see it.

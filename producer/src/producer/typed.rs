@@ -663,6 +663,7 @@ impl<T: Topic> TypedProducer<T> {
             value_size: encoded.value.as_ref().map(|v| v.len() as u32),
             key_schema_id: encoded.key_id,
             value_schema_id: encoded.value_id,
+            leased: false,
         };
         match &producer.backend {
             #[cfg(feature = "kafka")]
@@ -671,13 +672,6 @@ impl<T: Topic> TypedProducer<T> {
                 // A record nobody waits for, without headers (its budget bytes are then its key and value, which
                 // the delivery report carries), on a producer without interceptors: librdkafka carries its ID.
                 let quiet = record.headers.is_empty() && accounting.quiet() && meta.record_id <= Opaque::MAX_QUIET_ID;
-                let (opaque, handle) = match quiet.then(|| completion.quietly(meta.record_id)).flatten() {
-                    Some(handle) => (Opaque::Quiet { id: meta.record_id, leased: false }, handle),
-                    None => {
-                        let (pending, handle) = completion.pending(meta);
-                        (Opaque::Pending(pending), handle)
-                    }
-                };
                 let wire = super::kafka::Wire {
                     topic: &self.inner.topic,
                     handle: self.inner.handle.as_ref(),
@@ -687,12 +681,19 @@ impl<T: Topic> TypedProducer<T> {
                     timestamp: record.timestamp,
                     headers: &record.headers,
                 };
-                let enqueued = core.enqueue(wire, opaque);
-                // librdkafka copied the bytes: the buffers serve the next record on this thread.
+                let enqueued =
+                    core.enqueue(wire, |leased| match quiet.then(|| completion.quietly(meta.record_id)).flatten() {
+                        Some(handle) => (Opaque::Quiet { id: meta.record_id, leased }, handle),
+                        None => {
+                            let (pending, handle) = completion.pending(Meta { leased, ..meta });
+                            (Opaque::Pending(pending), handle)
+                        }
+                    });
+                // librdkafka or the value arena copied the bytes: the buffers serve the next record on this thread.
                 recycle(&KEY_BUFFER, encoded.key);
                 recycle(&VALUE_BUFFER, encoded.value);
                 match enqueued {
-                    Ok(()) => Ok(handle),
+                    Ok(handle) => Ok(handle),
                     Err((kind, _)) => {
                         accounting.not_enqueued(meta.bytes);
                         Err(self.refuse(kind, record))
