@@ -32,9 +32,14 @@ const BACK: usize = size_of::<*mut Chunk>();
 /// The start of a chunk; leased values follow it.
 #[repr(C)]
 struct Chunk {
-    /// Leased values not yet released, plus one while the arena still writes into the chunk.
+    /// `CHARGE` when made; each release takes one off, and the arena takes off the leases it did not give when it
+    /// moves on. So the sending thread writes this line once per chunk, not once per record (a line written by
+    /// both threads per record costs each of them a cache miss per record).
     refs: AtomicUsize,
 }
+
+/// More than a chunk can ever lend (every lease takes at least a byte of it).
+const CHARGE: usize = CHUNK;
 
 const LAYOUT: Layout = match Layout::from_size_align(CHUNK, align_of::<Chunk>()) {
     Ok(layout) => layout,
@@ -45,6 +50,8 @@ const LAYOUT: Layout = match Layout::from_size_align(CHUNK, align_of::<Chunk>())
 struct Cursor {
     chunk: Option<NonNull<Chunk>>,
     used: usize,
+    /// Leases given from `chunk`.
+    leases: usize,
 }
 
 // SAFETY: the cursor's chunk is only written through while the arena's mutex is held; its reference count is atomic.
@@ -70,7 +77,8 @@ impl std::fmt::Debug for ValueArena {
 impl ValueArena {
     /// An arena that holds at most `cap` bytes of chunks.
     pub(crate) fn new(cap: usize) -> ValueArena {
-        ValueArena { cursor: Mutex::new(Cursor { chunk: None, used: 0 }), live: AtomicUsize::new(0), cap }
+        let cursor = Cursor { chunk: None, used: 0, leases: 0 };
+        ValueArena { cursor: Mutex::new(cursor), live: AtomicUsize::new(0), cap }
     }
 
     /// Bytes of chunks allocated and not yet freed.
@@ -92,8 +100,8 @@ impl ValueArena {
             current => {
                 if let Some(full) = current {
                     cursor.chunk = None;
-                    // SAFETY: the arena's own reference to the chunk, given up once, here.
-                    unsafe { self.unref(full) };
+                    // SAFETY: the arena's own share of the chunk's count, given up once, here.
+                    unsafe { self.unref(full, CHARGE - cursor.leases) };
                 }
                 if self.live.load(Ordering::Relaxed) + CHUNK > self.cap {
                     return None;
@@ -101,9 +109,9 @@ impl ValueArena {
                 // SAFETY: the layout has a non-zero size.
                 let fresh = NonNull::new(unsafe { alloc(LAYOUT) })?.cast::<Chunk>();
                 // SAFETY: freshly allocated for a chunk, aligned for its header.
-                unsafe { fresh.write(Chunk { refs: AtomicUsize::new(1) }) };
+                unsafe { fresh.write(Chunk { refs: AtomicUsize::new(CHARGE) }) };
                 self.live.fetch_add(CHUNK, Ordering::Relaxed);
-                *cursor = Cursor { chunk: Some(fresh), used: size_of::<Chunk>() };
+                *cursor = Cursor { chunk: Some(fresh), used: size_of::<Chunk>(), leases: 0 };
                 fresh
             }
         };
@@ -114,11 +122,11 @@ impl ValueArena {
             at.cast::<*mut Chunk>().write_unaligned(chunk.as_ptr());
             let value_ptr = at.add(BACK);
             std::ptr::copy_nonoverlapping(value.as_ptr(), value_ptr.as_ptr(), value.len());
-            // The chunk is live: the arena holds its reference while it writes into it.
-            chunk.as_ref().refs.fetch_add(1, Ordering::Relaxed);
             value_ptr
         };
         cursor.used += need;
+        // Counted into the chunk's `refs` when the arena moves on (see `Chunk::refs`).
+        cursor.leases += 1;
         Some(Lease { arena: self, value: value_ptr })
     }
 
@@ -131,15 +139,15 @@ impl ValueArena {
         // SAFETY: `lease` wrote the chunk's pointer just before the value, inside the chunk, which is live until
         // this lease is released.
         let chunk = unsafe { value.sub(BACK).cast::<*mut Chunk>().read_unaligned() };
-        // SAFETY: the lease's reference to a live chunk, given up once (the caller's promise).
-        unsafe { self.unref(NonNull::new_unchecked(chunk)) };
+        // SAFETY: the lease's share of a live chunk's count, given up once (the caller's promise).
+        unsafe { self.unref(NonNull::new_unchecked(chunk), 1) };
     }
 
     /// # Safety
-    /// `chunk` is live and the caller gives up one reference it holds.
-    unsafe fn unref(&self, chunk: NonNull<Chunk>) {
+    /// `chunk` is live and the caller gives up `n` of its count that it holds.
+    unsafe fn unref(&self, chunk: NonNull<Chunk>, n: usize) {
         // SAFETY: live (the caller's promise).
-        if unsafe { chunk.as_ref() }.refs.fetch_sub(1, Ordering::Release) == 1 {
+        if unsafe { chunk.as_ref() }.refs.fetch_sub(n, Ordering::Release) == n {
             // Every write to the chunk (the leases' copies) happens before it is freed.
             fence(Ordering::Acquire);
             // SAFETY: the last reference: nobody reads the chunk any more; allocated with LAYOUT.
@@ -182,8 +190,9 @@ impl Drop for ValueArena {
     fn drop(&mut self) {
         let cursor = self.cursor.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(chunk) = cursor.chunk.take() {
-            // SAFETY: the arena's own reference, given up once; leases still out keep the chunk alive.
-            unsafe { self.unref(chunk) };
+            // SAFETY: the arena's own share, given up once; leases still out keep the chunk alive.
+            let unused = CHARGE - cursor.leases;
+            unsafe { self.unref(chunk, unused) };
         }
     }
 }
