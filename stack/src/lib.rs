@@ -40,12 +40,13 @@ pub const ENV_CLUSTER_BOOTSTRAP: &str = "TYPED_KAFKA_CLUSTER_BOOTSTRAP_SERVERS";
 pub const ENV_STACK_DIR: &str = "TYPED_KAFKA_STACK_DIR";
 /// Where downloaded and unpacked servers are cached (default: `<stack dir>/cache`).
 pub const ENV_STACK_CACHE: &str = "TYPED_KAFKA_STACK_CACHE";
-/// Port of the single broker's client listener (its controller listens on the next port). Default 39092.
+/// Port of the single broker's client listener (its controller listens on the next port). Default 29092. The
+/// defaults lie below Linux's ephemeral port range (32768-60999), so no outgoing connection is given one.
 pub const ENV_KAFKA_PORT: &str = "TYPED_KAFKA_STACK_KAFKA_PORT";
 /// First client port of the three-broker cluster; node `n` listens on `base + 100·(n-1)`, its controller one above.
-/// Default 39192.
+/// Default 29192.
 pub const ENV_CLUSTER_PORT: &str = "TYPED_KAFKA_STACK_CLUSTER_PORT";
-/// Port of the schema registry. Default 38081.
+/// Port of the schema registry. Default 28081.
 pub const ENV_REGISTRY_PORT: &str = "TYPED_KAFKA_STACK_REGISTRY_PORT";
 /// Seconds to wait for a server to become ready. Default 180.
 pub const ENV_TIMEOUT: &str = "TYPED_KAFKA_STACK_TIMEOUT_SECS";
@@ -316,9 +317,9 @@ impl StackConfig {
         Ok(StackConfig {
             dir,
             cache,
-            kafka_port: env_port(ENV_KAFKA_PORT, 39092)?,
-            cluster_port: env_port(ENV_CLUSTER_PORT, 39192)?,
-            registry_port: env_port(ENV_REGISTRY_PORT, 38081)?,
+            kafka_port: env_port(ENV_KAFKA_PORT, 29092)?,
+            cluster_port: env_port(ENV_CLUSTER_PORT, 29192)?,
+            registry_port: env_port(ENV_REGISTRY_PORT, 28081)?,
             timeout,
             java,
             registry_tls: None,
@@ -443,9 +444,10 @@ impl Stack {
     }
 
     /// Waits until a launch is ready. A process that exited because its port was taken between the check and its
-    /// bind is started again, at most [`BIND_RETRIES`] times, a second apart: the default ports lie in Linux's
-    /// ephemeral range (32768-60999), where the kernel may give one to any outgoing connection for a moment,
-    /// such as another stack's readiness check.
+    /// bind is started again, at most [`BIND_RETRIES`] times, a second apart. (The default ports, and the tests',
+    /// lie below Linux's ephemeral range, 32768-60999, from which the kernel gives outgoing connections their
+    /// local ports: inside it, a test's long-lived client connection once held a private broker's port through
+    /// every retry. A port set inside that range can still be taken that way.)
     fn await_launch(&self, mut launch: services::Launch) -> Result<(), StackError> {
         let mut retries = 0;
         loop {

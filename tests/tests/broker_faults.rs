@@ -56,9 +56,9 @@ fn producer(bootstrap: &str, settings: &[(&str, &str)]) -> Producer {
 async fn a_broker_down_longer_than_the_delivery_timeout_fails_every_record_in_flight() {
     let _serial = SERIAL.lock().await;
     let private = PrivateStack::new("broker-down", |c| {
-        c.kafka_port = 38792;
-        c.cluster_port = 38802;
-        c.registry_port = 38781;
+        c.kafka_port = 28792;
+        c.cluster_port = 28802;
+        c.registry_port = 28781;
     });
     let bootstrap = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
     let name = unique("it-down");
@@ -116,9 +116,9 @@ async fn a_broker_down_longer_than_the_delivery_timeout_fails_every_record_in_fl
 async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block() {
     let _serial = SERIAL.lock().await;
     let private = PrivateStack::new("broker-hung", |c| {
-        c.kafka_port = 38892;
-        c.cluster_port = 38902;
-        c.registry_port = 38881;
+        c.kafka_port = 28892;
+        c.cluster_port = 28902;
+        c.registry_port = 28881;
     });
     let bootstrap = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
     let name = unique("it-hung");

@@ -150,7 +150,7 @@ async fn failover_a_killed_partition_leader_loses_and_duplicates_nothing() {
 /// bound for the first time fails fast with a retriable error; once the registry is back, the same producer binds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_stopped_mid_stream() {
-    let private = PrivateStack::new("faults-registry", |c| c.registry_port = 38681);
+    let private = PrivateStack::new("faults-registry", |c| c.registry_port = 28681);
     let url = private.up(&[Service::Registry]).unwrap().endpoints.registry_url;
     let bootstrap = &stack().bootstrap_servers;
     let (bound, later) = (unique("it-reg-bound"), unique("it-reg-later"));

@@ -572,9 +572,9 @@ async fn every_compression_codec_round_trips() {
 async fn records_in_flight_to_a_broker_that_is_gone() {
     use typed_kafka_stack::Service;
     let stack = typed_kafka_tests::PrivateStack::new("producer-gone", |c| {
-        c.kafka_port = 38592;
-        c.cluster_port = 38602;
-        c.registry_port = 38581;
+        c.kafka_port = 28592;
+        c.cluster_port = 28602;
+        c.registry_port = 28581;
     });
     let bootstrap = stack.up(&[Service::Kafka]).expect("private broker").endpoints.bootstrap_servers;
     let name = unique("it-gone");

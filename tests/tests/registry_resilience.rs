@@ -21,9 +21,9 @@ struct Reading {
 #[tokio::test]
 async fn cached_schemas_survive_an_outage_and_the_client_recovers() {
     let stack = PrivateStack::new("resilience", |c| {
-        c.registry_port = 38881;
-        c.kafka_port = 38892;
-        c.cluster_port = 38900;
+        c.registry_port = 28881;
+        c.kafka_port = 28892;
+        c.cluster_port = 28900;
     });
     let report = stack.up(&[Service::Registry]).unwrap();
 

@@ -13,11 +13,11 @@ async fn a_custom_ca_makes_a_self_signed_registry_trusted() {
     let certs = TestCa::new("registry");
     let (ca, cert, key) = (&certs.ca_pem, &certs.cert_pem, &certs.key_pem);
 
-    let https_port = 38943;
+    let https_port = 28943;
     let stack = PrivateStack::new("tls", |c| {
-        c.registry_port = 38981;
-        c.kafka_port = 38992;
-        c.cluster_port = 39000;
+        c.registry_port = 28981;
+        c.kafka_port = 28992;
+        c.cluster_port = 29000;
         c.registry_tls = Some(RegistryTls { port: https_port, cert_pem: cert.clone(), key_pem: key.clone() });
     });
     stack.up(&[Service::Registry]).unwrap();

@@ -67,18 +67,18 @@ async fn a_sasl_scram_tls_listener_takes_credentials_and_refuses_wrong_ones_fast
     let ca = TestCa::new("kafka-sasl");
     let other_ca = TestCa::new("kafka-other");
     let private = PrivateStack::new("secured", |c| {
-        c.kafka_port = 38492;
-        c.cluster_port = 38402;
-        c.registry_port = 38481;
+        c.kafka_port = 28492;
+        c.cluster_port = 28402;
+        c.registry_port = 28481;
         c.kafka_sasl = Some(KafkaSasl {
-            port: 38494,
+            port: 28494,
             cert_pem: ca.cert_pem.clone(),
             key_pem: ca.key_pem.clone(),
             users: vec![(USER.into(), PASSWORD.into())],
         });
     });
     let plain = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
-    let secure = "127.0.0.1:38494";
+    let secure = "127.0.0.1:28494";
     let name = unique("it-secured");
     create_topic(&plain, &name, 2, 1).await;
     let registry = SchemaRegistryClient::builder([stack().registry_url.as_str()]).build().unwrap();

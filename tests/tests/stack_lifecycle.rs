@@ -27,12 +27,12 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn up_is_idempotent_and_down_stops_exactly_what_it_started() {
-    let stack = private_stack("idem", 38281, 38292);
+    let stack = private_stack("idem", 28281, 28292);
 
     let first = stack.up(&[Service::Registry]).expect("first up");
     assert_eq!(first.started, vec![Service::Registry]);
     assert!(first.reused.is_empty());
-    assert_eq!(first.endpoints.registry_url, "http://127.0.0.1:38281/apis/ccompat/v7");
+    assert_eq!(first.endpoints.registry_url, "http://127.0.0.1:28281/apis/ccompat/v7");
     let pid = stack
         .status()
         .expect("status")
@@ -55,7 +55,7 @@ fn up_is_idempotent_and_down_stops_exactly_what_it_started() {
 
 #[test]
 fn a_stale_pid_file_is_not_mistaken_for_a_running_server() {
-    let stack = private_stack("stale", 38381, 38392);
+    let stack = private_stack("stale", 28381, 28392);
     let pid_dir = stack.config().dir.join("kafka");
     std::fs::create_dir_all(&pid_dir).expect("dir");
     // Our own pid, but with a start time that is not ours: a reused pid, not the recorded process.
@@ -74,7 +74,7 @@ fn a_stale_pid_file_is_not_mistaken_for_a_running_server() {
 fn a_port_held_by_another_process_is_refused_with_a_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let stack = private_stack("port", port, 38492);
+    let stack = private_stack("port", port, 28492);
     match stack.up(&[Service::Registry]) {
         Err(StackError::PortInUse { port: p, service }) => {
             assert_eq!(p, port);
@@ -88,14 +88,14 @@ fn a_port_held_by_another_process_is_refused_with_a_clear_error() {
 fn a_server_that_dies_while_starting_is_reported_with_its_log() {
     // `echo` prints its arguments (the JVM options) to the log and exits: a server that died at start.
     let stack = PrivateStack::new("lifecycle-dies", |c| {
-        c.registry_port = 38581;
-        c.kafka_port = 38592;
+        c.registry_port = 28581;
+        c.kafka_port = 28592;
         c.java = PathBuf::from("echo");
     });
     match stack.up(&[Service::Registry]) {
         Err(StackError::Exited { service, tail, .. }) => {
             assert_eq!(service, "registry");
-            assert!(tail.contains("-Dquarkus.http.port=38581"), "log tail: {tail}");
+            assert!(tail.contains("-Dquarkus.http.port=28581"), "log tail: {tail}");
         }
         other => panic!("expected Exited, got {other:?}"),
     }
@@ -106,11 +106,11 @@ fn a_server_that_dies_while_starting_is_reported_with_its_log() {
 /// again once the port is free.
 #[test]
 fn a_broker_whose_port_was_taken_as_it_started_is_started_again() {
-    let stack = private_stack("rebind", 38181, 38192);
+    let stack = private_stack("rebind", 28181, 28192);
     // Bound without SO_REUSEADDR and not listening, as a connection's socket: `up` finds nothing accepting on the
     // port, and the broker cannot bind it.
     let holder = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    holder.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 38192)).into()).expect("bind the broker's port");
+    holder.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 28192)).into()).expect("bind the broker's port");
     let log = stack.config().dir.join("kafka").join("server.log");
     let release = std::thread::spawn(move || {
         // The port is given back once the first broker has failed on it, so that the retry is what starts it.
@@ -127,6 +127,6 @@ fn a_broker_whose_port_was_taken_as_it_started_is_started_again() {
     let report = stack.up(&[Service::Kafka]).expect("up starts the broker again once its port is free");
     assert!(release.join().expect("release thread"), "the first broker did not fail to bind");
     assert_eq!(report.started, vec![Service::Kafka]);
-    assert_eq!(report.endpoints.bootstrap_servers, "127.0.0.1:38192");
+    assert_eq!(report.endpoints.bootstrap_servers, "127.0.0.1:28192");
     assert!(stack.down(&[Service::Kafka]).expect("down").contains(&Service::Kafka));
 }
