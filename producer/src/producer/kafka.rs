@@ -22,7 +22,7 @@ use crate::record::{Headers, Timestamp};
 /// Receives librdkafka's callbacks on its poll thread.
 pub(crate) struct Ctx {
     accounting: Arc<Accounting>,
-    /// Where quiet records' values wait for their reports (see [`ValueArena`]).
+    /// Where records' values wait for their reports (see [`ValueArena`]).
     arena: ValueArena,
 }
 
@@ -138,30 +138,26 @@ impl ProducerContext for Ctx {
         let message = match result {
             Ok(m) | Err((_, m)) => m,
         };
+        // Read before a leased value is given back; the rest of the report reads only librdkafka's message header.
+        let value_len = message.payload().map_or(0, <[u8]>::len);
+        let leased = match &opaque {
+            Opaque::Pending(pending) => pending.meta().leased,
+            Opaque::Quiet { leased, .. } => *leased,
+        };
+        if leased {
+            // SAFETY: the message is the one librdkafka reports; its payload pointer (read raw, with the provenance
+            // librdkafka gives) is the value leased for this record in `KafkaCore::enqueue`, reported once; nothing
+            // reads the payload after this.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.arena.release((*message.ptr()).payload.cast_const().cast())
+            };
+        }
         let pending = match opaque {
-            Opaque::Pending(pending) => {
-                if pending.meta().leased {
-                    // SAFETY: as for a quiet record's, below.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        self.arena.release((*message.ptr()).payload.cast_const().cast())
-                    };
-                }
-                pending
-            }
-            Opaque::Quiet { id: record_id, leased } => {
+            Opaque::Pending(pending) => pending,
+            Opaque::Quiet { id: record_id, .. } => {
                 // The bytes it held of the budget are its key and value: a quiet record has no headers.
-                let bytes = (message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len)).max(1);
-                let bytes = bytes as u32;
-                if leased {
-                    // SAFETY: the message is the one librdkafka reports; its payload pointer (read raw, with the
-                    // provenance librdkafka gives) is the value leased for this record in `TopicHandle::produce`,
-                    // reported once; nothing reads the payload after this.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        self.arena.release((*message.ptr()).payload.cast_const().cast())
-                    };
-                }
+                let bytes = (message.key().map_or(0, <[u8]>::len) + value_len).max(1) as u32;
                 if result.is_ok() {
                     self.accounting.delivered_quietly(bytes);
                     return;
@@ -463,12 +459,10 @@ impl TopicHandle {
         pending: Opaque,
     ) -> Result<(), (RDKafkaErrorCode, Opaque)> {
         let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
-        let (value_ptr, value_len, flags) = match (&lease, value) {
-            (Some(lease), Some(v)) => (lease.as_ptr(), v.len(), 0),
-            (_, v) => v.map_or((std::ptr::null(), 0, rdkafka::bindings::RD_KAFKA_MSG_F_COPY), |v| {
-                (v.as_ptr(), v.len(), rdkafka::bindings::RD_KAFKA_MSG_F_COPY)
-            }),
-        };
+        // A leased value is the same bytes, in the arena.
+        let (value_ptr, value_len) =
+            value.map_or((std::ptr::null(), 0), |v| (lease.as_ref().map_or(v.as_ptr(), Lease::as_ptr), v.len()));
+        let flags = if lease.is_some() { 0 } else { rdkafka::bindings::RD_KAFKA_MSG_F_COPY };
         let opaque = pending.into_ptr();
         // SAFETY: the handle is live (see the type). librdkafka copies the key before it returns; it copies the
         // value too with RD_KAFKA_MSG_F_COPY, else (a leased value) it reads the value until the record's delivery
@@ -494,8 +488,10 @@ impl TopicHandle {
             drop(lease);
             return Err((RDKafkaErrorCode::from(code), pending));
         }
-        // librdkafka reads the value until the record's report, which gives the lease back.
-        lease.map(Lease::into_raw);
+        if let Some(lease) = lease {
+            // librdkafka reads the value until the record's report, which gives the lease back.
+            lease.into_raw();
+        }
         Ok(())
     }
 }
