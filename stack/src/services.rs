@@ -337,10 +337,11 @@ pub(crate) fn status(cfg: &StackConfig, service: Service) -> Result<Vec<ProcessS
     Ok(out)
 }
 
-fn java(cfg: &StackConfig, heap: &str) -> Command {
+/// A JVM with `initial` and `max` heap, G1 and the flags every server of the stack runs with.
+fn java(cfg: &StackConfig, initial: &str, max: &str) -> Command {
     let mut c = Command::new(&cfg.java);
-    c.arg("-Xms128m")
-        .arg(format!("-Xmx{heap}"))
+    c.arg(format!("-Xms{initial}"))
+        .arg(format!("-Xmx{max}"))
         .arg("-XX:+UseG1GC")
         .arg("-XX:MaxGCPauseMillis=20")
         .arg("-XX:+ExitOnOutOfMemoryError")
@@ -349,7 +350,7 @@ fn java(cfg: &StackConfig, heap: &str) -> Command {
 }
 
 fn registry_command(cfg: &StackConfig, jar: &Path, p: &Proc) -> Command {
-    let mut c = java(cfg, "384m");
+    let mut c = java(cfg, "128m", "384m");
     c.arg(format!("-Dquarkus.http.port={}", p.ports[0]))
         .arg("-Dquarkus.http.host=127.0.0.1")
         // Confluent's delete endpoints need Apicurio's deletion switches on.
@@ -368,15 +369,13 @@ fn registry_command(cfg: &StackConfig, jar: &Path, p: &Proc) -> Command {
 fn broker_command(cfg: &StackConfig, classpath: &str, replicated: bool, props: &Path) -> Command {
     let mut c = if replicated {
         // Three nodes on one small machine, for the fault tests: a modest heap each.
-        java(cfg, "384m")
+        java(cfg, "128m", "384m")
     } else {
         // The single broker carries the benchmarks: the heap and G1 settings of Kafka's own `kafka-server-start.sh`.
         // With 512 MiB and a ~170 MiB live set, the ~1 MB produce requests (humongous objects in G1) kept G1's
         // concurrent marking running back to back: a fifth of the broker's CPU under a 1 KiB stream.
-        let mut c = Command::new(&cfg.java);
-        c.args(["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"])
-            .args(["-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent"])
-            .args(["-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]);
+        let mut c = java(cfg, "1g", "1g");
+        c.args(["-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent"]);
         c
     };
     c.arg(format!("-Dlog4j2.configurationFile=file:{}", process::absolute(&provision::broker_log_config()).display()))
@@ -498,7 +497,7 @@ fn format_storage(
     if p.dir.join("data/meta.properties").exists() {
         return Ok(());
     }
-    let mut c = java(cfg, "256m");
+    let mut c = java(cfg, "128m", "256m");
     c.arg(format!("-Dlog4j2.configurationFile=file:{}", process::absolute(&provision::broker_log_config()).display()))
         .arg("-cp")
         .arg(classpath)
