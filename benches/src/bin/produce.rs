@@ -803,8 +803,8 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     );
     let only: Option<Vec<u64>> = env_list("PRODUCE_PATHS");
     let notes: Vec<usize> = env_list("PRODUCE_NOTES").unwrap_or(vec![0, 920]);
-    // A freshly started broker spends several times its settled CPU per record until its JIT has compiled the
-    // produce path (in one run: 11 µs per 1 KiB record in the first path, 3 µs by the fourth), which would make
+    // A freshly started broker spends about twice its settled CPU per record until its JIT has compiled the
+    // produce path (in one run: 2.2 times, per 1 KiB record, in round 0 what it took in round 4), which would make
     // round 0 measure the broker's warm-up. Records sent through the typed path first, not measured.
     let warm_up: u64 = env_list("PRODUCE_WARMUP").and_then(|v| v.first().copied()).unwrap_or(n);
     for note in notes.iter().copied().filter(|_| warm_up > 0) {
