@@ -22,8 +22,9 @@
 //! awaited sends at a fixed rate, per path. CPU is per process (user + system, librdkafka's threads included; for
 //! Java, the JVM while sending). When the local stack runs the broker, its CPU over each path's timed part (for the
 //! Java paths, the JVM's whole run) is added: on a machine the client and the broker share, their CPU per record
-//! together is what bounds the throughput, and the summary gives that ratio too. Its broker then deletes a dropped topic's files at once (`log.segment.delete.delay.ms` 0),
-//! and each path starts once the broker is idle. Allocations are the Rust heap's, counted by a global allocator.
+//! together is what bounds the throughput, and the summary gives that ratio too. Its broker then deletes a dropped
+//! topic's files at once (`log.segment.delete.delay.ms` 0), and each path starts once the broker is idle.
+//! Allocations are the Rust heap's, counted by a global allocator.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
