@@ -32,6 +32,7 @@
 //!
 //! `PRODUCE_PATHS=0,1` runs only those paths (0 raw, 1 typed, 2 typed mixed, 3 hand-wired, 4 Java Avro, 5 Java
 //! ProducerPerformance, 6 Java Avro with 1 MB batches, 7 raw mixed) and skips the latency part: for profiling one path.
+//! `PRODUCE_PERF_CTL=FIFO` with `perf record -D -1 --control fifo:FIFO` profiles only the paths' timed parts.
 //! `PRODUCE_NOTES=0` runs only the small record (920: only the large one). `PRODUCE_SETTINGS=batch.size=16384,..`
 //! sets producer settings (Kafka names) for the Rust paths. Before round 0, `PRODUCE_WARMUP` records (default: as
 //! many as a path sends; 0 for none) of each size go through the typed path unmeasured, so that the first round
@@ -210,6 +211,18 @@ impl Measure {
     }
 }
 
+/// With `PRODUCE_PERF_CTL` naming the control FIFO of `perf record --control fifo:CTL -D -1`, tells perf to
+/// sample only the timed parts of the paths: `perf_control("enable")` as a clock starts, `"disable"` as it stops.
+fn perf_control(command: &str) {
+    if let Some(fifo) = std::env::var_os("PRODUCE_PERF_CTL") {
+        use std::io::Write as _;
+        // Profiling only: a perf that is not listening costs the bench nothing but this line's error.
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(fifo).and_then(|mut f| writeln!(f, "{command}")) {
+            eprintln!("PRODUCE_PERF_CTL: {e}");
+        }
+    }
+}
+
 /// A path's clock: started where its timed part starts, it reads the wall time, this process's CPU, the Rust
 /// heap's allocations and the local broker's CPU over the same span.
 struct Clock {
@@ -223,6 +236,7 @@ struct Clock {
 impl Clock {
     fn start(b: &Bench) -> Clock {
         let broker = b.broker.as_ref().and_then(|pid| Some((pid.clone(), process_cpu(pid)?.0)));
+        perf_control("enable");
         Clock { started: Instant::now(), cpu: cpu_times().0, allocations: allocations(), broker }
     }
 
@@ -234,9 +248,11 @@ impl Clock {
 
     /// A Rust path's measure of `records` records (`bytes` in all), from the start to now.
     fn measure(&self, path: &'static str, records: u64, bytes: u64) -> Measure {
+        let wall = self.started.elapsed();
+        perf_control("disable");
         Measure {
             path,
-            wall: self.started.elapsed(),
+            wall,
             cpu: cpu_times().0 - self.cpu,
             records,
             bytes,
@@ -591,6 +607,7 @@ fn java_avro(
     .collect::<Vec<_>>();
     let clock = Clock::start(b);
     let out = b.java(&args)?;
+    perf_control("disable");
     let f: Vec<u64> = out.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     if f.len() < 5 || f[2] != 0 {
         return Err(format!("JavaAvroProduce: {out}").into());
@@ -639,6 +656,7 @@ fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(
     .collect();
     let clock = Clock::start(b);
     let out = b.java(&args)?;
+    perf_control("disable");
     let cpu = cpu_times().1 - children;
     // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P ms 50th, ..., Q ms 99th, ..."
     let last = out.lines().rev().find(|l| l.contains("records sent")).ok_or(format!("ProducerPerformance: {out}"))?;
