@@ -15,7 +15,7 @@ use rdkafka::util::IntoOpaque;
 use super::accounting::{Accounting, BatchStats};
 use super::arena::{Lease, ValueArena};
 use super::error::{BuildError, DeliveryErrorKind, SendErrorKind};
-use super::pending::{Boxed, Completer, Outcome, Pending, SlotBlock};
+use super::pending::{Awaited, Boxed, Completer, Outcome, Pending};
 use crate::config::ProducerConfig;
 use crate::record::{Headers, Timestamp};
 
@@ -234,7 +234,7 @@ impl IntoOpaque for Opaque {
         if ptr.addr() & Opaque::QUIET != 0 {
             Opaque::Quiet { id: (ptr.addr() >> 2) as u64, leased: ptr.addr() & Opaque::LEASED != 0 }
         } else if ptr.addr() & Opaque::AWAITED != 0 {
-            let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<SlotBlock>();
+            let slot = ptr.map_addr(|a| a & !Opaque::AWAITED).cast_const().cast::<Awaited>();
             // SAFETY: a pointer with the second bit set was made by `into_ptr` from a completer, and librdkafka
             // hands each opaque back once (rdkafka's contract for `from_ptr`).
             Opaque::Pending(Pending::InSlot(unsafe { Completer::from_raw(slot) }))

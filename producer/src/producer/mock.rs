@@ -10,7 +10,7 @@ use typed_kafka_avro::SchemaId;
 
 use super::accounting::Accounting;
 use super::error::{BindError, DeliveryErrorKind};
-use super::pending::{Outcome, Pending};
+use super::pending::{Outcome, Pending, SlotSource};
 use super::typed::KeyOf;
 use super::{Backend, Inner, Producer, RuntimeHandle, TopicBinding, TypedProducer};
 use crate::config::ProducerConfig;
@@ -181,6 +181,8 @@ impl MockProducer {
                     accounting,
                     backend: Backend::Mock(core),
                     runtime,
+                    awaited: SlotSource::default(),
+                    called: SlotSource::default(),
                 }),
             },
         }

@@ -44,6 +44,7 @@ pub use mock::{MockOutcome, MockProducer, Sent};
 pub use typed::{Binder, Delivery, KeyHashing, ProduceError, TopicBinding, TypedProducer};
 
 use accounting::Accounting;
+use pending::SlotSource;
 use typed_kafka_registry::client::Normalization;
 use typed_kafka_registry::{SchemaMode, SchemaRegistryClient};
 
@@ -66,6 +67,12 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     /// The runtime that runs registry I/O for blocking callers (the one the producer was built in, or its own).
     pub(crate) runtime: RuntimeHandle,
+    /// Where the awaited records of every topic bound to the producer take their slots: one source per producer,
+    /// as a block is large (see `pending::BLOCK_SLOTS`). Apart from the called-back records' (`called`): a future
+    /// kept for long keeps its slot's whole block, which would otherwise hold the slots of called-back records
+    /// long done.
+    pub(crate) awaited: SlotSource,
+    pub(crate) called: SlotSource,
 }
 
 impl Drop for Inner {
@@ -177,6 +184,8 @@ impl ProducerBuilder {
                 accounting,
                 backend,
                 runtime: RuntimeHandle::current_or_own()?,
+                awaited: SlotSource::default(),
+                called: SlotSource::default(),
             }),
         })
     }

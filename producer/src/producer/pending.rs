@@ -181,30 +181,30 @@ impl Completion for Await<'_> {
     }
 }
 
-/// Slots per [`SlotBlock`].
-pub(crate) const BLOCK_SLOTS: usize = 64;
+/// Slots per block: a block is one allocation of about 120 KiB.
+///
+/// Why so many: a block lives as long as the last of its slots, and in a stream it sits among librdkafka's
+/// per-message chunks on the allocator's heap. Blocks of 64 slots (7 KiB), one per 64 awaited or called-back records,
+/// cut that heap into pieces the per-message chunks no longer merge across: with a third of the records awaited
+/// and kept until the end, glibc's `malloc` then cost the sending thread a third more than in a fire-and-forget
+/// stream (`benches/README.md`, "Run AB"). (Under Miri, 64: it checks every slot of a block on every access to
+/// one, and the logic does not depend on the number.)
+pub(crate) const BLOCK_SLOTS: usize = if cfg!(miri) { 64 } else { 1024 };
 
 /// Slots of awaited or called-back records, allocated together and freed when the last of them is done with.
-/// Aligned so that a pointer to it leaves room in its low bits for a slot's index and two tag bits (see
-/// [`Completer::into_raw`]).
-#[repr(align(256))]
-pub(crate) struct SlotBlock {
-    slots: [Awaited; BLOCK_SLOTS],
+type Block = Arc<[Awaited]>;
+
+/// A block of free slots, written in place: collected from an iterator of known length, an `Arc<[_]>` is
+/// allocated once and filled, not built on the stack and moved.
+fn new_block() -> Block {
+    (0..BLOCK_SLOTS as u32).map(|index| Awaited { entry: Mutex::new(Entry::default()), index }).collect()
 }
 
-const _: () = assert!(align_of::<SlotBlock>() >= BLOCK_SLOTS << 2);
-
-impl SlotBlock {
-    fn new() -> SlotBlock {
-        SlotBlock { slots: std::array::from_fn(|_| Awaited { entry: Mutex::new(Entry::default()) }) }
-    }
-}
-
-/// Where a topic binding's awaited (or called-back) records take their slots: the block being filled, and the
-/// next free slot in it. A block is kept alive by its slots alone once it is full.
+/// Where a producer's awaited (or called-back) records take their slots: the block being filled, and the next
+/// free slot in it. A block is kept alive by its slots alone once it is full.
 #[derive(Default)]
 pub(crate) struct SlotSource {
-    filling: Mutex<Option<(Arc<SlotBlock>, usize)>>,
+    filling: Mutex<Option<(Block, usize)>>,
 }
 
 impl SlotSource {
@@ -212,7 +212,7 @@ impl SlotSource {
     fn take(&self, meta: Meta) -> SlotRef {
         let (block, index) = {
             let mut filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
-            let (block, index) = filling.take().unwrap_or_else(|| (Arc::new(SlotBlock::new()), 0));
+            let (block, index) = filling.take().unwrap_or_else(|| (new_block(), 0));
             if index + 1 < BLOCK_SLOTS {
                 *filling = Some((block.clone(), index + 1));
             }
@@ -226,8 +226,8 @@ impl SlotSource {
 
 /// One record's slot, which keeps its block alive.
 pub(crate) struct SlotRef {
-    block: Arc<SlotBlock>,
-    /// Below [`BLOCK_SLOTS`].
+    block: Block,
+    /// Below [`BLOCK_SLOTS`], the block's length.
     index: usize,
 }
 
@@ -249,8 +249,7 @@ impl Deref for SlotRef {
     type Target = Awaited;
 
     fn deref(&self) -> &Awaited {
-        // The mask keeps the index in bounds without a check that could panic; it is in bounds already.
-        &self.block.slots[self.index & (BLOCK_SLOTS - 1)]
+        &self.block[self.index]
     }
 }
 
@@ -264,7 +263,12 @@ impl std::fmt::Debug for SlotRef {
 /// one (its callback carried through librdkafka).
 pub(crate) struct Awaited {
     entry: Mutex<Entry>,
+    /// Its place in its block, which finds the block from a pointer to the slot (see [`Completer::from_raw`]).
+    index: u32,
 }
+
+// A pointer to a slot leaves its two low bits clear, for the tags of `kafka::Opaque`.
+const _: () = assert!(align_of::<Awaited>() >= 4);
 
 /// What a slot holds.
 struct Entry {
@@ -294,7 +298,7 @@ pub(crate) enum Report {
     /// As the batching core reported it: the future builds the metadata, on the awaiting thread.
     Outcome(Outcome),
     /// Already built (for the interceptors, or the close report). Boxed, as this is the rare case: it keeps every
-    /// slot, and so every [`SlotBlock`], small.
+    /// slot, and so every block, small.
     Built(Box<DeliveryResult>),
 }
 
@@ -406,24 +410,26 @@ impl Completer {
     }
 
     /// The slot as a pointer that owns this completer's reference to its block, for librdkafka to carry (see
-    /// [`from_raw`](Self::from_raw)): the block's address, with the slot's index in bits 2 to 7. Bits 0 and 1
-    /// are clear, for the caller's tags.
-    pub(crate) fn into_raw(mut self) -> *const SlotBlock {
+    /// [`from_raw`](Self::from_raw)). Its bits 0 and 1 are clear, for the caller's tags.
+    pub(crate) fn into_raw(mut self) -> *const Awaited {
         if let Some(callback) = self.callback().take() {
             self.slot.lock().state = State::Calling(callback);
         }
         // The pointer takes a reference of its own; `self`'s goes as it is dropped, reporting nothing.
         self.silent = true;
-        Arc::into_raw(self.slot.block.clone()).map_addr(|a| a | (self.slot.index << 2))
+        Arc::into_raw(self.slot.block.clone()).cast::<Awaited>().wrapping_add(self.slot.index)
     }
 
     /// # Safety
     /// `ptr` comes from [`into_raw`](Self::into_raw) (with bits 0 and 1 as it made them), and is given back once.
     #[allow(unsafe_code)]
-    pub(crate) unsafe fn from_raw(ptr: *const SlotBlock) -> Completer {
-        let index = (ptr.addr() >> 2) & (BLOCK_SLOTS - 1);
-        let block = ptr.map_addr(|a| a & !((BLOCK_SLOTS << 2) - 1));
-        // SAFETY: as the caller promises, `block` is what `Arc::into_raw` gave, whose reference is taken back once.
+    pub(crate) unsafe fn from_raw(ptr: *const Awaited) -> Completer {
+        // SAFETY: as the caller promises, `ptr` is a slot of a block it keeps alive; its index is never written
+        // after the block was made.
+        let index = unsafe { (*ptr).index } as usize;
+        let block = std::ptr::slice_from_raw_parts(ptr.wrapping_sub(index), BLOCK_SLOTS);
+        // SAFETY: `block` is the slice `Arc::into_raw` gave in `into_raw` (every block has `BLOCK_SLOTS` slots),
+        // whose reference is taken back once.
         let slot = SlotRef { block: unsafe { Arc::from_raw(block) }, index };
         let (meta, callback) = {
             let mut entry = slot.lock();

@@ -19,7 +19,7 @@ use super::callback::Callback;
 use super::error::{BindError, DeliveryError, SendError, SendErrorKind};
 #[cfg(feature = "kafka")]
 use super::kafka::MetadataError;
-use super::pending::{Await, Call, Completion, Forget, Meta, SlotRef, SlotSource};
+use super::pending::{Await, Call, Completion, Forget, Meta, SlotRef};
 use super::{Backend, Producer};
 use crate::partition::java_partition;
 use crate::record::{Record, RecordMetadata};
@@ -269,8 +269,6 @@ impl<T: Topic> TopicBinding<T> {
             inner: Arc::new(TypedInner {
                 producer: self.producer,
                 awaited_topic: Arc::from(&*topic),
-                awaited: SlotSource::default(),
-                called: SlotSource::default(),
                 topic,
                 #[cfg(feature = "kafka")]
                 handle,
@@ -301,11 +299,6 @@ struct TypedInner<T: Topic> {
     /// take a reference per awaited record, and the delivery thread, which takes one per called-back record, do
     /// not write one reference count.
     awaited_topic: Arc<str>,
-    /// Where the awaited records take their slots. Apart from the called-back records' (`called`): a future
-    /// kept for long keeps its slot's whole block, which would otherwise hold the slots of called-back records
-    /// long done.
-    awaited: SlotSource,
-    called: SlotSource,
     /// librdkafka's handle of the topic, for the Kafka backend.
     #[cfg(feature = "kafka")]
     handle: Option<super::kafka::TopicHandle>,
@@ -738,7 +731,7 @@ impl<T: Topic> TypedProducer<T> {
         &self,
         record: Record<KeyOf<T>, V>,
     ) -> Result<Delivery, SendError<KeyOf<T>, V>> {
-        let slot = self.submit(record, Await(&self.inner.awaited), false).await?;
+        let slot = self.submit(record, Await(&self.inner.producer.inner.awaited), false).await?;
         Ok(Delivery { topic: self.inner.awaited_topic.clone(), slot })
     }
 
@@ -766,7 +759,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Call(Callback::new(callback), &self.inner.called), false).await
+        self.submit(record, Call(Callback::new(callback), &self.inner.producer.inner.called), false).await
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is
@@ -778,7 +771,7 @@ impl<T: Topic> TypedProducer<T> {
     ) -> Result<RecordMetadata, ProduceError<KeyOf<T>, V>> {
         let delivery = super::block_on_until(
             async {
-                let slot = self.submit(record, Await(&self.inner.awaited), true).await?;
+                let slot = self.submit(record, Await(&self.inner.producer.inner.awaited), true).await?;
                 Ok::<_, SendError<KeyOf<T>, V>>(Delivery { topic: self.inner.awaited_topic.clone(), slot })
             },
             None,
