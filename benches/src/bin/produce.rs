@@ -24,7 +24,9 @@
 //! Java paths, the JVM's whole run) is added: on a machine the client and the broker share, their CPU per record
 //! together is what bounds the throughput, and the summary gives that ratio too. Its broker then deletes a dropped
 //! topic's files at once (`log.segment.delete.delay.ms` 0), and each path starts once the broker is idle.
-//! Allocations are the Rust heap's, counted by a global allocator.
+//! Allocations are the Rust heap's, counted by a global allocator. The rdkafka and typed paths also give the
+//! requests their client sent (librdkafka's statistics, every 500 ms): fewer, larger produce requests cost the
+//! broker less per record.
 //!
 //! ```text
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin produce [records] [rate] [rounds]
@@ -129,9 +131,28 @@ fn mirror_of(c: &Click) -> mirror::Click {
 struct Counting {
     delivered: Arc<AtomicU64>,
     latencies: Option<Arc<Mutex<Vec<Duration>>>>,
+    requests: Arc<AtomicU64>,
 }
 
-impl ClientContext for Counting {}
+impl ClientContext for Counting {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        self.requests.store(requests_sent(&statistics), Ordering::Relaxed);
+    }
+}
+
+/// How often librdkafka reports its statistics to the Rust paths, which count their produce requests from them.
+const STATS_MS: u64 = 500;
+
+/// Produce requests (and other requests, a handful) sent to the brokers, from librdkafka's statistics.
+fn requests_sent(statistics: &rdkafka::Statistics) -> u64 {
+    statistics.brokers.values().map(|b| b.tx).sum()
+}
+
+/// The requests an rdkafka path's producer sent, once librdkafka has reported its statistics after the last one.
+async fn requests_after(requests: &AtomicU64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(STATS_MS + 100)).await;
+    requests.load(Ordering::Relaxed)
+}
 
 impl ProducerContext for Counting {
     type DeliveryOpaque = Box<Instant>;
@@ -193,6 +214,9 @@ struct Measure {
     allocs: Option<f64>,
     /// The local broker's CPU over the path's timed part, when this machine runs it.
     broker_cpu: Option<Duration>,
+    /// Requests the client sent to the broker, from librdkafka's statistics (the Rust paths but hand-wired): fewer
+    /// and larger produce requests cost the broker less per record.
+    requests: Option<u64>,
 }
 
 impl Measure {
@@ -258,6 +282,7 @@ impl Clock {
             bytes,
             allocs: Some((allocations() - self.allocations) as f64 / records as f64),
             broker_cpu: self.broker_cpu(),
+            requests: None,
         }
     }
 }
@@ -392,8 +417,10 @@ fn send_when_room<C: ProducerContext>(
 
 async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
     let delivered = Arc::new(AtomicU64::new(0));
+    let requests = Arc::new(AtomicU64::new(0));
+    let context = Counting { delivered: delivered.clone(), latencies: None, requests: requests.clone() };
     let raw: ThreadedProducer<Counting> =
-        b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: None })?;
+        b.rd_config().set("statistics.interval.ms", STATS_MS.to_string()).create_with_context(context)?;
     let (prepared, bytes) = prepared(id, n, note)?;
     let clock = Clock::start(b);
     // Each path consumes its prepared inputs inside the clock, as the typed path consumes its records.
@@ -405,7 +432,8 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
     while delivered.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    Ok(clock.measure("raw rdkafka", n, bytes))
+    let m = clock.measure("raw rdkafka", n, bytes);
+    Ok(Measure { requests: Some(requests_after(&requests).await), ..m })
 }
 
 /// How a `raw-mixed` record's outcome reaches its sender.
@@ -417,9 +445,14 @@ enum RawDone {
 
 struct RawMixed {
     delivered: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
 }
 
-impl ClientContext for RawMixed {}
+impl ClientContext for RawMixed {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        self.requests.store(requests_sent(&statistics), Ordering::Relaxed);
+    }
+}
 
 impl ProducerContext for RawMixed {
     type DeliveryOpaque = Box<RawDone>;
@@ -440,8 +473,10 @@ impl ProducerContext for RawMixed {
 /// `raw`, with fire-and-forget, called-back and awaited records in flight together, as `typed-mixed`.
 async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
     let delivered = Arc::new(AtomicU64::new(0));
+    let requests = Arc::new(AtomicU64::new(0));
+    let context = RawMixed { delivered: delivered.clone(), requests: requests.clone() };
     let raw: ThreadedProducer<RawMixed> =
-        b.rd_config().create_with_context(RawMixed { delivered: delivered.clone() })?;
+        b.rd_config().set("statistics.interval.ms", STATS_MS.to_string()).create_with_context(context)?;
     let (prepared, bytes) = prepared(id, n, note)?;
     let failed = Arc::new(AtomicU64::new(0));
     let clock = Clock::start(b);
@@ -485,7 +520,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     if failed.load(Ordering::Relaxed) > 0 {
         return Err("raw mixed: records failed".into());
     }
-    Ok(m)
+    Ok(Measure { requests: Some(requests_after(&requests).await), ..m })
 }
 
 async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
@@ -504,6 +539,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
     };
     let failed = Arc::new(AtomicU64::new(0));
     let sent_before = b.producer.metrics().records_sent;
+    let requests_before = b.producer.metrics().requests_sent;
     let clock = Clock::start(b);
     let mut deliveries = Outstanding::new(if mixed { b.await_window } else { 0 }, n / 3 + 1);
     for (i, record) in records.into_iter().enumerate() {
@@ -533,7 +569,11 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
     }
     let left = b.producer.flush(Duration::from_secs(300)).await;
     let path = if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" };
-    let m = clock.measure(path, n, size as u64 * n);
+    let mut m = clock.measure(path, n, size as u64 * n);
+    tokio::time::sleep(Duration::from_millis(STATS_MS + 100)).await;
+    if let (Some(after), Some(before)) = (b.producer.metrics().requests_sent, requests_before) {
+        m.requests = Some((after - before).max(0) as u64);
+    }
     if left != 0 || failed.load(Ordering::Relaxed) != 0 || b.producer.metrics().records_sent != sent_before + n {
         return Err(format!("{topic}: {left} left in flight, {} failed", failed.load(Ordering::Relaxed)).into());
     }
@@ -626,6 +666,7 @@ fn java_avro(
         bytes: (v.len() + 5 + 11) as u64 * n,
         allocs: None,
         broker_cpu: clock.broker_cpu(),
+        requests: None,
     };
     Ok((m, f[3], f[4]))
 }
@@ -673,6 +714,7 @@ fn java_perf(b: &Bench, topic: &str, n: u64, size: usize, rate: i64) -> Result<(
         bytes: size as u64 * n,
         allocs: None,
         broker_cpu: clock.broker_cpu(),
+        requests: None,
     };
     Ok((m, (num(" ms 50th") * 1000.0) as u64, (num(" ms 99th") * 1000.0) as u64))
 }
@@ -747,8 +789,11 @@ async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Re
 async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> Result<(u64, u64)> {
     let delivered = Arc::new(AtomicU64::new(0));
     let lat = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
-    let raw: ThreadedProducer<Counting> =
-        b.rd_config().create_with_context(Counting { delivered: delivered.clone(), latencies: Some(lat.clone()) })?;
+    let raw: ThreadedProducer<Counting> = b.rd_config().create_with_context(Counting {
+        delivered: delivered.clone(),
+        latencies: Some(lat.clone()),
+        requests: Arc::default(),
+    })?;
     // Connected before the clock starts: one record, delivered, then the measured ones.
     let (_, warm) = framed(id, 0, 0)?;
     raw.send(BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).key("warm-up").payload(&warm))
@@ -789,7 +834,8 @@ fn env_list<T: std::str::FromStr>(name: &str) -> Option<Vec<T>> {
 }
 
 async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
-    let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str());
+    let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str())
+        .set_librdkafka("statistics.interval.ms", STATS_MS.to_string());
     for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
         let (k, v) = kv.split_once('=').ok_or("PRODUCE_SETTINGS: key=value,...")?;
         builder = builder.set(k, v);
@@ -863,7 +909,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     _ => java_perf(&b, &topic, n, size, -1)?.0,
                 };
                 println!(
-                    "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}{}",
+                    "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}{}{}",
                     m.path,
                     m.rate(),
                     m.mbps(),
@@ -871,7 +917,8 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                     m.allocs.map(|a| format!("{a:.2} allocs/rec")).unwrap_or_default(),
                     m.broker_cpu
                         .map(|_| format!(" (with the broker's: {:.2} µs)", m.system_cpu_us()))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    m.requests.map(|r| format!(" {r} requests")).unwrap_or_default()
                 );
                 all.entry((size, m.path)).or_default().push(m);
                 b.drop_topic(&topic).await;
