@@ -131,27 +131,38 @@ fn mirror_of(c: &Click) -> mirror::Click {
 struct Counting {
     delivered: Arc<AtomicU64>,
     latencies: Option<Arc<Mutex<Vec<Duration>>>>,
-    requests: Arc<AtomicU64>,
+    requests: Requests,
 }
 
 impl ClientContext for Counting {
     fn stats(&self, statistics: rdkafka::Statistics) {
-        self.requests.store(requests_sent(&statistics), Ordering::Relaxed);
+        self.requests.record(&statistics);
     }
 }
 
 /// How often librdkafka reports its statistics to the Rust paths, which count their produce requests from them.
 const STATS_MS: u64 = 500;
 
-/// Produce requests (and other requests, a handful) sent to the brokers, from librdkafka's statistics.
-fn requests_sent(statistics: &rdkafka::Statistics) -> u64 {
-    statistics.brokers.values().map(|b| b.tx).sum()
+/// Waits until librdkafka has reported its statistics at least once more.
+async fn next_statistics() {
+    tokio::time::sleep(Duration::from_millis(STATS_MS + 100)).await;
 }
 
-/// The requests an rdkafka path's producer sent, once librdkafka has reported its statistics after the last one.
-async fn requests_after(requests: &AtomicU64) -> u64 {
-    tokio::time::sleep(Duration::from_millis(STATS_MS + 100)).await;
-    requests.load(Ordering::Relaxed)
+/// The requests (produce requests, and a handful of others) an rdkafka path's producer sent to the brokers, as its
+/// context last read them from librdkafka's statistics.
+#[derive(Clone, Default)]
+struct Requests(Arc<AtomicU64>);
+
+impl Requests {
+    fn record(&self, statistics: &rdkafka::Statistics) {
+        self.0.store(statistics.brokers.values().map(|b| b.tx).sum(), Ordering::Relaxed);
+    }
+
+    /// The count once librdkafka has reported its statistics after the last request.
+    async fn settled(&self) -> u64 {
+        next_statistics().await;
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl ProducerContext for Counting {
@@ -417,7 +428,7 @@ fn send_when_room<C: ProducerContext>(
 
 async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
     let delivered = Arc::new(AtomicU64::new(0));
-    let requests = Arc::new(AtomicU64::new(0));
+    let requests = Requests::default();
     let context = Counting { delivered: delivered.clone(), latencies: None, requests: requests.clone() };
     let raw: ThreadedProducer<Counting> =
         b.rd_config().set("statistics.interval.ms", STATS_MS.to_string()).create_with_context(context)?;
@@ -433,7 +444,7 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
         std::thread::sleep(Duration::from_millis(1));
     }
     let m = clock.measure("raw rdkafka", n, bytes);
-    Ok(Measure { requests: Some(requests_after(&requests).await), ..m })
+    Ok(Measure { requests: Some(requests.settled().await), ..m })
 }
 
 /// How a `raw-mixed` record's outcome reaches its sender.
@@ -445,12 +456,12 @@ enum RawDone {
 
 struct RawMixed {
     delivered: Arc<AtomicU64>,
-    requests: Arc<AtomicU64>,
+    requests: Requests,
 }
 
 impl ClientContext for RawMixed {
     fn stats(&self, statistics: rdkafka::Statistics) {
-        self.requests.store(requests_sent(&statistics), Ordering::Relaxed);
+        self.requests.record(&statistics);
     }
 }
 
@@ -473,7 +484,7 @@ impl ProducerContext for RawMixed {
 /// `raw`, with fire-and-forget, called-back and awaited records in flight together, as `typed-mixed`.
 async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
     let delivered = Arc::new(AtomicU64::new(0));
-    let requests = Arc::new(AtomicU64::new(0));
+    let requests = Requests::default();
     let context = RawMixed { delivered: delivered.clone(), requests: requests.clone() };
     let raw: ThreadedProducer<RawMixed> =
         b.rd_config().set("statistics.interval.ms", STATS_MS.to_string()).create_with_context(context)?;
@@ -520,7 +531,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     if failed.load(Ordering::Relaxed) > 0 {
         return Err("raw mixed: records failed".into());
     }
-    Ok(Measure { requests: Some(requests_after(&requests).await), ..m })
+    Ok(Measure { requests: Some(requests.settled().await), ..m })
 }
 
 async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Result<Measure> {
@@ -570,7 +581,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
     let left = b.producer.flush(Duration::from_secs(300)).await;
     let path = if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" };
     let mut m = clock.measure(path, n, size as u64 * n);
-    tokio::time::sleep(Duration::from_millis(STATS_MS + 100)).await;
+    next_statistics().await;
     if let (Some(after), Some(before)) = (b.producer.metrics().requests_sent, requests_before) {
         m.requests = Some((after - before).max(0) as u64);
     }
@@ -792,7 +803,7 @@ async fn latency_raw(b: &Bench, topic: &str, id: u32, count: u64, rate: u64) -> 
     let raw: ThreadedProducer<Counting> = b.rd_config().create_with_context(Counting {
         delivered: delivered.clone(),
         latencies: Some(lat.clone()),
-        requests: Arc::default(),
+        requests: Requests::default(),
     })?;
     // Connected before the clock starts: one record, delivered, then the measured ones.
     let (_, warm) = framed(id, 0, 0)?;
