@@ -40,6 +40,10 @@
 //! many as a path sends; 0 for none) of each size go through the typed path unmeasured, so that the first round
 //! does not measure the broker's JIT warm-up.
 //!
+//! Each Rust path runs in a child process of this binary (the Java paths are processes of their own anyway), so
+//! that no path inherits the heap another path left behind; `PRODUCE_ISOLATE=0` runs them all in this process.
+//! Each typed path also has a typed producer of its own, as each rdkafka path has its own client.
+//!
 //! The summary gives, per pair of paths, the median over the rounds of their ratio within a round: the machine's
 //! load drifts more between rounds than between the paths of one round.
 
@@ -300,6 +304,13 @@ impl Clock {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// The Rust paths' names, as the output and the summary give them.
+const RAW: &str = "raw rdkafka";
+const RAW_MIXED: &str = "raw rdkafka, mixed";
+const TYPED: &str = "typed-kafka, fire-and-forget";
+const TYPED_MIXED: &str = "typed-kafka, mixed";
+const HAND_WIRED: &str = "hand-wired (apache-avro + schema_registry_converter + FutureProducer)";
+
 struct Bench {
     bootstrap: String,
     registry_url: String,
@@ -458,7 +469,7 @@ async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Mea
     while delivered.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let m = clock.measure("raw rdkafka", n, bytes);
+    let m = clock.measure(RAW, n, bytes);
     Ok(Measure { requests: Some(requests.settled().await), ..m })
 }
 
@@ -542,7 +553,7 @@ async fn raw_mixed(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Resu
     while delivered.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let m = clock.measure("raw rdkafka, mixed", n, bytes);
+    let m = clock.measure(RAW_MIXED, n, bytes);
     if failed.load(Ordering::Relaxed) > 0 {
         return Err("raw mixed: records failed".into());
     }
@@ -595,7 +606,7 @@ async fn typed(b: &Bench, topic: &str, n: u64, note: usize, mixed: bool) -> Resu
         d.await?;
     }
     let left = producer.flush(Duration::from_secs(300)).await;
-    let path = if mixed { "typed-kafka, mixed" } else { "typed-kafka, fire-and-forget" };
+    let path = if mixed { TYPED_MIXED } else { TYPED };
     let mut m = clock.measure(path, n, size as u64 * n);
     next_statistics().await;
     // A fresh producer has no statistics before its first report: it had sent no produce request then.
@@ -647,7 +658,7 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
     for f in futures.rest() {
         f.await?.map_err(|(e, _)| e)?;
     }
-    Ok(clock.measure("hand-wired (apache-avro + schema_registry_converter + FutureProducer)", n, bytes))
+    Ok(clock.measure(HAND_WIRED, n, bytes))
 }
 
 /// Java's KafkaProducer with Apache Avro: (measure, p50, p99) from the program's one line.
@@ -857,6 +868,9 @@ async fn main() -> Result<()> {
     let n = args.first().copied().unwrap_or(1_000_000);
     let rate = args.get(1).copied().unwrap_or(5_000);
     let rounds = args.get(2).copied().unwrap_or(1);
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        return child(&spec).await;
+    }
     let session = typed_kafka_stack::Session::start()?;
     let outcome = run(&session.endpoints, n, rate, rounds).await;
     session.stop_started()?;
@@ -868,7 +882,127 @@ fn env_list<T: std::str::FromStr>(name: &str) -> Option<Vec<T>> {
     std::env::var(name).ok().map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
 }
 
-async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
+/// Runs path `path` (see `PRODUCE_PATHS`) in this process.
+async fn run_path(b: &Bench, path: u64, topic: &str, id: u32, n: u64, note: usize, size: usize) -> Result<Measure> {
+    Ok(match path {
+        0 => raw(b, topic, id, n, note).await?,
+        1 => typed(b, topic, n, note, false).await?,
+        2 => typed(b, topic, n, note, true).await?,
+        3 => hand_wired(b, topic, n, note).await?,
+        4 => java_avro(b, topic, id, n, note, 0, None)?.0,
+        6 => java_avro(b, topic, id, n, note, 0, Some(1_000_000))?.0,
+        7 => raw_mixed(b, topic, id, n, note).await?,
+        _ => java_perf(b, topic, n, size, -1)?.0,
+    })
+}
+
+/// The Rust paths (see `PRODUCE_PATHS`), which run in a child process each unless `PRODUCE_ISOLATE=0`.
+const RUST_PATHS: [u64; 5] = [0, 1, 2, 3, 7];
+
+/// Set in a child process: the path it runs, as `path note records schema-id topic`.
+const CHILD_ENV: &str = "PRODUCE_CHILD";
+
+/// How a child's one line of output, its measure, starts.
+const CHILD_LINE: &str = "measure:";
+
+impl Measure {
+    /// The measure as a child prints it for its parent: path, wall and CPU in ns, records, bytes, allocations per
+    /// record, the broker's CPU in ns and the requests ("-" when not known).
+    fn to_line(&self, path: u64) -> String {
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        format!(
+            "{CHILD_LINE} {path} {} {} {} {} {} {} {}",
+            self.wall.as_nanos(),
+            self.cpu.as_nanos(),
+            self.records,
+            self.bytes,
+            or_dash(self.allocs.map(|a| a.to_string())),
+            or_dash(self.broker_cpu.map(|c| c.as_nanos().to_string())),
+            or_dash(self.requests.map(|r| r.to_string())),
+        )
+    }
+
+    /// The measure of a child's line.
+    fn from_line(line: &str) -> Result<Measure> {
+        let bad = || format!("a child's measure: {line:?}");
+        let f: Vec<&str> = line.strip_prefix(CHILD_LINE).ok_or_else(bad)?.split_whitespace().collect();
+        let [path, wall, cpu, records, bytes, allocs, broker, requests] = f[..] else { return Err(bad().into()) };
+        fn opt(v: &str) -> Option<&str> {
+            (v != "-").then_some(v)
+        }
+        let nanos = |v: &str| v.parse::<u64>().map(Duration::from_nanos);
+        Ok(Measure {
+            path: match path.parse::<u64>()? {
+                0 => RAW,
+                1 => TYPED,
+                2 => TYPED_MIXED,
+                3 => HAND_WIRED,
+                7 => RAW_MIXED,
+                _ => return Err(bad().into()),
+            },
+            wall: nanos(wall)?,
+            cpu: nanos(cpu)?,
+            records: records.parse()?,
+            bytes: bytes.parse()?,
+            allocs: opt(allocs).map(str::parse).transpose()?,
+            broker_cpu: opt(broker).map(nanos).transpose()?,
+            requests: opt(requests).map(str::parse).transpose()?,
+        })
+    }
+}
+
+/// Runs Rust path `path` in a child process of this binary: each path starts from a fresh heap and a fresh
+/// allocator state, whatever ran before it, as a JMH fork does. In one process, the paths before it left glibc's
+/// heap in pieces that a later path's librdkafka `malloc`s then paid for (see benches/README.md, run AE).
+fn in_child(
+    b: &Bench,
+    endpoints: &typed_kafka_stack::Endpoints,
+    path: u64,
+    topic: &str,
+    id: u32,
+    n: u64,
+    note: usize,
+) -> Result<Measure> {
+    let out = Command::new(std::env::current_exe()?)
+        .env(CHILD_ENV, format!("{path} {note} {n} {id} {topic}"))
+        .env(typed_kafka_stack::ENV_BOOTSTRAP, &endpoints.bootstrap_servers)
+        .env(typed_kafka_stack::ENV_REGISTRY, &endpoints.registry_url)
+        .env("PRODUCE_BROKER_PID", b.broker.as_deref().unwrap_or("-"))
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("path {path} in its process: {}; output: {stdout}", out.status).into());
+    }
+    let line = stdout.lines().find(|l| l.starts_with(CHILD_LINE)).ok_or("a child printed no measure")?;
+    Measure::from_line(line)
+}
+
+/// A child's part: runs the one path its parent named and prints its measure.
+async fn child(spec: &str) -> Result<()> {
+    let bad = || format!("{CHILD_ENV}: {spec:?}");
+    let f: Vec<&str> = spec.split_whitespace().collect();
+    let [path, note, n, id, topic] = f[..] else { return Err(bad().into()) };
+    let endpoints = typed_kafka_stack::Endpoints {
+        bootstrap_servers: std::env::var(typed_kafka_stack::ENV_BOOTSTRAP)?,
+        registry_url: std::env::var(typed_kafka_stack::ENV_REGISTRY)?,
+    };
+    let mut b = bench(&endpoints, false).await?;
+    b.broker = std::env::var("PRODUCE_BROKER_PID").ok().filter(|p| p != "-");
+    let path: u64 = path.parse()?;
+    if !RUST_PATHS.contains(&path) {
+        return Err(bad().into());
+    }
+    // The size is only the Java reference path's.
+    let m = run_path(&b, path, topic, id.parse()?, n.parse()?, note.parse()?, 0).await?;
+    b.producer.close(Duration::from_secs(30)).await;
+    println!("{}", m.to_line(path));
+    Ok(())
+}
+
+/// The bench's clients and settings for `endpoints`; with `java`, also the Java paths' class path (Maven resolves
+/// it on first use).
+async fn bench(endpoints: &typed_kafka_stack::Endpoints, java: bool) -> Result<Bench> {
     let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str())
         .set_librdkafka("statistics.interval.ms", STATS_MS.to_string());
     for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
@@ -879,21 +1013,25 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
     let producer = Producer::builder(config.clone()).registry(registry.clone()).build()?;
     let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml");
-    let b = Bench {
+    Ok(Bench {
         bootstrap: endpoints.bootstrap_servers.clone(),
         registry_url: endpoints.registry_url.clone(),
         admin: ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create()?,
         config,
         registry,
         producer,
-        java_cp: typed_kafka_stack::maven_classpath(&pom, "bench-java")?,
-        java: typed_kafka_stack::java()?,
+        java_cp: if java { typed_kafka_stack::maven_classpath(&pom, "bench-java")? } else { String::new() },
+        java: if java { typed_kafka_stack::java()? } else { std::path::PathBuf::new() },
         await_window: match std::env::var("PRODUCE_AWAIT_WINDOW").as_deref() {
             Err(_) | Ok("all") => usize::MAX,
             Ok(w) => w.parse().map_err(|_| "PRODUCE_AWAIT_WINDOW: a count, or all")?,
         },
         broker: broker_pid(&endpoints.bootstrap_servers),
-    };
+    })
+}
+
+async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds: u64) -> Result<()> {
+    let b = bench(endpoints, true).await?;
     let pid = std::process::id();
     if b.broker.is_some() {
         b.delete_files_at_once().await?;
@@ -903,6 +1041,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
         "{n} records per path and size, {rounds} round(s); latency at {rate} records/s; awaited deliveries outstanding: {window}"
     );
     let only: Option<Vec<u64>> = env_list("PRODUCE_PATHS");
+    let isolate = std::env::var("PRODUCE_ISOLATE").map_or(true, |v| v != "0");
     let notes: Vec<usize> = env_list("PRODUCE_NOTES").unwrap_or(vec![0, 920]);
     // A freshly started broker spends about twice its settled CPU per record until its JIT has compiled the
     // produce path (in one run: 2.2 times, per 1 KiB record, in round 0 what it took in round 4), which would make
@@ -934,15 +1073,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                 if let Some(pid) = &b.broker {
                     quiesce(pid).await;
                 }
-                let m = match path {
-                    0 => raw(&b, &topic, id, n, note).await?,
-                    1 => typed(&b, &topic, n, note, false).await?,
-                    2 => typed(&b, &topic, n, note, true).await?,
-                    3 => hand_wired(&b, &topic, n, note).await?,
-                    4 => java_avro(&b, &topic, id, n, note, 0, None)?.0,
-                    6 => java_avro(&b, &topic, id, n, note, 0, Some(1_000_000))?.0,
-                    7 => raw_mixed(&b, &topic, id, n, note).await?,
-                    _ => java_perf(&b, &topic, n, size, -1)?.0,
+                let m = if isolate && RUST_PATHS.contains(&path) {
+                    in_child(&b, endpoints, path, &topic, id, n, note)?
+                } else {
+                    run_path(&b, path, &topic, id, n, note, size).await?
                 };
                 println!(
                     "{:<70} {:>9.0} rec/s {:>7.1} MB/s {:>6.2} µs CPU/rec {}{}{}",
@@ -977,18 +1111,12 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
             let per_round: Vec<f64> = a.iter().zip(b).map(|(a, b)| f(a) / f(b)).collect();
             (median(per_round.clone()), per_round)
         };
-        let (t, m, r, h, j) = (
-            "typed-kafka, fire-and-forget",
-            "typed-kafka, mixed",
-            "raw rdkafka",
-            "hand-wired (apache-avro + schema_registry_converter + FutureProducer)",
-            "Java KafkaProducer + Avro (Confluent framing)",
-        );
+        let (t, m, r, h, j) = (TYPED, TYPED_MIXED, RAW, HAND_WIRED, "Java KafkaProducer + Avro (Confluent framing)");
         for (what, a, b) in [
             ("typed / raw", t, r),
             ("typed mixed / raw", m, r),
-            ("typed mixed / raw mixed", m, "raw rdkafka, mixed"),
-            ("raw mixed / raw", "raw rdkafka, mixed", r),
+            ("typed mixed / raw mixed", m, RAW_MIXED),
+            ("raw mixed / raw", RAW_MIXED, r),
             ("typed / hand-wired", t, h),
             ("typed mixed / hand-wired", m, h),
             ("typed / Java Avro", t, j),
