@@ -953,7 +953,7 @@ impl Measure {
 
 /// Runs Rust path `path` in a child process of this binary: each path starts from a fresh heap and a fresh
 /// allocator state, whatever ran before it, as a JMH fork does. In one process, the paths before it left glibc's
-/// heap in pieces that a later path's librdkafka `malloc`s then paid for (see benches/README.md, run AE).
+/// heap in pieces that a later path's librdkafka `malloc`s then paid for (see benches/README.md, runs AE, AF and AG).
 fn in_child(
     b: &Bench,
     endpoints: &typed_kafka_stack::Endpoints,
