@@ -316,19 +316,30 @@ struct Bench {
     registry_url: String,
     config: ProducerConfig,
     registry: SchemaRegistryClient,
-    /// Registers each path's schema and creates its topic's metadata; no path measures it (see
-    /// [`Bench::fresh_producer`]).
-    producer: Producer,
-    java_cp: String,
-    java: std::path::PathBuf,
-    admin: AdminClient<DefaultClientContext>,
+    /// The bench's own process's part; `None` in a child, which runs one Rust path and needs none of it.
+    parent: Option<Parent>,
     /// Awaited deliveries a path keeps outstanding at most.
     await_window: usize,
     /// The local stack's broker process, when it is the one at `bootstrap`.
     broker: Option<String>,
 }
 
+/// What only the bench's own process holds: the clients that make and drop the paths' topics, and Java.
+struct Parent {
+    /// Registers each path's schema and creates its topic's metadata; no path measures it (see
+    /// [`Bench::fresh_producer`]).
+    producer: Producer,
+    admin: AdminClient<DefaultClientContext>,
+    java_cp: String,
+    java: std::path::PathBuf,
+}
+
 impl Bench {
+    /// The bench's own process's part.
+    fn parent(&self) -> Result<&Parent> {
+        Ok(self.parent.as_ref().ok_or("topics and Java are the bench's own process's, not a child's")?)
+    }
+
     /// The typed producer's librdkafka settings for the rdkafka paths, with the same buffer: typed-kafka holds at
     /// most `buffer.memory` of records itself and sets librdkafka's own queue limit above it; here librdkafka's
     /// limit is `buffer.memory`, as Java's is.
@@ -356,23 +367,26 @@ impl Bench {
     /// A fresh 6-partition topic with the value schema registered under its subject; returns the schema ID.
     async fn topic(&self, name: &str) -> Result<u32> {
         typed_kafka::admin::ensure_topic(&self.config, name, 6, 1).await?;
-        let clicks = self.producer.topic(CLICKS).name(name).bind().await?;
+        let clicks = self.parent()?.producer.topic(CLICKS).name(name).bind().await?;
         let meta = clicks.send(Record::new(click(0, 0)).key("warm-up".into())).await?;
         Ok(meta.value_schema_id.ok_or("no schema id")?.0)
     }
 
     async fn drop_topic(&self, name: &str) {
-        let _ = self.admin.delete_topics(&[name], &AdminOptions::new()).await;
+        if let Ok(parent) = self.parent() {
+            let _ = parent.admin.delete_topics(&[name], &AdminOptions::new()).await;
+        }
     }
 
     /// For the local stack's broker: deletes a dropped topic's files at once (by default 60 s later, in the
     /// middle of a later path, whose broker then spent up to four times its usual CPU per record).
     async fn delete_files_at_once(&self) -> Result<()> {
-        let metadata = self.admin.inner().fetch_metadata(None, Duration::from_secs(10))?;
+        let admin = &self.parent()?.admin;
+        let metadata = admin.inner().fetch_metadata(None, Duration::from_secs(10))?;
         for broker in metadata.brokers() {
             let config =
                 AlterConfig::new(ResourceSpecifier::Broker(broker.id())).set("log.segment.delete.delay.ms", "0");
-            for result in self.admin.alter_configs(&[config], &AdminOptions::new()).await? {
+            for result in admin.alter_configs(&[config], &AdminOptions::new()).await? {
                 result.map_err(|(resource, e)| format!("{resource:?}: {e}"))?;
             }
         }
@@ -380,7 +394,8 @@ impl Bench {
     }
 
     fn java(&self, args: &[String]) -> Result<String> {
-        let out = Command::new(&self.java).arg("-cp").arg(&self.java_cp).args(args).output()?;
+        let parent = self.parent()?;
+        let out = Command::new(&parent.java).arg("-cp").arg(&parent.java_cp).args(args).output()?;
         if !out.status.success() {
             return Err(format!("java failed: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
@@ -896,8 +911,18 @@ async fn run_path(b: &Bench, path: u64, topic: &str, id: u32, n: u64, note: usiz
     })
 }
 
-/// The Rust paths (see `PRODUCE_PATHS`), which run in a child process each unless `PRODUCE_ISOLATE=0`.
-const RUST_PATHS: [u64; 5] = [0, 1, 2, 3, 7];
+/// The name of Rust path `path` (see `PRODUCE_PATHS`), `None` for a Java path. Each Rust path runs in a child
+/// process unless `PRODUCE_ISOLATE=0`.
+fn rust_path(path: u64) -> Option<&'static str> {
+    Some(match path {
+        0 => RAW,
+        1 => TYPED,
+        2 => TYPED_MIXED,
+        3 => HAND_WIRED,
+        7 => RAW_MIXED,
+        _ => return None,
+    })
+}
 
 /// Set in a child process: the path it runs, as `path note records schema-id topic`.
 const CHILD_ENV: &str = "PRODUCE_CHILD";
@@ -932,14 +957,7 @@ impl Measure {
         }
         let nanos = |v: &str| v.parse::<u64>().map(Duration::from_nanos);
         Ok(Measure {
-            path: match path.parse::<u64>()? {
-                0 => RAW,
-                1 => TYPED,
-                2 => TYPED_MIXED,
-                3 => HAND_WIRED,
-                7 => RAW_MIXED,
-                _ => return Err(bad().into()),
-            },
+            path: rust_path(path.parse()?).ok_or_else(bad)?,
             wall: nanos(wall)?,
             cpu: nanos(cpu)?,
             records: records.parse()?,
@@ -990,19 +1008,18 @@ async fn child(spec: &str) -> Result<()> {
     let mut b = bench(&endpoints, false).await?;
     b.broker = std::env::var("PRODUCE_BROKER_PID").ok().filter(|p| p != "-");
     let path: u64 = path.parse()?;
-    if !RUST_PATHS.contains(&path) {
+    if rust_path(path).is_none() {
         return Err(bad().into());
     }
     // The size is only the Java reference path's.
     let m = run_path(&b, path, topic, id.parse()?, n.parse()?, note.parse()?, 0).await?;
-    b.producer.close(Duration::from_secs(30)).await;
     println!("{}", m.to_line(path));
     Ok(())
 }
 
-/// The bench's clients and settings for `endpoints`; with `java`, also the Java paths' class path (Maven resolves
-/// it on first use).
-async fn bench(endpoints: &typed_kafka_stack::Endpoints, java: bool) -> Result<Bench> {
+/// The bench's clients and settings for `endpoints`; with `parent`, also the clients for the paths' topics and the
+/// Java paths' class path (Maven resolves it on first use).
+async fn bench(endpoints: &typed_kafka_stack::Endpoints, parent: bool) -> Result<Bench> {
     let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str())
         .set_librdkafka("statistics.interval.ms", STATS_MS.to_string());
     for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
@@ -1011,17 +1028,25 @@ async fn bench(endpoints: &typed_kafka_stack::Endpoints, java: bool) -> Result<B
     }
     let config = builder.build()?;
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
-    let producer = Producer::builder(config.clone()).registry(registry.clone()).build()?;
-    let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml");
+    let parent = if parent {
+        Some(Parent {
+            producer: Producer::builder(config.clone()).registry(registry.clone()).build()?,
+            admin: ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create()?,
+            java_cp: typed_kafka_stack::maven_classpath(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml"),
+                "bench-java",
+            )?,
+            java: typed_kafka_stack::java()?,
+        })
+    } else {
+        None
+    };
     Ok(Bench {
         bootstrap: endpoints.bootstrap_servers.clone(),
         registry_url: endpoints.registry_url.clone(),
-        admin: ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create()?,
         config,
         registry,
-        producer,
-        java_cp: if java { typed_kafka_stack::maven_classpath(&pom, "bench-java")? } else { String::new() },
-        java: if java { typed_kafka_stack::java()? } else { std::path::PathBuf::new() },
+        parent,
         await_window: match std::env::var("PRODUCE_AWAIT_WINDOW").as_deref() {
             Err(_) | Ok("all") => usize::MAX,
             Ok(w) => w.parse().map_err(|_| "PRODUCE_AWAIT_WINDOW: a count, or all")?,
@@ -1073,7 +1098,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
                 if let Some(pid) = &b.broker {
                     quiesce(pid).await;
                 }
-                let m = if isolate && RUST_PATHS.contains(&path) {
+                let m = if isolate && rust_path(path).is_some() {
                     in_child(&b, endpoints, path, &topic, id, n, note)?
                 } else {
                     run_path(&b, path, &topic, id, n, note, size).await?
@@ -1163,6 +1188,6 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     let (_, p50, p99) = java_perf(&b, &topic, count, 112, rate as i64)?;
     println!("{:<70} {p50:>7} µs {p99:>7} µs", "Java ProducerPerformance (ms resolution)");
     b.drop_topic(&topic).await;
-    b.producer.close(Duration::from_secs(30)).await;
+    b.parent()?.producer.close(Duration::from_secs(30)).await;
     Ok(())
 }
