@@ -156,7 +156,8 @@ pub struct ProducerConfig {
     /// throughput (`benches/README.md`). A batch is still sent after `linger.ms` however little it holds.
     pub batch_size: u32,
     /// `buffer.memory` in bytes (default 32 MiB): records held before they are sent; past it a send waits up to
-    /// `max.block.ms`.
+    /// `max.block.ms`. A record takes its key, value and header bytes and 192 bytes more, the memory the batching
+    /// core holds per record (librdkafka's message header), so that the bound holds for small records too.
     pub buffer_memory: u64,
     /// `max.block.ms` (default 60 s).
     pub max_block: Duration,
@@ -396,8 +397,15 @@ impl ProducerConfigBuilder {
             get("buffer.memory").map_or(Ok(32 << 20), |v| parse("buffer.memory", v, "a number of bytes"))?;
         let max_request_size =
             get("max.request.size").map_or(Ok(1 << 20), |v| parse("max.request.size", v, "a number of bytes"))?;
-        if u64::from(max_request_size) > buffer_memory {
-            return Err(error("max.request.size", "must not exceed buffer.memory: such a record could never be sent"));
+        let overhead = crate::producer::RECORD_OVERHEAD;
+        if u64::from(max_request_size) + u64::from(overhead) > buffer_memory {
+            return Err(error(
+                "max.request.size",
+                format!(
+                    "must not exceed buffer.memory less the {overhead} bytes each record takes besides its own: such \
+                     a record could never be sent"
+                ),
+            ));
         }
         let socket = |k: &str| -> Result<Option<u32>, ProducerConfigError> {
             match get(k).map(|v| parse::<i64>(k, v, "a number of bytes (-1 for the OS default)")).transpose()? {
@@ -495,6 +503,10 @@ mod tests {
             build(&[("max.request.size", "100"), ("buffer.memory", "10")]).unwrap_err().setting,
             "max.request.size"
         );
+        // A record of max.request.size also takes the per-record overhead from the budget.
+        let e = build(&[("max.request.size", "1000"), ("buffer.memory", "1100")]).unwrap_err();
+        assert!(e.reason.contains("192 bytes"), "{e}");
+        assert!(build(&[("max.request.size", "1000"), ("buffer.memory", "1192")]).is_ok());
         assert!(ProducerConfig::builder("no-port").build().is_err());
         assert_eq!(build(&[("send.buffer.bytes", "-1")]).unwrap().send_buffer_bytes, None);
         for codec in ["gzip", "snappy", "lz4", "zstd"] {

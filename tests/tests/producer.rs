@@ -393,7 +393,7 @@ async fn a_full_buffer_waits_for_deliveries_then_refuses_after_max_block() {
         config()
             .set("linger.ms", "20000")
             .set("delivery.timeout.ms", "60000")
-            .set("buffer.memory", "400")
+            .set("buffer.memory", "1000")
             .set("max.request.size", "200")
             .set("max.block.ms", "30000"),
     );
@@ -401,8 +401,12 @@ async fn a_full_buffer_waits_for_deliveries_then_refuses_after_max_block() {
     let mut body = Vec::new();
     reading(1).encode_body(&mut body).unwrap();
     let size = (5 + body.len() + 1) as u64; // frame, body, a one-byte key
-    let mut n = 0;
-    while p2.metrics().buffered_bytes + size <= 400 {
+    readings2.send_and_forget(Record::new(reading(0)).key("k".into())).await.unwrap();
+    // Each record takes its bytes and the batching core's per-record overhead.
+    let charge = p2.metrics().buffered_bytes;
+    assert_eq!(charge, size + 192, "a record's bytes and the per-record overhead");
+    let mut n = 1;
+    while p2.metrics().buffered_bytes + charge <= 1000 {
         readings2.send_and_forget(Record::new(reading(n % 10)).key("k".into())).await.unwrap();
         n += 1;
     }

@@ -45,7 +45,7 @@ pub(crate) struct Full {
 
 impl Full {
     /// The send's refusal for a record of `bytes`.
-    pub(crate) fn refusal(&self, bytes: u32) -> super::error::SendErrorKind {
+    pub(crate) fn refusal(&self, bytes: u64) -> super::error::SendErrorKind {
         super::error::SendErrorKind::BufferFull { waited: self.waited, needed: bytes as usize }
     }
 }

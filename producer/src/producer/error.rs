@@ -39,7 +39,8 @@ pub enum SendErrorKind {
     BufferFull {
         /// How long the send waited.
         waited: Duration,
-        /// The bytes the record needs.
+        /// The bytes the record needs from the budget: its key, value and headers, and the batching core's
+        /// per-record overhead (192 bytes).
         needed: usize,
     },
     /// The record is larger than `max.request.size`.
