@@ -34,6 +34,8 @@
 //!
 //! `PRODUCE_PATHS=0,1` runs only those paths (0 raw, 1 typed, 2 typed mixed, 3 hand-wired, 4 Java Avro, 5 Java
 //! ProducerPerformance, 6 Java Avro with 1 MB batches, 7 raw mixed) and skips the latency part: for profiling one path.
+//! `PRODUCE_PIN=1:0` runs the broker on CPU 1 and every client on CPU 0 (`taskset`, until the run ends). Keys
+//! of `PRODUCE_SETTINGS` that start with `rdkafka.` go to librdkafka as they are, for every Rust path.
 //! `PRODUCE_PERF_CTL=FIFO` with `perf record -D -1 --control fifo:FIFO` profiles only the paths' timed parts.
 //! `PRODUCE_NOTES=0` runs only the small record (920: only the large one). `PRODUCE_SETTINGS=batch.size=16384,..`
 //! sets producer settings (Kafka names) for the Rust paths. Before round 0, `PRODUCE_WARMUP` records (default: as
@@ -211,6 +213,44 @@ async fn quiesce(pid: &str) {
     }
 }
 
+/// `PRODUCE_PIN=BROKER:CLIENT` (CPU lists as `taskset` takes them, e.g. `1:0`): the broker's threads run only on
+/// the first CPUs, this process's threads (and so every path's process, Java's too) only on the second, with
+/// `taskset`. On a machine the broker shares, its CPU then no longer competes with the client's. The broker gets its
+/// CPUs back when the returned guard is dropped.
+fn pin(spec: &str, broker: &str) -> Result<Pinned> {
+    let (broker_cpus, client_cpus) = spec.split_once(':').ok_or("PRODUCE_PIN: BROKER_CPUS:CLIENT_CPUS")?;
+    // "pid 123's current affinity list: 0,1"
+    let before = taskset(&["-p", "-c", broker])?;
+    let before = before.rsplit(": ").next().unwrap_or_default().trim().to_string();
+    taskset(&["-a", "-p", "-c", broker_cpus, broker])?;
+    let pinned = Pinned { broker: broker.to_string(), cpus: before };
+    taskset(&["-a", "-p", "-c", client_cpus, &std::process::id().to_string()])?;
+    println!("pinned: the broker to CPUs {broker_cpus}, the clients to CPUs {client_cpus}");
+    Ok(pinned)
+}
+
+fn taskset(args: &[&str]) -> Result<String> {
+    let out = std::process::Command::new("taskset").args(args).output()?;
+    if !out.status.success() {
+        return Err(format!("taskset {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The broker pinned by [`pin`], and the CPUs it had before.
+struct Pinned {
+    broker: String,
+    cpus: String,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Err(e) = taskset(&["-a", "-p", "-c", &self.cpus, &self.broker]) {
+            eprintln!("PRODUCE_PIN: the broker keeps its pinning: {e}");
+        }
+    }
+}
+
 /// The pid of the local stack's broker, when it is the one at `bootstrap`.
 fn broker_pid(bootstrap: &str) -> Option<String> {
     let status = typed_kafka_stack::Stack::from_env().ok()?.status().ok()?;
@@ -349,6 +389,9 @@ impl Bench {
             cc.set(k, v);
         }
         cc.set("queue.buffering.max.kbytes", (self.config.buffer_memory / 1024).to_string());
+        // typed-kafka lifts librdkafka's message count limit, as its own budget bounds the records it holds; an
+        // rdkafka client has librdkafka's default.
+        cc.set("queue.buffering.max.messages", "100000");
         cc
     }
 
@@ -1024,7 +1067,10 @@ async fn bench(endpoints: &typed_kafka_stack::Endpoints, parent: bool) -> Result
         .set_librdkafka("statistics.interval.ms", STATS_MS.to_string());
     for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
         let (k, v) = kv.split_once('=').ok_or("PRODUCE_SETTINGS: key=value,...")?;
-        builder = builder.set(k, v);
+        builder = match k.strip_prefix("rdkafka.") {
+            Some(k) => builder.set_librdkafka(k, v),
+            None => builder.set(k, v),
+        };
     }
     let config = builder.build()?;
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
@@ -1061,6 +1107,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rate: u64, rounds
     if b.broker.is_some() {
         b.delete_files_at_once().await?;
     }
+    let _pinned = match std::env::var("PRODUCE_PIN") {
+        Ok(spec) => Some(pin(&spec, b.broker.as_deref().ok_or("PRODUCE_PIN: the broker is not the local stack's")?)?),
+        Err(_) => None,
+    };
     let window = if b.await_window == usize::MAX { "all".to_string() } else { b.await_window.to_string() };
     println!(
         "{n} records per path and size, {rounds} round(s); latency at {rate} records/s; awaited deliveries outstanding: {window}"
