@@ -44,7 +44,7 @@ pub(crate) struct Full {
 }
 
 impl Full {
-    /// The send's refusal for a record of `bytes`.
+    /// The send's refusal for a record that needed `bytes` of the budget (its own and the per-record overhead).
     pub(crate) fn refusal(&self, bytes: u64) -> super::error::SendErrorKind {
         super::error::SendErrorKind::BufferFull { waited: self.waited, needed: bytes as usize }
     }
