@@ -89,7 +89,7 @@ fn cargo_step(what: &str, args: &[&str], extra: &[String]) -> bool {
 }
 
 /// Builds the tests first (so the JVMs do not compete with the compiler), checks that the fuzz targets (their own
-/// workspace, run with nightly) still compile, starts the stack the environment does not point elsewhere, runs
+/// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile, starts the stack the environment does not point elsewhere, runs
 /// `cargo test --workspace`, then stops every service that was not running before.
 fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -103,6 +103,15 @@ fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
         let (fuzz, target) = (fuzz.to_string_lossy(), target.to_string_lossy());
         let args = ["check", "--quiet", "--bins", "--manifest-path", &fuzz, "--target-dir", &target];
         if !cargo_step("checking that the fuzz targets compile", &args, &[]) {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    // The crate users depend on also builds without librdkafka, and without the registry client: nothing else
+    // compiles those feature sets.
+    for (what, features) in [("the codec only", None), ("the registry without librdkafka", Some("registry"))] {
+        let mut args = vec!["check", "--quiet", "-p", "typed-kafka", "--no-default-features"];
+        args.extend(features.map(|f| ["--features", f]).into_iter().flatten());
+        if !cargo_step(&format!("checking typed-kafka with {what}"), &args, &[]) {
             return Ok(ExitCode::FAILURE);
         }
     }

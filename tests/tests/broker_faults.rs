@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use typed_kafka::config::ProducerConfig;
+use typed_kafka::config::{ProducerConfig, RECORD_OVERHEAD};
 use typed_kafka::producer::{DeliveryErrorKind, ProduceError, SendErrorKind};
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_stack::{Service, Signal};
@@ -174,7 +174,7 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
         Err(e) => panic!("{e:?}"),
     }
 
-    // Records of about 10 bytes: each also takes the batching core's per-record header (192 bytes) from the
+    // Records of about 10 bytes: each also takes the batching core's per-record header (`RECORD_OVERHEAD`) from the
     // budget, so the bound holds for them too. Counting their bytes alone, 16 MiB was over a million records in
     // flight, each holding librdkafka's 176-byte message header besides.
     let sent_before = p.metrics().records_sent;
@@ -195,7 +195,11 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
         BUFFER / MIB
     );
     assert!(matches!(refused.kind(), SendErrorKind::BufferFull { .. }), "{refused}");
-    assert!(small as u64 <= BUFFER / 192, "{small} records held in a {} MiB budget", BUFFER / MIB);
+    assert!(
+        small as u64 <= BUFFER / u64::from(RECORD_OVERHEAD),
+        "{small} records held in a {} MiB budget",
+        BUFFER / MIB
+    );
     assert!(growth < BUFFER + 48 * MIB, "RSS grew {} MiB for a {} MiB buffer", growth / MIB, BUFFER / MIB);
     private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
     assert_eq!(p.flush(Duration::from_secs(120)).await, 0, "every small record delivered once the broker answers");

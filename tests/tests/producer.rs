@@ -404,7 +404,11 @@ async fn a_full_buffer_waits_for_deliveries_then_refuses_after_max_block() {
     readings2.send_and_forget(Record::new(reading(0)).key("k".into())).await.unwrap();
     // Each record takes its bytes and the batching core's per-record overhead.
     let charge = p2.metrics().buffered_bytes;
-    assert_eq!(charge, size + 192, "a record's bytes and the per-record overhead");
+    assert_eq!(
+        charge,
+        size + u64::from(typed_kafka::config::RECORD_OVERHEAD),
+        "a record's bytes and the per-record overhead"
+    );
     let mut n = 1;
     while p2.metrics().buffered_bytes + charge <= 1000 {
         readings2.send_and_forget(Record::new(reading(n % 10)).key("k".into())).await.unwrap();

@@ -12,6 +12,7 @@ use super::budget::{ByteBudget, Counted, Padded};
 use super::error::{DeliveryError, DeliveryErrorKind, SendErrorKind};
 use super::pending::{Outcome, Pending, Report};
 use crate::config::ProducerConfig;
+use crate::config::RECORD_OVERHEAD;
 use crate::record::{Headers, RecordMetadata};
 
 /// Hooks around every record, as Java's `ProducerInterceptor`: `on_send` before the record is encoded (it may add
@@ -56,7 +57,8 @@ pub struct ProducerMetrics {
     pub bytes_sent: u64,
     /// Records enqueued and not yet delivered or failed.
     pub in_flight: usize,
-    /// Bytes of the byte budget in use: the records' key, value and header bytes, and 192 bytes more per record.
+    /// Bytes of the byte budget in use: the records' key, value and header bytes, and
+    /// [`RECORD_OVERHEAD`](crate::config::RECORD_OVERHEAD) more per record.
     pub buffered_bytes: u64,
     /// librdkafka's average batch size in bytes over its last statistics window (needs `statistics.interval.ms`).
     pub batch_size_avg: Option<i64>,
@@ -156,14 +158,6 @@ pub(crate) struct Accounting {
     /// The names of the bound topics, shared by their producers and the metadata and errors of their records.
     topics: Mutex<Vec<Arc<str>>>,
 }
-
-/// What each record takes from `buffer.memory` besides its key, value and header bytes: the memory it holds in the
-/// batching core until its delivery report, librdkafka's message header (176 bytes in librdkafka 2.12) and the
-/// allocator's share. Without it, a budget of small records held several times its size: 32 MiB of 124-byte
-/// records was 270,000 records and another 50 MB of headers, and with that many in flight each record cost the
-/// client's threads about 1.6 times the CPU (cache misses), where the message count bounds a plain librdkafka
-/// client at 100,000 by default (`benches/README.md`).
-pub(crate) const RECORD_OVERHEAD: u32 = 192;
 
 /// A record's share of the budget.
 #[inline]

@@ -40,7 +40,7 @@ pub enum SendErrorKind {
         /// How long the send waited.
         waited: Duration,
         /// The bytes the record needs from the budget: its key, value and headers, and the batching core's
-        /// per-record overhead (192 bytes).
+        /// per-record overhead ([`RECORD_OVERHEAD`](crate::config::RECORD_OVERHEAD)).
         needed: usize,
     },
     /// The record is larger than `max.request.size`.

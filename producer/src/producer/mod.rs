@@ -38,7 +38,6 @@ pub(crate) mod typed;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use accounting::RECORD_OVERHEAD;
 pub use accounting::{CloseReport, Interceptor, ProducerMetrics, RefusedCounts, Undelivered};
 pub use error::{BindError, BuildError, DeliveryError, DeliveryErrorKind, SendError, SendErrorKind};
 pub use mock::{MockOutcome, MockProducer, Sent};
