@@ -167,9 +167,9 @@ pub struct ProducerConfig {
     /// throughput (`benches/README.md`). A batch is still sent after `linger.ms` however little it holds.
     pub batch_size: u32,
     /// `buffer.memory` in bytes (default 32 MiB): records held before they are sent; past it a send waits up to
-    /// `max.block.ms`. A record takes its key, value and header bytes and
-    /// [`RECORD_OVERHEAD`] (192) bytes more, the memory the batching core holds per
-    /// record (librdkafka's message header), so that the bound holds for small records too.
+    /// `max.block.ms`. A record takes its key, value and header bytes and [`RECORD_OVERHEAD`] (192) bytes more, the
+    /// memory the batching core holds per record (librdkafka's message header), so that the bound holds for small
+    /// records too.
     pub buffer_memory: u64,
     /// `max.block.ms` (default 60 s).
     pub max_block: Duration,
@@ -409,13 +409,12 @@ impl ProducerConfigBuilder {
             get("buffer.memory").map_or(Ok(32 << 20), |v| parse("buffer.memory", v, "a number of bytes"))?;
         let max_request_size =
             get("max.request.size").map_or(Ok(1 << 20), |v| parse("max.request.size", v, "a number of bytes"))?;
-        let overhead = RECORD_OVERHEAD;
-        if u64::from(max_request_size) + u64::from(overhead) > buffer_memory {
+        if u64::from(max_request_size) + u64::from(RECORD_OVERHEAD) > buffer_memory {
             return Err(error(
                 "max.request.size",
                 format!(
-                    "must not exceed buffer.memory less the {overhead} bytes each record takes besides its own: such \
-                     a record could never be sent"
+                    "must not exceed buffer.memory less the {RECORD_OVERHEAD} bytes each record takes besides its \
+                     own: such a record could never be sent"
                 ),
             ));
         }

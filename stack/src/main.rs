@@ -89,8 +89,9 @@ fn cargo_step(what: &str, args: &[&str], extra: &[String]) -> bool {
 }
 
 /// Builds the tests first (so the JVMs do not compete with the compiler), checks that the fuzz targets (their own
-/// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile, starts the stack the environment does not point elsewhere, runs
-/// `cargo test --workspace`, then stops every service that was not running before.
+/// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile, starts the stack the
+/// environment does not point elsewhere, runs `cargo test --workspace`, then stops every service that was not
+/// running before.
 fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     if !cargo_step("building the tests", &["test", "--workspace", "--no-run"], extra) {

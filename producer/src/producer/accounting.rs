@@ -11,8 +11,7 @@ use tokio::sync::Notify;
 use super::budget::{ByteBudget, Counted, Padded};
 use super::error::{DeliveryError, DeliveryErrorKind, SendErrorKind};
 use super::pending::{Outcome, Pending, Report};
-use crate::config::ProducerConfig;
-use crate::config::RECORD_OVERHEAD;
+use crate::config::{ProducerConfig, RECORD_OVERHEAD};
 use crate::record::{Headers, RecordMetadata};
 
 /// Hooks around every record, as Java's `ProducerInterceptor`: `on_send` before the record is encoded (it may add
