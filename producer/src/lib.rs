@@ -67,6 +67,8 @@
 //!
 //! Doc comments become `doc` unless `doc = "..."` overrides them.
 #![warn(missing_docs)]
+// The crate docs link the `registry` module, which only the `registry` feature compiles.
+#![cfg_attr(not(feature = "registry"), allow(rustdoc::broken_intra_doc_links))]
 
 pub use typed_kafka_avro as avro;
 pub use typed_kafka_avro::{
