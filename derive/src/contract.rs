@@ -11,14 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use serde_json::Value;
-use syn::parse::{Parse, ParseStream};
-use syn::{LitStr, Token, Type, bracketed};
+use syn::{LitStr, Type};
 use typed_kafka_contract_files as files;
 
-/// `krate: <tokens>, topic: "name", key: [Type?], values: [Type, ...]`
+/// A topic's Avro parts, as `topic!` declares them.
 pub(crate) struct Input {
     krate: TokenStream,
     topic: LitStr,
@@ -26,38 +25,10 @@ pub(crate) struct Input {
     values: Vec<Type>,
 }
 
-fn label(input: ParseStream<'_>, name: &str) -> syn::Result<()> {
-    let ident: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
-    if ident != name {
-        return Err(syn::Error::new(ident.span(), format!("expected `{name}`")));
-    }
-    input.parse::<Token![:]>()?;
-    Ok(())
-}
-
-impl Parse for Input {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        label(input, "krate")?;
-        // `$crate` from the calling macro_rules, or a path: every token up to the comma.
-        let mut krate = TokenStream::new();
-        while !input.peek(Token![,]) {
-            krate.extend([input.parse::<TokenTree>()?]);
-        }
-        input.parse::<Token![,]>()?;
-        label(input, "topic")?;
-        let topic = input.parse()?;
-        input.parse::<Token![,]>()?;
-        label(input, "key")?;
-        let content;
-        bracketed!(content in input);
-        let key = if content.is_empty() { None } else { Some(content.parse()?) };
-        input.parse::<Token![,]>()?;
-        label(input, "values")?;
-        let content;
-        bracketed!(content in input);
-        let values = content.parse_terminated(Type::parse, Token![,])?.into_iter().collect();
-        let _ = input.parse::<Option<Token![,]>>()?;
-        Ok(Input { krate, topic, key, values })
+impl Input {
+    /// The check of `topic`'s Avro key (if any) and value types, with the runtime at `krate`.
+    pub(crate) fn new(krate: TokenStream, topic: LitStr, key: Option<Type>, values: Vec<Type>) -> Input {
+        Input { krate, topic, key, values }
     }
 }
 
@@ -417,8 +388,16 @@ mod tests {
         }
     }
 
-    fn expand_text(input: &str, env: &Env) -> String {
-        expand(syn::parse_str(input).unwrap(), env).to_string()
+    /// The check of topic `topic`'s Avro key `key` (if any) and value types.
+    fn expand_text(topic: &str, key: Option<&str>, values: &[&str], env: &Env) -> String {
+        let ty = |t: &str| syn::parse_str::<Type>(t).unwrap();
+        let input = Input::new(
+            quote!(::typed_kafka),
+            LitStr::new(topic, Span::call_site()),
+            key.map(ty),
+            values.iter().map(|v| ty(v)).collect(),
+        );
+        expand(input, env).to_string()
     }
 
     const ORDER: &str = r#"{"type":"record","name":"Order","namespace":"shop","doc":"not compared",
@@ -433,7 +412,7 @@ mod tests {
         d.write("orders-value/v2.avsc", ORDER);
         d.write("orders-key/v1.avsc", r#"{"type":"record","name":"Key","fields":[]}"#);
         d.write(files::LOCK_FILE, "");
-        let out = expand_text("krate: ::typed_kafka, topic: \"orders\", key: [Key], values: [Order]", &d.env(None));
+        let out = expand_text("orders", Some("Key"), &["Order"], &d.env(None));
         assert!(out.contains("option_env ! (\"TYPED_KAFKA_CONTRACTS\")"), "{out}");
         assert!(out.contains("orders-value/v2.avsc") && !out.contains("orders-value/v1.avsc"), "the latest: {out}");
         assert!(out.contains(files::LOCK_FILE), "the lock is included: {out}");
@@ -448,7 +427,7 @@ mod tests {
     fn off_blessing_no_schemas_or_no_version_assert_nothing() {
         let d = Dir::new("off");
         d.write("orders-value/v1.avsc", ORDER);
-        let input = "krate: ::typed_kafka, topic: \"orders\", key: [], values: [Order]";
+        let input = ("orders", None, &["Order"][..]);
         let blessing = Env { bless: true, ..d.env(None) };
         for env in [
             d.env(Some("off")),
@@ -456,10 +435,10 @@ mod tests {
             Env { contracts: None, manifest_dir: Some(std::env::temp_dir()), schemas_dir: None, bless: false },
             Env { contracts: None, manifest_dir: None, schemas_dir: None, bless: false },
         ] {
-            let out = expand_text(input, &env);
+            let out = expand_text(input.0, input.1, input.2, &env);
             assert!(!out.contains("assert_contract") && out.contains("option_env"), "{out}");
         }
-        let out = expand_text("krate: ::typed_kafka, topic: \"payments\", key: [], values: [Payment]", &d.env(None));
+        let out = expand_text("payments", None, &["Payment"], &d.env(None));
         assert!(!out.contains("assert_contract"), "no committed version: the contract test reports it: {out}");
     }
 
@@ -470,8 +449,7 @@ mod tests {
         d.write("events-shop.Deleted/v1.avsc", r#"{"type":"record","name":"Deleted","namespace":"shop","fields":[]}"#);
         d.write("events-key/v1.avsc", r#"{"type":"record","name":"K","fields":[]}"#);
         d.write("eventsource-value/v1.avsc", r#"{"type":"record","name":"Other","fields":[]}"#);
-        let out =
-            expand_text("krate: ::typed_kafka, topic: \"events\", key: [], values: [Created, Deleted]", &d.env(None));
+        let out = expand_text("events", None, &["Created", "Deleted"], &d.env(None));
         assert_eq!(out.matches("assert_contract_among").count(), 2, "{out}");
         assert!(out.contains("\"shop.Created\"") && out.contains("\"shop.Deleted\""), "{out}");
         assert!(!out.contains("\"K\"") && !out.contains("Other"), "neither the key nor another topic: {out}");
@@ -481,10 +459,10 @@ mod tests {
     fn attributes_no_type_derives_make_the_contract_unmatchable_and_bad_files_are_errors() {
         let d = Dir::new("unsupported");
         d.write("a-value/v1.avsc", r#"{"type":"record","name":"A","connect.name":"x","fields":[]}"#);
-        let out = expand_text("krate: ::typed_kafka, topic: \"a\", key: [], values: [A]", &d.env(None));
+        let out = expand_text("a", None, &["A"], &d.env(None));
         assert!(out.contains("Unsupported (\"connect.name\")"), "{out}");
         d.write("b-value/v1.avsc", "not json");
-        let out = expand_text("krate: ::typed_kafka, topic: \"b\", key: [], values: [B]", &d.env(None));
+        let out = expand_text("b", None, &["B"], &d.env(None));
         assert!(out.contains("compile_error") && out.contains("is not JSON"), "{out}");
     }
 }

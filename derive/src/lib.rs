@@ -10,6 +10,7 @@ mod contract;
 mod r#gen;
 mod model;
 mod shape;
+mod topic;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -30,10 +31,11 @@ pub fn derive_kafka_record(input: TokenStream) -> TokenStream {
     }
 }
 
-/// The compile-time contract check of `typed_kafka::topic!` (which calls it; not for direct use).
+/// `typed_kafka::topic!`'s expansion: the topic's type, its `Topic` and `ValueOf` impls and its contract check
+/// (which the macro calls; not for direct use).
 #[doc(hidden)]
 #[proc_macro]
-pub fn __topic_contract(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as contract::Input);
-    contract::expand(input, &contract::Env::current()).into()
+pub fn __topic(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as topic::Input);
+    topic::expand(input, &contract::Env::current()).into()
 }

@@ -98,6 +98,70 @@ const REFUSED: &[(&str, &str)] = &[
     ("transactional.id", "transactions are not supported by the typed producer yet"),
 ];
 
+/// librdkafka settings that `set_librdkafka` refuses: they would break what the producer promises (every record's
+/// report, the byte budget's bound, Java's partitioning, the delivery thread), or they are a setting `set` takes by
+/// its Kafka name, checked with the others.
+const LIBRDKAFKA_REFUSED: &[(&str, &str)] = &[
+    (
+        "delivery.report.only.error",
+        "every record's delivery report completes its future or callback and gives its bytes back to buffer.memory;          reporting only errors would leave every delivered record's future waiting and its bytes held forever",
+    ),
+    (
+        "queue.buffering.max.messages",
+        "buffer.memory bounds what the producer holds; librdkafka's own queue limits stay above it so that they never          refuse a record the budget took: set buffer.memory",
+    ),
+    (
+        "queue.buffering.max.kbytes",
+        "buffer.memory bounds what the producer holds; librdkafka's own queue limits stay above it so that they never          refuse a record the budget took: set buffer.memory",
+    ),
+    (
+        "partitioner",
+        "records are partitioned as Java's producer does (murmur2 of the serialized key), so that keys land where Java          producers put them; give the typed topic a partitioner instead",
+    ),
+    (
+        "enabled_events",
+        "the producer's delivery thread needs librdkafka's delivery report, error and statistics events",
+    ),
+    ("transactional.id", "transactions are not supported by the typed producer yet"),
+    ("queue.buffering.max.ms", "it is linger.ms: set it with set(\"linger.ms\", ..)"),
+    ("message.timeout.ms", "it is delivery.timeout.ms: set it with set(\"delivery.timeout.ms\", ..)"),
+    ("request.required.acks", "it is acks: set it with set(\"acks\", ..)"),
+    ("message.send.max.retries", "it is retries: set it with set(\"retries\", ..)"),
+    ("compression.codec", "it is compression.type: set it with set(\"compression.type\", ..)"),
+    ("message.max.bytes", "it is max.request.size: set it with set(\"max.request.size\", ..)"),
+    ("metadata.broker.list", "it is bootstrap.servers: set it with set(\"bootstrap.servers\", ..)"),
+    (
+        "max.in.flight",
+        "it is max.in.flight.requests.per.connection: set it with set(\"max.in.flight.requests.per.connection\", ..)",
+    ),
+    ("socket.send.buffer.bytes", "it is send.buffer.bytes: set it with set(\"send.buffer.bytes\", ..)"),
+    ("socket.receive.buffer.bytes", "it is receive.buffer.bytes: set it with set(\"receive.buffer.bytes\", ..)"),
+    ("topic.metadata.refresh.interval.ms", "it is metadata.max.age.ms: set it with set(\"metadata.max.age.ms\", ..)"),
+    ("sasl.mechanisms", "it is sasl.mechanism: set it with set(\"sasl.mechanism\", ..)"),
+];
+
+/// The producer settings `set` takes by their Kafka names.
+const KNOWN: &[&str] = &[
+    "bootstrap.servers",
+    "client.id",
+    "acks",
+    "enable.idempotence",
+    "max.in.flight.requests.per.connection",
+    "retries",
+    "retry.backoff.ms",
+    "delivery.timeout.ms",
+    "request.timeout.ms",
+    "linger.ms",
+    "batch.size",
+    "buffer.memory",
+    "max.block.ms",
+    "compression.type",
+    "max.request.size",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+    "metadata.max.age.ms",
+];
+
 /// Settings whose values are secrets: kept, passed to librdkafka, never shown.
 const SECRETS: &[&str] =
     &["sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem", "sasl.oauthbearer.client.secret"];
@@ -181,6 +245,9 @@ pub struct ProducerConfig {
     pub send_buffer_bytes: Option<u32>,
     /// `receive.buffer.bytes` (`None`: the OS default).
     pub receive_buffer_bytes: Option<u32>,
+    /// `metadata.max.age.ms` (default 300 s, Java's): how often the partition counts of the bound topics are
+    /// re-read, so that a topic's new partitions are used (librdkafka's `topic.metadata.refresh.interval.ms`).
+    pub metadata_max_age: Duration,
     security: BTreeMap<String, String>,
     librdkafka: BTreeMap<String, String>,
 }
@@ -275,6 +342,7 @@ impl ProducerConfig {
                 (self.buffer_memory / 1024 * 2 + 1024).min(2_147_483_647).to_string(),
             ),
             ("queue.buffering.max.messages".into(), "2147483647".into()),
+            ("topic.metadata.refresh.interval.ms".into(), ms(self.metadata_max_age)),
         ];
         if let Some(n) = self.send_buffer_bytes {
             p.push(("socket.send.buffer.bytes".into(), n.to_string()));
@@ -317,30 +385,19 @@ impl ProducerConfigBuilder {
                 return Err(error(key, format!("not supported: {instead}")));
             }
         }
-        let known = [
-            "bootstrap.servers",
-            "client.id",
-            "acks",
-            "enable.idempotence",
-            "max.in.flight.requests.per.connection",
-            "retries",
-            "retry.backoff.ms",
-            "delivery.timeout.ms",
-            "request.timeout.ms",
-            "linger.ms",
-            "batch.size",
-            "buffer.memory",
-            "max.block.ms",
-            "compression.type",
-            "max.request.size",
-            "send.buffer.bytes",
-            "receive.buffer.bytes",
-        ];
-        if let Some(unknown) = s.keys().find(|k| !known.contains(&k.as_str()) && !SECURITY.contains(&k.as_str())) {
+        if let Some(unknown) = s.keys().find(|k| !KNOWN.contains(&k.as_str()) && !SECURITY.contains(&k.as_str())) {
             return Err(error(
                 unknown,
                 "unknown producer setting; a librdkafka-only setting passes through with set_librdkafka",
             ));
+        }
+        for key in self.librdkafka.keys() {
+            if let Some((_, reason)) = LIBRDKAFKA_REFUSED.iter().find(|(k, _)| k == key) {
+                return Err(error(key, format!("not accepted by set_librdkafka: {reason}")));
+            }
+            if KNOWN.contains(&key.as_str()) {
+                return Err(error(key, format!("a producer setting: set it with set(\"{key}\", ..), which checks it")));
+            }
         }
         let get = |k: &str| s.get(k).map(String::as_str);
         let bootstrap_servers = get("bootstrap.servers").unwrap_or_default().trim().to_string();
@@ -450,6 +507,8 @@ impl ProducerConfigBuilder {
             max_request_size,
             send_buffer_bytes: socket("send.buffer.bytes")?,
             receive_buffer_bytes: socket("receive.buffer.bytes")?,
+            metadata_max_age: get("metadata.max.age.ms")
+                .map_or(Ok(Duration::from_secs(300)), |v| millis("metadata.max.age.ms", v))?,
             security,
             librdkafka: self.librdkafka,
         })
@@ -534,8 +593,34 @@ mod tests {
         }
         let e = build(&[("queue.buffering.max.ms", "5")]).unwrap_err();
         assert!(e.reason.contains("set_librdkafka"), "{e}");
-        let passed = ProducerConfig::builder("h:1").set_librdkafka("queue.buffering.max.ms", "7").build().unwrap();
-        assert!(passed.librdkafka_properties().contains(&("queue.buffering.max.ms".into(), "7".into())));
+        let passed = ProducerConfig::builder("h:1").set_librdkafka("batch.num.messages", "7").build().unwrap();
+        assert!(passed.librdkafka_properties().contains(&("batch.num.messages".into(), "7".into())));
+    }
+
+    /// `set_librdkafka` refuses what would break the producer's contract, and the aliases of the settings `set`
+    /// checks, naming the setting and why.
+    #[test]
+    fn the_escape_hatch_cannot_break_the_contract() {
+        let refused = |k: &str, v: &str| ProducerConfig::builder("h:1").set_librdkafka(k, v).build().unwrap_err();
+        let e = refused("delivery.report.only.error", "true");
+        assert_eq!(e.setting, "delivery.report.only.error");
+        assert!(e.reason.contains("future") && e.reason.contains("buffer.memory"), "{e}");
+        for key in ["queue.buffering.max.messages", "queue.buffering.max.kbytes"] {
+            assert!(refused(key, "1").reason.contains("set buffer.memory"), "{key}");
+        }
+        assert!(refused("partitioner", "random").reason.contains("murmur2"));
+        assert!(refused("queue.buffering.max.ms", "0").reason.contains("set(\"linger.ms\""));
+        assert!(refused("message.timeout.ms", "1").reason.contains("delivery.timeout.ms"));
+        let e = refused("linger.ms", "1");
+        assert!(e.reason.contains("set(\"linger.ms\""), "{e}");
+        for (key, _) in LIBRDKAFKA_REFUSED {
+            assert_eq!(refused(key, "1").setting, *key);
+        }
+        // What the producer sets itself stays as it set it.
+        let c = ProducerConfig::builder("h:1").set("metadata.max.age.ms", "1000").build().unwrap();
+        let props: BTreeMap<String, String> = c.librdkafka_properties().into_iter().collect();
+        assert_eq!(props["topic.metadata.refresh.interval.ms"], "1000");
+        assert_eq!(props["queue.buffering.max.messages"], "2147483647");
     }
 
     #[test]

@@ -20,7 +20,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -32,10 +31,8 @@ use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::Headers as _;
 use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient};
 
-use crate::key::KeyBytesError;
-use crate::producer::typed::KeyOf;
 use crate::record::{Headers, Timestamp};
-use crate::topic::{KeyFormat, KeyKind, Topic, ValueOf};
+use crate::topic::{KeyFormat, KeyOf, KeyReadError, Topic, ValueOf};
 
 /// Why a record could not be read, or the consumer could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -45,14 +42,14 @@ pub enum ConsumeError {
     #[error("consumer: {0}")]
     Kafka(String),
     /// The key at this position could not be read.
-    #[error("key at partition {partition} offset {offset}: {message}")]
+    #[error("key at partition {partition} offset {offset}: {source}")]
     Key {
         /// The partition.
         partition: i32,
         /// The offset.
         offset: i64,
         /// Why.
-        message: String,
+        source: KeyReadError,
     },
     /// The value at this position could not be read.
     #[error("value at partition {partition} offset {offset}: {source}")]
@@ -76,6 +73,7 @@ impl ConsumeError {
         match self {
             ConsumeError::Kafka(_) => true,
             ConsumeError::Value { source, .. } => source.is_retriable(),
+            ConsumeError::Key { source: KeyReadError::Avro(source), .. } => source.is_retriable(),
             ConsumeError::Key { .. } | ConsumeError::Schema(_) => false,
         }
     }
@@ -154,10 +152,7 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
             config.set(k, v);
         }
         let consumer: StreamConsumer = config.create().map_err(|e| ConsumeError::Kafka(e.to_string()))?;
-        let key_reader = match <T::Key as KeyFormat>::avro_reader(&self.registry) {
-            Some(reader) => Some(reader.map_err(ConsumeError::Schema)?),
-            None => None,
-        };
+        let key_reader = <T::Key as KeyFormat>::reader(&self.registry).map_err(ConsumeError::Schema)?;
         Ok(TypedConsumer {
             consumer: Arc::new(consumer),
             topic: self.name.as_deref().unwrap_or(T::NAME).into(),
@@ -173,7 +168,7 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
 pub struct TypedConsumer<T: Topic, V> {
     consumer: Arc<StreamConsumer>,
     topic: Arc<str>,
-    key_reader: Option<Box<dyn Any + Send + Sync>>,
+    key_reader: <T::Key as KeyFormat>::Reader,
     values: AvroDeserializer<V>,
     _types: PhantomData<fn() -> T>,
 }
@@ -251,23 +246,13 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
 
     async fn read(&self, m: &rdkafka::message::OwnedMessage) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
         let (partition, offset) = (m.partition(), m.offset());
-        let key_error = |message: String| ConsumeError::Key { partition, offset, message };
         let key = match m.key() {
             None => None,
-            Some(bytes) => Some(match <T::Key as KeyFormat>::KIND {
-                KeyKind::Plain => match <T::Key as KeyFormat>::read_plain(bytes) {
-                    Some(r) => r.map_err(|e: KeyBytesError| key_error(e.to_string()))?,
-                    None => return Err(key_error("no reader for this key type".into())),
-                },
-                KeyKind::Avro => {
-                    let Some(reader) = &self.key_reader else { return Err(key_error("no Avro key reader".into())) };
-                    match <T::Key as KeyFormat>::read_avro(reader.as_ref(), &self.topic, bytes).await {
-                        Some(r) => r.map_err(|e| key_error(e.to_string()))?,
-                        None => return Err(key_error("no Avro key reader".into())),
-                    }
-                }
-                KeyKind::None => return Err(key_error("the topic is declared without keys".into())),
-            }),
+            Some(bytes) => Some(
+                <T::Key as KeyFormat>::read(&self.key_reader, &self.topic, bytes)
+                    .await
+                    .map_err(|source| ConsumeError::Key { partition, offset, source })?,
+            ),
         };
         let value = match m.payload() {
             None => None,

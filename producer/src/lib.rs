@@ -76,7 +76,7 @@ pub use typed_kafka_avro::{
     SchemaError, SchemaId, SchemaInfo,
 };
 #[doc(hidden)]
-pub use typed_kafka_derive::__topic_contract;
+pub use typed_kafka_derive::__topic;
 pub use typed_kafka_derive::KafkaRecord;
 
 #[cfg(feature = "kafka")]
@@ -93,12 +93,19 @@ pub mod producer;
 #[cfg(feature = "registry")]
 mod record;
 #[cfg(feature = "registry")]
+#[doc(hidden)]
+pub mod subject;
+#[cfg(feature = "registry")]
 pub mod topic;
 
+/// A producer without a broker or a registry, for unit tests: [`MockProducer`](mock::MockProducer).
 #[cfg(feature = "registry")]
-pub use producer::{
-    Delivery, MockOutcome, MockProducer, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer,
-};
+pub mod mock {
+    pub use crate::producer::mock::{MockOutcome, MockProducer, Sent};
+}
+
+#[cfg(feature = "registry")]
+pub use producer::{Delivery, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer};
 #[cfg(feature = "registry")]
 pub use record::{Headers, Record, RecordMetadata, Timestamp};
 

@@ -88,6 +88,11 @@ impl<K, V> Record<K, V> {
         Record { key: None, value: Some(value), partition: None, timestamp: None, headers: Headers::new() }
     }
 
+    /// A record of these parts, without a partition, timestamp or headers.
+    pub(crate) fn new_parts(key: Option<K>, value: Option<V>) -> Record<K, V> {
+        Record { key, value, partition: None, timestamp: None, headers: Headers::new() }
+    }
+
     /// A tombstone for `key`: a record with that key and no value.
     pub fn tombstone(key: K) -> Record<K, V> {
         Record { key: Some(key), value: None, partition: None, timestamp: None, headers: Headers::new() }

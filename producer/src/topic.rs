@@ -33,7 +33,6 @@
 //! `KafkaAvroSerializer` writes it), `key: T` for a [`PlainKey`] (Kafka's standard serializers' formats: `String`,
 //! `i32`, `i64`, bytes, …), or no `key` clause for a topic without keys.
 
-use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -41,12 +40,15 @@ use typed_kafka_avro::{AvroDecode, KafkaRecord, SchemaError, SchemaId, SchemaInf
 use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient, SerializeError};
 
 use crate::key::{FromKeyBytes, KeyBytesError, PlainKey};
-use crate::producer::typed::Encoder;
-use crate::producer::{BindError, Binder};
+use crate::producer::encode::{Encoder, ValueLane};
+use crate::producer::error::BindError;
 
-/// An Avro key being read (`None`: the key format has no Avro reader).
+/// The key type of topic `T`.
+pub type KeyOf<T> = <<T as Topic>::Key as KeyFormat>::Key;
+
+/// A future of binding (generated code returns it; not for direct use).
 #[doc(hidden)]
-pub type KeyRead<'a, K> = Pin<Box<dyn Future<Output = Option<Result<K, DeserializeError>>> + Send + 'a>>;
+pub type BindFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BindError>> + Send + 'a>>;
 
 /// A declared topic: its name, key format and value types. Implemented by [`topic!`](crate::topic!); not by hand.
 pub trait Topic: Send + Sync + 'static {
@@ -56,6 +58,9 @@ pub trait Topic: Send + Sync + 'static {
     const VALUE_TYPES: usize;
     /// The key's format.
     type Key: KeyFormat;
+    /// What each value type needs per record once bound: one [`ValueLane`] per value type. Generated.
+    #[doc(hidden)]
+    type Lanes: Send + Sync + 'static;
 
     /// The subject, type name and schema of the topic's Avro key (if any) and of each value type. Generated.
     #[doc(hidden)]
@@ -65,11 +70,26 @@ pub trait Topic: Send + Sync + 'static {
 
     /// Binds every value type of the topic (registering or looking up each subject). Generated.
     #[doc(hidden)]
-    fn bind_values<'a>(
-        binder: &'a crate::producer::Binder<Self>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), crate::producer::BindError>> + Send + 'a>>
+    fn bind_lanes<'a, B: Bind<Topic = Self> + 'a>(binder: &'a mut B) -> BindFuture<'a, Self::Lanes>
     where
         Self: Sized;
+}
+
+/// What binding a topic asks of the producer (implemented by the producer's binder; not for direct use).
+#[doc(hidden)]
+pub trait Bind: Send {
+    /// The topic being bound.
+    type Topic: Topic;
+
+    /// The encoder and partitioner of the value type `V`, its subject resolved.
+    fn value_lane<V: ValueOf<Self::Topic>>(
+        &mut self,
+    ) -> impl Future<Output = Result<ValueLane<KeyOf<Self::Topic>, V>, BindError>> + Send;
+
+    /// The encoder of the Avro key type `K`, its subject resolved and checked.
+    fn avro_key<K: KafkaRecord + Send + Sync + 'static>(
+        &mut self,
+    ) -> impl Future<Output = Result<Encoder<K>, BindError>> + Send;
 }
 
 /// A record type a topic's values may be: implemented by [`topic!`](crate::topic!) for each listed value type.
@@ -78,9 +98,13 @@ pub trait Topic: Send + Sync + 'static {
     label = "topic `{T}` does not carry `{Self}`",
     note = "the `topic!` declaration of `{T}` lists the record types its values may be"
 )]
-pub trait ValueOf<T: Topic>: KafkaRecord + Send + Sync + 'static {
+pub trait ValueOf<T: Topic>: KafkaRecord + Sized + Send + Sync + 'static {
     /// This type's place in the declaration's list of value types.
     const INDEX: usize;
+
+    /// This type's lane among the topic's bound lanes. Generated.
+    #[doc(hidden)]
+    fn lane(lanes: &T::Lanes) -> &ValueLane<KeyOf<T>, Self>;
 }
 
 /// How a topic's keys are written. Implemented for [`AvroKey`], [`Plain`] and [`NoKey`].
@@ -89,9 +113,31 @@ pub trait KeyFormat: Send + Sync + 'static {
     type Key: Send + Sync + 'static;
     /// Which kind of key this is.
     const KIND: KeyKind;
-    /// Writes a plain key's bytes (only called for [`KeyKind::Plain`]).
+    /// What writes a key once the topic is bound.
     #[doc(hidden)]
-    fn write_plain(_key: &Self::Key, _out: &mut Vec<u8>) {}
+    type Encoder: Send + Sync + 'static;
+    /// What reads a key back.
+    #[doc(hidden)]
+    type Reader: Send + Sync + 'static;
+
+    /// Makes the key's encoder while a topic is bound.
+    #[doc(hidden)]
+    fn bind<B: Bind>(binder: &mut B) -> impl Future<Output = Result<Self::Encoder, BindError>> + Send;
+
+    /// Appends the key's bytes to `buf`; returns the schema ID an Avro key is framed with.
+    #[doc(hidden)]
+    fn encode(
+        encoder: &Self::Encoder,
+        topic: &str,
+        key: &Self::Key,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<SchemaId>, SerializeError>;
+
+    /// The schema ID an Avro key is framed with now.
+    #[doc(hidden)]
+    fn schema_id(_encoder: &Self::Encoder) -> Option<SchemaId> {
+        None
+    }
 
     /// An Avro key's type name and schema (`None` for other kinds).
     #[doc(hidden)]
@@ -99,50 +145,32 @@ pub trait KeyFormat: Send + Sync + 'static {
         None
     }
 
-    /// Reads a plain key back (`None` for other kinds).
+    /// The key's reader.
     #[doc(hidden)]
-    fn read_plain(_bytes: &[u8]) -> Option<Result<Self::Key, KeyBytesError>> {
-        None
-    }
+    fn reader(client: &SchemaRegistryClient) -> Result<Self::Reader, DeserializeError>;
 
-    /// A reader of Avro keys through the registry (`None` for other kinds).
+    /// Reads a key back from its bytes.
     #[doc(hidden)]
-    fn avro_reader(_client: &SchemaRegistryClient) -> Option<Result<Box<dyn Any + Send + Sync>, DeserializeError>> {
-        None
-    }
+    fn read<'a>(reader: &'a Self::Reader, topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, Self::Key>;
+}
 
-    /// Reads an Avro key with its reader.
-    #[doc(hidden)]
-    fn read_avro<'a>(
-        _reader: &'a (dyn Any + Send + Sync),
-        _topic: &'a str,
-        _bytes: &'a [u8],
-    ) -> KeyRead<'a, Self::Key> {
-        Box::pin(async { None })
-    }
+/// A key being read (generated code's type; not for direct use).
+#[doc(hidden)]
+pub type KeyRead<'a, K> = Pin<Box<dyn Future<Output = Result<K, KeyReadError>> + Send + 'a>>;
 
-    /// Resolves an Avro key's subject while a topic is bound (only for [`KeyKind::Avro`]).
-    #[doc(hidden)]
-    fn bind_avro<T: Topic>(_binder: &Binder<T>) -> impl Future<Output = Result<(), BindError>> + Send {
-        async { Ok(()) }
-    }
-
-    /// The schema ID of a bound Avro key encoder.
-    #[doc(hidden)]
-    fn avro_schema_id(_encoder: &(dyn Any + Send + Sync)) -> Option<SchemaId> {
-        None
-    }
-
-    /// Encodes an Avro key with its bound encoder, returning the schema ID.
-    #[doc(hidden)]
-    fn encode_avro(
-        _encoder: &(dyn Any + Send + Sync),
-        _topic: &str,
-        _key: &Self::Key,
-        _buf: &mut Vec<u8>,
-    ) -> Result<Option<SchemaId>, SerializeError> {
-        Ok(None)
-    }
+/// Why a key could not be read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyReadError {
+    /// Not the bytes of a key of this plain type.
+    #[error(transparent)]
+    Plain(#[from] KeyBytesError),
+    /// Not an Avro key of this type, or its writer schema could not be resolved.
+    #[error(transparent)]
+    Avro(#[from] DeserializeError),
+    /// The topic is declared without keys, and the record has one.
+    #[error("the topic is declared without keys")]
+    Unexpected,
 }
 
 /// The kinds of keys.
@@ -162,44 +190,37 @@ pub struct AvroKey<K>(std::marker::PhantomData<fn() -> K>);
 impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyFormat for AvroKey<K> {
     type Key = K;
     const KIND: KeyKind = KeyKind::Avro;
+    type Encoder = Encoder<K>;
+    type Reader = AvroDeserializer<K>;
+
+    fn bind<B: Bind>(binder: &mut B) -> impl Future<Output = Result<Encoder<K>, BindError>> + Send {
+        binder.avro_key::<K>()
+    }
+
+    #[inline]
+    fn encode(
+        encoder: &Encoder<K>,
+        topic: &str,
+        key: &K,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<SchemaId>, SerializeError> {
+        encoder.encode(topic, key, buf).map(Some)
+    }
+
+    fn schema_id(encoder: &Encoder<K>) -> Option<SchemaId> {
+        Some(encoder.schema_id())
+    }
 
     fn avro_key_schema() -> Option<(&'static str, Result<&'static SchemaInfo, SchemaError>)> {
         Some((std::any::type_name::<K>(), K::schema()))
     }
 
-    fn avro_reader(client: &SchemaRegistryClient) -> Option<Result<Box<dyn Any + Send + Sync>, DeserializeError>> {
-        Some(AvroDeserializer::<K>::new(client.clone()).map(|d| Box::new(d) as Box<dyn Any + Send + Sync>))
+    fn reader(client: &SchemaRegistryClient) -> Result<AvroDeserializer<K>, DeserializeError> {
+        AvroDeserializer::new(client.clone())
     }
 
-    fn read_avro<'a>(reader: &'a (dyn Any + Send + Sync), topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
-        Box::pin(async move {
-            let reader = reader.downcast_ref::<AvroDeserializer<K>>()?;
-            Some(reader.deserialize(topic, bytes).await)
-        })
-    }
-
-    fn bind_avro<T: Topic>(binder: &Binder<T>) -> impl Future<Output = Result<(), BindError>> + Send {
-        binder.bind_avro_key::<K>()
-    }
-
-    fn avro_schema_id(encoder: &(dyn Any + Send + Sync)) -> Option<SchemaId> {
-        encoder.downcast_ref::<Encoder<K>>().map(Encoder::schema_id)
-    }
-
-    #[inline]
-    fn encode_avro(
-        encoder: &(dyn Any + Send + Sync),
-        topic: &str,
-        key: &K,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<SchemaId>, SerializeError> {
-        match encoder.downcast_ref::<Encoder<K>>() {
-            Some(e) => e.encode(topic, key, buf).map(Some),
-            None => Err(SerializeError::Subject {
-                topic: topic.to_string(),
-                reason: "the topic's key encoder is not bound".to_string(),
-            }),
-        }
+    fn read<'a>(reader: &'a AvroDeserializer<K>, topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
+        Box::pin(async move { Ok(reader.deserialize(topic, bytes).await?) })
     }
 }
 
@@ -209,13 +230,26 @@ pub struct Plain<K>(std::marker::PhantomData<fn() -> K>);
 impl<K: PlainKey + FromKeyBytes + Send + Sync + 'static> KeyFormat for Plain<K> {
     type Key = K;
     const KIND: KeyKind = KeyKind::Plain;
-    #[inline]
-    fn write_plain(key: &K, out: &mut Vec<u8>) {
-        key.write_key(out)
+    type Encoder = ();
+    type Reader = ();
+
+    async fn bind<B: Bind>(_binder: &mut B) -> Result<(), BindError> {
+        Ok(())
     }
 
-    fn read_plain(bytes: &[u8]) -> Option<Result<K, KeyBytesError>> {
-        Some(K::from_key_bytes(bytes))
+    #[inline]
+    fn encode(_: &(), _topic: &str, key: &K, buf: &mut Vec<u8>) -> Result<Option<SchemaId>, SerializeError> {
+        key.write_key(buf);
+        Ok(None)
+    }
+
+    fn reader(_client: &SchemaRegistryClient) -> Result<(), DeserializeError> {
+        Ok(())
+    }
+
+    fn read<'a>(_: &'a (), _topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
+        let key = K::from_key_bytes(bytes).map_err(KeyReadError::from);
+        Box::pin(std::future::ready(key))
     }
 }
 
@@ -229,70 +263,35 @@ pub enum Keyless {}
 impl KeyFormat for NoKey {
     type Key = Keyless;
     const KIND: KeyKind = KeyKind::None;
+    type Encoder = ();
+    type Reader = ();
+
+    async fn bind<B: Bind>(_binder: &mut B) -> Result<(), BindError> {
+        Ok(())
+    }
+
+    fn encode(_: &(), _topic: &str, key: &Keyless, _buf: &mut Vec<u8>) -> Result<Option<SchemaId>, SerializeError> {
+        match *key {}
+    }
+
+    fn reader(_client: &SchemaRegistryClient) -> Result<(), DeserializeError> {
+        Ok(())
+    }
+
+    fn read<'a>(_: &'a (), _topic: &'a str, _bytes: &'a [u8]) -> KeyRead<'a, Keyless> {
+        Box::pin(std::future::ready(Err(KeyReadError::Unexpected)))
+    }
 }
 
 /// Declares a typed topic: a unit type named `NAME` that is also its only value, bound to the topic's name, key
-/// format and value types. See the [module docs](mod@crate::topic) for the forms.
+/// format and value types. See the [module docs](mod@crate::topic) for the forms:
+///
+/// ```text
+/// topic! { [pub] NAME: "topic", [key: avro KeyType | key: PlainKeyType,] value: Type | values: [Type, ...]; }
+/// ```
 #[macro_export]
 macro_rules! topic {
-    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], value: $value:ty $(;)?) => {
-        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$($akey)?], [$value]);
-    };
-    (@values $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], values: [$($value:ty),+ $(,)?] $(;)?) => {
-        $crate::topic!(@emit $(#[$meta])* $vis $name, $topic, $key, [$($akey)?], [$($value),+]);
-    };
-    (@emit $(#[$meta:meta])* $vis:vis $name:ident, $topic:literal, $key:ty, [$($akey:ty)?], [$($value:ty),+]) => {
-        // The bound types still derive their subjects' latest committed contracts (see `contract`).
-        $crate::__topic_contract! { krate: $crate, topic: $topic, key: [$($akey)?], values: [$($value),+] }
-
-        $(#[$meta])*
-        #[allow(non_camel_case_types)]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        $vis struct $name;
-
-        impl $crate::topic::Topic for $name {
-            const NAME: &'static str = $topic;
-            const VALUE_TYPES: usize = [$(::core::stringify!($value)),+].len();
-            type Key = $key;
-            fn contract_subjects() -> $crate::contract::Subjects {
-                let mut subjects = ::std::vec::Vec::new();
-                if let ::core::option::Option::Some((type_name, info)) =
-                    <$key as $crate::topic::KeyFormat>::avro_key_schema()
-                {
-                    subjects.push($crate::contract::key_subject_of($topic, type_name, info));
-                }
-                $( subjects.push($crate::contract::value_subject::<$value>($topic, Self::VALUE_TYPES)); )+
-                subjects
-            }
-            fn bind_values<'a>(
-                binder: &'a $crate::producer::Binder<Self>,
-            ) -> ::core::pin::Pin<::std::boxed::Box<
-                dyn ::core::future::Future<Output = ::core::result::Result<(), $crate::producer::BindError>>
-                    + ::core::marker::Send + 'a,
-            >> {
-                ::std::boxed::Box::pin(async move {
-                    $( binder.bind_value::<$value>().await?; )+
-                    ::core::result::Result::Ok(())
-                })
-            }
-        }
-
-        $crate::topic!(@value_of $name, 0usize, $($value),+);
-    };
-    (@value_of $name:ident, $index:expr, $value:ty $(, $rest:ty)*) => {
-        impl $crate::topic::ValueOf<$name> for $value {
-            const INDEX: usize = $index;
-        }
-        $crate::topic!(@value_of $name, $index + 1usize $(, $rest)*);
-    };
-    (@value_of $name:ident, $index:expr) => {};
-    ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, key: avro $key:ty, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::AvroKey<$key>, [$key], $($rest)*);
-    };
-    ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, key: $key:ty, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::Plain<$key>, [], $($rest)*);
-    };
-    ($(#[$meta:meta])* $vis:vis $name:ident : $topic:literal, $($rest:tt)*) => {
-        $crate::topic!(@values $(#[$meta])* $vis $name, $topic, $crate::topic::NoKey, [], $($rest)*);
+    ($($declaration:tt)*) => {
+        $crate::__topic! { krate: $crate, $($declaration)* }
     };
 }

@@ -110,8 +110,11 @@ async fn a_broker_down_longer_than_the_delivery_timeout_fails_every_record_in_fl
 }
 
 /// A broker that stops answering (SIGSTOP, a hung broker): sends fill `buffer.memory`, then one waits `max.block.ms`
-/// and is refused with its record; the process's memory grows by at most `buffer.memory` plus a fixed overhead.
-/// When the broker answers again, every accepted record is delivered. Then the same with records of about 10 bytes.
+/// and is refused with its record, on tokio and on another executor; what librdkafka holds by its own count, and the
+/// process's memory, grow by at most `buffer.memory` (plus a fixed overhead for the memory). When the broker answers
+/// again, every accepted record is delivered. Then the same with records of about 10 bytes. Then producers dropped
+/// without `close`, and closed, with records in flight to the hung broker: the drop returns at once on a runtime
+/// worker, every `Delivery` and callback resolves within the documented bound, and `close` keeps its timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block() {
     let _serial = SERIAL.lock().await;
@@ -133,6 +136,20 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
             ("delivery.timeout.ms", "300000"),
         ],
     );
+    // librdkafka's own count of what it holds (its statistics' msg_size), the bound's independent witness.
+    let p = {
+        let config = ProducerConfig::builder(bootstrap.as_str())
+            .set("buffer.memory", BUFFER.to_string())
+            .set("max.block.ms", "2000")
+            .set("linger.ms", "5")
+            .set("delivery.timeout.ms", "300000")
+            .set_librdkafka("statistics.interval.ms", "100")
+            .build()
+            .unwrap();
+        drop(p);
+        let registry = SchemaRegistryClient::builder([stack().registry_url.as_str()]).build().unwrap();
+        Producer::builder(config).registry(registry).build().unwrap()
+    };
     let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
     blobs.send(Record::new(blob(-1))).await.unwrap();
     let before = rss();
@@ -161,8 +178,31 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
         growth / MIB,
         BUFFER / MIB
     );
-    assert!(p.metrics().buffered_bytes <= BUFFER);
+    // What librdkafka says it holds, once its statistics caught up with the last records.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (queued, queued_bytes) = loop {
+        let m = p.metrics();
+        if let (Some(n), Some(bytes)) = (m.queued_records, m.queued_bytes)
+            && n as usize >= accepted
+        {
+            break (n, bytes);
+        }
+        assert!(Instant::now() < deadline, "librdkafka's statistics never counted the records: {m:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("librdkafka holds {queued} records of {} MiB by its own count", queued_bytes / MIB);
+    assert!(queued_bytes <= BUFFER, "librdkafka holds {queued_bytes} bytes for a {BUFFER}-byte buffer.memory");
+    assert!(queued_bytes + queued * u64::from(RECORD_OVERHEAD) <= BUFFER + u64::from(RECORD_OVERHEAD));
     assert!(growth < BUFFER + 48 * MIB, "RSS grew {} MiB for a {} MiB buffer", growth / MIB, BUFFER / MIB);
+    // The same wait and refusal on another executor than tokio.
+    let other = blobs.clone();
+    let started = Instant::now();
+    let refused = std::thread::spawn(move || futures::executor::block_on(other.send_and_forget(Record::new(blob(-2)))))
+        .join()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(refused.kind(), SendErrorKind::BufferFull { .. }), "{refused}");
+    assert!(started.elapsed() >= Duration::from_millis(1_900), "waited max.block.ms on another executor");
 
     private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
     assert_eq!(p.flush(Duration::from_secs(120)).await, 0, "every accepted record delivered once the broker answers");
@@ -204,4 +244,76 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
     private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
     assert_eq!(p.flush(Duration::from_secs(120)).await, 0, "every small record delivered once the broker answers");
     assert_eq!(p.metrics().records_sent, sent_before + small as u64);
+
+    // Producers with records in flight to the hung broker: one dropped without close (on a runtime worker), one
+    // closed. Each has awaited, called-back and fire-and-forget records in flight. (Bound before the broker hangs.)
+    let settings = [("delivery.timeout.ms", "300000"), ("linger.ms", "5")];
+    let bound = |p: Producer| async {
+        let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
+        (p, blobs)
+    };
+    let (dropped, dropped_blobs) = bound(producer(&bootstrap, &settings)).await;
+    let (closed, closed_blobs) = bound(producer(&bootstrap, &settings)).await;
+    private.signal(Service::Kafka, "kafka", Signal::Pause).unwrap();
+    let in_flight = |blobs: typed_kafka::TypedProducer<BLOBS>| async move {
+        let failed = Arc::new(AtomicUsize::new(0));
+        let mut deliveries = Vec::new();
+        for i in 0..300 {
+            match i % 3 {
+                0 => deliveries.push(blobs.enqueue(Record::new(blob(i))).await.unwrap()),
+                1 => {
+                    let f = failed.clone();
+                    let callback =
+                        move |r: Result<typed_kafka::RecordMetadata, typed_kafka::producer::DeliveryError>| {
+                            if r.is_err_and(|e| e.kind == DeliveryErrorKind::Purged) {
+                                f.fetch_add(1, Ordering::SeqCst);
+                            }
+                        };
+                    blobs.send_with(Record::new(blob(i)), callback).await.unwrap();
+                }
+                _ => drop(blobs.send_and_forget(Record::new(blob(i))).await.unwrap()),
+            }
+        }
+        (blobs, deliveries, failed)
+    };
+    let (dropped_blobs, deliveries, failed) = in_flight(dropped_blobs).await;
+    assert_eq!(dropped.in_flight(), 300);
+    // Dropped on a runtime worker: only a flag is raised there.
+    let drop_took = tokio::spawn(async move {
+        let started = Instant::now();
+        drop((dropped, dropped_blobs));
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    assert!(drop_took < Duration::from_millis(50), "dropping took {drop_took:?} on a runtime worker");
+    let started = Instant::now();
+    for d in deliveries {
+        let e = tokio::time::timeout(Duration::from_secs(10), d).await.expect("every Delivery resolves").unwrap_err();
+        assert_eq!(e.kind, DeliveryErrorKind::Purged, "{e}");
+        assert!(!e.is_retriable());
+    }
+    let resolved = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while failed.load(Ordering::SeqCst) < 100 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(failed.load(Ordering::SeqCst), 100, "every callback ran with Purged");
+    println!(
+        "dropped with 300 records in flight to a hung broker: the drop took {drop_took:?}, every Delivery resolved in {resolved:?}"
+    );
+    assert!(resolved < Duration::from_secs(4), "resolved after {resolved:?}; the bound is about 2.1 s");
+
+    let (_closed_blobs, deliveries, failed) = in_flight(closed_blobs).await;
+    let started = Instant::now();
+    let report = closed.close(Duration::from_secs(2)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2_500), "close(2 s) took {took:?}");
+    assert_eq!(report.undelivered.len() + report.unreported, 300, "{report:?}");
+    assert_eq!(report.unreported, 0, "the purge's reports came within close's timeout");
+    for d in deliveries {
+        assert_eq!(d.await.unwrap_err().kind, DeliveryErrorKind::Purged);
+    }
+    assert_eq!(failed.load(Ordering::SeqCst), 100);
+    private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
 }

@@ -1,4 +1,5 @@
-use typed_kafka::{KafkaRecord, MockProducer, Record};
+use typed_kafka::mock::MockProducer;
+use typed_kafka::{KafkaRecord, Record};
 
 #[derive(KafkaRecord)]
 struct Created {

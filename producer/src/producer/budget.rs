@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::error::SendErrorKind;
+use super::executor;
+
 /// A value on a cache line (pair) of its own, so that writing it does not slow readers of its neighbours.
 #[repr(align(128))]
 #[derive(Default)]
@@ -45,8 +48,8 @@ pub(crate) struct Full {
 
 impl Full {
     /// The send's refusal for a record that needed `bytes` of the budget (its own and the per-record overhead).
-    pub(crate) fn refusal(&self, bytes: u64) -> super::error::SendErrorKind {
-        super::error::SendErrorKind::BufferFull { waited: self.waited, needed: bytes as usize }
+    pub(crate) fn refusal(&self, bytes: u64) -> SendErrorKind {
+        SendErrorKind::BufferFull { waited: self.waited, needed: bytes as usize }
     }
 }
 
@@ -117,16 +120,17 @@ impl ByteBudget {
         self.collect();
     }
 
-    /// Takes `bytes`, waiting up to `max_block` for deliveries to give them back (woken per chunk, never polling).
-    /// The clock is read only when the budget is full: on every send it cost as much as the budget itself.
+    /// Takes `bytes`, waiting up to `max_block` for deliveries to give them back (woken per chunk, never polling),
+    /// on any executor. The clock is read only when the budget is full: on every send it cost as much as the budget
+    /// itself.
     pub(crate) async fn reserve(&self, bytes: u64, max_block: Duration) -> Result<(), Full> {
         if self.try_reserve(bytes) {
             return Ok(());
         }
         let started = Instant::now();
-        match tokio::time::timeout_at((started + max_block).into(), self.wait_for(bytes)).await {
-            Ok(()) => Ok(()),
-            Err(_) => self.last_try(bytes, started),
+        match executor::until(started + max_block, self.wait_for(bytes)).await {
+            Some(()) => Ok(()),
+            None => self.last_try(bytes, started),
         }
     }
 
@@ -137,7 +141,7 @@ impl ByteBudget {
             return Ok(());
         }
         let started = Instant::now();
-        match super::block_on_until(self.wait_for(bytes), Some(started + max_block)) {
+        match executor::block_on_until(self.wait_for(bytes), Some(started + max_block)) {
             Some(()) => Ok(()),
             None => self.last_try(bytes, started),
         }
@@ -229,7 +233,9 @@ mod tests {
         assert!(waiter.await.unwrap().is_ok(), "150 bytes were back at the deadline");
         let refused = b.reserve(100, ms(100)).await;
         assert!(refused.is_err_and(|f| f.waited >= Duration::from_millis(90)));
-        // The blocking wait needs no runtime.
+        // The async wait works on another executor, and the blocking wait needs none.
+        let refused = futures::executor::block_on(b.reserve(100, ms(100)));
+        assert!(refused.is_err_and(|f| f.waited >= Duration::from_millis(90)));
         let blocking = std::thread::spawn({
             let b = b.clone();
             move || (b.reserve_blocking(100, ms(100)).is_err(), b.reserve_blocking(40, ms(100)).is_ok())
@@ -255,19 +261,23 @@ mod tests {
     }
 
     /// Two senders and a delivery thread, as the producer runs them: every take is given back, no byte is lost
-    /// or made up, and the senders never hold more than the budget.
+    /// or made up, and what the senders hold at once never exceeds the budget. What they hold is counted here, apart
+    /// from the budget's own counters: each sender adds its bytes once the budget granted them, the delivery side
+    /// takes them off before giving them back.
     #[test]
     fn concurrent_senders_and_releases_keep_the_total() {
         const TOTAL: u64 = 64 * 1024;
         let b = Arc::new(ByteBudget::new(TOTAL));
+        let held = Arc::new(AtomicU64::new(0));
+        let most = Arc::new(AtomicU64::new(0));
         let (tx, rx) = std::sync::mpsc::channel::<u64>();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let deliveries = std::thread::spawn({
-            let b = b.clone();
+            let (b, held) = (b.clone(), held.clone());
             move || {
                 let mut n = 0u64;
                 for bytes in rx {
-                    assert!(b.in_use() <= TOTAL);
+                    held.fetch_sub(bytes, Ordering::SeqCst);
                     b.release(bytes);
                     n += 1;
                 }
@@ -276,11 +286,13 @@ mod tests {
         });
         let senders: Vec<_> = (0..2u64)
             .map(|s| {
-                let (b, tx) = (b.clone(), tx.clone());
+                let (b, tx, held, most) = (b.clone(), tx.clone(), held.clone(), most.clone());
                 runtime.spawn(async move {
                     for i in 0..50_000u64 {
                         let bytes = 1 + (i * 7 + s * 13) % 3000;
                         b.reserve(bytes, ms(10_000)).await.expect("deliveries free the budget");
+                        let now = held.fetch_add(bytes, Ordering::SeqCst) + bytes;
+                        most.fetch_max(now, Ordering::SeqCst);
                         tx.send(bytes).unwrap();
                     }
                 })
@@ -293,6 +305,9 @@ mod tests {
             }
         });
         assert_eq!(deliveries.join().unwrap(), 100_000);
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= TOTAL, "the senders held {most} bytes of a {TOTAL}-byte budget at once");
+        assert!(most > TOTAL / 2, "the budget was used ({most} of {TOTAL} bytes at most)");
         assert_eq!(b.in_use(), 0);
         assert!(b.try_reserve(TOTAL));
     }

@@ -11,6 +11,67 @@ use typed_kafka_registry::SerializeError;
 use crate::Record;
 use crate::config::ProducerConfigError;
 
+/// An error code of the batching core (librdkafka's `rd_kafka_resp_err_t`): negative codes are the client's own
+/// (`-185` timed out, `-150` fatal, ...), positive ones the broker's (Kafka's protocol error codes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorCode(i32);
+
+impl ErrorCode {
+    /// librdkafka's `RD_KAFKA_RESP_ERR__FATAL`: the producer must be rebuilt.
+    pub const FATAL: ErrorCode = ErrorCode(-150);
+    /// librdkafka's `RD_KAFKA_RESP_ERR__FAIL`: a failure without a more precise code.
+    pub const FAIL: ErrorCode = ErrorCode(-196);
+
+    /// The code with this number.
+    pub const fn new(code: i32) -> ErrorCode {
+        ErrorCode(code)
+    }
+
+    /// The number, as librdkafka and the Kafka protocol give it.
+    pub const fn code(self) -> i32 {
+        self.0
+    }
+
+    /// librdkafka's name of the code (`MessageTimedOut`, `NotLeaderForPartition`, ...).
+    #[cfg(feature = "kafka")]
+    pub fn name(self) -> String {
+        format!("{:?}", self.rdkafka())
+    }
+
+    /// The code as rdkafka's enum.
+    #[cfg(feature = "kafka")]
+    pub fn rdkafka(self) -> rdkafka::error::RDKafkaErrorCode {
+        rdkafka::types::RDKafkaRespErr::try_from(self.0)
+            .map(rdkafka::error::RDKafkaErrorCode::from)
+            .unwrap_or(rdkafka::error::RDKafkaErrorCode::Fail)
+    }
+}
+
+#[cfg(feature = "kafka")]
+impl From<rdkafka::error::RDKafkaErrorCode> for ErrorCode {
+    fn from(code: rdkafka::error::RDKafkaErrorCode) -> ErrorCode {
+        ErrorCode(code as i32)
+    }
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "kafka")]
+        return write!(f, "ErrorCode({}, {})", self.0, self.name());
+        #[cfg(not(feature = "kafka"))]
+        return write!(f, "ErrorCode({})", self.0);
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "kafka")]
+        return write!(f, "{} ({})", self.name(), self.0);
+        #[cfg(not(feature = "kafka"))]
+        return write!(f, "error code {}", self.0);
+    }
+}
+
 /// Why a record was refused before it was enqueued. Nothing of it was sent; the error hands it back.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -51,23 +112,45 @@ pub enum SendErrorKind {
         /// The limit.
         max: usize,
     },
-    /// The custom partitioner or the explicit partition named a partition the topic does not have.
-    #[error("partition {partition} does not exist (the topic has {partitions})")]
+    /// The custom partitioner or the explicit partition named a partition the topic does not have, as far as the
+    /// producer's metadata knows (it is refreshed every `metadata.max.age.ms`).
+    #[error(
+        "partition {partition} does not exist (the topic has {})",
+        partitions.map_or_else(|| "an unknown number of partitions".to_string(), |n| format!("{n}"))
+    )]
     UnknownPartition {
         /// The partition asked for.
         partition: i32,
-        /// The topic's partition count, when known.
-        partitions: i32,
+        /// The topic's partition count as the producer last read it, when known.
+        partitions: Option<i32>,
     },
     /// The producer hit a fatal error (e.g. of idempotence) and must be rebuilt.
-    #[error("the producer must be rebuilt after a fatal error: {0}")]
-    Fatal(String),
+    #[error("the producer must be rebuilt after a fatal error: {reason} [{code}]")]
+    Fatal {
+        /// The batching core's code for the error that was fatal.
+        code: ErrorCode,
+        /// What happened.
+        reason: String,
+    },
     /// The producer was closed.
     #[error("the producer is closed")]
     Closed,
+    /// `send_blocking` was called on the thread that serves the producer's delivery reports (from a delivery
+    /// callback, an interceptor, or code a waker runs there): it would wait for a report only that thread can
+    /// serve. Send with `send_with`, `send_and_forget` or from another thread instead.
+    #[error(
+        "send_blocking on the producer's delivery thread (in a callback or an interceptor) would wait for itself; \
+         use send_with or send_and_forget there"
+    )]
+    WouldDeadlock,
     /// The batching core refused the record.
-    #[error("enqueue refused: {0}")]
-    Enqueue(String),
+    #[error("enqueue refused: {reason} [{code}]")]
+    Enqueue {
+        /// The batching core's code.
+        code: ErrorCode,
+        /// Its message.
+        reason: String,
+    },
 }
 
 impl SendErrorKind {
@@ -76,6 +159,8 @@ impl SendErrorKind {
         match self {
             SendErrorKind::Key(e) | SendErrorKind::Value(e) => e.is_retriable(),
             SendErrorKind::BufferFull { .. } => true,
+            // A partition the metadata does not show yet may appear (the topic is being expanded).
+            SendErrorKind::UnknownPartition { .. } => true,
             _ => false,
         }
     }
@@ -161,7 +246,8 @@ pub enum DeliveryErrorKind {
     UnknownTopicOrPartition,
     /// Not authorized to write to the topic.
     Authorization,
-    /// Removed from the queue by `close` or by dropping the producer before it was sent.
+    /// Removed by `close` or by dropping the producer before its delivery was reported. Never retriable on this
+    /// producer, which is closing; a record purged while in flight to the broker may have been written anyway.
     Purged,
     /// The producer hit a fatal error and must be rebuilt.
     Fatal,
@@ -182,6 +268,8 @@ pub struct DeliveryError {
     pub record_id: u64,
     /// What kind of failure.
     pub kind: DeliveryErrorKind,
+    /// The batching core's or the broker's error code, when it gave one.
+    pub code: Option<ErrorCode>,
     /// The client's or broker's message.
     pub message: String,
     pub(crate) retriable: bool,
@@ -213,8 +301,8 @@ pub enum BuildError {
     /// The producer needs a schema registry client (`registry(..)` on the builder).
     #[error("no schema registry client: give one with ProducerBuilder::registry")]
     NoRegistry,
-    /// No async runtime to run on, and none could be started.
-    #[error("starting the producer's runtime: {0}")]
+    /// No async runtime to run registry I/O on, and none could be started; or a producer thread could not start.
+    #[error("starting the producer's threads: {0}")]
     Runtime(String),
 }
 
@@ -273,9 +361,25 @@ pub enum BindError {
         /// This key type's ID in the subject, if registered.
         ours: Option<SchemaId>,
     },
-    /// The producer is closed or hit a fatal error.
+    /// The batching core refused the topic's name (e.g. it holds a NUL byte).
+    #[error("topic {topic}: {message}")]
+    InvalidTopic {
+        /// The topic.
+        topic: String,
+        /// Why.
+        message: String,
+    },
+    /// The producer is closed.
     #[error("the producer is closed")]
     Closed,
+    /// The producer hit a fatal error and must be rebuilt.
+    #[error("the producer must be rebuilt after a fatal error: {reason} [{code}]")]
+    Fatal {
+        /// The batching core's code for the error that was fatal.
+        code: ErrorCode,
+        /// What happened.
+        reason: String,
+    },
 }
 
 impl BindError {

@@ -1,21 +1,26 @@
-//! A producer without a broker or a registry, for users' unit tests: the same [`TypedProducer`] API, records
-//! validated and encoded as the real producer does them, partitioned with Java's murmur2, delivered at once or
-//! failed as scripted, and a typed history of what was sent.
+//! A producer without a broker or a registry, for users' unit tests: the same [`TypedProducer`] API over a second
+//! [`Transport`], records validated and encoded as the real producer does them, partitioned with Java's murmur2,
+//! delivered at once or failed as scripted, and a typed history of what was sent.
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicI32;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
-use typed_kafka_avro::SchemaId;
-
-use super::accounting::Accounting;
-use super::error::{BindError, DeliveryErrorKind};
-use super::pending::{Outcome, Pending, SlotSource};
-use super::typed::KeyOf;
-use super::{Backend, Inner, Producer, RuntimeHandle, TopicBinding, TypedProducer};
+use super::accounting::{Accounting, Interceptor};
+use super::bind::TopicBinding;
+use super::client::{Producer, Schemas};
+use super::completion::{Failure, Outcome};
+use super::error::{BindError, DeliveryErrorKind, SendErrorKind};
+use super::executor::RuntimeHandle;
+use super::report::report;
+use super::transport::{Keep, MetadataError, Outgoing, Sink, Transport};
+use super::typed::TypedProducer;
 use crate::config::ProducerConfig;
+use crate::partition::java_partition;
 use crate::record::{Record, Timestamp};
-use crate::topic::{Topic, ValueOf};
+use crate::topic::{KeyOf, Topic, ValueOf};
 
 /// What the mock does with the next record it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,64 +62,94 @@ struct State {
     history: Vec<Entry>,
     script: VecDeque<MockOutcome>,
     offsets: HashMap<(Arc<str>, i32), i64>,
-    ids: HashMap<(String, u64), SchemaId>,
 }
 
-/// What the mock keeps of a record's bytes and destination.
-pub(crate) struct MockBytes {
-    pub(crate) topic: Arc<str>,
-    pub(crate) topic_type: TypeId,
-    pub(crate) partition: i32,
-    pub(crate) key: Option<Vec<u8>>,
-    pub(crate) value: Option<Vec<u8>>,
-}
-
-pub(crate) struct MockCore {
+/// The mock's batching core: every topic has the same partition count; records are reported before `send`
+/// returns.
+struct MockTransport {
     partitions: i32,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    accounting: Arc<Accounting>,
 }
 
-impl MockCore {
-    pub(crate) fn partitions(&self) -> i32 {
-        self.partitions
+impl Transport for MockTransport {
+    fn sink(&self, topic: &Arc<str>, declared: TypeId) -> Result<Box<dyn Sink>, String> {
+        Ok(Box::new(MockSink {
+            topic: topic.clone(),
+            declared,
+            partitions: self.partitions,
+            state: self.state.clone(),
+            accounting: self.accounting.clone(),
+        }))
     }
 
-    /// A schema ID for `subject`'s schema with this fingerprint, stable for the mock's life.
-    pub(crate) fn schema_id(&self, subject: &str, fingerprint: u64) -> SchemaId {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let next = SchemaId(state.ids.len() as u32 + 1);
-        *state.ids.entry((subject.to_string(), fingerprint)).or_insert(next)
+    fn partition_count(&self, _topic: &str, _timeout: Duration) -> Result<Option<i32>, MetadataError> {
+        Ok(Some(self.partitions))
     }
 
-    pub(crate) fn accept<K: Send + Sync + 'static, V: Send + Sync + 'static>(
-        &self,
-        accounting: &Accounting,
-        pending: Pending,
-        bytes: MockBytes,
-        record: Record<K, V>,
-    ) {
-        let MockBytes { topic, topic_type, partition, key, value } = bytes;
-        let timestamp = record.timestamp;
+    fn watch(&self, _topic: Arc<str>, _partitions: Weak<AtomicI32>) {}
+
+    fn flush(&self, _timeout: Duration) {}
+
+    fn purge(&self) {}
+
+    fn check_fatal(&self) {}
+
+    fn shut_down(&self) {}
+}
+
+struct MockSink {
+    topic: Arc<str>,
+    declared: TypeId,
+    partitions: i32,
+    state: Arc<Mutex<State>>,
+    accounting: Arc<Accounting>,
+}
+
+impl Sink for MockSink {
+    fn send(&self, record: Outgoing<'_>, keep: Keep<'_>) -> Result<(), SendErrorKind> {
+        // As librdkafka's murmur2_random partitioner: the key's murmur2; records without a key go to partition 0.
+        let partition = match (record.partition, record.key) {
+            (Some(p), _) if p >= self.partitions => {
+                return Err(SendErrorKind::UnknownPartition { partition: p, partitions: Some(self.partitions) });
+            }
+            (Some(p), _) => p,
+            (None, Some(key)) => java_partition(key, self.partitions as u32) as i32,
+            (None, None) => 0,
+        };
         let outcome = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let (offset, outcome) = match state.script.pop_front().unwrap_or(MockOutcome::Deliver) {
                 MockOutcome::Deliver => {
-                    let next = state.offsets.entry((topic.clone(), partition)).or_insert(0);
+                    let next = state.offsets.entry((self.topic.clone(), partition)).or_insert(0);
                     let offset = *next;
                     *next += 1;
-                    let timestamp = Timestamp::CreateTime(timestamp.unwrap_or_else(now_millis));
+                    let timestamp = Timestamp::CreateTime(record.timestamp.unwrap_or_else(now_millis));
                     (Some(offset), Outcome::Delivered { partition, offset: Some(offset), timestamp: Some(timestamp) })
                 }
                 MockOutcome::Fail(kind) => {
                     let retriable = kind == DeliveryErrorKind::TimedOut;
                     let message = format!("scripted failure: {kind:?}");
-                    (None, Outcome::Failed { partition: Some(partition), kind, message, retriable })
+                    let failure = Failure { partition: Some(partition), kind, code: None, message, retriable };
+                    (None, Outcome::Failed(failure))
                 }
             };
-            state.history.push(Entry { topic_type, partition, offset, key, value, record: Arc::new(record) });
+            state.history.push(Entry {
+                topic_type: self.declared,
+                partition,
+                offset,
+                key: record.key.map(<[u8]>::to_vec),
+                value: record.value.map(<[u8]>::to_vec),
+                record: keep(),
+            });
             outcome
         };
-        accounting.complete(pending, outcome, || &topic);
+        let bytes = || {
+            let headers: usize = record.headers.iter().map(|(n, v)| n.len() + v.map_or(0, <[u8]>::len)).sum();
+            (record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len) + headers).max(1) as u32
+        };
+        report(&self.accounting, record.ticket, outcome, bytes, || self.topic.clone());
+        Ok(())
     }
 }
 
@@ -130,13 +165,14 @@ fn now_millis() -> i64 {
 /// A producer for unit tests: no broker, no registry, the same [`TypedProducer`] API.
 ///
 /// ```
-/// use typed_kafka::{KafkaRecord, MockProducer, MockOutcome, Record, producer::DeliveryErrorKind};
+/// use typed_kafka::mock::{MockOutcome, MockProducer};
+/// use typed_kafka::{KafkaRecord, Record, producer::DeliveryErrorKind};
 ///
 /// #[derive(KafkaRecord, Debug, PartialEq)]
 /// struct Order { id: String, total_cents: i64 }
 /// typed_kafka::topic! { pub ORDERS: "orders", key: String, value: Order; }
 ///
-/// # tokio_test(async {
+/// # futures_like_block_on(async {
 /// let mock = MockProducer::new(6);
 /// let orders = mock.bind(ORDERS).await?;
 /// let meta = orders.send(Record::new(Order { id: "o-1".into(), total_cents: 5 }).key("c-1".into())).await?;
@@ -147,13 +183,20 @@ fn now_millis() -> i64 {
 /// assert_eq!(sent.len(), 2);
 /// assert_eq!(sent[0].record.value.as_ref().map(|o| o.id.as_str()), Some("o-1"));
 /// # Ok::<(), Box<dyn std::error::Error>>(()) });
-/// # fn tokio_test<F: std::future::Future>(f: F) -> F::Output {
+/// # fn futures_like_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 /// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct MockProducer {
     producer: Producer,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("history", &self.history.len()).finish_non_exhaustive()
+    }
 }
 
 impl MockProducer {
@@ -167,30 +210,20 @@ impl MockProducer {
         Self::build(config, Vec::new(), partitions)
     }
 
-    fn build(config: ProducerConfig, interceptors: Vec<Arc<dyn super::Interceptor>>, partitions: i32) -> MockProducer {
-        let accounting = Arc::new(Accounting::new(&config, interceptors));
-        let core = MockCore { partitions: partitions.max(1), state: Mutex::new(State::default()) };
-        let runtime = RuntimeHandle::current_or_own().unwrap_or_else(|_| unreachable!("a runtime starts"));
-        MockProducer {
-            producer: Producer {
-                inner: Arc::new(Inner {
-                    config,
-                    registry: None,
-                    mode: Default::default(),
-                    normalization: Default::default(),
-                    accounting,
-                    backend: Backend::Mock(core),
-                    runtime,
-                    awaited: SlotSource::default(),
-                    called: SlotSource::default(),
-                }),
-            },
-        }
+    /// A mock with interceptors.
+    pub fn with_interceptors(partitions: i32, interceptors: Vec<Arc<dyn Interceptor>>) -> MockProducer {
+        Self::build(default_config(), interceptors, partitions)
     }
 
-    /// A mock with interceptors.
-    pub fn with_interceptors(partitions: i32, interceptors: Vec<Arc<dyn super::Interceptor>>) -> MockProducer {
-        Self::build(default_config(), interceptors, partitions)
+    fn build(config: ProducerConfig, interceptors: Vec<Arc<dyn Interceptor>>, partitions: i32) -> MockProducer {
+        let accounting = Arc::new(Accounting::new(&config, interceptors));
+        let state = Arc::new(Mutex::new(State::default()));
+        let transport =
+            MockTransport { partitions: partitions.max(1), state: state.clone(), accounting: accounting.clone() };
+        let runtime = RuntimeHandle::current_or_own().unwrap_or_else(|_| unreachable!("a runtime starts"));
+        let schemas = Schemas::Local(Mutex::new(HashMap::new()));
+        let producer = Producer::from_parts(config, schemas, accounting, Arc::new(transport), runtime);
+        MockProducer { producer, state }
     }
 
     /// The producer behind the mock (for code that takes a [`Producer`]).
@@ -208,24 +241,19 @@ impl MockProducer {
         self.producer.topic(topic)
     }
 
-    /// Scripts the outcome of the next record accepted (outcomes queue up in order).
-    pub fn script(&self, outcome: MockOutcome) {
-        self.core().state.lock().unwrap_or_else(|e| e.into_inner()).script.push_back(outcome);
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn core(&self) -> &MockCore {
-        match &self.producer.inner.backend {
-            Backend::Mock(core) => core,
-            #[cfg(feature = "kafka")]
-            Backend::Kafka(_) => unreachable!("a mock producer has the mock backend"),
-        }
+    /// Scripts the outcome of the next record accepted (outcomes queue up in order).
+    pub fn script(&self, outcome: MockOutcome) {
+        self.state().script.push_back(outcome);
     }
 
     /// The records sent to topic `T` (under whatever name it was bound) with value type `V`, in order, delivered
     /// or failed.
     pub fn history<T: Topic, V: ValueOf<T>>(&self) -> Vec<Sent<KeyOf<T>, V>> {
-        let state = self.core().state.lock().unwrap_or_else(|e| e.into_inner());
-        state
+        self.state()
             .history
             .iter()
             .filter(|e| e.topic_type == TypeId::of::<T>())
@@ -244,6 +272,6 @@ impl MockProducer {
 
     /// Forgets the history.
     pub fn clear(&self) {
-        self.core().state.lock().unwrap_or_else(|e| e.into_inner()).history.clear();
+        self.state().history.clear();
     }
 }
