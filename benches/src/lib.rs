@@ -466,3 +466,71 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }
+
+/// The producer benchmarks' record: a page view, about 100 bytes framed with an empty note, about 1 KiB with a
+/// 920-byte one, and its serde mirror for apache-avro.
+pub mod click {
+    use typed_kafka::KafkaRecord;
+
+    /// A page view.
+    #[derive(KafkaRecord, Clone)]
+    #[kafka(namespace = "bench.produce")]
+    pub struct Click {
+        pub user: String,
+        pub page: String,
+        pub referrer: Option<String>,
+        pub millis: i64,
+        pub x: i32,
+        pub y: i32,
+        pub session: String,
+        pub note: String,
+    }
+
+    typed_kafka::topic! {
+        /// Page views keyed by user.
+        pub CLICKS: "bench-clicks", key: String, value: Click;
+    }
+
+    /// The same record for apache-avro's serde path.
+    pub mod mirror {
+        #[derive(serde::Serialize)]
+        pub struct Click {
+            pub user: String,
+            pub page: String,
+            pub referrer: Option<String>,
+            pub millis: i64,
+            pub x: i32,
+            pub y: i32,
+            pub session: String,
+            pub note: String,
+        }
+    }
+
+    /// Page view `i`, with a note of `note` bytes.
+    pub fn click(i: u64, note: usize) -> Click {
+        Click {
+            user: format!("user-{:06}", i % 100_000),
+            page: "/products/garden/watering-can-10l".into(),
+            referrer: Some("https://example.com/search?q=can".into()),
+            millis: 1_700_000_000_000 + i as i64,
+            x: (i % 1920) as i32,
+            y: (i % 1080) as i32,
+            session: "2f1c9a7e-51b2-4c1e".into(),
+            note: "n".repeat(note),
+        }
+    }
+
+    /// `c` for apache-avro's serde path.
+    pub fn mirror_of(c: &Click) -> mirror::Click {
+        mirror::Click {
+            user: c.user.clone(),
+            page: c.page.clone(),
+            referrer: c.referrer.clone(),
+            millis: c.millis,
+            x: c.x,
+            y: c.y,
+            session: c.session.clone(),
+            note: c.note.clone(),
+        }
+    }
+}

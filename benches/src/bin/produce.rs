@@ -69,69 +69,13 @@ use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
+use typed_kafka_benches::click::{CLICKS, Click, click, mirror, mirror_of};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 // Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
 // transport's, the same for every Rust path).
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// A page view: about 100 bytes framed with an empty note, about 1 KiB with a 920-byte one.
-#[derive(KafkaRecord, Clone)]
-#[kafka(namespace = "bench.produce")]
-struct Click {
-    user: String,
-    page: String,
-    referrer: Option<String>,
-    millis: i64,
-    x: i32,
-    y: i32,
-    session: String,
-    note: String,
-}
-
-typed_kafka::topic! { CLICKS: "bench-clicks", key: String, value: Click; }
-
-/// The same record for apache-avro's serde path.
-mod mirror {
-    #[derive(serde::Serialize)]
-    pub(crate) struct Click {
-        pub(crate) user: String,
-        pub(crate) page: String,
-        pub(crate) referrer: Option<String>,
-        pub(crate) millis: i64,
-        pub(crate) x: i32,
-        pub(crate) y: i32,
-        pub(crate) session: String,
-        pub(crate) note: String,
-    }
-}
-
-fn click(i: u64, note: usize) -> Click {
-    Click {
-        user: format!("user-{:06}", i % 100_000),
-        page: "/products/garden/watering-can-10l".into(),
-        referrer: Some("https://example.com/search?q=can".into()),
-        millis: 1_700_000_000_000 + i as i64,
-        x: (i % 1920) as i32,
-        y: (i % 1080) as i32,
-        session: "2f1c9a7e-51b2-4c1e".into(),
-        note: "n".repeat(note),
-    }
-}
-
-fn mirror_of(c: &Click) -> mirror::Click {
-    mirror::Click {
-        user: c.user.clone(),
-        page: c.page.clone(),
-        referrer: c.referrer.clone(),
-        millis: c.millis,
-        x: c.x,
-        y: c.y,
-        session: c.session.clone(),
-        note: c.note.clone(),
-    }
-}
 
 /// Counts acknowledged records; with `Some` latencies, records each record's time from send to acknowledgement.
 struct Counting {

@@ -9,7 +9,7 @@
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 use typed_kafka_avro::SchemaId;
@@ -24,7 +24,7 @@ pub(crate) type DeliveryResult = Result<RecordMetadata, DeliveryError>;
 pub(crate) type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
 
 /// The outcome of one delivery, as the batching core reports it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Delivered { partition: i32, offset: Option<i64>, timestamp: Option<Timestamp> },
     Failed(Failure),
@@ -103,10 +103,77 @@ impl Meta {
 pub(crate) enum Waiter {
     /// Only the counters and the interceptors (a fire-and-forget record on a producer with interceptors).
     Nobody,
-    /// A [`Delivery`].
-    Future(tokio::sync::oneshot::Sender<DeliveryResult>),
+    /// A [`Delivery`], through its cell.
+    Future(Reporter),
     /// A callback.
     Callback(Callback),
+}
+
+/// What an awaited record's [`Delivery`] and its reporter share: the record's metadata, written when it is
+/// enqueued, and its outcome once reported. One allocation per awaited record.
+struct Cell {
+    meta: Meta,
+    state: Mutex<State>,
+}
+
+enum State {
+    /// Not reported yet; the waker of the task that polled last.
+    Waiting(Option<Waker>),
+    /// As the batching core reported it: the `Delivery` builds the metadata with its own topic handle.
+    Reported(Outcome),
+    /// Already built (for the interceptors, or the close report). Boxed, as this is the rare case: it keeps every
+    /// cell small.
+    Built(Box<DeliveryResult>),
+    /// The reporter went away without reporting (only a panic on the delivery thread can do that).
+    Lost,
+}
+
+impl Cell {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The reporting side of an awaited record: tells its [`Delivery`] the outcome, once. Dropped without reporting,
+/// it tells the `Delivery` the outcome was lost, so that it never waits forever.
+pub(crate) struct Reporter(Option<Arc<Cell>>);
+
+impl Reporter {
+    /// Stores `state` and wakes the awaiting task (outside the lock: it may run at once, elsewhere, and poll).
+    fn set(mut self, state: State) {
+        let Some(cell) = self.0.take() else { return };
+        let waker = match std::mem::replace(&mut *cell.lock(), state) {
+            State::Waiting(waker) => waker,
+            _ => None,
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The outcome as the batching core reported it.
+    pub(crate) fn outcome(self, outcome: Outcome) {
+        self.set(State::Reported(outcome));
+    }
+
+    /// The outcome, already built.
+    pub(crate) fn built(self, result: DeliveryResult) {
+        self.set(State::Built(Box::new(result)));
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            Reporter(self.0.take()).set(State::Lost);
+        }
+    }
+}
+
+/// A [`Delivery`] for a record with `meta` sent to `topic`, and its reporter.
+pub(crate) fn delivery(meta: Meta, topic: Arc<str>) -> (Reporter, Delivery) {
+    let cell = Arc::new(Cell { meta, state: Mutex::new(State::Waiting(None)) });
+    (Reporter(Some(cell.clone())), Delivery { cell, topic })
 }
 
 /// A tracked record in the table.
@@ -204,31 +271,22 @@ impl Table {
 /// [`Purged`](DeliveryErrorKind::Purged) when the producer is closed or dropped first (within the bound the
 /// [module docs](crate::producer) give). Polled again after it resolved, it returns the same result.
 #[must_use = "dropping a Delivery discards the outcome (the record is still delivered)"]
-#[derive(Debug)]
 pub struct Delivery {
-    record_id: u64,
+    cell: Arc<Cell>,
+    /// The topic's name, a handle of the awaiting side's own (see `TypedProducer`'s `awaited_topic`).
     topic: Arc<str>,
-    state: State,
 }
 
-#[derive(Debug)]
-enum State {
-    Waiting(tokio::sync::oneshot::Receiver<DeliveryResult>),
-    Done(DeliveryResult),
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery").field("topic", &self.topic).field("record_id", &self.record_id()).finish()
+    }
 }
 
 impl Delivery {
-    pub(crate) fn new(
-        record_id: u64,
-        topic: Arc<str>,
-        receiver: tokio::sync::oneshot::Receiver<DeliveryResult>,
-    ) -> Delivery {
-        Delivery { record_id, topic, state: State::Waiting(receiver) }
-    }
-
     /// The producer's sequence number for the record (as [`CloseReport`](super::CloseReport) lists it).
     pub fn record_id(&self) -> u64 {
-        self.record_id
+        self.cell.meta.record_id
     }
 }
 
@@ -236,27 +294,27 @@ impl Future for Delivery {
     type Output = DeliveryResult;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
-        let this = self.get_mut();
-        let result = match &mut this.state {
-            State::Done(result) => return Poll::Ready(result.clone()),
-            State::Waiting(receiver) => match Pin::new(receiver).poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(result)) => result,
-                // The entry was dropped without completing it, which only a bug or a panic on the delivery thread
-                // can do: the outcome is lost, and the future still resolves.
-                Poll::Ready(Err(_)) => Err(DeliveryError {
-                    topic: this.topic.clone(),
-                    partition: None,
-                    record_id: this.record_id,
-                    kind: DeliveryErrorKind::Other,
-                    code: None,
-                    message: "the record's outcome was lost by the producer".to_string(),
-                    retriable: false,
-                }),
-            },
-        };
-        this.state = State::Done(result.clone());
-        Poll::Ready(result)
+        let mut state = self.cell.lock();
+        match &mut *state {
+            State::Waiting(waker) => {
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            State::Reported(outcome) => Poll::Ready(self.cell.meta.result(self.topic.clone(), outcome.clone())),
+            State::Built(result) => Poll::Ready((**result).clone()),
+            State::Lost => Poll::Ready(Err(DeliveryError {
+                topic: self.topic.clone(),
+                partition: None,
+                record_id: self.cell.meta.record_id,
+                kind: DeliveryErrorKind::Other,
+                code: None,
+                message: "the record's outcome was lost by the producer".to_string(),
+                retriable: false,
+            })),
+        }
     }
 }
 
@@ -286,24 +344,24 @@ mod tests {
         assert!(table.take(b).is_none());
     }
 
-    /// A delivery resolves once the report is sent, polled again returns the same result, and a lost sender still
-    /// resolves it.
+    /// A delivery resolves once its outcome is reported, polled again returns the same result, and a reporter
+    /// dropped without reporting still resolves it.
     #[test]
     fn a_delivery_resolves_and_stays_resolved() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let mut d = Delivery::new(5, "orders".into(), rx);
+        let (reporter, mut d) = delivery(meta(5), "orders".into());
         let mut cx = Context::from_waker(std::task::Waker::noop());
         assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
-        let outcome = Outcome::Delivered { partition: 1, offset: Some(9), timestamp: None };
-        tx.send(meta(5).result("orders".into(), outcome)).unwrap();
+        reporter.outcome(Outcome::Delivered { partition: 1, offset: Some(9), timestamp: None });
         for _ in 0..2 {
             let Poll::Ready(Ok(m)) = Pin::new(&mut d).poll(&mut cx) else { panic!("delivered") };
             assert_eq!((m.partition, m.offset, m.record_id, m.value_schema_id), (1, Some(9), 5, Some(SchemaId(7))));
+            assert_eq!(&*m.topic, "orders");
         }
-        let (tx, rx) = tokio::sync::oneshot::channel::<DeliveryResult>();
-        let mut d = Delivery::new(6, "orders".into(), rx);
-        drop(tx);
+        let (reporter, mut d) = delivery(meta(6), "orders".into());
+        drop(reporter);
         let Poll::Ready(Err(e)) = Pin::new(&mut d).poll(&mut cx) else { panic!("failed") };
         assert_eq!((e.record_id, e.kind), (6, DeliveryErrorKind::Other));
+        assert_eq!(size_of::<Delivery>(), 3 * size_of::<usize>(), "a Delivery is small: callers keep many");
+        assert!(size_of::<Cell>() <= 128, "a cell is {} bytes", size_of::<Cell>());
     }
 }

@@ -70,6 +70,21 @@ fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl
     } else {
         accounting.count_failed();
     }
+    let waiter = match waiter {
+        // Nobody else needs the outcome built: the awaiting side builds it, with its own topic handle.
+        Waiter::Future(reporter) if accounting.interceptors().is_empty() && (delivered || !accounting.is_closing()) => {
+            accounting.finished();
+            let _user_code = DeliveryPath::enter();
+            if catch_unwind(AssertUnwindSafe(|| reporter.outcome(outcome))).is_err() {
+                tracing::error!(
+                    record_id = meta.record_id,
+                    "waking a Delivery's task panicked; the producer carries on"
+                );
+            }
+            return;
+        }
+        waiter => waiter,
+    };
     let result = meta.result(topic(), outcome);
     if let Err(e) = &result
         && accounting.is_closing()
@@ -97,11 +112,11 @@ fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl
             }
             accounting.finished();
         }
-        Waiter::Future(sender) => {
+        Waiter::Future(reporter) => {
             // Futures are told after the record stops counting as in flight, so whoever awaits one sees the
-            // counters already updated. Sending wakes the awaiting task, whose waker is user code.
+            // counters already updated. Telling wakes the awaiting task, whose waker is user code.
             accounting.finished();
-            if catch_unwind(AssertUnwindSafe(|| sender.send(result))).is_err() {
+            if catch_unwind(AssertUnwindSafe(|| reporter.built(result))).is_err() {
                 tracing::error!(
                     record_id = meta.record_id,
                     "waking a Delivery's task panicked; the producer carries on"
@@ -148,7 +163,7 @@ mod tests {
     use typed_kafka_avro::SchemaId;
 
     use super::super::accounting::Interceptor;
-    use super::super::completion::Delivery;
+    use super::super::completion::delivery;
     use super::super::error::{DeliveryError, DeliveryErrorKind};
     use super::*;
     use crate::config::{ProducerConfig, RECORD_OVERHEAD};
@@ -259,10 +274,9 @@ mod tests {
             }
         }
         let a = accounting(Vec::new());
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let m = meta(&a, 10);
-        let t = ticket(&a, m, 0, Waiter::Future(tx));
-        let mut d = Delivery::new(m.record_id, orders(), rx);
+        let (reporter, mut d) = delivery(m, orders());
+        let t = ticket(&a, m, 0, Waiter::Future(reporter));
         let waker = std::task::Waker::from(Arc::new(Boom));
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(std::pin::Pin::new(&mut d).poll(&mut cx).is_pending());
@@ -287,10 +301,9 @@ mod tests {
         let a = accounting(vec![Arc::new(count.clone())]);
         let forgotten = ticket(&a, meta(&a, 10), 0, Waiter::Nobody);
         assert!(forgotten.quiet_id().is_none(), "with interceptors a fire-and-forget record is tracked");
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let m = meta(&a, 10);
-        let awaited = ticket(&a, m, 0, Waiter::Future(tx));
-        let d = Delivery::new(m.record_id, orders(), rx);
+        let (reporter, d) = delivery(m, orders());
+        let awaited = ticket(&a, m, 0, Waiter::Future(reporter));
         a.start_closing();
         assert_eq!(fail_unreported(&a, "closed"), 2);
         assert_eq!(count.0.load(Ordering::SeqCst), 2);

@@ -11,7 +11,7 @@ use typed_kafka_avro::SchemaId;
 use typed_kafka_registry::SerializeError;
 
 use super::client::Producer;
-use super::completion::{Callback, Delivery, DeliveryResult, Meta, Waiter};
+use super::completion::{self, Callback, Delivery, DeliveryResult, Meta, Waiter};
 use super::encode::{Encoded, Part};
 use super::error::{DeliveryError, SendError, SendErrorKind};
 use super::executor;
@@ -366,11 +366,11 @@ impl<T: Topic> TypedProducer<T> {
             key_schema_id: encoded.key_id,
             value_schema_id: encoded.value_id,
         };
-        let (waiter, receiver) = match want {
+        let (waiter, delivery) = match want {
             Want::Nothing => (Waiter::Nobody, None),
             Want::Delivery => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                (Waiter::Future(tx), Some(rx))
+                let (reporter, delivery) = completion::delivery(meta, self.inner.awaited_topic.clone());
+                (Waiter::Future(reporter), Some(delivery))
             }
             Want::Callback(callback) => (Waiter::Callback(callback), None),
         };
@@ -400,10 +400,7 @@ impl<T: Topic> TypedProducer<T> {
         let size = encoded.size;
         encoded.recycle();
         match sent {
-            Ok(()) => {
-                let delivery = receiver.map(|rx| Delivery::new(record_id, self.inner.awaited_topic.clone(), rx));
-                Ok(Enqueued { record_id, delivery })
-            }
+            Ok(()) => Ok(Enqueued { record_id, delivery }),
             Err(mut kind) => {
                 report::not_enqueued(accounting, ticket, size);
                 if let SendErrorKind::UnknownPartition { partitions, .. } = &mut kind {

@@ -1,0 +1,738 @@
+//! The client's CPU per record, with the broker out of the picture, and records/s end to end: typed-kafka in each
+//! send mode against raw rust-rdkafka in the same mode, side by side in one run, for a 113-byte and a 1 KiB record.
+//!
+//! - **Client CPU** (`mock`, the default): every path produces to librdkafka's in-process mock cluster (a fresh one
+//!   per path, one broker, a 6-partition topic). The client's CPU is the process's CPU time over the path's timed
+//!   part, less that of the mock cluster's own thread (`rdk:mock`, read from `/proc/self/task/*/schedstat`): what
+//!   the client spends per record, on any machine, however busy its broker would be.
+//! - **End to end** (`broker`): the same paths against the local broker (started if absent, or
+//!   `TYPED_KAFKA_BOOTSTRAP_SERVERS`), fresh topics, for records/s.
+//!
+//! Paths, each in every mode (fire-and-forget; awaited, every future kept and awaited at the end; called back;
+//! mixed, a third each):
+//! - `raw`: rust-rdkafka's `ThreadedProducer` with key and value bytes framed before the clock starts; its opaque
+//!   is `()`, a boxed oneshot sender, or a boxed callback (what a user adds on top of rdkafka to learn each outcome);
+//! - `typed`: typed-kafka's `TypedProducer` from typed records (validate, encode, frame, byte budget, enqueue,
+//!   delivery accounting);
+//! - `hand-wired`: apache-avro through serde with `schema_registry_converter`'s cached `AvroEncoder` and rdkafka's
+//!   `FutureProducer`, awaited at the end (a figure, in the awaited mode only);
+//! - `encode`: the same records' keys (their bytes) and values (typed-kafka's derive, framed) serialized into reused
+//!   buffers on one thread, without a transport: the bare encode the targets add to raw rdkafka's CPU, as raw
+//!   rdkafka is handed both serialized.
+//!
+//! Every path: acks=all, idempotence, linger.ms 5, 32 MiB of records held at most (typed-kafka's `buffer.memory`;
+//! librdkafka's `queue.buffering.max.kbytes` and its default 100,000-message cap for raw), the records built before
+//! the clock and consumed inside it, and the run ends when every record is acknowledged. Allocations are the Rust
+//! heap's, counted by a global allocator (librdkafka's mallocs are the transport's, the same for every path).
+//! Odd rounds run the paths in reverse order; the summary is the median over the rounds of each ratio within a
+//! round.
+//!
+//! ```text
+//! cargo run --release -p typed-kafka-benches --features produce-bench --bin client [mock|broker] [records] [rounds]
+//! ```
+//!
+//! `CLIENT_SIZES=113` or `1024` runs one size (the large record gets `records / 2`); `CLIENT_PATHS="typed-kafka, awaited"`
+//! runs the paths whose names contain one of the `;`-separated parts. Each path runs in a child process of this
+//! binary (`CLIENT_CHILD` set), so that no path inherits the heap another left behind. Needs the local schema
+//! registry (started if absent, or `TYPED_KAFKA_REGISTRY_URL`): the typed paths bind through it once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DeliveryResult, FutureProducer, FutureRecord, ProducerContext, ThreadedProducer};
+use schema_registry_converter::async_impl::avro::AvroEncoder;
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
+use typed_kafka::config::ProducerConfig;
+use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
+use typed_kafka_benches::click::{CLICKS, Click, click, mirror, mirror_of};
+use typed_kafka_benches::{CountingAlloc, allocations};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Forget,
+    Await,
+    Callback,
+    Mixed,
+}
+
+const MODES: [Mode; 4] = [Mode::Forget, Mode::Await, Mode::Callback, Mode::Mixed];
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Forget => "fire-and-forget",
+            Mode::Await => "awaited",
+            Mode::Callback => "called back",
+            Mode::Mixed => "mixed",
+        }
+    }
+
+    /// How record `i` wants its outcome in this mode.
+    fn of(self, i: usize) -> Mode {
+        match (self, i % 3) {
+            (Mode::Mixed, 0) => Mode::Forget,
+            (Mode::Mixed, 1) => Mode::Callback,
+            (Mode::Mixed, _) => Mode::Await,
+            (mode, _) => mode,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Path {
+    Raw(Mode),
+    Typed(Mode),
+    HandWired,
+}
+
+impl Path {
+    fn name(self) -> String {
+        match self {
+            Path::Raw(m) => format!("raw rdkafka, {}", m.name()),
+            Path::Typed(m) => format!("typed-kafka, {}", m.name()),
+            Path::HandWired => "hand-wired, awaited".to_string(),
+        }
+    }
+}
+
+/// Where the paths produce to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Mock,
+    Broker,
+}
+
+/// One path's figures.
+#[derive(Clone, Copy, Debug)]
+struct Measure {
+    wall: Duration,
+    /// The client's CPU (the process's, less the mock cluster's thread).
+    cpu: Duration,
+    records: u64,
+    allocations: u64,
+}
+
+impl Measure {
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.records as f64
+    }
+    fn rate(&self) -> f64 {
+        self.records as f64 / self.wall.as_secs_f64()
+    }
+    fn allocs(&self) -> f64 {
+        self.allocations as f64 / self.records as f64
+    }
+}
+
+/// CPU time of this process's threads named `rdk:mock` (librdkafka's mock cluster), from their schedstat.
+fn mock_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
+    let ns: u64 = tasks
+        .filter_map(|t| {
+            let path = t.ok()?.path();
+            let name = std::fs::read_to_string(path.join("comm")).ok()?;
+            if name.trim_end() != "rdk:mock" {
+                return None;
+            }
+            std::fs::read_to_string(path.join("schedstat")).ok()?.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+/// With `CLIENT_PERF_CTL` naming the control FIFO of `perf record -D -1 --control fifo:CTL`, tells perf to sample
+/// only the timed parts: `perf_control("enable")` as a clock starts, `"disable"` as it stops.
+fn perf_control(command: &str) {
+    if let Some(fifo) = std::env::var_os("CLIENT_PERF_CTL") {
+        use std::io::Write as _;
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(fifo).and_then(|mut f| writeln!(f, "{command}")) {
+            eprintln!("CLIENT_PERF_CTL: {e}");
+        }
+    }
+}
+
+/// A path's clock: the wall time, the client's CPU and the allocations from its start.
+struct Clock {
+    started: Instant,
+    process: cpu_time::ProcessTime,
+    mock: Duration,
+    allocations: u64,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        perf_control("enable");
+        Clock {
+            mock: mock_cpu(),
+            allocations: allocations(),
+            process: cpu_time::ProcessTime::now(),
+            started: Instant::now(),
+        }
+    }
+
+    fn measure(&self, records: u64) -> Measure {
+        perf_control("disable");
+        let wall = self.started.elapsed();
+        let cpu = self.process.elapsed();
+        let allocations = allocations() - self.allocations;
+        Measure { wall, cpu: cpu.saturating_sub(mock_cpu().saturating_sub(self.mock)), records, allocations }
+    }
+}
+
+struct Bench {
+    target: Target,
+    registry_url: String,
+    registry: SchemaRegistryClient,
+    /// The local broker, for `broker`.
+    bootstrap: Option<String>,
+}
+
+/// Where a path produces to: a mock cluster of its own (dropped after the path), or a fresh topic on the broker.
+struct Sink {
+    bootstrap: String,
+    topic: String,
+    _mock: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+}
+
+impl Bench {
+    /// The bench's registry (and broker, for `broker`): the local stack's, started if absent, unless the environment
+    /// points elsewhere. The session, if one was started, stops what it started when dropped.
+    fn new(target: Target) -> Result<(Bench, Option<typed_kafka_stack::Session>)> {
+        let (registry_url, bootstrap, session) = match target {
+            Target::Mock => {
+                let url = match std::env::var("TYPED_KAFKA_REGISTRY_URL") {
+                    Ok(url) => url,
+                    Err(_) => {
+                        let stack = typed_kafka_stack::Stack::from_env()?;
+                        stack.up(&[typed_kafka_stack::Service::Registry])?;
+                        stack.config().registry_url()
+                    }
+                };
+                (url, None, None)
+            }
+            Target::Broker => {
+                let session = typed_kafka_stack::Session::start()?;
+                let e = session.endpoints.clone();
+                (e.registry_url, Some(e.bootstrap_servers), Some(session))
+            }
+        };
+        let registry = SchemaRegistryClient::builder([registry_url.clone()]).build()?;
+        Ok((Bench { target, registry_url, registry, bootstrap }, session))
+    }
+
+    /// The value schema's ID, for the raw paths' frames and the bare encode.
+    async fn schema_id(&self) -> Result<u32> {
+        let serializer = typed_kafka::AvroSerializer::<Click>::new(self.registry.clone(), Default::default())?;
+        Ok(serializer.serialize("bench-client", &click(0, 0), &mut Vec::new()).await?.0)
+    }
+
+    async fn sink(&self, round: usize, path: Path, size: usize) -> Result<Sink> {
+        let topic =
+            format!("bench-client-{}-{round}-{size}-{}", std::process::id(), path.name().replace([' ', ','], ""));
+        match self.target {
+            Target::Mock => {
+                let mock = MockCluster::new(1)?;
+                mock.create_topic(&topic, 6, 1)?;
+                Ok(Sink { bootstrap: mock.bootstrap_servers(), topic, _mock: Some(mock) })
+            }
+            Target::Broker => {
+                let bootstrap = self.bootstrap.clone().ok_or("no broker")?;
+                let config = ProducerConfig::builder(bootstrap.as_str()).build()?;
+                typed_kafka::admin::ensure_topic(&config, &topic, 6, 1).await?;
+                Ok(Sink { bootstrap, topic, _mock: None })
+            }
+        }
+    }
+}
+
+fn config(bootstrap: &str) -> Result<ProducerConfig> {
+    Ok(ProducerConfig::builder(bootstrap).build()?)
+}
+
+/// The rdkafka paths' settings: typed-kafka's, with librdkafka's own queue limit at `buffer.memory` and its
+/// default message cap, as a plain rdkafka client has.
+fn rd_config(bootstrap: &str) -> Result<ClientConfig> {
+    let config = config(bootstrap)?;
+    let mut cc = ClientConfig::new();
+    for (k, v) in config.librdkafka_properties() {
+        cc.set(k, v);
+    }
+    cc.set("queue.buffering.max.kbytes", (config.buffer_memory / 1024).to_string());
+    cc.set("queue.buffering.max.messages", "100000");
+    Ok(cc)
+}
+
+/// How a raw record's outcome reaches its sender.
+enum RawDone {
+    Forget,
+    Call(Box<dyn FnOnce(bool) + Send + Sync>),
+    Await(tokio::sync::oneshot::Sender<bool>),
+}
+
+/// A raw record's opaque: `()` when every record is fire-and-forget (nothing allocated), a box otherwise (a
+/// client with one context type carries one opaque type for every record).
+trait Done: rdkafka::util::IntoOpaque + Send + Sync + 'static {
+    fn done(self, ok: bool);
+    fn forget() -> Self;
+}
+
+/// `()` carries no outcome: only the fire-and-forget mode uses it.
+impl From<Box<RawDone>> for () {
+    fn from(_: Box<RawDone>) {}
+}
+
+impl Done for () {
+    fn done(self, _: bool) {}
+    fn forget() -> Self {}
+}
+
+impl Done for Box<RawDone> {
+    fn done(self, ok: bool) {
+        match *self {
+            RawDone::Forget => {}
+            RawDone::Call(f) => f(ok),
+            RawDone::Await(tx) => {
+                let _ = tx.send(ok);
+            }
+        }
+    }
+    fn forget() -> Self {
+        Box::new(RawDone::Forget)
+    }
+}
+
+struct RawContext<D> {
+    delivered: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    _done: std::marker::PhantomData<fn(D)>,
+}
+
+impl<D: Done> ClientContext for RawContext<D> {}
+
+impl<D: Done> ProducerContext for RawContext<D> {
+    type DeliveryOpaque = D;
+    fn delivery(&self, result: &DeliveryResult<'_>, done: D) {
+        let ok = result.is_ok();
+        let counter = if ok { &self.delivered } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        done.done(ok);
+    }
+}
+
+/// Record `i`'s key and its value in the Confluent framing under schema `id`.
+fn framed(id: u32, i: u64, note: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+    let c = click(i, note);
+    let mut value = Vec::new();
+    typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+    c.encode_body(&mut value)?;
+    Ok((c.user.into_bytes(), value))
+}
+
+async fn raw(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize) -> Result<Measure> {
+    match mode {
+        Mode::Forget => raw_with::<()>(sink, mode, id, n, note).await,
+        _ => raw_with::<Box<RawDone>>(sink, mode, id, n, note).await,
+    }
+}
+
+/// A raw record's opaque in `mode`, and the receiver of an awaited one.
+fn raw_done<D: Done>(mode: Mode, called: &Arc<AtomicU64>) -> (D, Option<tokio::sync::oneshot::Receiver<bool>>)
+where
+    Box<RawDone>: Into<D>,
+{
+    match mode {
+        Mode::Forget => (D::forget(), None),
+        Mode::Callback => {
+            let c = called.clone();
+            let f: Box<dyn FnOnce(bool) + Send + Sync> = Box::new(move |ok| {
+                if ok {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            (Box::new(RawDone::Call(f)).into(), None)
+        }
+        _ => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Box::new(RawDone::Await(tx)).into(), Some(rx))
+        }
+    }
+}
+
+async fn raw_with<D: Done>(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize) -> Result<Measure>
+where
+    Box<RawDone>: Into<D>,
+{
+    let (delivered, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let context =
+        RawContext::<D> { delivered: delivered.clone(), failed: failed.clone(), _done: std::marker::PhantomData };
+    let producer: ThreadedProducer<RawContext<D>> = rd_config(&sink.bootstrap)?.create_with_context(context)?;
+    warm_raw(&producer, &sink.topic, &delivered).await?;
+    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<Result<Vec<_>>>()?;
+    let called = Arc::new(AtomicU64::new(0));
+    let before = delivered.load(Ordering::Relaxed);
+    let clock = Clock::start();
+    let mut awaited = Vec::new();
+    for (i, (key, value)) in prepared.into_iter().enumerate() {
+        let (done, rx) = raw_done::<D>(mode.of(i), &called);
+        awaited.extend(rx);
+        let mut record = BaseRecord::with_opaque_to(&sink.topic, done).key(&key[..]).payload(&value[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    // The producer's own thread serves the reports that make room.
+                    record = r;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    for rx in awaited {
+        if !rx.await? {
+            return Err("raw: a record failed".into());
+        }
+    }
+    while delivered.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < before + n {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let m = clock.measure(n);
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err("raw: records failed".into());
+    }
+    Ok(m)
+}
+
+/// One record through `producer` before the clock: its connection and producer ID are set up.
+async fn warm_raw<D: Done>(
+    producer: &ThreadedProducer<RawContext<D>>,
+    topic: &str,
+    delivered: &AtomicU64,
+) -> Result<()> {
+    let record: BaseRecord<'_, [u8], [u8], D> = BaseRecord::with_opaque_to(topic, D::forget()).payload(&b"warm-up"[..]);
+    producer.send(record).map_err(|(e, _)| e)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while delivered.load(Ordering::Relaxed) == 0 {
+        if Instant::now() > deadline {
+            return Err("raw: the warm-up record was not delivered".into());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(())
+}
+
+async fn typed(b: &Bench, sink: &Sink, mode: Mode, n: u64, note: usize) -> Result<Measure> {
+    let producer = Producer::builder(config(&sink.bootstrap)?).registry(b.registry.clone()).build()?;
+    let clicks = producer.topic(CLICKS).name(&sink.topic).bind().await?;
+    clicks.send(Record::new(click(0, note)).key("warm-up".into())).await?;
+    let records: Vec<Record<String, Click>> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            let key = c.user.clone();
+            Record::new(c).key(key)
+        })
+        .collect();
+    let called = Arc::new(AtomicU64::new(0));
+    let clock = Clock::start();
+    let mut awaited = Vec::new();
+    for (i, record) in records.into_iter().enumerate() {
+        match mode.of(i) {
+            Mode::Forget => {
+                clicks.send_and_forget(record).await?;
+            }
+            Mode::Callback => {
+                let c = called.clone();
+                clicks
+                    .send_with(record, move |r| {
+                        if r.is_ok() {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .await?;
+            }
+            _ => awaited.push(clicks.enqueue(record).await?),
+        }
+    }
+    for d in awaited {
+        d.await?;
+    }
+    let left = producer.flush(Duration::from_secs(300)).await;
+    let m = clock.measure(n);
+    let metrics = producer.metrics();
+    producer.close(Duration::from_secs(30)).await;
+    if left != 0 || metrics.records_failed != 0 || metrics.records_sent != n + 1 {
+        return Err(format!("typed: {left} left in flight, {metrics:?}").into());
+    }
+    Ok(m)
+}
+
+async fn hand_wired(b: &Bench, sink: &Sink, n: u64, note: usize) -> Result<Measure> {
+    // schema_registry_converter looks the subject's latest version up: register it first.
+    let serializer = typed_kafka::AvroSerializer::<Click>::new(b.registry.clone(), Default::default())?;
+    serializer.serialize(&sink.topic, &click(0, note), &mut Vec::new()).await?;
+    let encoder = AvroEncoder::new(SrSettings::new(b.registry_url.clone()));
+    let strategy = SubjectNameStrategy::TopicNameStrategy(sink.topic.clone(), false);
+    let producer: FutureProducer = rd_config(&sink.bootstrap)?.create()?;
+    let mirrors: Vec<(String, mirror::Click)> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            (c.user.clone(), mirror_of(&c))
+        })
+        .collect();
+    // Its schema cache and connection are warm before the clock starts, as the typed path is bound.
+    let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
+    producer
+        .send(FutureRecord::to(&sink.topic).key("warm-up").payload(&warm), Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| e)?;
+    let clock = Clock::start();
+    let mut futures = Vec::with_capacity(n as usize);
+    for (key, value) in mirrors {
+        let payload = encoder.encode_struct(&value, &strategy).await?;
+        let mut record = FutureRecord::to(&sink.topic).key(key.as_str()).payload(&payload);
+        loop {
+            match producer.send_result(record) {
+                Ok(f) => {
+                    futures.push(f);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    for f in futures {
+        f.await?.map_err(|(e, _)| e)?;
+    }
+    Ok(clock.measure(n))
+}
+
+/// The bare encode: the same records' keys (their bytes, as `StringSerializer` writes them) and values (Avro,
+/// framed) into reused buffers, on this thread, without a transport: the serialization raw rdkafka is handed done.
+fn encode(id: u32, n: u64, note: usize) -> Result<Measure> {
+    let records: Vec<(String, Click)> = (0..n)
+        .map(|i| {
+            let c = click(i, note);
+            (c.user.clone(), c)
+        })
+        .collect();
+    let (mut key_buf, mut buf) = (Vec::with_capacity(64), Vec::with_capacity(2048));
+    let allocations_before = allocations();
+    let started = Instant::now();
+    let cpu = cpu_time::ThreadTime::now();
+    for (key, c) in records {
+        key_buf.clear();
+        key_buf.extend_from_slice(key.as_bytes());
+        buf.clear();
+        typed_kafka::avro::wire::write_header(&mut buf, typed_kafka::SchemaId(id));
+        c.encode_body(&mut buf)?;
+        std::hint::black_box((&key_buf, &buf));
+    }
+    Ok(Measure {
+        wall: started.elapsed(),
+        cpu: cpu.elapsed(),
+        records: n,
+        allocations: allocations() - allocations_before,
+    })
+}
+
+fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// The `q` quantile of `v`, interpolated between its nearest ranks.
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let at = q * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}
+
+/// `median (q1–q3)` of `v`.
+fn spread(v: Vec<f64>) -> String {
+    format!("{:.3} ({:.3}–{:.3})", quantile(v.clone(), 0.5), quantile(v.clone(), 0.25), quantile(v, 0.75))
+}
+
+/// Every path.
+fn all_paths() -> Vec<Path> {
+    let mut paths = Vec::new();
+    for m in MODES {
+        paths.push(Path::Raw(m));
+        paths.push(Path::Typed(m));
+    }
+    paths.push(Path::HandWired);
+    paths
+}
+
+/// Every path, or those whose name contains one of `CLIENT_PATHS`' `;`-separated parts (for profiling one).
+fn paths() -> Vec<Path> {
+    match std::env::var("CLIENT_PATHS") {
+        Ok(only) => all_paths().into_iter().filter(|p| only.split(';').any(|o| p.name().contains(o))).collect(),
+        Err(_) => all_paths(),
+    }
+}
+
+/// The environment variable that makes this binary run one path and print its measure (see [`in_child`]).
+const CHILD_ENV: &str = "CLIENT_CHILD";
+const CHILD_LINE: &str = "measure:";
+
+/// Runs one path in a child process of this binary, so that no path inherits the heap another left behind.
+fn in_child(target: Target, round: usize, path: Path, n: u64, note: usize) -> Result<Measure> {
+    let index = all_paths().iter().position(|p| *p == path).ok_or("unknown path")?;
+    let target = if target == Target::Mock { "mock" } else { "broker" };
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .env(CHILD_ENV, format!("{target} {round} {index} {n} {note}"))
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix(CHILD_LINE));
+    let (Some(line), true) = (line, out.status.success()) else {
+        return Err(format!("{}: the child failed ({}): {stdout}", path.name(), out.status).into());
+    };
+    let f: Vec<u64> = line.split_whitespace().map(str::parse).collect::<std::result::Result<_, _>>()?;
+    let [wall, cpu, records, allocations] = f[..] else { return Err("a child's measure has four numbers".into()) };
+    Ok(Measure { wall: Duration::from_nanos(wall), cpu: Duration::from_nanos(cpu), records, allocations })
+}
+
+/// A child's part: one path, its measure on stdout.
+async fn child(spec: &str) -> Result<()> {
+    let f: Vec<&str> = spec.split_whitespace().collect();
+    let [target, round, index, n, note] = f[..] else { return Err(format!("{CHILD_ENV}: {spec}").into()) };
+    let target = if target == "mock" { Target::Mock } else { Target::Broker };
+    let (round, n, note): (usize, u64, usize) = (round.parse()?, n.parse()?, note.parse()?);
+    let path = *all_paths().get(index.parse::<usize>()?).ok_or("no such path")?;
+    let (bench, _session) = Bench::new(target)?;
+    let id = bench.schema_id().await?;
+    let size = framed(id, 0, note)?.1.len();
+    let sink = bench.sink(round, path, size).await?;
+    let m = match path {
+        Path::Raw(mode) => raw(&sink, mode, id, n, note).await?,
+        Path::Typed(mode) => typed(&bench, &sink, mode, n, note).await?,
+        Path::HandWired => hand_wired(&bench, &sink, n, note).await?,
+    };
+    println!("{CHILD_LINE}{} {} {} {}", m.wall.as_nanos(), m.cpu.as_nanos(), m.records, m.allocations);
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> Result<()> {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        return child(&spec).await;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let target = match args.first().map(String::as_str) {
+        None | Some("mock") => Target::Mock,
+        Some("broker") => Target::Broker,
+        Some(other) => return Err(format!("{other}: expected mock or broker").into()),
+    };
+    let records: u64 = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(500_000);
+    let rounds: usize = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(5);
+    let sizes: Vec<usize> = match std::env::var("CLIENT_SIZES").ok().as_deref() {
+        Some("113") => vec![0],
+        Some("1024") => vec![920],
+        _ => vec![0, 920],
+    };
+    let (bench, _session) = Bench::new(target)?;
+    let id = bench.schema_id().await?;
+    println!(
+        "client bench: {} records (1 KiB: half), {rounds} rounds, against {}",
+        records,
+        if target == Target::Mock { "librdkafka's mock cluster (client CPU)" } else { "the local broker (end to end)" }
+    );
+    for note in sizes {
+        let n = if note > 0 { records / 2 } else { records };
+        let size = framed(id, 0, note)?.1.len();
+        println!("\n## {size}-byte values ({n} records per path)\n");
+        let mut all: Vec<Vec<(Path, Measure)>> = Vec::new();
+        let mut encodes = Vec::new();
+        for round in 0..rounds {
+            let mut order = paths();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut measured = Vec::new();
+            for path in order {
+                let m = in_child(target, round, path, n, note)?;
+                println!(
+                    "round {round} {:<32} {:>10.0} records/s {:>7.3} µs client CPU/record {:>6.2} allocations/record",
+                    path.name(),
+                    m.rate(),
+                    m.cpu_us(),
+                    m.allocs()
+                );
+                measured.push((path, m));
+            }
+            let e = encode(id, n, note)?;
+            println!(
+                "round {round} {:<32} {:>10} {:>17.3} µs CPU/record {:>13.2} allocations/record",
+                "bare encode",
+                "",
+                e.cpu_us(),
+                e.allocs()
+            );
+            encodes.push(e);
+            all.push(measured);
+        }
+        summary(&all, &encodes, target);
+    }
+    Ok(())
+}
+
+/// One round's figures, by path.
+type Round = [(Path, Measure)];
+
+fn summary(all: &[Vec<(Path, Measure)>], encodes: &[Measure], target: Target) {
+    let get = |round: &Round, p: Path| round.iter().find(|(q, _)| *q == p).map(|(_, m)| *m);
+    let each_round = |f: &dyn Fn(&Round, &Measure) -> Option<f64>| {
+        all.iter().zip(encodes).filter_map(|(r, e)| f(r, e)).collect::<Vec<_>>()
+    };
+    let per_round = |f: &dyn Fn(&Round, &Measure) -> Option<f64>| median(each_round(f));
+    println!("\nmedians over {} rounds of ratios paired within a round (interquartile range in brackets):", all.len());
+    println!(
+        "| mode | typed CPU / (raw CPU + encode CPU) | typed / raw records/s | typed allocations/record | raw allocations/record |"
+    );
+    println!("|---|---|---|---|---|");
+    for mode in MODES {
+        let cpu = spread(each_round(&|r, e| {
+            Some(get(r, Path::Typed(mode))?.cpu_us() / (get(r, Path::Raw(mode))?.cpu_us() + e.cpu_us()))
+        }));
+        let rate =
+            spread(each_round(&|r, _| Some(get(r, Path::Typed(mode))?.rate() / get(r, Path::Raw(mode))?.rate())));
+        let typed_allocs = per_round(&|r, _| Some(get(r, Path::Typed(mode))?.allocs()));
+        let raw_allocs = per_round(&|r, _| Some(get(r, Path::Raw(mode))?.allocs()));
+        println!("| {} | {cpu} | {rate} | {typed_allocs:.2} | {raw_allocs:.2} |", mode.name());
+    }
+    let us = |p: Path| per_round(&|r, _| Some(get(r, p)?.cpu_us()));
+    let encode = median(encodes.iter().map(Measure::cpu_us).collect());
+    println!(
+        "\nclient CPU per record (µs): bare encode {encode:.3}; raw {}; typed {}; hand-wired {:.3}",
+        MODES.map(|m| format!("{} {:.3}", m.name(), us(Path::Raw(m)))).join(", "),
+        MODES.map(|m| format!("{} {:.3}", m.name(), us(Path::Typed(m)))).join(", "),
+        us(Path::HandWired)
+    );
+    let hand = per_round(&|r, _| Some(get(r, Path::HandWired)?.cpu_us() / get(r, Path::Typed(Mode::Await))?.cpu_us()));
+    let hand_rate = per_round(&|r, _| Some(get(r, Path::Typed(Mode::Await))?.rate() / get(r, Path::HandWired)?.rate()));
+    println!("hand-wired CPU / typed awaited CPU: {hand:.3}; typed awaited / hand-wired records/s: {hand_rate:.3}");
+    if target == Target::Mock {
+        println!(
+            "(records/s against the mock cluster share the machine with it: the end-to-end figures are `broker`'s)"
+        );
+    }
+}
