@@ -710,6 +710,9 @@ fn summary(all: &[Vec<(Path, Measure)>], encodes: &[Measure], target: Target) {
     );
     println!("|---|---|---|---|---|");
     for mode in MODES {
+        if all.iter().all(|r| get(r, Path::Typed(mode)).is_none() || get(r, Path::Raw(mode)).is_none()) {
+            continue;
+        }
         let cpu = spread(each_round(&|r, e| {
             Some(get(r, Path::Typed(mode))?.cpu_us() / (get(r, Path::Raw(mode))?.cpu_us() + e.cpu_us()))
         }));
