@@ -4,7 +4,12 @@
 //! - `typed_kafka_bound`: a `BoundSerializer` (one atomic load + header + encode);
 //! - both again from 2 threads at once (each thread's time per record);
 //! - `schema_registry_converter`: its async `AvroEncoder::encode_struct` on the same registry, cached, for the same
-//!   record (in the serde shape it needs), driven by a current-thread tokio runtime.
+//!   record (in the serde shape it needs), driven by a current-thread tokio runtime;
+//! - `confluent`: Confluent's own Rust serializer (`schema-registry-client`'s `AvroSerializer::serialize_ser`, over
+//!   apache-avro), cached, the same way;
+//! - and the way back: typed-kafka's `AvroDeserializer` (cached writer schema) against `schema-registry-client`'s
+//!   `AvroDeserializer` with `from_value` into the serde shape, and `schema_registry_converter`'s `AvroDecoder` with
+//!   `from_value`.
 //!
 //! Needs the local registry (started if not running) or `TYPED_KAFKA_REGISTRY_URL`:
 //! `cargo bench -p typed-kafka-benches --features registry-bench --bench registry`
@@ -18,10 +23,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use schema_registry_client::rest::client_config::ClientConfig as ConfluentConfig;
+use schema_registry_client::rest::models::Schema as ConfluentSchema;
+use schema_registry_client::rest::schema_registry_client::{Client as _, SchemaRegistryClient as ConfluentClient};
+use schema_registry_client::serdes::avro::{
+    AvroDeserializer as ConfluentDeserializer, AvroSerializer as ConfluentSerializer,
+};
+use schema_registry_client::serdes::config::{DeserializerConfig, SerializerConfig as ConfluentSerializerConfig};
+use schema_registry_client::serdes::serde::{SerdeFormat, SerdeType, SerializationContext};
+use schema_registry_converter::async_impl::avro::AvroDecoder;
 use schema_registry_converter::async_impl::avro::AvroEncoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy as SrcStrategy;
-use typed_kafka::{AvroSerializer, KafkaRecord, SchemaRegistryClient, SerializerConfig};
+use typed_kafka::{AvroDeserializer, AvroSerializer, KafkaRecord, SchemaRegistryClient, SerializerConfig};
 use typed_kafka_benches::{Order, interleaved, sample_order, serde_mirror};
 
 /// Polls a future that must complete without waiting (the cached path) once, with a no-op waker.
@@ -49,6 +63,11 @@ fn concurrent(threads: usize, iters: u64, op: impl Fn(&mut Vec<u8>) + Sync) -> D
         }
     });
     start.elapsed()
+}
+
+/// A registry client of the deserializer's own (its writer-schema cache warms on the first record).
+fn client_for_reading(url: &str) -> SchemaRegistryClient {
+    SchemaRegistryClient::builder([url.to_string()]).build().unwrap()
 }
 
 fn out_dir() -> PathBuf {
@@ -83,6 +102,41 @@ fn main() {
     assert_eq!(Order::decode_body(&src_bytes[5..]).unwrap(), order);
 
     let bound = rt.block_on(ser.bind(&topic)).unwrap();
+
+    // Confluent's serializer, with the type's schema (registered already: it finds its ID), and its deserializer.
+    let confluent = ConfluentClient::new(ConfluentConfig::new(vec![url.clone()]));
+    let schema = ConfluentSchema {
+        schema_type: Some("AVRO".to_string()),
+        references: None,
+        metadata: None,
+        rule_set: None,
+        schema: Order::schema().unwrap().json().to_string(),
+    };
+    let confluent_ser =
+        ConfluentSerializer::new(&confluent, Some(&schema), None, ConfluentSerializerConfig::default()).unwrap();
+    let confluent_de = ConfluentDeserializer::new(&confluent, None, DeserializerConfig::default()).unwrap();
+    let ctx = SerializationContext {
+        topic: topic.clone(),
+        serde_type: SerdeType::Value,
+        serde_format: SerdeFormat::Avro,
+        headers: None,
+    };
+    let confluent_bytes = rt.block_on(confluent_ser.serialize_ser(&ctx, &mirror)).unwrap();
+    assert_eq!(confluent_bytes[..5], buf[..5], "Confluent's serializer frames with the same schema ID");
+    assert_eq!(Order::decode_body(&confluent_bytes[5..]).unwrap(), order);
+    let confluent_read = |bytes: &[u8]| -> serde_mirror::Order {
+        let value = rt.block_on(confluent_de.deserialize(&ctx, bytes)).unwrap().value;
+        apache_avro_021::from_value(&value).unwrap()
+    };
+    assert_eq!(confluent_read(&buf).normalized(), mirror.clone().normalized());
+    let typed_de = AvroDeserializer::<Order>::new(client_for_reading(&url)).unwrap();
+    assert_eq!(rt.block_on(typed_de.deserialize(&topic, &buf)).unwrap(), order);
+    let src_de = AvroDecoder::new(SrSettings::new(url.clone()));
+    let src_read = |bytes: &[u8]| -> serde_mirror::Order {
+        let value = rt.block_on(src_de.decode(Some(bytes))).unwrap().value;
+        apache_avro::from_value(&value).unwrap()
+    };
+    assert_eq!(src_read(&buf).normalized(), mirror.clone().normalized());
     let mut c = Criterion::default().output_directory(&out_dir()).configure_from_args();
     {
         let mut g = c.benchmark_group("registry");
@@ -146,6 +200,14 @@ fn main() {
         g.bench_function("schema_registry_converter", |b| {
             b.iter(|| black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap()))
         });
+        g.bench_function("confluent", |b| {
+            b.iter(|| black_box(rt.block_on(confluent_ser.serialize_ser(&ctx, black_box(&mirror))).unwrap()))
+        });
+        g.bench_function("read_typed_kafka", |b| {
+            b.iter(|| black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap()))
+        });
+        g.bench_function("read_confluent", |b| b.iter(|| black_box(confluent_read(black_box(&buf)))));
+        g.bench_function("read_schema_registry_converter", |b| b.iter(|| black_box(src_read(black_box(&buf)))));
         g.finish();
     }
     c.final_summary();
@@ -242,6 +304,37 @@ fn main() {
             black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap());
         },
     );
+    let confluent_ratio = interleaved(
+        200,
+        200,
+        || {
+            b1.clear();
+            ready(ser.serialize(&topic, black_box(&order), &mut b1)).unwrap();
+        },
+        || {
+            black_box(rt.block_on(confluent_ser.serialize_ser(&ctx, black_box(&mirror))).unwrap());
+        },
+    );
+    let read_confluent = interleaved(
+        200,
+        200,
+        || {
+            black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap());
+        },
+        || {
+            black_box(confluent_read(black_box(&buf)));
+        },
+    );
+    let read_src = interleaved(
+        200,
+        200,
+        || {
+            black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap());
+        },
+        || {
+            black_box(src_read(black_box(&buf)));
+        },
+    );
     println!("\n== ratios, interleaved (median of alternating rounds) ==");
     println!("typed_kafka_framed / encode_only                     = {single:.3}x  (target <= 1.10)");
     println!("typed_kafka_framed_2_threads / encode_only_2_threads = {two:.3}x  (target <= 1.10)");
@@ -249,6 +342,9 @@ fn main() {
         "serialize_cached (sync) / encode_only                = {single_sync:.3}x  (the same path without a future)"
     );
     println!("schema_registry_converter / typed_kafka_framed       = {src_ratio:.3}x  (target >= 10)");
+    println!("confluent (schema-registry-client) / typed_kafka_framed = {confluent_ratio:.3}x  (a figure)");
+    println!("read: confluent + from_value / typed_kafka            = {read_confluent:.3}x  (a figure)");
+    println!("read: schema_registry_converter + from_value / typed_kafka = {read_src:.3}x  (a figure)");
     println!("typed_kafka_bound / encode_only                      = {single_bound:.3}x  (target <= 1.03)");
     println!("typed_kafka_bound_2_threads / encode_only_2_threads  = {two_bound:.3}x  (target <= 1.03)");
     let _ = session.stop_started();
