@@ -64,7 +64,7 @@ pub trait Topic: Send + Sync + 'static {
 
     /// The subject, type name and schema of the topic's Avro key (if any) and of each value type. Generated.
     #[doc(hidden)]
-    fn contract_subjects() -> crate::contract::Subjects
+    fn contract_subjects() -> crate::subject::Subjects
     where
         Self: Sized;
 

@@ -6,7 +6,8 @@
 //!   part, less that of the mock cluster's own thread (`rdk:mock`, read from `/proc/self/task/*/schedstat`): what
 //!   the client spends per record, on any machine, however busy its broker would be.
 //! - **End to end** (`broker`): the same paths against the local broker (started if absent, or
-//!   `TYPED_KAFKA_BOOTSTRAP_SERVERS`), fresh topics, for records/s.
+//!   `TYPED_KAFKA_BOOTSTRAP_SERVERS`), a fresh topic per path, deleted after it, for records/s. (The local stack with
+//!   its data in tmpfs, `TYPED_KAFKA_STACK_DIR=/dev/shm/tk`, keeps the broker's disk out of the figures.)
 //!
 //! Paths, each in every mode (fire-and-forget; awaited, every future kept and awaited at the end; called back;
 //! mixed, a third each):
@@ -627,6 +628,12 @@ async fn child(spec: &str) -> Result<()> {
         Path::Typed(mode) => typed(&bench, &sink, mode, n, note).await?,
         Path::HandWired => hand_wired(&bench, &sink, n, note).await?,
     };
+    if target == Target::Broker {
+        // The next paths run on a broker without this one's data.
+        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+            ClientConfig::new().set("bootstrap.servers", &sink.bootstrap).create()?;
+        admin.delete_topics(&[&sink.topic], &rdkafka::admin::AdminOptions::new()).await?;
+    }
     println!("{CHILD_LINE}{} {} {} {}", m.wall.as_nanos(), m.cpu.as_nanos(), m.records, m.allocations);
     Ok(())
 }

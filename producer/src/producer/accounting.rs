@@ -88,7 +88,7 @@ pub struct Undelivered {
     pub kind: DeliveryErrorKind,
 }
 
-/// What [`Producer::close`](super::Producer::close) did.
+/// What `Producer::close` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CloseReport {

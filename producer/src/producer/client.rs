@@ -42,7 +42,7 @@ impl Drop for Inner {
 }
 
 /// A Kafka producer of typed records: the batching core, the schema registry client and the byte budget, shared by
-/// the [`TypedProducer`](super::TypedProducer)s bound to it. Cheap to clone (an `Arc` inside).
+/// the `TypedProducer`s bound to it. Cheap to clone (an `Arc` inside).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -201,9 +201,9 @@ impl Producer {
         left
     }
 
-    /// Stops taking records (later sends fail with [`SendErrorKind::Closed`](super::SendErrorKind::Closed)),
+    /// Stops taking records (later sends fail with [`SendErrorKind::Closed`](super::error::SendErrorKind::Closed)),
     /// waits for the records in flight, then purges what is left and reports exactly which records were not
-    /// delivered. Their futures and callbacks get [`DeliveryErrorKind::Purged`](super::DeliveryErrorKind::Purged).
+    /// delivered. Their futures and callbacks get [`DeliveryErrorKind::Purged`](super::error::DeliveryErrorKind::Purged).
     ///
     /// Returns within `timeout` (give or take a scheduler tick), on any executor: the last tenth of it (at most
     /// 1 s) is kept for the purge and its reports; a tracked record still unreported at the deadline is failed

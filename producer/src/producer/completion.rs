@@ -269,7 +269,7 @@ impl Table {
 ///
 /// It always resolves: with the broker's answer, at `delivery.timeout.ms`, or with
 /// [`Purged`](DeliveryErrorKind::Purged) when the producer is closed or dropped first (within the bound the
-/// [module docs](crate::producer) give). Polled again after it resolved, it returns the same result.
+/// producer module docs give). Polled again after it resolved, it returns the same result.
 #[must_use = "dropping a Delivery discards the outcome (the record is still delivered)"]
 pub struct Delivery {
     cell: Arc<Cell>,
@@ -284,7 +284,7 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    /// The producer's sequence number for the record (as [`CloseReport`](super::CloseReport) lists it).
+    /// The producer's sequence number for the record (as `CloseReport` lists it).
     pub fn record_id(&self) -> u64 {
         self.cell.meta.record_id
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use typed_kafka_avro::SchemaId;
 use typed_kafka_registry::SerializeError;
 
-use crate::Record;
 use crate::config::ProducerConfigError;
+use crate::record::Record;
 
 /// An error code of the batching core (librdkafka's `rd_kafka_resp_err_t`): negative codes are the client's own
 /// (`-185` timed out, `-150` fatal, ...), positive ones the broker's (Kafka's protocol error codes).

@@ -49,7 +49,7 @@ pub(crate) fn report(
 }
 
 /// Fails every tracked record still waiting for its report (`close` at its deadline, the teardown), as
-/// [`Purged`](super::DeliveryErrorKind::Purged) with `message`. Returns how many.
+/// [`Purged`](super::error::DeliveryErrorKind::Purged) with `message`. Returns how many.
 pub(crate) fn fail_unreported(accounting: &Accounting, message: &str) -> usize {
     let entries = accounting.table.drain();
     let n = entries.len();

@@ -1,6 +1,6 @@
 //! The batching core behind a producer, as the send path sees it: a [`Transport`] (librdkafka, or the mock), and a
 //! [`Sink`] per bound topic that takes one record's bytes with its [`Ticket`] and reports it later through
-//! [`report`](super::report::report). The send path never knows which transport it talks to.
+//! the report module. The send path never knows which transport it talks to.
 
 use std::any::{Any, TypeId};
 use std::sync::atomic::AtomicI32;

@@ -1,6 +1,6 @@
 //! [`TypedProducer`]: the records of one typed topic, in every send mode. A send runs the record's way in order:
 //! open? → interceptors → encode and validate ([`encode`](super::encode)) → partition ([`route`](super::route)) →
-//! byte budget ([`budget`](super::budget)) → a ticket ([`report::ticket`]) → the topic's sink
+//! byte budget (`budget`) → a ticket ([`report::ticket`]) → the topic's sink
 //! ([`transport`](super::transport)); the report comes back through [`report`](super::report) to the
 //! [`Delivery`], the callback or the counters.
 
