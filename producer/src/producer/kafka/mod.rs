@@ -171,6 +171,19 @@ impl Ctx {
         let message = match result {
             Ok(m) | Err((_, m)) => m,
         };
+        // A quiet record's budget bytes are its key, value and headers, which the report carries.
+        let bytes = || {
+            let headers = message
+                .headers()
+                .map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum::<usize>());
+            let n = message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers;
+            n.max(1) as u32
+        };
+        if result.is_ok() && ticket.quiet_id().is_some() {
+            // Delivered, and nobody but the counters wants to know where: the outcome is not read.
+            let outcome = Outcome::Delivered { partition: -1, offset: None, timestamp: None };
+            return report(&self.accounting, ticket, outcome, bytes, || unreachable!("a quiet record has no topic"));
+        }
         let outcome = match result {
             Ok(m) => Outcome::Delivered {
                 partition: m.partition(),

@@ -97,20 +97,28 @@ pub(crate) fn produce<C: ProducerContext + 'static>(
             unsafe { rd::rd_kafka_header_add(headers, name.as_ptr().cast(), name.len() as isize, val, size) };
         }
     }
-    let fields = [
+    // The fields every record has, then those it may have: without a partition librdkafka's partitioner chooses,
+    // without a timestamp it takes the time of sending.
+    let mut fields = [
         vu(V::RD_KAFKA_VTYPE_RKT, U { rkt: topic.rkt.as_ptr() }),
-        // RD_KAFKA_PARTITION_UA (-1): librdkafka's partitioner chooses.
-        vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: record.partition.unwrap_or(-1) }),
         vu(V::RD_KAFKA_VTYPE_KEY, mem(record.key)),
         vu(V::RD_KAFKA_VTYPE_VALUE, mem(record.value)),
         vu(V::RD_KAFKA_VTYPE_MSGFLAGS, U { i: rd::RD_KAFKA_MSG_F_COPY }),
-        // 0: the time of sending.
-        vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: record.timestamp.unwrap_or(0) }),
         vu(V::RD_KAFKA_VTYPE_OPAQUE, U { ptr: std::ptr::without_provenance_mut(record.ticket.word()) }),
-        vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers }),
+        vu(V::RD_KAFKA_VTYPE_END, U { i: 0 }),
+        vu(V::RD_KAFKA_VTYPE_END, U { i: 0 }),
+        vu(V::RD_KAFKA_VTYPE_END, U { i: 0 }),
     ];
-    // Without headers the list stops before its HEADERS field (a NULL list there would be one too).
-    let count = if headers.is_null() { fields.len() - 1 } else { fields.len() };
+    let mut count = 5;
+    let optional = [
+        record.partition.map(|p| vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: p })),
+        record.timestamp.map(|t| vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: t })),
+        (!headers.is_null()).then(|| vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers })),
+    ];
+    for field in optional.into_iter().flatten() {
+        fields[count] = field;
+        count += 1;
+    }
     // SAFETY: the client and the topic handle made on it are live (the handle keeps both); the key and value are
     // read (copied, with RD_KAFKA_MSG_F_COPY) before the call returns; the opaque is a plain number, never
     // dereferenced.
