@@ -33,7 +33,8 @@
 //! ```
 //!
 //! `CLIENT_SIZES=113` or `1024` runs one size (the large record gets `records / 2`); `CLIENT_PATHS="typed-kafka, awaited"`
-//! runs the paths whose names contain one of the `;`-separated parts. Each path runs in a child process of this
+//! runs the paths whose names contain one of the `;`-separated parts. `CLIENT_SETTINGS=buffer.memory=67108864,...` sets
+//! producer settings (Kafka names) for every path (raw rdkafka's queue limit follows `buffer.memory`). Each path runs in a child process of this
 //! binary (`CLIENT_CHILD` set), so that no path inherits the heap another left behind. Needs the local schema
 //! registry (started if absent, or `TYPED_KAFKA_REGISTRY_URL`): the typed paths bind through it once.
 
@@ -257,8 +258,16 @@ impl Bench {
     }
 }
 
+/// The producer settings of every path: the defaults, and `CLIENT_SETTINGS=key=value,...` (Kafka names).
 fn config(bootstrap: &str) -> Result<ProducerConfig> {
-    Ok(ProducerConfig::builder(bootstrap).build()?)
+    let mut builder = ProducerConfig::builder(bootstrap);
+    if let Ok(settings) = std::env::var("CLIENT_SETTINGS") {
+        for pair in settings.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or("CLIENT_SETTINGS: key=value,...")?;
+            builder = builder.set(k, v);
+        }
+    }
+    Ok(builder.build()?)
 }
 
 /// The rdkafka paths' settings: typed-kafka's, with librdkafka's own queue limit at `buffer.memory` and its

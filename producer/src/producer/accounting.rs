@@ -147,6 +147,8 @@ pub(crate) struct BatchStats {
 /// The producer's shared state per record. The sending threads and the delivery thread each write their own
 /// counters, on cache lines of their own; what both read per record (the flags) is rarely written.
 pub(crate) struct Accounting {
+    /// This producer's number, unique in the process.
+    number: u64,
     sends: Padded<Sends>,
     deliveries: Padded<Deliveries>,
     budget: ByteBudget,
@@ -185,7 +187,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Accounting {
     pub(crate) fn new(config: &ProducerConfig, interceptors: Vec<Arc<dyn Interceptor>>) -> Accounting {
+        static NUMBERS: AtomicU64 = AtomicU64::new(0);
         Accounting {
+            number: NUMBERS.fetch_add(1, Ordering::Relaxed),
             sends: Padded::default(),
             deliveries: Padded::default(),
             budget: ByteBudget::new(config.buffer_memory),
@@ -222,17 +226,17 @@ impl Accounting {
         lock(&self.topics).get(index as usize).cloned().unwrap_or_else(|| Arc::from("?"))
     }
 
-    /// [`topic`](Self::topic) for the delivery thread, which asks for the same name record after record: the last
-    /// one is kept on the thread, so that no lock is taken per record.
-    pub(crate) fn delivered_topic(&self, topic: &str) -> Arc<str> {
+    /// [`topic_at`](Self::topic_at) for the delivery thread, which asks for the same topic record after record: the
+    /// last one is kept on the thread (with this producer's unique number), so that no lock is taken per record.
+    pub(crate) fn delivered_topic(&self, index: u32) -> Arc<str> {
         thread_local! {
-            static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+            static LAST: std::cell::RefCell<Option<(u64, u32, Arc<str>)>> = const { std::cell::RefCell::new(None) };
         }
         LAST.with_borrow_mut(|last| match last {
-            Some(t) if **t == *topic => t.clone(),
+            Some((producer, i, t)) if *producer == self.number && *i == index => t.clone(),
             _ => {
-                let (_, t) = self.topic(topic);
-                *last = Some(t.clone());
+                let t = self.topic_at(index);
+                *last = Some((self.number, index, t.clone()));
                 t
             }
         })

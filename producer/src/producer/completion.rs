@@ -20,8 +20,39 @@ use crate::record::{RecordMetadata, Timestamp};
 /// What a delivery callback is given.
 pub(crate) type DeliveryResult = Result<RecordMetadata, DeliveryError>;
 
-/// A delivery callback.
-pub(crate) type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
+/// A delivery callback with its record's metadata, in one allocation.
+pub(crate) trait Called: Send {
+    /// The record's metadata, set when the record is enqueued.
+    fn set_meta(&mut self, meta: Meta);
+    fn meta(&self) -> &Meta;
+    /// Runs the callback with the outcome.
+    fn call(self: Box<Self>, result: DeliveryResult);
+}
+
+struct CalledWith<F> {
+    meta: Meta,
+    f: F,
+}
+
+impl<F: FnOnce(DeliveryResult) + Send> Called for CalledWith<F> {
+    fn set_meta(&mut self, meta: Meta) {
+        self.meta = meta;
+    }
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    fn call(self: Box<Self>, result: DeliveryResult) {
+        (self.f)(result)
+    }
+}
+
+/// A delivery callback, boxed once with room for its record's metadata.
+pub(crate) type Callback = Box<dyn Called>;
+
+/// `f` as a [`Callback`].
+pub(crate) fn callback(f: impl FnOnce(DeliveryResult) + Send + 'static) -> Callback {
+    Box::new(CalledWith { meta: Meta::default(), f })
+}
 
 /// The outcome of one delivery, as the batching core reports it.
 #[derive(Debug, Clone)]
@@ -60,7 +91,7 @@ impl Outcome {
 }
 
 /// What a record's metadata needs besides the delivery report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Meta {
     pub(crate) record_id: u64,
     /// Bytes it holds of the byte budget (key, value and headers; the per-record overhead comes on top).
@@ -134,11 +165,20 @@ impl Cell {
     }
 }
 
+/// What a reporter that already reported would say (never read: a reporter is used once).
+static NO_META: Meta =
+    Meta { record_id: 0, bytes: 0, key_size: None, value_size: None, key_schema_id: None, value_schema_id: None };
+
 /// The reporting side of an awaited record: tells its [`Delivery`] the outcome, once. Dropped without reporting,
 /// it tells the `Delivery` the outcome was lost, so that it never waits forever.
 pub(crate) struct Reporter(Option<Arc<Cell>>);
 
 impl Reporter {
+    /// The record's metadata.
+    fn meta(&self) -> &Meta {
+        self.0.as_ref().map_or(&NO_META, |cell| &cell.meta)
+    }
+
     /// Stores `state` and wakes the awaiting task (outside the lock: it may run at once, elsewhere, and poll).
     fn set(mut self, state: State) {
         let Some(cell) = self.0.take() else { return };
@@ -176,19 +216,59 @@ pub(crate) fn delivery(meta: Meta, topic: Arc<str>) -> (Reporter, Delivery) {
     (Reporter(Some(cell.clone())), Delivery { cell, topic })
 }
 
-/// A tracked record in the table.
+/// A tracked record in the table: small, as the sending and the delivery threads hand it over through memory. Its
+/// metadata is where its waiter keeps it: a `Delivery`'s cell, a callback's box.
 pub(crate) struct Entry {
-    pub(crate) meta: Meta,
-    /// Its topic's index among the producer's topics (for a record failed without a report, which names none).
+    record_id: u64,
+    /// Its topic's index among the producer's topics.
     pub(crate) topic: u32,
-    pub(crate) waiter: Waiter,
+    held: Held,
+}
+
+enum Held {
+    Nobody(Box<Meta>),
+    Future(Reporter),
+    Callback(Callback),
+}
+
+impl Entry {
+    /// The entry of a record with `meta` sent to the topic of index `topic`, waited for by `waiter`.
+    pub(crate) fn new(meta: Meta, topic: u32, waiter: Waiter) -> Entry {
+        let held = match waiter {
+            Waiter::Nobody => Held::Nobody(Box::new(meta)),
+            Waiter::Future(reporter) => Held::Future(reporter),
+            Waiter::Callback(mut callback) => {
+                callback.set_meta(meta);
+                Held::Callback(callback)
+            }
+        };
+        Entry { record_id: meta.record_id, topic, held }
+    }
+
+    pub(crate) fn meta(&self) -> &Meta {
+        match &self.held {
+            Held::Nobody(meta) => meta,
+            Held::Future(reporter) => reporter.meta(),
+            Held::Callback(callback) => callback.meta(),
+        }
+    }
+
+    /// Who waits, taken out.
+    pub(crate) fn into_waiter(self) -> Waiter {
+        match self.held {
+            Held::Nobody(_) => Waiter::Nobody,
+            Held::Future(reporter) => Waiter::Future(reporter),
+            Held::Callback(callback) => Waiter::Callback(callback),
+        }
+    }
 }
 
 /// The word the batching core carries for a record.
 ///
-/// Bit 0 set: a quiet record, its ID in the other bits. Bit 0 clear: a table entry, its key in the high 32 bits
-/// and the low 31 bits of the record's ID in bits 1 to 31, which a report checks, so that a stale report (of an
-/// entry `close` already failed) never completes the entry that took its key afterwards.
+/// Bit 0 set: a quiet record, its ID in the other bits. Bit 0 clear: a table entry: the shard in bits 1 to 5, the
+/// next 26 bits of the record's ID in bits 6 to 31 (the shard is the ID's low 5 bits), and the entry's key in its
+/// shard in the high 32 bits. A report checks the ID bits, so that a stale report (of an entry `close` already
+/// failed) never completes the entry that took its key afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket(usize);
 
@@ -201,7 +281,7 @@ impl Ticket {
     }
 
     fn tracked(key: usize, record_id: u64) -> Ticket {
-        Ticket((key << 32) | (((record_id as usize) & 0x7fff_ffff) << 1))
+        Ticket((key << 32) | ((record_id as usize & ID_BITS) << 1))
     }
 
     /// The word, for the batching core.
@@ -218,49 +298,70 @@ impl Ticket {
     pub(crate) fn quiet_id(self) -> Option<u64> {
         (self.0 & 1 == 1).then_some((self.0 >> 1) as u64)
     }
+
+    /// A tracked record's shard, key in it and ID bits.
+    fn parts(self) -> (usize, usize, usize) {
+        let id = (self.0 >> 1) & ID_BITS;
+        (id % SHARDS, self.0 >> 32, id)
+    }
 }
 
 // A tracked ticket keeps a table key in its high 32 bits.
 const _: () = assert!(usize::BITS == 64, "typed-kafka's tickets need 64-bit words");
 
-/// The records whose outcome someone waits for, by ticket.
+/// Shards of the table: a record's is its ID modulo this, so the sending threads (inserting the newest records)
+/// and the delivery thread (taking records a buffer's worth older) almost never want the same shard at once.
+const SHARDS: usize = 32;
+/// The bits of a record's ID a tracked ticket keeps: the shard's 5 and 26 more.
+const ID_BITS: usize = (1 << 31) - 1;
+
+/// One shard: a slab behind a lock, on cache lines of its own.
+#[repr(align(128))]
 #[derive(Default)]
+struct Shard(Mutex<Slab<Entry>>);
+
+/// The records whose outcome someone waits for, by ticket.
 pub(crate) struct Table {
-    entries: Mutex<Slab<Entry>>,
+    shards: Box<[Shard]>,
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table { shards: (0..SHARDS).map(|_| Shard::default()).collect() }
+    }
 }
 
 impl Table {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slab<Entry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Slab<Entry>> {
+        self.shards[shard].0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds a record about to be enqueued; its ticket for the batching core.
     pub(crate) fn insert(&self, entry: Entry) -> Ticket {
-        let record_id = entry.meta.record_id;
-        let key = self.lock().insert(entry);
+        let record_id = entry.record_id;
+        let key = self.lock((record_id as usize & ID_BITS) % SHARDS).insert(entry);
         Ticket::tracked(key, record_id)
     }
 
     /// Takes the entry of `ticket` out, if it is still there (a record's report, a refused enqueue).
     pub(crate) fn take(&self, ticket: Ticket) -> Option<Entry> {
-        let key = ticket.0 >> 32;
-        let check = (ticket.0 >> 1) & 0x7fff_ffff;
-        let mut entries = self.lock();
+        let (shard, key, id) = ticket.parts();
+        let mut entries = self.lock(shard);
         match entries.get(key) {
-            Some(e) if (e.meta.record_id as usize) & 0x7fff_ffff == check => Some(entries.remove(key)),
+            Some(e) if e.record_id as usize & ID_BITS == id => Some(entries.remove(key)),
             _ => None,
         }
     }
 
     /// Takes every entry out (`close` at its deadline, the teardown).
     pub(crate) fn drain(&self) -> Vec<Entry> {
-        self.lock().drain().collect()
+        (0..SHARDS).flat_map(|s| self.lock(s).drain().collect::<Vec<_>>()).collect()
     }
 
     /// How many records are tracked.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+        (0..SHARDS).map(|s| self.lock(s).len()).sum()
     }
 }
 
@@ -332,12 +433,13 @@ mod tests {
             assert_eq!(Ticket::from_word(Ticket::quiet(id).word()).quiet_id(), Some(id));
         }
         let table = Table::default();
-        let a = table.insert(Entry { meta: meta(5), topic: 0, waiter: Waiter::Nobody });
+        let a = table.insert(Entry::new(meta(5), 0, Waiter::Nobody));
         assert_eq!(a.quiet_id(), None);
-        assert_eq!(table.take(a).map(|e| e.meta.record_id), Some(5));
-        // The key is reused by the next record; the first record's stale ticket does not find it.
-        let b = table.insert(Entry { meta: meta(6), topic: 0, waiter: Waiter::Nobody });
+        assert_eq!(table.take(a).map(|e| e.meta().record_id), Some(5));
+        // The key is reused by a record of the same shard; the first record's stale ticket does not find it.
+        let b = table.insert(Entry::new(meta(5 + 32), 0, Waiter::Nobody));
         assert_eq!(a.word() >> 32, b.word() >> 32);
+        assert_eq!(a.parts().0, b.parts().0);
         assert!(table.take(a).is_none());
         assert_eq!(table.len(), 1);
         assert_eq!(table.drain().len(), 1);
@@ -363,5 +465,6 @@ mod tests {
         assert_eq!((e.record_id, e.kind), (6, DeliveryErrorKind::Other));
         assert_eq!(size_of::<Delivery>(), 3 * size_of::<usize>(), "a Delivery is small: callers keep many");
         assert!(size_of::<Cell>() <= 128, "a cell is {} bytes", size_of::<Cell>());
+        assert!(size_of::<Entry>() <= 40, "an entry is {} bytes", size_of::<Entry>());
     }
 }

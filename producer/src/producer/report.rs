@@ -42,8 +42,12 @@ pub(crate) fn report(
         accounting.finished();
         return;
     }
+    let _ = topic;
     match accounting.table.take(ticket) {
-        Some(entry) => complete(accounting, entry, outcome, topic),
+        Some(entry) => {
+            let index = entry.topic;
+            complete(accounting, entry, outcome, || accounting.delivered_topic(index))
+        }
         None => tracing::debug!(ticket = ticket.word(), "a delivery report for a record already failed"),
     }
 }
@@ -55,14 +59,15 @@ pub(crate) fn fail_unreported(accounting: &Accounting, message: &str) -> usize {
     let n = entries.len();
     for entry in entries {
         let index = entry.topic;
-        complete(accounting, entry, Outcome::Failed(Failure::purged(message)), || accounting.topic_at(index));
+        complete(accounting, entry, Outcome::Failed(Failure::purged(message)), || accounting.delivered_topic(index));
     }
     n
 }
 
 /// The end of one tracked record: the budget back, the counters, the interceptors, then its waiter.
 fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl FnOnce() -> Arc<str>) {
-    let Entry { meta, waiter, .. } = entry;
+    let meta = *entry.meta();
+    let waiter = entry.into_waiter();
     accounting.release(meta.bytes);
     let delivered = outcome.is_delivered();
     if delivered {
@@ -107,7 +112,7 @@ fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl
         }
         Waiter::Callback(callback) => {
             // Callbacks run before the record stops counting as in flight: a flush returns after them.
-            if catch_unwind(AssertUnwindSafe(|| callback(result))).is_err() {
+            if catch_unwind(AssertUnwindSafe(|| callback.call(result))).is_err() {
                 tracing::error!(record_id = meta.record_id, "a delivery callback panicked; the producer carries on");
             }
             accounting.finished();
@@ -140,7 +145,7 @@ fn acknowledge(accounting: &Accounting, result: &DeliveryResult) {
 pub(crate) fn ticket(accounting: &Accounting, meta: Meta, topic: u32, waiter: Waiter) -> Ticket {
     match waiter {
         Waiter::Nobody if accounting.quiet() && meta.record_id <= Ticket::MAX_QUIET_ID => Ticket::quiet(meta.record_id),
-        waiter => accounting.table.insert(Entry { meta, topic, waiter }),
+        waiter => accounting.table.insert(Entry::new(meta, topic, waiter)),
     }
 }
 
@@ -227,7 +232,7 @@ mod tests {
             &a,
             meta(&a, 500),
             0,
-            Waiter::Callback(Box::new(move |_| {
+            Waiter::Callback(super::super::completion::callback(move |_| {
                 r.fetch_add(1, Ordering::SeqCst);
             })),
         );
@@ -251,7 +256,7 @@ mod tests {
             }
         };
         let m = meta(&a, 10);
-        let t = ticket(&a, m, 0, Waiter::Callback(Box::new(callback)));
+        let t = ticket(&a, m, 0, Waiter::Callback(super::super::completion::callback(callback)));
         report(&a, t, delivered(7), || unreachable!(), orders);
         let (result, in_flight, on_path) = seen.lock().unwrap().take().expect("the callback ran");
         let (topic, offset, record_id) = result.unwrap();
@@ -259,7 +264,12 @@ mod tests {
         assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 1));
         assert!(!super::super::executor::on_delivery_path());
 
-        let t = ticket(&a, meta(&a, 10), 0, Waiter::Callback(Box::new(|_| panic!("a callback that panics"))));
+        let t = ticket(
+            &a,
+            meta(&a, 10),
+            0,
+            Waiter::Callback(super::super::completion::callback(|_| panic!("a callback that panics"))),
+        );
         report(&a, t, delivered(8), || unreachable!(), orders);
         assert_eq!((a.in_flight(), a.metrics().records_sent), (0, 2));
     }

@@ -205,7 +205,7 @@ impl<T: Topic> TypedProducer<T> {
         record: Record<KeyOf<T>, V>,
         callback: impl FnOnce(Result<RecordMetadata, DeliveryError>) + Send + 'static,
     ) -> Result<u64, SendError<KeyOf<T>, V>> {
-        self.submit(record, Want::Callback(Box::new(callback)), false).await.map(|e| e.record_id)
+        self.submit(record, Want::Callback(completion::callback(callback)), false).await.map(|e| e.record_id)
     }
 
     /// [`send`](Self::send) for threads outside async code: blocks the calling thread until the record is

@@ -216,7 +216,7 @@ impl Ctx {
             let n = message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers;
             n.max(1) as u32
         };
-        report(&self.accounting, ticket, outcome, bytes, || self.accounting.delivered_topic(message.topic()));
+        report(&self.accounting, ticket, outcome, bytes, || self.accounting.topic(message.topic()).1);
     }
 }
 
