@@ -467,6 +467,18 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     }
 }
 
+/// With the environment variable `var` naming the control FIFO of `perf record -D -1 --control fifo:CTL`, tells perf
+/// `command` (`"enable"` as a timed part starts, `"disable"` as it stops), so that it samples only the timed parts.
+/// Profiling only: a perf that is not listening costs the bench nothing but this line's error.
+pub fn perf_control(var: &str, command: &str) {
+    if let Some(fifo) = std::env::var_os(var) {
+        use std::io::Write as _;
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(fifo).and_then(|mut f| writeln!(f, "{command}")) {
+            eprintln!("{var}: {e}");
+        }
+    }
+}
+
 /// The producer benchmarks' record: a page view, about 100 bytes framed with an empty note, about 1 KiB with a
 /// 920-byte one, and its serde mirror for apache-avro.
 pub mod click {

@@ -678,6 +678,11 @@ async fn records_in_flight_to_a_broker_that_is_gone() {
         let e = tokio::time::timeout(Duration::from_secs(10), d).await.unwrap().unwrap_err();
         assert_eq!(e.kind, DeliveryErrorKind::Purged);
     }
+    // The callback's report may come after the futures' (the teardown serves them in turn).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while failed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(failed.load(Ordering::SeqCst), 1, "the callback ran with the failure");
 }
 

@@ -153,15 +153,9 @@ fn mock_cpu() -> Duration {
     Duration::from_nanos(ns)
 }
 
-/// With `CLIENT_PERF_CTL` naming the control FIFO of `perf record -D -1 --control fifo:CTL`, tells perf to sample
-/// only the timed parts: `perf_control("enable")` as a clock starts, `"disable"` as it stops.
+/// Tells perf `command` through `CLIENT_PERF_CTL` (see [`typed_kafka_benches::perf_control`]).
 fn perf_control(command: &str) {
-    if let Some(fifo) = std::env::var_os("CLIENT_PERF_CTL") {
-        use std::io::Write as _;
-        if let Err(e) = std::fs::OpenOptions::new().write(true).open(fifo).and_then(|mut f| writeln!(f, "{command}")) {
-            eprintln!("CLIENT_PERF_CTL: {e}");
-        }
-    }
+    typed_kafka_benches::perf_control("CLIENT_PERF_CTL", command)
 }
 
 /// A path's clock: the wall time, the client's CPU and the allocations from its start.

@@ -234,16 +234,9 @@ impl Measure {
     }
 }
 
-/// With `PRODUCE_PERF_CTL` naming the control FIFO of `perf record --control fifo:CTL -D -1`, tells perf to
-/// sample only the timed parts of the paths: `perf_control("enable")` as a clock starts, `"disable"` as it stops.
+/// Tells perf `command` through `PRODUCE_PERF_CTL` (see [`typed_kafka_benches::perf_control`]).
 fn perf_control(command: &str) {
-    if let Some(fifo) = std::env::var_os("PRODUCE_PERF_CTL") {
-        use std::io::Write as _;
-        // Profiling only: a perf that is not listening costs the bench nothing but this line's error.
-        if let Err(e) = std::fs::OpenOptions::new().write(true).open(fifo).and_then(|mut f| writeln!(f, "{command}")) {
-            eprintln!("PRODUCE_PERF_CTL: {e}");
-        }
-    }
+    typed_kafka_benches::perf_control("PRODUCE_PERF_CTL", command)
 }
 
 /// A path's clock: started where its timed part starts, it reads the wall time, this process's CPU, the Rust

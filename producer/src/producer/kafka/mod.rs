@@ -208,14 +208,6 @@ impl Ctx {
                 })
             }
         };
-        // A quiet record's budget bytes are its key, value and headers, which the report carries.
-        let bytes = || {
-            let headers = message
-                .headers()
-                .map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum::<usize>());
-            let n = message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers;
-            n.max(1) as u32
-        };
         report(&self.accounting, ticket, outcome, bytes, || self.accounting.topic(message.topic()).1);
     }
 }
