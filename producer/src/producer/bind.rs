@@ -7,7 +7,6 @@ use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI32;
-use std::time::{Duration, Instant};
 
 use typed_kafka_avro::KafkaRecord;
 use typed_kafka_registry::client::Version;
@@ -159,37 +158,19 @@ impl<T: Topic> TopicBinding<T> {
     }
 }
 
-/// The topic's partition count, waiting up to `max.block.ms` for its metadata, as Java's producer does.
+/// The topic's partition count, waiting up to `max.block.ms` for its metadata, as Java's producer does (on a thread
+/// of its own: the transport's read blocks).
 async fn partition_count(producer: &Producer, topic: &Arc<str>) -> Result<i32, BindError> {
     let inner = &producer.inner;
-    let deadline = Instant::now() + inner.config.max_block;
-    // Whether the cluster said the topic does not exist: a read cut short by the deadline then says the same.
-    let mut missing = false;
-    loop {
-        let (transport, name) = (inner.transport.clone(), topic.clone());
-        let left = deadline.saturating_duration_since(Instant::now());
-        let read = executor::off_thread("typed-kafka-bind", move || transport.partition_count(&name, left)).await;
-        match read {
-            Some(Ok(Some(n))) => return Ok(n),
-            Some(Ok(None)) if Instant::now() < deadline => {
-                missing = true;
-                executor::sleep(Duration::from_millis(100)).await
-            }
-            Some(Ok(None)) => return Err(BindError::UnknownTopic { topic: topic.to_string() }),
-            Some(Err(MetadataError::Other(_))) if missing => {
-                return Err(BindError::UnknownTopic { topic: topic.to_string() });
-            }
-            Some(Err(MetadataError::Security(message))) => {
-                return Err(BindError::Security { topic: topic.to_string(), message });
-            }
-            Some(Err(MetadataError::Other(message))) => {
-                return Err(BindError::Metadata { topic: topic.to_string(), message });
-            }
-            None => {
-                let message = "reading the topic's metadata failed".to_string();
-                return Err(BindError::Metadata { topic: topic.to_string(), message });
-            }
-        }
+    let (transport, name, max_block) = (inner.transport.clone(), topic.clone(), inner.config.max_block);
+    let read = executor::off_thread("typed-kafka-bind", move || transport.partition_count(&name, max_block)).await;
+    let topic = topic.to_string();
+    match read {
+        Some(Ok(Some(n))) => Ok(n),
+        Some(Ok(None)) => Err(BindError::UnknownTopic { topic }),
+        Some(Err(MetadataError::Security(message))) => Err(BindError::Security { topic, message }),
+        Some(Err(MetadataError::Other(message))) => Err(BindError::Metadata { topic, message }),
+        None => Err(BindError::Metadata { topic, message: "reading the topic's metadata failed".to_string() }),
     }
 }
 

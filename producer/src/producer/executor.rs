@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::error::BuildError;
 
@@ -24,11 +24,6 @@ pub(crate) async fn until<F: Future>(deadline: Instant, future: F) -> Option<F::
         }
     })
     .await
-}
-
-/// Waits `duration` on any executor.
-pub(crate) async fn sleep(duration: Duration) {
-    futures_timer::Delay::new(duration).await
 }
 
 /// Starts the blocking `work` on a thread of its own named `name`; its result comes through the receiver (which
@@ -168,9 +163,11 @@ impl RuntimeHandle {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    /// The waits work without a tokio runtime: a deadline, a sleep, a blocking thread's result.
+    /// The waits work without a tokio runtime: a deadline, a timer, a blocking thread's result.
     #[test]
     fn waits_work_on_another_executor() {
         let started = Instant::now();
@@ -178,8 +175,10 @@ mod tests {
             futures::executor::block_on(until(started + Duration::from_millis(50), std::future::pending::<()>()));
         assert_eq!(timed_out, None);
         assert!(started.elapsed() >= Duration::from_millis(50));
-        let done =
-            futures::executor::block_on(until(started + Duration::from_secs(30), sleep(Duration::from_millis(10))));
+        let done = futures::executor::block_on(until(
+            started + Duration::from_secs(30),
+            futures_timer::Delay::new(Duration::from_millis(10)),
+        ));
         assert_eq!(done, Some(()));
         let on_thread =
             futures::executor::block_on(off_thread("test", || std::thread::current().name().map(str::to_string)));

@@ -11,7 +11,8 @@ use super::completion::{DeliveryResult, Entry, Failure, Meta, Outcome, Ticket, W
 use super::executor::DeliveryPath;
 
 /// Completes the record of `ticket` with `outcome`. `quiet_bytes` gives a quiet record's budget bytes (its key,
-/// value and headers, which the report carries), `topic` the record's topic name; each is asked only when needed.
+/// value and headers, which the report carries), `topic` its topic name (a tracked record's entry knows its own);
+/// each is asked only when needed.
 /// A stale ticket (of a record `close` already failed at its deadline) is ignored.
 pub(crate) fn report(
     accounting: &Accounting,
@@ -42,12 +43,8 @@ pub(crate) fn report(
         accounting.finished();
         return;
     }
-    let _ = topic;
     match accounting.table.take(ticket) {
-        Some(entry) => {
-            let index = entry.topic;
-            complete(accounting, entry, outcome, || accounting.delivered_topic(index))
-        }
+        Some(entry) => complete(accounting, entry, outcome),
         None => tracing::debug!(ticket = ticket.word(), "a delivery report for a record already failed"),
     }
 }
@@ -58,15 +55,14 @@ pub(crate) fn fail_unreported(accounting: &Accounting, message: &str) -> usize {
     let entries = accounting.table.drain();
     let n = entries.len();
     for entry in entries {
-        let index = entry.topic;
-        complete(accounting, entry, Outcome::Failed(Failure::purged(message)), || accounting.delivered_topic(index));
+        complete(accounting, entry, Outcome::Failed(Failure::purged(message)));
     }
     n
 }
 
 /// The end of one tracked record: the budget back, the counters, the interceptors, then its waiter.
-fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl FnOnce() -> Arc<str>) {
-    let meta = *entry.meta();
+fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome) {
+    let (meta, topic) = (*entry.meta(), entry.topic);
     let waiter = entry.into_waiter();
     accounting.release(meta.bytes);
     let delivered = outcome.is_delivered();
@@ -90,7 +86,7 @@ fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome, topic: impl
         }
         waiter => waiter,
     };
-    let result = meta.result(topic(), outcome);
+    let result = meta.result(accounting.delivered_topic(topic), outcome);
     if let Err(e) = &result
         && accounting.is_closing()
     {

@@ -48,7 +48,8 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// The sink of `topic`, bound as the declared topic type `declared`.
     fn sink(&self, topic: &Arc<str>, declared: TypeId) -> Result<Box<dyn Sink>, String>;
 
-    /// The partition count of `topic`, `Ok(None)` if it does not exist. Blocks up to `timeout`.
+    /// The partition count of `topic`, waiting up to `timeout` for it to exist (a topic just created may take a
+    /// moment to reach every broker); `Ok(None)` if it still does not. Blocks.
     fn partition_count(&self, topic: &str, timeout: Duration) -> Result<Option<i32>, MetadataError>;
 
     /// Keeps `partitions` of `topic` current, as the cluster's metadata changes, while it is referenced.

@@ -374,16 +374,24 @@ impl Transport for KafkaTransport {
     fn partition_count(&self, topic: &str, timeout: Duration) -> Result<Option<i32>, MetadataError> {
         let started = Instant::now();
         let deadline = started + timeout;
+        // Whether the cluster said the topic does not exist: a read the deadline cuts short then says the same.
+        let mut missing = false;
         loop {
             let slice = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(250));
             match read_partition_count(&self.core.producer, topic, slice) {
-                Ok(count) => return Ok(count),
+                Ok(Some(count)) => return Ok(Some(count)),
+                // A topic just created may take a moment to reach every broker.
+                Ok(None) if Instant::now() < deadline => {
+                    missing = true;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Ok(None) => return Ok(None),
                 Err(message) => {
                     if let Some(reason) = self.core.accounting.security_failure_since(started) {
                         return Err(MetadataError::Security(reason));
                     }
                     if Instant::now() >= deadline {
-                        return Err(MetadataError::Other(message));
+                        return if missing { Ok(None) } else { Err(MetadataError::Other(message)) };
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
