@@ -532,6 +532,36 @@ pub mod click {
         }
     }
 
+    /// Page view `i`'s key and its value in the Confluent framing under schema `id`: what the raw rdkafka paths are
+    /// handed serialized.
+    pub fn framed(id: u32, i: u64, note: usize) -> Result<(Vec<u8>, Vec<u8>), typed_kafka::EncodeError> {
+        let c = click(i, note);
+        let mut value = Vec::new();
+        typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
+        c.encode_body(&mut value)?;
+        Ok((c.user.into_bytes(), value))
+    }
+
+    /// Sends `record` through rdkafka's `ThreadedProducer`, waiting 200 µs while librdkafka's queue is full (the
+    /// producer's own thread serves the delivery reports that make room; `poll` here would spin on its deadline).
+    #[cfg(feature = "produce-bench")]
+    pub fn send_when_room<C: rdkafka::producer::ProducerContext>(
+        producer: &rdkafka::producer::ThreadedProducer<C>,
+        mut record: rdkafka::producer::BaseRecord<'_, [u8], [u8], C::DeliveryOpaque>,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+        loop {
+            match producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
     /// `c` for apache-avro's serde path.
     pub fn mirror_of(c: &Click) -> mirror::Click {
         mirror::Click {

@@ -52,7 +52,7 @@ use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
-use typed_kafka_benches::click::{CLICKS, Click, click, mirror, mirror_of};
+use typed_kafka_benches::click::{CLICKS, Click, click, framed, mirror, mirror_of, send_when_room};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 #[global_allocator]
@@ -334,15 +334,6 @@ impl<D: Done> ProducerContext for RawContext<D> {
     }
 }
 
-/// Record `i`'s key and its value in the Confluent framing under schema `id`.
-fn framed(id: u32, i: u64, note: usize) -> Result<(Vec<u8>, Vec<u8>)> {
-    let c = click(i, note);
-    let mut value = Vec::new();
-    typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
-    c.encode_body(&mut value)?;
-    Ok((c.user.into_bytes(), value))
-}
-
 async fn raw(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize) -> Result<Measure> {
     match mode {
         Mode::Forget => raw_with::<()>(sink, mode, id, n, note).await,
@@ -382,7 +373,7 @@ where
         RawContext::<D> { delivered: delivered.clone(), failed: failed.clone(), _done: std::marker::PhantomData };
     let producer: ThreadedProducer<RawContext<D>> = rd_config(&sink.bootstrap)?.create_with_context(context)?;
     warm_raw(&producer, &sink.topic, &delivered).await?;
-    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<Result<Vec<_>>>()?;
+    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<std::result::Result<Vec<_>, _>>()?;
     let called = Arc::new(AtomicU64::new(0));
     let before = delivered.load(Ordering::Relaxed);
     let clock = Clock::start();
@@ -390,18 +381,7 @@ where
     for (i, (key, value)) in prepared.into_iter().enumerate() {
         let (done, rx) = raw_done::<D>(mode.of(i), &called);
         awaited.extend(rx);
-        let mut record = BaseRecord::with_opaque_to(&sink.topic, done).key(&key[..]).payload(&value[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    // The producer's own thread serves the reports that make room.
-                    record = r;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        send_when_room(&producer, BaseRecord::with_opaque_to(&sink.topic, done).key(&key[..]).payload(&value[..]))?;
     }
     for rx in awaited {
         if !rx.await? {

@@ -69,7 +69,7 @@ use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
-use typed_kafka_benches::click::{CLICKS, Click, click, mirror, mirror_of};
+use typed_kafka_benches::click::{CLICKS, Click, click, framed, mirror, mirror_of, send_when_room};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 // Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
@@ -412,39 +412,11 @@ impl<F: std::future::Future> Outstanding<F> {
     }
 }
 
-/// Click `i`'s key and its value in the Confluent framing under schema `id`.
-fn framed(id: u32, i: u64, note: usize) -> Result<Framed> {
-    let c = click(i, note);
-    let mut value = Vec::new();
-    typed_kafka::avro::wire::write_header(&mut value, typed_kafka::SchemaId(id));
-    c.encode_body(&mut value)?;
-    Ok((c.user.into_bytes(), value))
-}
-
 /// The raw paths' `n` records, framed before the clock starts, and their bytes.
 fn prepared(id: u32, n: u64, note: usize) -> Result<(Vec<Framed>, u64)> {
-    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<Result<Vec<_>>>()?;
+    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<std::result::Result<Vec<_>, _>>()?;
     let bytes = prepared.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
     Ok((prepared, bytes))
-}
-
-/// Sends `record`, waiting while librdkafka's queue is full.
-fn send_when_room<C: ProducerContext>(
-    raw: &ThreadedProducer<C>,
-    mut record: BaseRecord<'_, [u8], [u8], C::DeliveryOpaque>,
-) -> Result<()> {
-    loop {
-        match raw.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                // The producer's own thread serves the delivery reports that make room; `poll` here would spin
-                // on its deadline.
-                record = r;
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            Err((e, _)) => return Err(e.into()),
-        }
-    }
 }
 
 async fn raw(b: &Bench, topic: &str, id: u32, n: u64, note: usize) -> Result<Measure> {
