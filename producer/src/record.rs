@@ -88,9 +88,15 @@ impl<K, V> Record<K, V> {
         Record { key: None, value: Some(value), partition: None, timestamp: None, headers: Headers::new() }
     }
 
-    /// A record of these parts, without a partition, timestamp or headers.
-    pub(crate) fn new_parts(key: Option<K>, value: Option<V>) -> Record<K, V> {
-        Record { key, value, partition: None, timestamp: None, headers: Headers::new() }
+    /// A record of these parts.
+    pub(crate) fn from_parts(
+        key: Option<K>,
+        value: Option<V>,
+        partition: Option<i32>,
+        timestamp: Option<i64>,
+        headers: Headers,
+    ) -> Record<K, V> {
+        Record { key, value, partition, timestamp, headers }
     }
 
     /// A tombstone for `key`: a record with that key and no value.

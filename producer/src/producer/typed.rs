@@ -389,11 +389,8 @@ impl<T: Topic> TypedProducer<T> {
                 ticket,
             };
             let mut keep = || -> Arc<dyn std::any::Any + Send + Sync> {
-                let mut kept = Record::new_parts(key.take().flatten(), value.take().flatten());
-                kept.partition = partition;
-                kept.timestamp = timestamp;
-                kept.headers = headers.clone();
-                Arc::new(kept)
+                let (key, value) = (key.take().flatten(), value.take().flatten());
+                Arc::new(Record::from_parts(key, value, partition, timestamp, headers.clone()))
             };
             b.sink.send(outgoing, &mut keep)
         };
@@ -406,10 +403,7 @@ impl<T: Topic> TypedProducer<T> {
                 if let SendErrorKind::UnknownPartition { partitions, .. } = &mut kind {
                     partitions.get_or_insert(self.partitions());
                 }
-                let mut record = Record::new_parts(key.flatten(), value.flatten());
-                record.partition = partition;
-                record.timestamp = timestamp;
-                record.headers = headers;
+                let record = Record::from_parts(key.flatten(), value.flatten(), partition, timestamp, headers);
                 Err(self.refuse(kind, record))
             }
         }
