@@ -96,6 +96,14 @@ const ASAN_TESTS: &[&[&str]] = &[
     &["-p", "typed-kafka-tests", "--test", "producer_core", "--test", "broker_faults", "--test", "producer"],
 ];
 
+/// `cargo +nightly`, through rustup's `cargo` (not $CARGO, the stable toolchain's own binary, which takes no
+/// `+nightly`).
+fn nightly_cargo() -> Command {
+    let mut cargo = Command::new("cargo");
+    cargo.env_remove("RUSTUP_TOOLCHAIN").arg("+nightly");
+    cargo
+}
+
 /// Runs [`ASAN_TESTS`] with nightly's AddressSanitizer (librdkafka and its C dependencies instrumented too), in
 /// `target/asan`, against a running stack. `TYPED_KAFKA_ASAN=off` skips it; so does a machine without a nightly
 /// toolchain, which it says.
@@ -104,11 +112,7 @@ fn asan_pass() -> bool {
         eprintln!("stack test: AddressSanitizer pass skipped (TYPED_KAFKA_ASAN=off)");
         return true;
     }
-    let nightly = Command::new("cargo")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .args(["+nightly", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let nightly = nightly_cargo().arg("--version").output().is_ok_and(|o| o.status.success());
     if !nightly {
         eprintln!("stack test: AddressSanitizer pass skipped: no nightly toolchain (rustup toolchain install nightly)");
         return true;
@@ -117,10 +121,8 @@ fn asan_pass() -> bool {
     let supp = root.join(".ci/lsan.supp");
     let t = Instant::now();
     for args in ASAN_TESTS {
-        // Through rustup's `cargo` (not $CARGO, the stable toolchain's own binary, which takes no `+nightly`).
-        let status = Command::new("cargo")
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .args(["+nightly", "test", "--target", "x86_64-unknown-linux-gnu"])
+        let status = nightly_cargo()
+            .args(["test", "--target", "x86_64-unknown-linux-gnu"])
             .args(*args)
             .env("RUSTFLAGS", "-Zsanitizer=address")
             .env("CFLAGS", "-fsanitize=address")
