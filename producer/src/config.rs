@@ -98,25 +98,25 @@ const REFUSED: &[(&str, &str)] = &[
     ("transactional.id", "transactions are not supported by the typed producer yet"),
 ];
 
+/// Why librdkafka's own queue limits are not the user's to set.
+const QUEUE_LIMITS: &str = "buffer.memory bounds what the producer holds; librdkafka's own queue limits stay above it \
+     so that they never refuse a record the budget took: set buffer.memory";
+
 /// librdkafka settings that `set_librdkafka` refuses: they would break what the producer promises (every record's
 /// report, the byte budget's bound, Java's partitioning, the delivery thread), or they are a setting `set` takes by
 /// its Kafka name, checked with the others.
 const LIBRDKAFKA_REFUSED: &[(&str, &str)] = &[
     (
         "delivery.report.only.error",
-        "every record's delivery report completes its future or callback and gives its bytes back to buffer.memory;          reporting only errors would leave every delivered record's future waiting and its bytes held forever",
+        "every record's delivery report completes its future or callback and gives its bytes back to buffer.memory; \
+         reporting only errors would leave every delivered record's future waiting and its bytes held forever",
     ),
-    (
-        "queue.buffering.max.messages",
-        "buffer.memory bounds what the producer holds; librdkafka's own queue limits stay above it so that they never          refuse a record the budget took: set buffer.memory",
-    ),
-    (
-        "queue.buffering.max.kbytes",
-        "buffer.memory bounds what the producer holds; librdkafka's own queue limits stay above it so that they never          refuse a record the budget took: set buffer.memory",
-    ),
+    ("queue.buffering.max.messages", QUEUE_LIMITS),
+    ("queue.buffering.max.kbytes", QUEUE_LIMITS),
     (
         "partitioner",
-        "records are partitioned as Java's producer does (murmur2 of the serialized key), so that keys land where Java          producers put them; give the typed topic a partitioner instead",
+        "records are partitioned as Java's producer does (murmur2 of the serialized key), so that keys land where Java \
+         producers put them; give the typed topic a partitioner instead",
     ),
     (
         "enabled_events",
@@ -614,7 +614,9 @@ mod tests {
         let e = refused("linger.ms", "1");
         assert!(e.reason.contains("set(\"linger.ms\""), "{e}");
         for (key, _) in LIBRDKAFKA_REFUSED {
-            assert_eq!(refused(key, "1").setting, *key);
+            let e = refused(key, "1");
+            assert_eq!(e.setting, *key);
+            assert!(!e.reason.contains("  "), "{key}'s reason reads as one sentence: {e}");
         }
         // What the producer sets itself stays as it set it.
         let c = ProducerConfig::builder("h:1").set("metadata.max.age.ms", "1000").build().unwrap();
