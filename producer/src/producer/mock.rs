@@ -145,8 +145,8 @@ impl Sink for MockSink {
             outcome
         };
         let bytes = || {
-            let headers: usize = record.headers.iter().map(|(n, v)| n.len() + v.map_or(0, <[u8]>::len)).sum();
-            (record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len) + headers).max(1) as u32
+            let n = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len) + record.headers.size();
+            n.max(1) as u32
         };
         report(&self.accounting, record.ticket, outcome, bytes, || self.topic.clone());
         Ok(())
