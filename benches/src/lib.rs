@@ -480,12 +480,12 @@ pub fn perf_control(var: &str, command: &str) {
 }
 
 /// The producer benchmarks' record: a page view, about 100 bytes framed with an empty note, about 1 KiB with a
-/// 920-byte one, and its serde mirror for apache-avro.
+/// 920-byte one. It derives serde's `Serialize` too, for apache-avro's serde path (the hand-wired one).
 pub mod click {
     use typed_kafka::KafkaRecord;
 
     /// A page view.
-    #[derive(KafkaRecord, Clone)]
+    #[derive(KafkaRecord, serde::Serialize, Clone)]
     #[kafka(namespace = "bench.produce")]
     pub struct Click {
         pub user: String,
@@ -501,21 +501,6 @@ pub mod click {
     typed_kafka::topic! {
         /// Page views keyed by user.
         pub CLICKS: "bench-clicks", key: String, value: Click;
-    }
-
-    /// The same record for apache-avro's serde path.
-    pub mod mirror {
-        #[derive(serde::Serialize)]
-        pub struct Click {
-            pub user: String,
-            pub page: String,
-            pub referrer: Option<String>,
-            pub millis: i64,
-            pub x: i32,
-            pub y: i32,
-            pub session: String,
-            pub note: String,
-        }
     }
 
     /// Page view `i`, with a note of `note` bytes.
@@ -562,17 +547,41 @@ pub mod click {
         }
     }
 
-    /// `c` for apache-avro's serde path.
-    pub fn mirror_of(c: &Click) -> mirror::Click {
-        mirror::Click {
-            user: c.user.clone(),
-            page: c.page.clone(),
-            referrer: c.referrer.clone(),
-            millis: c.millis,
-            x: c.x,
-            y: c.y,
-            session: c.session.clone(),
-            note: c.note.clone(),
+    /// Sends `record` through rdkafka's `FutureProducer`, sleeping 1 ms on the runtime while librdkafka's queue is
+    /// full; its delivery future.
+    #[cfg(feature = "produce-bench")]
+    pub async fn send_result_when_room<K, P>(
+        producer: &rdkafka::producer::FutureProducer,
+        mut record: rdkafka::producer::FutureRecord<'_, K, P>,
+    ) -> Result<rdkafka::producer::DeliveryFuture, rdkafka::error::KafkaError>
+    where
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    {
+        use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => return Err(e),
+            }
         }
+    }
+
+    /// The rdkafka paths' client settings: `config`'s librdkafka properties, with librdkafka's own queue limit at
+    /// `buffer.memory` (typed-kafka holds at most that much itself and lifts librdkafka's limit above it; here it is
+    /// librdkafka's, as Java's is) and its default message cap of 100,000, as a plain rdkafka client has.
+    #[cfg(feature = "produce-bench")]
+    pub fn rdkafka_config(config: &typed_kafka::config::ProducerConfig) -> rdkafka::config::ClientConfig {
+        let mut cc = rdkafka::config::ClientConfig::new();
+        for (k, v) in config.librdkafka_properties() {
+            cc.set(k, v);
+        }
+        cc.set("queue.buffering.max.kbytes", (config.buffer_memory / 1024).to_string());
+        cc.set("queue.buffering.max.messages", "100000");
+        cc
     }
 }

@@ -44,7 +44,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DeliveryResult, FutureProducer, FutureRecord, ProducerContext, ThreadedProducer};
 use schema_registry_converter::async_impl::avro::AvroEncoder;
@@ -52,7 +51,7 @@ use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
-use typed_kafka_benches::click::{CLICKS, Click, click, framed, mirror, mirror_of, send_when_room};
+use typed_kafka_benches::click::{CLICKS, Click, click, framed, rdkafka_config, send_result_when_room, send_when_room};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 #[global_allocator]
@@ -264,17 +263,9 @@ fn config(bootstrap: &str) -> Result<ProducerConfig> {
     Ok(builder.build()?)
 }
 
-/// The rdkafka paths' settings: typed-kafka's, with librdkafka's own queue limit at `buffer.memory` and its
-/// default message cap, as a plain rdkafka client has.
+/// The rdkafka paths' settings: every path's, as a plain rdkafka client has them (see [`rdkafka_config`]).
 fn rd_config(bootstrap: &str) -> Result<ClientConfig> {
-    let config = config(bootstrap)?;
-    let mut cc = ClientConfig::new();
-    for (k, v) in config.librdkafka_properties() {
-        cc.set(k, v);
-    }
-    cc.set("queue.buffering.max.kbytes", (config.buffer_memory / 1024).to_string());
-    cc.set("queue.buffering.max.messages", "100000");
-    Ok(cc)
+    Ok(rdkafka_config(&config(bootstrap)?))
 }
 
 /// How a raw record's outcome reaches its sender.
@@ -468,36 +459,19 @@ async fn hand_wired(b: &Bench, sink: &Sink, n: u64, note: usize) -> Result<Measu
     let encoder = AvroEncoder::new(SrSettings::new(b.registry_url.clone()));
     let strategy = SubjectNameStrategy::TopicNameStrategy(sink.topic.clone(), false);
     let producer: FutureProducer = rd_config(&sink.bootstrap)?.create()?;
-    let mirrors: Vec<(String, mirror::Click)> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            (c.user.clone(), mirror_of(&c))
-        })
-        .collect();
+    let clicks: Vec<Click> = (0..n).map(|i| click(i, note)).collect();
     // Its schema cache and connection are warm before the clock starts, as the typed path is bound.
-    let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
+    let warm = encoder.encode_struct(&clicks[0], &strategy).await?;
     producer
         .send(FutureRecord::to(&sink.topic).key("warm-up").payload(&warm), Duration::from_secs(30))
         .await
         .map_err(|(e, _)| e)?;
     let clock = Clock::start();
     let mut futures = Vec::with_capacity(n as usize);
-    for (key, value) in mirrors {
-        let payload = encoder.encode_struct(&value, &strategy).await?;
-        let mut record = FutureRecord::to(&sink.topic).key(key.as_str()).payload(&payload);
-        loop {
-            match producer.send_result(record) {
-                Ok(f) => {
-                    futures.push(f);
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+    for c in clicks {
+        let payload = encoder.encode_struct(&c, &strategy).await?;
+        let record = FutureRecord::to(&sink.topic).key(c.user.as_str()).payload(&payload);
+        futures.push(send_result_when_room(&producer, record).await?);
     }
     for f in futures {
         f.await?.map_err(|(e, _)| e)?;

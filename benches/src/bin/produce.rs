@@ -60,7 +60,6 @@ use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{
     BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer as _, ProducerContext, ThreadedProducer,
 };
@@ -69,7 +68,7 @@ use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
-use typed_kafka_benches::click::{CLICKS, Click, click, framed, mirror, mirror_of, send_when_room};
+use typed_kafka_benches::click::{CLICKS, Click, click, framed, rdkafka_config, send_result_when_room, send_when_room};
 use typed_kafka_benches::{CountingAlloc, allocations};
 
 // Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
@@ -317,19 +316,9 @@ impl Bench {
         Ok(self.parent.as_ref().ok_or("topics and Java are the bench's own process's, not a child's")?)
     }
 
-    /// The typed producer's librdkafka settings for the rdkafka paths, with the same buffer: typed-kafka holds at
-    /// most `buffer.memory` of records itself and sets librdkafka's own queue limit above it; here librdkafka's
-    /// limit is `buffer.memory`, as Java's is.
+    /// The typed producer's settings for the rdkafka paths, with the same buffer (see [`rdkafka_config`]).
     fn rd_config(&self) -> ClientConfig {
-        let mut cc = ClientConfig::new();
-        for (k, v) in self.config.librdkafka_properties() {
-            cc.set(k, v);
-        }
-        cc.set("queue.buffering.max.kbytes", (self.config.buffer_memory / 1024).to_string());
-        // typed-kafka lifts librdkafka's message count limit, as its own budget bounds the records it holds; an
-        // rdkafka client has librdkafka's default.
-        cc.set("queue.buffering.max.messages", "100000");
-        cc
+        rdkafka_config(&self.config)
     }
 
     /// A producer of its own for one typed path, as every rdkafka path creates its own client. librdkafka's sender
@@ -592,34 +581,17 @@ async fn hand_wired(b: &Bench, topic: &str, n: u64, note: usize) -> Result<Measu
     let encoder = AvroEncoder::new(SrSettings::new(b.registry_url.clone()));
     let strategy = SubjectNameStrategy::TopicNameStrategy(topic.to_string(), false);
     let producer: FutureProducer = b.rd_config().create()?;
-    let mirrors: Vec<(String, mirror::Click)> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            (c.user.clone(), mirror_of(&c))
-        })
-        .collect();
+    let clicks: Vec<Click> = (0..n).map(|i| click(i, note)).collect();
     // Its schema cache is warm before the clock starts, as the typed path is bound.
-    let warm = encoder.encode_struct(&mirrors[0].1, &strategy).await?;
-    let bytes = (warm.len() + mirrors[0].0.len()) as u64 * n;
+    let warm = encoder.encode_struct(&clicks[0], &strategy).await?;
+    let bytes = (warm.len() + clicks[0].user.len()) as u64 * n;
     let clock = Clock::start(b);
     let mut futures = Outstanding::new(b.await_window, n);
-    for (key, value) in mirrors {
-        let payload = encoder.encode_struct(&value, &strategy).await?;
-        let mut record = FutureRecord::to(topic).key(key.as_str()).payload(&payload);
-        loop {
-            match producer.send_result(record) {
-                Ok(f) => {
-                    if let Some(done) = futures.push(f).await {
-                        done?.map_err(|(e, _)| e)?;
-                    }
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
+    for c in clicks {
+        let payload = encoder.encode_struct(&c, &strategy).await?;
+        let record = FutureRecord::to(topic).key(c.user.as_str()).payload(&payload);
+        if let Some(done) = futures.push(send_result_when_room(&producer, record).await?).await {
+            done?.map_err(|(e, _)| e)?;
         }
     }
     for f in futures.rest() {
@@ -780,7 +752,7 @@ async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Re
     let strategy = Arc::new(SubjectNameStrategy::TopicNameStrategy(topic.to_string(), false));
     let producer: FutureProducer = b.rd_config().create()?;
     // Connected and cached before the clock starts, as the other paths are.
-    let warm = encoder.encode_struct(&mirror_of(&click(0, 0)), &strategy).await?;
+    let warm = encoder.encode_struct(&click(0, 0), &strategy).await?;
     producer
         .send(FutureRecord::to(topic).key("warm-up").payload(&warm), Duration::from_secs(30))
         .await
@@ -791,7 +763,7 @@ async fn latency_hand_wired(b: &Bench, topic: &str, count: u64, rate: u64) -> Re
         let c = click(i, 0);
         async move {
             let t = Instant::now();
-            let payload = encoder.encode_struct(&mirror_of(&c), &strategy).await.ok()?;
+            let payload = encoder.encode_struct(&c, &strategy).await.ok()?;
             let record = FutureRecord::to(&topic).key(c.user.as_str()).payload(&payload);
             producer.send(record, Duration::from_secs(30)).await.ok().map(|_| t.elapsed())
         }
