@@ -328,48 +328,26 @@ fn main() {
             });
         },
     );
-    let src_ratio = interleaved(
-        200,
-        200,
-        || {
-            b1.clear();
-            ready(ser.serialize(&topic, black_box(&order), &mut b1)).unwrap();
-        },
-        || {
-            black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap());
-        },
-    );
-    let confluent_ratio = interleaved(
-        200,
-        200,
-        || {
-            b1.clear();
-            ready(ser.serialize(&topic, black_box(&order), &mut b1)).unwrap();
-        },
-        || {
-            black_box(confluent_write(black_box(&mirror)));
-        },
-    );
-    let read_confluent = interleaved(
-        200,
-        200,
-        || {
-            black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap());
-        },
-        || {
-            black_box(confluent_read(black_box(&confluent_bytes)));
-        },
-    );
-    let read_src = interleaved(
-        200,
-        200,
-        || {
-            black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap());
-        },
-        || {
-            black_box(src_read(black_box(&buf)));
-        },
-    );
+    // typed-kafka's side of the comparisons with the other serializers and deserializers.
+    let mut typed_write = || {
+        b1.clear();
+        ready(ser.serialize(&topic, black_box(&order), &mut b1)).unwrap();
+    };
+    let typed_read = || {
+        black_box(ready(typed_de.deserialize(&topic, black_box(&buf))).unwrap());
+    };
+    let src_ratio = interleaved(200, 200, &mut typed_write, || {
+        black_box(rt.block_on(src.encode_struct(black_box(&mirror), &strategy)).unwrap());
+    });
+    let confluent_ratio = interleaved(200, 200, &mut typed_write, || {
+        black_box(confluent_write(black_box(&mirror)));
+    });
+    let read_confluent = interleaved(200, 200, typed_read, || {
+        black_box(confluent_read(black_box(&confluent_bytes)));
+    });
+    let read_src = interleaved(200, 200, typed_read, || {
+        black_box(src_read(black_box(&buf)));
+    });
     println!("\n== ratios, interleaved (median of alternating rounds) ==");
     println!("typed_kafka_framed / encode_only                     = {single:.3}x  (target <= 1.10)");
     println!("typed_kafka_framed_2_threads / encode_only_2_threads = {two:.3}x  (target <= 1.10)");
