@@ -104,8 +104,7 @@ pub(crate) struct Meta {
 
 impl Meta {
     /// A record known only by its ID and bytes.
-    #[cfg(test)]
-    pub(crate) fn quiet(record_id: u64, bytes: u32) -> Meta {
+    pub(crate) const fn quiet(record_id: u64, bytes: u32) -> Meta {
         Meta { record_id, bytes, key_size: None, value_size: None, key_schema_id: None, value_schema_id: None }
     }
 
@@ -166,8 +165,7 @@ impl Cell {
 }
 
 /// What a reporter that already reported would say (never read: a reporter is used once).
-static NO_META: Meta =
-    Meta { record_id: 0, bytes: 0, key_size: None, value_size: None, key_schema_id: None, value_schema_id: None };
+static NO_META: Meta = Meta::quiet(0, 0);
 
 /// The reporting side of an awaited record: tells its [`Delivery`] the outcome, once. Dropped without reporting,
 /// it tells the `Delivery` the outcome was lost, so that it never waits forever.
