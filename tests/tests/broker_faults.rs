@@ -40,10 +40,14 @@ fn rss() -> u64 {
 
 const MIB: u64 = 1024 * 1024;
 
+/// A producer with `settings` (Kafka names; a key `rdkafka.<name>` goes to librdkafka as `<name>`).
 fn producer(bootstrap: &str, settings: &[(&str, &str)]) -> Producer {
     let mut config = ProducerConfig::builder(bootstrap);
     for (k, v) in settings {
-        config = config.set(*k, *v);
+        config = match k.strip_prefix("rdkafka.") {
+            Some(name) => config.set_librdkafka(name, *v),
+            None => config.set(*k, *v),
+        };
     }
     let registry = SchemaRegistryClient::builder([stack().registry_url.as_str()]).build().unwrap();
     Producer::builder(config.build().unwrap()).registry(registry).build().unwrap()
@@ -134,22 +138,10 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
             ("max.block.ms", "2000"),
             ("linger.ms", "5"),
             ("delivery.timeout.ms", "300000"),
+            // librdkafka's own count of what it holds (its statistics' msg_size), the bound's independent witness.
+            ("rdkafka.statistics.interval.ms", "100"),
         ],
     );
-    // librdkafka's own count of what it holds (its statistics' msg_size), the bound's independent witness.
-    let p = {
-        let config = ProducerConfig::builder(bootstrap.as_str())
-            .set("buffer.memory", BUFFER.to_string())
-            .set("max.block.ms", "2000")
-            .set("linger.ms", "5")
-            .set("delivery.timeout.ms", "300000")
-            .set_librdkafka("statistics.interval.ms", "100")
-            .build()
-            .unwrap();
-        drop(p);
-        let registry = SchemaRegistryClient::builder([stack().registry_url.as_str()]).build().unwrap();
-        Producer::builder(config).registry(registry).build().unwrap()
-    };
     let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
     blobs.send(Record::new(blob(-1))).await.unwrap();
     let before = rss();
