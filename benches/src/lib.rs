@@ -479,6 +479,22 @@ pub fn perf_control(var: &str, command: &str) {
     }
 }
 
+/// `builder` with the producer settings of the environment variable `var`, `key=value,...` (Kafka names; a key
+/// `rdkafka.<name>` goes to librdkafka as `<name>`), if it is set.
+pub fn settings_from_env(
+    mut builder: typed_kafka::config::ProducerConfigBuilder,
+    var: &str,
+) -> Result<typed_kafka::config::ProducerConfigBuilder, String> {
+    for kv in std::env::var(var).unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("{var}: key=value,..."))?;
+        builder = match k.strip_prefix("rdkafka.") {
+            Some(k) => builder.set_librdkafka(k, v),
+            None => builder.set(k, v),
+        };
+    }
+    Ok(builder)
+}
+
 /// The producer benchmarks' record: a page view, about 100 bytes framed with an empty note, about 1 KiB with a
 /// 920-byte one. It derives serde's `Serialize` too, for apache-avro's serde path (the hand-wired one).
 pub mod click {

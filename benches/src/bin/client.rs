@@ -32,11 +32,12 @@
 //! cargo run --release -p typed-kafka-benches --features produce-bench --bin client [mock|broker] [records] [rounds]
 //! ```
 //!
-//! `CLIENT_SIZES=113` or `1024` runs one size (the large record gets `records / 2`); `CLIENT_PATHS="typed-kafka, awaited"`
-//! runs the paths whose names contain one of the `;`-separated parts. `CLIENT_SETTINGS=buffer.memory=67108864,...` sets
-//! producer settings (Kafka names) for every path (raw rdkafka's queue limit follows `buffer.memory`). Each path runs in a child process of this
-//! binary (`CLIENT_CHILD` set), so that no path inherits the heap another left behind. Needs the local schema
-//! registry (started if absent, or `TYPED_KAFKA_REGISTRY_URL`): the typed paths bind through it once.
+//! `CLIENT_SIZES=113` or `1024` runs one size (the large record gets `records / 2`); `CLIENT_PATHS="typed-kafka,
+//! awaited"` runs the paths whose names contain one of the `;`-separated parts.
+//! `CLIENT_SETTINGS=buffer.memory=67108864,...` sets producer settings (Kafka names; `rdkafka.<name>` for librdkafka's
+//! own) for every path (raw rdkafka's queue limit follows `buffer.memory`). Each path runs in a child process of this
+//! binary (`CLIENT_CHILD` set), so that no path inherits the heap another left behind. Needs the local schema registry
+//! (started if absent, or `TYPED_KAFKA_REGISTRY_URL`): the typed paths bind through it once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,7 +53,7 @@ use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_benches::click::{CLICKS, Click, click, framed, rdkafka_config, send_result_when_room, send_when_room};
-use typed_kafka_benches::{CountingAlloc, allocations};
+use typed_kafka_benches::{CountingAlloc, allocations, settings_from_env};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -251,16 +252,10 @@ impl Bench {
     }
 }
 
-/// The producer settings of every path: the defaults, and `CLIENT_SETTINGS=key=value,...` (Kafka names).
+/// The producer settings of every path: the defaults, and `CLIENT_SETTINGS=key=value,...` (see
+/// [`settings_from_env`]).
 fn config(bootstrap: &str) -> Result<ProducerConfig> {
-    let mut builder = ProducerConfig::builder(bootstrap);
-    if let Ok(settings) = std::env::var("CLIENT_SETTINGS") {
-        for pair in settings.split(',').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or("CLIENT_SETTINGS: key=value,...")?;
-            builder = builder.set(k, v);
-        }
-    }
-    Ok(builder.build()?)
+    Ok(settings_from_env(ProducerConfig::builder(bootstrap), "CLIENT_SETTINGS")?.build()?)
 }
 
 /// The rdkafka paths' settings: every path's, as a plain rdkafka client has them (see [`rdkafka_config`]).

@@ -69,7 +69,7 @@ use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_benches::click::{CLICKS, Click, click, framed, rdkafka_config, send_result_when_room, send_when_room};
-use typed_kafka_benches::{CountingAlloc, allocations};
+use typed_kafka_benches::{CountingAlloc, allocations, settings_from_env};
 
 // Counts the Rust heap allocations of the whole process (librdkafka's own mallocs are not counted: they are the
 // transport's, the same for every Rust path).
@@ -944,16 +944,9 @@ async fn child(spec: &str) -> Result<()> {
 /// The bench's clients and settings for `endpoints`; with `parent`, also the clients for the paths' topics and the
 /// Java paths' class path (Maven resolves it on first use).
 async fn bench(endpoints: &typed_kafka_stack::Endpoints, parent: bool) -> Result<Bench> {
-    let mut builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str())
+    let builder = ProducerConfig::builder(endpoints.bootstrap_servers.as_str())
         .set_librdkafka("statistics.interval.ms", STATS_MS.to_string());
-    for kv in std::env::var("PRODUCE_SETTINGS").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
-        let (k, v) = kv.split_once('=').ok_or("PRODUCE_SETTINGS: key=value,...")?;
-        builder = match k.strip_prefix("rdkafka.") {
-            Some(k) => builder.set_librdkafka(k, v),
-            None => builder.set(k, v),
-        };
-    }
-    let config = builder.build()?;
+    let config = settings_from_env(builder, "PRODUCE_SETTINGS")?.build()?;
     let registry = SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?;
     let parent = if parent {
         Some(Parent {
