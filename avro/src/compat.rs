@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::schema::{LogicalType, NamedId, NamedKind, Node, Primitive, Schema};
+use crate::schema::{LogicalType, MAX_DEPTH, NamedId, NamedKind, Node, Primitive, Schema, parse::excerpt};
 
 /// A rule that a reader/writer pair can break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +48,9 @@ pub enum Rule {
     LogicalTypeChanged,
     /// Semantic (opt-in): a named type's namespace changed (Avro ignores it; generated code and subjects may not).
     NamespaceChanged,
+    /// The two schemas, compared together, nest deeper than [`MAX_DEPTH`] levels (possible when both are recursive
+    /// in different ways): the comparison stops there rather than exhaust the stack. Never conditional.
+    TooDeep,
 }
 
 impl Rule {
@@ -63,6 +66,7 @@ impl Rule {
             Rule::DecimalChanged => "DECIMAL_CHANGED",
             Rule::LogicalTypeChanged => "LOGICAL_TYPE_CHANGED",
             Rule::NamespaceChanged => "NAMESPACE_CHANGED",
+            Rule::TooDeep => "TOO_DEEP",
         }
     }
 
@@ -128,10 +132,25 @@ pub struct CheckOptions {
 /// # Ok::<(), typed_kafka_avro::SchemaError>(())
 /// ```
 pub fn check(reader: &Schema, writer: &Schema, options: &CheckOptions) -> Vec<Incompatibility> {
-    let mut checker = Checker { reader, writer, options: *options, memo: HashMap::new(), in_branch: 0 };
+    let mut checker = Checker::new(reader, writer, *options);
     let mut out = Vec::new();
     checker.node(&reader.root, &writer.root, "", &mut out);
     out
+}
+
+/// Compatibility of nodes of two schemas, one pair at a time, with one memo of named pairs across calls: what the
+/// resolver asks for each union branch.
+pub(crate) struct NodeChecker<'a>(Checker<'a>);
+
+impl<'a> NodeChecker<'a> {
+    pub(crate) fn new(reader: &'a Schema, writer: &'a Schema) -> Self {
+        NodeChecker(Checker::new(reader, writer, CheckOptions::default()))
+    }
+
+    /// Whether data of writer node `w` can be read as reader node `r`.
+    pub(crate) fn compatible(&mut self, r: &Node, w: &Node) -> bool {
+        self.0.may_read(r, w) && self.0.compatible(r, w)
+    }
 }
 
 /// The verdict of a pair of named types: being compared (compatible unless proven otherwise, as Java has it), or
@@ -148,6 +167,8 @@ struct Checker<'a> {
     memo: HashMap<(NamedId, NamedId), Memo>,
     /// How many writer union branches the current position is inside (findings there are conditional).
     in_branch: u32,
+    /// How many nodes deep the comparison is.
+    depth: usize,
 }
 
 fn promotable(reader: Primitive, writer: Primitive) -> bool {
@@ -159,30 +180,86 @@ fn promotable(reader: Primitive, writer: Primitive) -> bool {
         )
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(reader: &'a Schema, writer: &'a Schema, options: CheckOptions) -> Self {
+        Checker { reader, writer, options, memo: HashMap::new(), in_branch: 0, depth: 0 }
+    }
+
+    /// Whether `r` and `w` are the same kind of type (for named types: the same name, or a reader alias for the
+    /// writer's), which compatibility requires.
+    fn may_read(&self, r: &Node, w: &Node) -> bool {
+        match (r, w) {
+            (Node::Named(r), Node::Named(w)) => {
+                let (r, w) = (self.reader.named(*r), self.writer.named(*w));
+                std::mem::discriminant(&r.kind) == std::mem::discriminant(&w.kind)
+                    && (r.name.name == w.name.name || r.aliases.contains(&w.name))
+            }
+            (Node::Primitive(r, _), Node::Primitive(w, _)) => promotable(*r, *w),
+            (Node::Array(_), Node::Array(_)) | (Node::Map(_), Node::Map(_)) => true,
+            // A reader union reads a writer value if a branch does; a writer union is read branch by branch.
+            (Node::Union(_), _) | (_, Node::Union(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// A node's JSON for a finding: at most an excerpt, however large the type (a union of many branches).
     fn fragment(&self, schema: &Schema, node: &Node) -> String {
+        let mut out = String::new();
+        self.write_fragment(schema, node, &mut out);
+        if out.len() > EXCERPT_BYTES { excerpt(&out) } else { out }
+    }
+
+    fn write_fragment(&self, schema: &Schema, node: &Node, out: &mut String) {
+        use std::fmt::Write as _;
+        if out.len() > EXCERPT_BYTES {
+            return;
+        }
         match node {
-            Node::Primitive(p, None) => format!("\"{}\"", p.name()),
+            Node::Primitive(p, None) => _ = write!(out, "\"{}\"", p.name()),
             Node::Primitive(p, Some(LogicalType::Decimal { precision, scale })) => {
-                format!(r#"{{"type":"{}","logicalType":"decimal","precision":{precision},"scale":{scale}}}"#, p.name())
+                _ = write!(
+                    out,
+                    r#"{{"type":"{}","logicalType":"decimal","precision":{precision},"scale":{scale}}}"#,
+                    p.name()
+                )
             }
-            Node::Primitive(p, Some(l)) => format!(r#"{{"type":"{}","logicalType":"{}"}}"#, p.name(), l.name()),
-            Node::Array(items) => format!(r#"{{"type":"array","items":{}}}"#, self.fragment(schema, items)),
-            Node::Map(values) => format!(r#"{{"type":"map","values":{}}}"#, self.fragment(schema, values)),
+            Node::Primitive(p, Some(l)) => _ = write!(out, r#"{{"type":"{}","logicalType":"{}"}}"#, p.name(), l.name()),
+            Node::Array(items) => {
+                out.push_str(r#"{"type":"array","items":"#);
+                self.write_fragment(schema, items, out);
+                out.push('}');
+            }
+            Node::Map(values) => {
+                out.push_str(r#"{"type":"map","values":"#);
+                self.write_fragment(schema, values, out);
+                out.push('}');
+            }
             Node::Union(branches) => {
-                let b: Vec<String> = branches.iter().map(|b| self.fragment(schema, b)).collect();
-                format!("[{}]", b.join(","))
+                out.push('[');
+                for (i, b) in branches.iter().enumerate() {
+                    if out.len() > EXCERPT_BYTES {
+                        break;
+                    }
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.write_fragment(schema, b, out);
+                }
+                out.push(']');
             }
-            Node::Named(id) => format!("\"{}\"", schema.named(*id).name.full()),
+            Node::Named(id) => {
+                let name = &schema.named(*id).name;
+                _ = write!(out, "\"{}\"", excerpt(&name.full()));
+            }
         }
     }
 
     fn found(&self, out: &mut Vec<Incompatibility>, rule: Rule, path: String, r: &Node, w: &Node, message: String) {
         let reader = self.fragment(self.reader, r);
         let writer = self.fragment(self.writer, w);
-        let conditional = self.in_branch > 0 || rule == Rule::MissingEnumSymbols;
-        let path = if path.is_empty() { "/".into() } else { path };
-        out.push(Incompatibility { rule, path, reader, writer, message, conditional });
+        let conditional = (self.in_branch > 0 || rule == Rule::MissingEnumSymbols) && rule != Rule::TooDeep;
+        let path = if path.is_empty() { "/".into() } else { cut(path) };
+        out.push(Incompatibility { rule, path, reader, writer, message: cut(message), conditional });
     }
 
     /// A short name for a union branch in a path: its full name, or its type.
@@ -229,7 +306,7 @@ impl Checker<'_> {
         from_writer_union: bool,
         out: &mut Vec<Incompatibility>,
     ) {
-        if let Some(b) = branches.iter().find(|b| self.compatible(b, w)) {
+        if let Some(b) = branches.iter().find(|b| self.may_read(b, w) && self.compatible(b, w)) {
             // Semantic findings of the branch that would be used (the first compatible one), if asked for.
             if self.options.semantic {
                 let sub = format!("{path}/{}", Self::branch_name(self.reader, b));
@@ -260,6 +337,25 @@ impl Checker<'_> {
     }
 
     fn node(&mut self, r: &Node, w: &Node, path: &str, out: &mut Vec<Incompatibility>) {
+        if self.depth >= MAX_DEPTH {
+            self.found(
+                out,
+                Rule::TooDeep,
+                path.to_string(),
+                r,
+                w,
+                format!(
+                    "the schemas nest more than {MAX_DEPTH} levels deep here, compared together: make them shallower"
+                ),
+            );
+            return;
+        }
+        self.depth += 1;
+        self.node_within_depth(r, w, path, out);
+        self.depth -= 1;
+    }
+
+    fn node_within_depth(&mut self, r: &Node, w: &Node, path: &str, out: &mut Vec<Incompatibility>) {
         match (r, w) {
             (_, Node::Union(wb)) => {
                 // Every writer branch must be readable; a break in one affects only values that take it.
@@ -352,7 +448,7 @@ impl Checker<'_> {
                 let outer = self.in_branch > 0;
                 out.extend(found.iter().map(|i| Incompatibility {
                     path: rerooted(path, &i.path),
-                    conditional: i.conditional || outer,
+                    conditional: (i.conditional || outer) && i.rule != Rule::TooDeep,
                     ..i.clone()
                 }));
                 return;
@@ -367,7 +463,7 @@ impl Checker<'_> {
         self.in_branch = outer;
         out.extend(found.iter().map(|i| Incompatibility {
             path: rerooted(path, &i.path),
-            conditional: i.conditional || outer > 0,
+            conditional: (i.conditional || outer > 0) && i.rule != Rule::TooDeep,
             ..i.clone()
         }));
         self.memo.insert((rid, wid), Memo::Done(found));
@@ -423,11 +519,12 @@ impl Checker<'_> {
         }
         match (&rt.kind, &wt.kind) {
             (NamedKind::Record { fields: rf }, NamedKind::Record { fields: wf }) => {
+                let by_name: HashMap<&str, &crate::schema::Field> = wf.iter().map(|g| (g.name.as_str(), g)).collect();
                 for f in rf {
-                    let matched = wf
-                        .iter()
-                        .find(|g| g.name == f.name)
-                        .or_else(|| wf.iter().find(|g| f.aliases.contains(&g.name)));
+                    let matched = by_name
+                        .get(f.name.as_str())
+                        .or_else(|| f.aliases.iter().find_map(|a| by_name.get(a.as_str())))
+                        .copied();
                     let sub = format!("/fields/{}", escape(&f.name));
                     match matched {
                         Some(g) => self.node(&f.schema, &g.schema, &sub, out),
@@ -482,14 +579,32 @@ impl Checker<'_> {
     }
 }
 
+/// `text`, cut to [`MESSAGE_BYTES`] (names in it may be as long as a registry answer).
+fn cut(text: String) -> String {
+    if text.len() <= MESSAGE_BYTES {
+        return text;
+    }
+    let mut end = MESSAGE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Longest message or path a finding carries.
+const MESSAGE_BYTES: usize = 512;
+
+/// Longest fragment of a type a finding quotes whole.
+const EXCERPT_BYTES: usize = 240;
+
 /// `inner` (a path relative to a named type) at `prefix`.
 fn rerooted(prefix: &str, inner: &str) -> String {
-    match (prefix, inner) {
+    cut(match (prefix, inner) {
         ("", "") => "/".to_string(),
         ("", i) => i.to_string(),
         (p, "/") | (p, "") => p.to_string(),
         (p, i) => format!("{p}{i}"),
-    }
+    })
 }
 
 /// A JSON Pointer token (names are Avro names, so this only matters for union branch names with dots: none).

@@ -12,15 +12,27 @@ use serde_json::Value;
 
 use crate::codec::DecodeError;
 use crate::codec::encoding as enc;
-use crate::compat::{CheckOptions, Incompatibility, check};
+use crate::compat::{CheckOptions, Incompatibility, NodeChecker, check};
+use crate::schema::parse::excerpt;
 use crate::schema::{NamedId, NamedKind, Node, Primitive, Schema};
 
 /// Why a writer schema cannot be read as the reader schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the writer's schema cannot be read as the reader's: {}", breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+#[error("the writer's schema cannot be read as the reader's: {}", list_breaks(breaks))]
 pub struct Unresolvable {
     /// Every incompatibility, with its path.
     pub breaks: Vec<Incompatibility>,
+}
+
+/// Most breaks an [`Unresolvable`]'s message lists (all of them stay in its `breaks`).
+const LISTED_BREAKS: usize = 10;
+
+fn list_breaks(breaks: &[Incompatibility]) -> String {
+    let mut out = breaks.iter().take(LISTED_BREAKS).map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    if breaks.len() > LISTED_BREAKS {
+        out.push_str(&format!("; and {} more", breaks.len() - LISTED_BREAKS));
+    }
+    out
 }
 
 /// How to turn one writer value into the reader's encoding.
@@ -137,7 +149,13 @@ impl Resolver {
     }
 
     fn build(writer: &Schema, reader: &Schema) -> Resolver {
-        let mut b = Builder { writer, reader, records: Vec::new(), memo: HashMap::new() };
+        let mut b = Builder {
+            writer,
+            reader,
+            records: Vec::new(),
+            memo: HashMap::new(),
+            checker: NodeChecker::new(reader, writer),
+        };
         let root = b.step(&reader.root, &writer.root);
         let mut r = Resolver { writer: Arc::new(writer.clone()), root, records: b.records, shape: Shape::Transcode };
         r.mark_identities();
@@ -186,7 +204,7 @@ impl Resolver {
                 if map[i] == NO_SYMBOL {
                     out.push(Violation {
                         path: at(path),
-                        reason: format!("the target enum has no symbol {}", symbols[i]),
+                        reason: format!("the target enum has no symbol {}", excerpt(&symbols[i])),
                     });
                 }
                 Ok(())
@@ -399,7 +417,7 @@ impl Resolver {
                 let i = enc::get_enum_index(input, map.len() as u32)? as usize;
                 if map[i] == NO_SYMBOL {
                     return Err(DecodeError::NotInReaderSchema {
-                        reason: format!("the target enum has no symbol {}", symbols[i]),
+                        reason: format!("the target enum has no symbol {}", excerpt(&symbols[i])),
                     });
                 }
                 enc::put_long(out, i64::from(map[i]));
@@ -548,8 +566,8 @@ fn skip(schema: &Schema, node: &Node, input: &mut &[u8]) -> Result<(), DecodeErr
             Primitive::Double => enc::take(input, 8).map(drop),
             Primitive::Bytes | Primitive::String => enc::get_bytes(input).map(drop),
         },
-        Node::Array(items) => skip_blocks(input, |input| skip(schema, items, input)),
-        Node::Map(values) => skip_blocks(input, |input| {
+        Node::Array(items) => skip_blocks(input, schema.min_size(items), |input| skip(schema, items, input)),
+        Node::Map(values) => skip_blocks(input, 1usize.saturating_add(schema.min_size(values)), |input| {
             enc::get_bytes(input)?;
             skip(schema, values, input)
         }),
@@ -568,10 +586,15 @@ fn skip(schema: &Schema, node: &Node, input: &mut &[u8]) -> Result<(), DecodeErr
     }
 }
 
+/// Skips an array's or a map's blocks. A block that gives its size in bytes is skipped whole; the others item by
+/// item, with their counts bounded as the decoder bounds them (by the input for items of at least `min_item` bytes,
+/// by [`enc::MAX_ZERO_SIZE_ITEMS`] over the whole value for items of none), so no count can make a skip spin.
 fn skip_blocks(
     input: &mut &[u8],
+    min_item: usize,
     mut item: impl FnMut(&mut &[u8]) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
+    let mut total = 0usize;
     loop {
         let raw = enc::get_long(input)?;
         if raw == 0 {
@@ -579,11 +602,14 @@ fn skip_blocks(
         }
         if raw < 0 {
             // A negative count carries the block's byte size: skip it whole.
-            let size = usize::try_from(enc::get_long(input)?).map_err(|_| DecodeError::NegativeLength(raw))?;
+            let size = enc::get_long(input)?;
+            let size = usize::try_from(size).map_err(|_| DecodeError::NegativeLength(size))?;
             enc::take(input, size)?;
             continue;
         }
-        for _ in 0..raw {
+        let n = usize::try_from(raw).map_err(|_| DecodeError::NegativeLength(raw))?;
+        enc::check_array_block(n, input.len(), min_item, &mut total, enc::MAX_ZERO_SIZE_ITEMS)?;
+        for _ in 0..n {
             item(input)?;
         }
     }
@@ -594,6 +620,8 @@ struct Builder<'a> {
     reader: &'a Schema,
     records: Vec<RecordPlan>,
     memo: HashMap<(NamedId, NamedId), usize>,
+    /// Which union branch reads which writer type: one checker, its memo shared by every question.
+    checker: NodeChecker<'a>,
 }
 
 impl Builder<'_> {
@@ -612,7 +640,7 @@ impl Builder<'_> {
             }
             (_, Node::Union(wb)) => Step::UnionToValue(
                 wb.iter()
-                    .map(|b| if check_nodes(self.reader, r, self.writer, b) { self.step(r, b) } else { self.fail(b) })
+                    .map(|b| if self.checker.compatible(r, b) { self.step(r, b) } else { self.fail(b) })
                     .collect::<Vec<_>>()
                     .into(),
             ),
@@ -629,11 +657,9 @@ impl Builder<'_> {
                     (a, b) => Step::Promote(*a, *b),
                 }
             }
-            (Node::Array(ri), Node::Array(wi)) => {
-                Step::Array(Box::new(self.step(ri, wi)), min_size(self.writer, wi, &mut Vec::new()))
-            }
+            (Node::Array(ri), Node::Array(wi)) => Step::Array(Box::new(self.step(ri, wi)), self.writer.min_size(wi)),
             (Node::Map(rv), Node::Map(wv)) => {
-                Step::Map(Box::new(self.step(rv, wv)), 1 + min_size(self.writer, wv, &mut Vec::new()))
+                Step::Map(Box::new(self.step(rv, wv)), 1usize.saturating_add(self.writer.min_size(wv)))
             }
             (Node::Named(rid), Node::Named(wid)) => self.named(*rid, *wid),
             // The checker refused every other pair.
@@ -643,7 +669,7 @@ impl Builder<'_> {
 
     /// The reader branch for writer node `w`: the same type by name first, then the first compatible one; `None`
     /// when no branch can read it (projecting only: the checker refused such pairs otherwise).
-    fn pick<'n>(&self, branches: &'n [Node], w: &Node) -> Option<(u32, &'n Node)> {
+    fn pick<'n>(&mut self, branches: &'n [Node], w: &Node) -> Option<(u32, &'n Node)> {
         let same = branches.iter().position(|b| match (b, w) {
             (Node::Named(r), Node::Named(w)) => {
                 let (r, w) = (self.reader.named(*r), self.writer.named(*w));
@@ -653,9 +679,10 @@ impl Builder<'_> {
             (Node::Array(_), Node::Array(_)) | (Node::Map(_), Node::Map(_)) => true,
             _ => false,
         });
-        let i = same
-            .filter(|i| check_nodes(self.reader, &branches[*i], self.writer, w))
-            .or_else(|| branches.iter().position(|b| check_nodes(self.reader, b, self.writer, w)))?;
+        let i = match same {
+            Some(i) if self.checker.compatible(&branches[i], w) => i,
+            _ => branches.iter().position(|b| self.checker.compatible(b, w))?,
+        };
         Some((i as u32, &branches[i]))
     }
 
@@ -663,7 +690,9 @@ impl Builder<'_> {
     fn fail(&self, w: &Node) -> Step {
         let reason = match w {
             Node::Primitive(Primitive::Null, _) => "null where the target schema requires a value".to_string(),
-            Node::Named(id) => format!("the target schema has no place for a {}", self.writer.named(*id).name),
+            Node::Named(id) => {
+                format!("the target schema has no place for a {}", excerpt(&self.writer.named(*id).name.full()))
+            }
             Node::Primitive(p, _) => format!("the target schema has no place for a {}", p.name()),
             Node::Array(_) => "the target schema has no place for an array".to_string(),
             Node::Map(_) => "the target schema has no place for a map".to_string(),
@@ -691,10 +720,15 @@ impl Builder<'_> {
                 self.records.push(RecordPlan::default());
                 self.memo.insert((rid, wid), index);
                 // Which reader field each writer field feeds.
+                let by_name: HashMap<&str, usize> = rf.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect();
+                let mut by_alias: HashMap<&str, usize> = HashMap::new();
+                for (i, f) in rf.iter().enumerate().rev() {
+                    for a in &f.aliases {
+                        by_alias.insert(a.as_str(), i);
+                    }
+                }
                 let reader_of = |g: &crate::schema::Field| {
-                    rf.iter()
-                        .position(|f| f.name == g.name)
-                        .or_else(|| rf.iter().position(|f| f.aliases.contains(&g.name)))
+                    by_name.get(g.name.as_str()).or_else(|| by_alias.get(g.name.as_str())).copied()
                 };
                 let (rf, wf) = (rf.clone(), wf.clone());
                 let writer_nodes = wf.iter().map(|g| (g.schema.clone(), false)).collect();
@@ -738,38 +772,6 @@ impl Builder<'_> {
             _ => Step::Copy(Primitive::Null),
         }
     }
-}
-
-/// The fewest bytes a value of `node` encodes to (a record being measured counts 0 when met again).
-fn min_size(schema: &Schema, node: &Node, open: &mut Vec<NamedId>) -> usize {
-    match node {
-        Node::Primitive(p, _) => match p {
-            Primitive::Null => 0,
-            Primitive::Float => 4,
-            Primitive::Double => 8,
-            _ => 1,
-        },
-        Node::Array(_) | Node::Map(_) | Node::Union(_) => 1,
-        Node::Named(id) => match &schema.named(*id).kind {
-            NamedKind::Fixed { size, .. } => *size,
-            NamedKind::Enum { .. } => 1,
-            NamedKind::Record { fields } => {
-                if open.contains(id) {
-                    return 0;
-                }
-                open.push(*id);
-                let sum = fields.iter().map(|f| min_size(schema, &f.schema, open)).sum();
-                open.pop();
-                sum
-            }
-        },
-    }
-}
-
-fn check_nodes(reader: &Schema, r: &Node, writer: &Schema, w: &Node) -> bool {
-    let rs = Schema { root: r.clone(), named: reader.named.clone() };
-    let ws = Schema { root: w.clone(), named: writer.named.clone() };
-    check(&rs, &ws, &CheckOptions::default()).is_empty()
 }
 
 /// Encodes a field default (JSON, already validated by the parser) as the reader's binary encoding of `node`.

@@ -373,18 +373,44 @@ pub fn get_block_count(input: &mut &[u8], min_item_size: usize) -> Result<usize,
         raw
     };
     let count = usize::try_from(count).map_err(|_| DecodeError::NegativeLength(count))?;
+    check_block_count(count, input.len(), min_item_size)?;
+    Ok(count)
+}
+
+/// Checks a block's declared `count` against the `remaining` input: items of at least `min_item_size` bytes cannot
+/// outnumber what is left, and zero-size items are capped at [`MAX_ZERO_SIZE_ITEMS`].
+#[inline]
+fn check_block_count(count: usize, remaining: usize, min_item_size: usize) -> Result<(), DecodeError> {
     if min_item_size == 0 {
         return if count <= MAX_ZERO_SIZE_ITEMS {
-            Ok(count)
+            Ok(())
         } else {
             Err(DecodeError::TooManyItems { count, limit: MAX_ZERO_SIZE_ITEMS })
         };
     }
-    if count.checked_mul(min_item_size).is_some_and(|n| n <= input.len()) {
-        Ok(count)
+    if count.checked_mul(min_item_size).is_some_and(|n| n <= remaining) {
+        Ok(())
     } else {
-        Err(DecodeError::BlockTooLarge { count, remaining: input.len() })
+        Err(DecodeError::BlockTooLarge { count, remaining })
     }
+}
+
+/// Checks the `count` of an array's block already read (as [`get_array_block`] does), `remaining` bytes of input
+/// after it: for readers that skip blocks rather than decode them.
+#[inline]
+pub fn check_array_block(
+    count: usize,
+    remaining: usize,
+    min_item_size: usize,
+    total: &mut usize,
+    limit: usize,
+) -> Result<(), DecodeError> {
+    check_block_count(count, remaining, min_item_size)?;
+    *total = total.saturating_add(count);
+    if min_item_size == 0 && *total > limit {
+        return Err(DecodeError::TooManyItems { count: *total, limit });
+    }
+    Ok(())
 }
 
 /// Reads the count of an array's next block ([`get_block_count`]), adding it to the array's `total` so far: items
@@ -398,7 +424,7 @@ pub fn get_array_block(
     limit: usize,
 ) -> Result<usize, DecodeError> {
     let n = get_block_count(input, min_item_size)?;
-    *total += n;
+    *total = total.saturating_add(n);
     if min_item_size == 0 && *total > limit {
         return Err(DecodeError::TooManyItems { count: *total, limit });
     }

@@ -4,14 +4,14 @@
 
 mod canonical;
 mod model;
-mod parse;
+pub(crate) mod parse;
 pub mod shape;
 mod writer;
 
 use std::sync::OnceLock;
 
 pub use model::{Field, LogicalType, Name, NamedId, NamedKind, NamedType, Node, Primitive, Schema, SortOrder};
-pub use parse::is_valid_name;
+pub use parse::{MAX_DEPTH, is_valid_name};
 pub use writer::SchemaWriter;
 
 /// A schema text that is not a valid Avro schema, or a generated schema that cannot be assembled. Messages quote at

@@ -224,11 +224,39 @@ pub struct NamedType {
     pub kind: NamedKind,
 }
 
+/// What the parser learns about a named type once it is defined, so that no walk needs to recompute it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// Levels of nesting of its definition, through the named types it uses (at most [`super::parse::MAX_DEPTH`]).
+    pub(crate) height: usize,
+    /// The fewest bytes a value encodes to (a recursive use counts 0: a lower bound).
+    pub(crate) min_size: usize,
+    /// Whether its definition is complete (false only while the parser reads a record's fields).
+    pub(crate) complete: bool,
+}
+
+impl Facts {
+    /// The fewest bytes a value of a primitive, array, map or union encodes to.
+    pub(crate) fn min_size_of_unnamed(node: &Node) -> usize {
+        match node {
+            Node::Primitive(p, _) => match p {
+                Primitive::Null => 0,
+                Primitive::Float => 4,
+                Primitive::Double => 8,
+                _ => 1,
+            },
+            Node::Array(_) | Node::Map(_) | Node::Union(_) => 1,
+            Node::Named(_) => 0,
+        }
+    }
+}
+
 /// A parsed schema: the root node and the named types it defines, each exactly once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
     pub(crate) root: Node,
     pub(crate) named: Vec<NamedType>,
+    pub(crate) facts: Vec<Facts>,
 }
 
 impl Schema {
@@ -250,6 +278,15 @@ impl Schema {
     /// The named type with this full name.
     pub fn find(&self, full_name: &str) -> Option<NamedId> {
         self.named.iter().position(|t| t.name.full() == full_name).map(NamedId)
+    }
+
+    /// The fewest bytes a value of `node` (a node of this schema) encodes to: what bounds a hostile block count.
+    /// Computed once when the schema is parsed; a recursive use of a record counts 0.
+    pub fn min_size(&self, node: &Node) -> usize {
+        match node {
+            Node::Named(id) => self.facts[id.0].min_size,
+            other => Facts::min_size_of_unnamed(other),
+        }
     }
 
     /// The root's full name, for a named root (record, enum, fixed).

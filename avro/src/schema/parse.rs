@@ -4,18 +4,22 @@
 //! requires). Attributes the specification does not define are ignored wherever they appear, whatever their JSON
 //! type, so no schema text can make the parser fail other than with a [`SchemaError`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::SchemaError;
-use super::model::{Field, LogicalType, Name, NamedId, NamedKind, NamedType, Node, Primitive, Schema, SortOrder};
+use super::model::{
+    Facts, Field, LogicalType, Name, NamedId, NamedKind, NamedType, Node, Primitive, Schema, SortOrder,
+};
 
 /// Longest excerpt of schema text an error quotes.
 pub(crate) const EXCERPT_CHARS: usize = 120;
 
-/// At most this much nesting in a schema (serde_json refuses JSON nested deeper than 128 before we see it).
-const MAX_DEPTH: usize = 128;
+/// At most this much nesting in a schema: in its text (serde_json refuses JSON nested deeper than 128 before we see
+/// it), and through the named types it uses (a record whose field is a record defined elsewhere, whose field is
+/// …), so that every walk over a parsed schema has a bounded depth.
+pub const MAX_DEPTH: usize = 128;
 
 /// The first [`EXCERPT_CHARS`] characters of `text`, marked when cut.
 pub(crate) fn excerpt(text: &str) -> String {
@@ -41,12 +45,15 @@ fn is_valid_namespace(s: &str) -> bool {
 
 pub(crate) struct Parser {
     named: Vec<NamedType>,
+    /// Per named type, what every walk needs to know about it; `complete` is false while a record's fields are
+    /// being read (a use of it then is a recursive one).
+    facts: Vec<Facts>,
     by_name: HashMap<String, NamedId>,
 }
 
 impl Parser {
     pub(crate) fn new() -> Parser {
-        Parser { named: Vec::new(), by_name: HashMap::new() }
+        Parser { named: Vec::new(), facts: Vec::new(), by_name: HashMap::new() }
     }
 
     /// Parses one schema text; its named types join those already defined (references parsed earlier).
@@ -57,13 +64,38 @@ impl Parser {
         if result.is_err() {
             // Leave no half-defined types behind: the caller may retry this text after others.
             self.named.truncate(mark);
+            self.facts.truncate(mark);
             self.by_name.retain(|_, id| id.0 < mark);
         }
         result
     }
 
     pub(crate) fn finish(self, root: Node) -> Schema {
-        Schema { root, named: self.named }
+        Schema { root, named: self.named, facts: self.facts }
+    }
+
+    /// How many levels `node` nests, counting through the complete named types it uses (a recursive use counts 1).
+    fn height(&self, node: &Node) -> usize {
+        match node {
+            Node::Primitive(..) => 1,
+            Node::Array(inner) | Node::Map(inner) => 1 + self.height(inner),
+            Node::Union(branches) => 1 + branches.iter().map(|b| self.height(b)).max().unwrap_or(0),
+            Node::Named(id) => {
+                let f = &self.facts[id.0];
+                if f.complete { f.height } else { 1 }
+            }
+        }
+    }
+
+    /// The fewest bytes a value of `node` encodes to (a recursive use counts 0: a lower bound).
+    fn min_size(&self, node: &Node) -> usize {
+        match node {
+            Node::Named(id) => {
+                let f = &self.facts[id.0];
+                if f.complete { f.min_size } else { 0 }
+            }
+            other => Facts::min_size_of_unnamed(other),
+        }
     }
 
     fn name(&self, obj: &Map<String, Value>, enclosing: &str) -> Result<Name, SchemaError> {
@@ -93,7 +125,13 @@ impl Parser {
             return Err(invalid(format!("the type {full} is defined twice")));
         }
         let id = NamedId(self.named.len());
+        let facts = match &ty.kind {
+            NamedKind::Record { .. } => Facts { height: 1, min_size: 0, complete: false },
+            NamedKind::Enum { .. } => Facts { height: 1, min_size: 1, complete: true },
+            NamedKind::Fixed { size, .. } => Facts { height: 1, min_size: *size, complete: true },
+        };
         self.named.push(ty);
+        self.facts.push(facts);
         self.by_name.insert(full, id);
         Ok(id)
     }
@@ -127,7 +165,7 @@ impl Parser {
 
     fn union(&mut self, branches: &[Value], enclosing: &str, depth: usize) -> Result<Node, SchemaError> {
         let mut nodes = Vec::with_capacity(branches.len());
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::with_capacity(branches.len());
         for b in branches {
             let node = self.node(b, enclosing, depth + 1)?;
             let key = match &node {
@@ -138,9 +176,9 @@ impl Parser {
                 Node::Named(id) => self.named[id.0].name.full(),
             };
             if seen.contains(&key) {
-                return Err(invalid(format!("a union contains {key} twice")));
+                return Err(invalid(format!("a union contains {} twice", excerpt(&key))));
             }
-            seen.push(key);
+            seen.insert(key);
             nodes.push(node);
         }
         Ok(Node::Union(nodes))
@@ -189,6 +227,7 @@ impl Parser {
         let id =
             self.define(NamedType { name, aliases, doc: record_doc, kind: NamedKind::Record { fields: Vec::new() } })?;
         let mut fields: Vec<Field> = Vec::with_capacity(fields_json.len());
+        let mut names: HashSet<String> = HashSet::with_capacity(fields_json.len());
         for f in fields_json {
             let Value::Object(f) = f else {
                 return Err(invalid(format!("a field of record {full} must be an object")));
@@ -200,7 +239,7 @@ impl Parser {
                 }
                 _ => return Err(invalid(format!("a field of record {full} needs a string \"name\""))),
             };
-            if fields.iter().any(|g| g.name == fname) {
+            if !names.insert(fname.clone()) {
                 return Err(invalid(format!("record {full} has two fields named {fname}")));
             }
             let ftype = f.get("type").ok_or_else(|| invalid(format!("field {full}.{fname} needs a \"type\"")))?;
@@ -222,6 +261,15 @@ impl Parser {
             };
             fields.push(Field { name: fname, aliases, doc: doc(f), schema, default, order });
         }
+        let height = 1 + fields.iter().map(|f| self.height(&f.schema)).max().unwrap_or(0);
+        if height > MAX_DEPTH {
+            return Err(invalid(format!(
+                "record {} nests more than {MAX_DEPTH} levels deep, counting the named types it uses",
+                excerpt(&full)
+            )));
+        }
+        let min_size = fields.iter().fold(0usize, |sum, f| sum.saturating_add(self.min_size(&f.schema)));
+        self.facts[id.0] = Facts { height, min_size, complete: true };
         self.named[id.0].kind = NamedKind::Record { fields };
         Ok(Node::Named(id))
     }
@@ -235,11 +283,12 @@ impl Parser {
             _ => return Err(invalid(format!("enum {full} needs \"symbols\", an array of names"))),
         };
         let mut out: Vec<String> = Vec::with_capacity(symbols.len());
+        let mut seen: HashSet<&str> = HashSet::with_capacity(symbols.len());
         for s in symbols {
             match s {
                 Value::String(s) if is_valid_name(s) => {
-                    if out.contains(s) {
-                        return Err(invalid(format!("enum {full} has the symbol {s} twice")));
+                    if !seen.insert(s) {
+                        return Err(invalid(format!("enum {full} has the symbol {} twice", excerpt(s))));
                     }
                     out.push(s.clone());
                 }
@@ -253,7 +302,7 @@ impl Parser {
         }
         let default = match obj.get("default") {
             None => None,
-            Some(Value::String(d)) if out.contains(d) => Some(d.clone()),
+            Some(Value::String(d)) if seen.contains(d.as_str()) => Some(d.clone()),
             Some(other) => {
                 return Err(invalid(format!(
                     "the default {} of enum {full} is not one of its symbols",
