@@ -272,6 +272,17 @@ fn construct(path: TokenStream, fields: &[Field], vars: &[syn::Ident], named: bo
     }
 }
 
+/// The heap a record of zero encoded size owns: its fields' (those with a mapping of their own; a codec's values
+/// are never behind a pointer of ours).
+fn zero_size_heap_sum(fields: &[Field]) -> TokenStream {
+    let rt = rt();
+    let parts = fields.iter().filter(|f| f.attrs.skip.is_none() && codec_ty(f).is_none()).map(|f| {
+        let ty = &f.ty;
+        quote!(<#ty as #rt::AvroType>::ZERO_SIZE_HEAP)
+    });
+    quote!(0usize #(+ #parts)*)
+}
+
 fn min_size_sum(fields: &[Field]) -> TokenStream {
     let parts = fields.iter().filter(|f| f.attrs.skip.is_none()).map(min_size);
     quote!(0usize #(+ #parts)*)
@@ -337,6 +348,11 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     };
 
     let shape = crate::shape::shape(c, &type_params);
+    let zero_size_heap = match &c.body {
+        Body::Record(fields, _) => zero_size_heap_sum(fields),
+        Body::Newtype(f) => zero_size_heap_sum(std::slice::from_ref(f)),
+        Body::Enum(_) | Body::Union(_) => quote!(0usize),
+    };
 
     let type_name_body = quote! {
         #name_init
@@ -414,6 +430,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
         #[automatically_derived]
         impl #impl_g #rt::AvroType for #ident #ty_g #where_c {
             const MIN_SIZE: usize = #min;
+            const ZERO_SIZE_HEAP: usize = #zero_size_heap;
             const SHAPE: &'static #rt::SchemaShape = #shape;
             fn write_schema(w: &mut #rt::SchemaWriter) {
                 #name_init

@@ -88,6 +88,49 @@ struct Paddings {
     items: Vec<Padding>,
 }
 
+/// Zero-size records behind pointers: the pointer is 8 bytes inline, the record 512 on the heap.
+#[derive(KafkaRecord, Debug, PartialEq, Default)]
+struct Wide {
+    #[kafka(skip)]
+    pad: [[u64; 32]; 2],
+}
+
+#[derive(KafkaRecord, Debug, PartialEq)]
+#[allow(clippy::vec_box, clippy::redundant_allocation)] // the pointers are what is tested
+struct Boxed {
+    items: Vec<Box<Wide>>,
+    shared: Vec<std::sync::Arc<Box<Wide>>>,
+}
+
+#[test]
+fn zero_size_items_behind_a_pointer_are_capped_by_what_they_point_to() {
+    // The reported 4-byte input (a count of 2^20, no block end) built 528 MB: 2^20 boxes of 512-byte records,
+    // capped as if each were its 8-byte pointer. Now the cap counts the record: 16 MiB / (8 + 512).
+    let limit = encoding::zero_size_item_limit::<Box<Wide>>();
+    assert_eq!(limit, (16 << 20) / (8 + 512));
+    let err = Boxed::decode_body(&[0x80, 0x80, 0x80, 0x01]).unwrap_err();
+    assert!(matches!(err.root_cause(), DecodeError::TooManyItems { limit: l, .. } if *l == limit), "{err}");
+    // Through two pointers, each level counted.
+    let nested = encoding::zero_size_item_limit::<std::sync::Arc<Box<Wide>>>();
+    assert_eq!(nested, (16 << 20) / (8 + 8 + 16 + 512));
+    let mut body = vec![0x00];
+    let mut count = Vec::new();
+    encoding::put_long(&mut count, nested as i64 + 1);
+    body.extend(count);
+    let err = Boxed::decode_body(&body).unwrap_err();
+    assert!(matches!(err.root_cause(), DecodeError::TooManyItems { limit: l, .. } if *l == nested), "{err}");
+    // At the limit, both directions agree.
+    let at = Boxed { items: (0..limit).map(|_| Box::default()).collect(), shared: Vec::new() };
+    let mut buf = Vec::new();
+    at.encode_body(&mut buf).unwrap();
+    assert_eq!(Boxed::decode_body(&buf).unwrap().items.len(), limit);
+    let over = Boxed { items: (0..=limit).map(|_| Box::default()).collect(), shared: Vec::new() };
+    assert!(
+        over.encode_body(&mut Vec::new())
+            .is_err_and(|e| matches!(e.kind, EncodeErrorKind::TooManyZeroSizeItems { .. }))
+    );
+}
+
 #[test]
 fn zero_size_items_are_capped_per_array_in_count_and_memory() {
     // The reported input: (80 80 80 01) x 100,000 then 00, 400 KB that used to decode for 70 s.

@@ -21,10 +21,19 @@ pub const MAX_ZERO_SIZE_BYTES: usize = 16 << 20;
 /// Most bytes an array reserves up front for the count a block declares; beyond it the vector grows as items decode.
 pub const MAX_PREALLOC_BYTES: usize = 64 << 10;
 
-/// How many zero-size items of Rust type `T` one array may hold.
+/// How many zero-size items of Rust type `T` one array may hold: the memory each takes is its size plus the heap
+/// it owns when its encoding is empty ([`AvroType::ZERO_SIZE_HEAP`](super::AvroType::ZERO_SIZE_HEAP): a `Box` of
+/// a record whose fields are all skipped is a pointer inline and the whole record on the heap).
 #[inline]
-pub fn zero_size_item_limit<T>() -> usize {
-    MAX_ZERO_SIZE_ITEMS.min(MAX_ZERO_SIZE_BYTES / std::mem::size_of::<T>().max(1))
+pub fn zero_size_item_limit<T: super::AvroType>() -> usize {
+    zero_size_item_limit_of(std::mem::size_of::<T>().saturating_add(T::ZERO_SIZE_HEAP))
+}
+
+/// How many zero-size items of `bytes` bytes of memory each one array may hold.
+#[inline]
+pub const fn zero_size_item_limit_of(bytes: usize) -> usize {
+    let by_memory = MAX_ZERO_SIZE_BYTES / if bytes == 0 { 1 } else { bytes };
+    if by_memory < MAX_ZERO_SIZE_ITEMS { by_memory } else { MAX_ZERO_SIZE_ITEMS }
 }
 
 /// Default for [`max_depth`]: records and unions nested this deep at most when decoding.
@@ -158,20 +167,18 @@ pub fn put_union_index(buf: &mut Vec<u8>, index: u32) {
 
 /// Writes an array of `len` items as one block, each item written by `item`, then the end marker. An item's error
 /// gets the item's index in its path. Items that encode to nothing (`min_item_size` 0) are refused past
-/// [`zero_size_item_limit`], exactly where [`get_items`] would refuse to read them.
+/// `zero_limit` (see [`zero_size_item_limit`]), exactly where [`get_items`] would refuse to read them.
 #[inline]
 pub fn put_items<'a, T: 'a>(
     buf: &mut Vec<u8>,
     len: usize,
     min_item_size: usize,
+    zero_limit: usize,
     items: impl Iterator<Item = &'a T>,
     mut item: impl FnMut(&'a T, &mut Vec<u8>) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
-    if min_item_size == 0 && len > zero_size_item_limit::<T>() {
-        return Err(EncodeError::new(EncodeErrorKind::TooManyZeroSizeItems {
-            len,
-            limit: zero_size_item_limit::<T>(),
-        }));
+    if min_item_size == 0 && len > zero_limit {
+        return Err(EncodeError::new(EncodeErrorKind::TooManyZeroSizeItems { len, limit: zero_limit }));
     }
     if len > 0 {
         put_block_count(buf, len);
@@ -184,18 +191,19 @@ pub fn put_items<'a, T: 'a>(
 }
 
 /// Reads an array's blocks, each item read by `item`. Block counts are bounded by the input (see
-/// [`get_block_count`]) before anything is reserved, and items that encode to nothing by
-/// [`zero_size_item_limit`] over the whole array; an item's error gets the item's index in its path.
+/// [`get_block_count`]) before anything is reserved, and items that encode to nothing by `zero_limit` (see
+/// [`zero_size_item_limit`]) over the whole array; an item's error gets the item's index in its path.
 #[inline]
 pub fn get_items<'de, T>(
     input: &mut &'de [u8],
     min_item_size: usize,
+    zero_limit: usize,
     mut item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     let mut out = Vec::new();
     let mut total = 0;
     loop {
-        let n = get_array_block(input, min_item_size, &mut total, zero_size_item_limit::<T>())?;
+        let n = get_array_block(input, min_item_size, &mut total, zero_limit)?;
         if n == 0 {
             return Ok(out);
         }

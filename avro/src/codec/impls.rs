@@ -244,9 +244,11 @@ impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
 }
 
 macro_rules! transparent {
-    ($($ty:ident),*) => {$(
-        impl<T: AvroType + ?Sized> AvroType for $ty<T> {
+    ($($ty:ident: $overhead:expr),*) => {$(
+        impl<T: AvroType> AvroType for $ty<T> {
             const MIN_SIZE: usize = T::MIN_SIZE;
+            // The value lives on the heap, behind the pointer (with its counts, for `Arc` and `Rc`).
+            const ZERO_SIZE_HEAP: usize = std::mem::size_of::<T>() + $overhead + T::ZERO_SIZE_HEAP;
             const SHAPE: &'static SchemaShape = T::SHAPE;
             #[inline]
             fn write_schema(w: &mut SchemaWriter) {
@@ -272,7 +274,7 @@ macro_rules! transparent {
     )*};
 }
 
-transparent!(Box, Arc, Rc);
+transparent!(Box: 0, Arc: 2 * std::mem::size_of::<usize>(), Rc: 2 * std::mem::size_of::<usize>());
 
 macro_rules! array_like {
     ($ty:ident) => {
@@ -290,7 +292,7 @@ macro_rules! array_like {
             }
             #[inline]
             fn encode(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-                enc::put_items(buf, self.len(), T::MIN_SIZE, self.iter(), T::encode)
+                enc::put_items(buf, self.len(), T::MIN_SIZE, enc::zero_size_item_limit::<T>(), self.iter(), T::encode)
             }
             fn violations(&self, out: &mut Vec<EncodeError>) {
                 super::item_violations(self.iter(), T::violations, |buf| self.encode(buf), out)
@@ -298,7 +300,7 @@ macro_rules! array_like {
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
             fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
-                enc::get_items(input, T::MIN_SIZE, T::decode).map($ty::from)
+                enc::get_items(input, T::MIN_SIZE, enc::zero_size_item_limit::<T>(), T::decode).map($ty::from)
             }
         }
     };

@@ -262,6 +262,11 @@ pub trait AvroType {
     /// The fewest bytes a value of this type encodes to (bounds hostile block counts when decoding).
     const MIN_SIZE: usize;
 
+    /// The heap bytes a value whose encoding is empty owns (a `Box` of a record whose fields are all skipped):
+    /// with its size, what caps an array of such values by memory ([`encoding::zero_size_item_limit`]). A derived
+    /// record sums its fields'.
+    const ZERO_SIZE_HEAP: usize = 0;
+
     /// This type's schema as a constant, which the compile-time contract check of `typed_kafka::topic!` compares
     /// with the committed contract. The default, [`SchemaShape::Opaque`], leaves the type to the contract test.
     const SHAPE: &'static SchemaShape = &SchemaShape::Opaque;
@@ -446,10 +451,12 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for VecOf<C> {
         C::type_name(out)
     }
     fn encode(v: &Vec<T>, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encoding::put_items(buf, v.len(), C::MIN_SIZE, v.iter(), C::encode)
+        let limit = encoding::zero_size_item_limit_of(std::mem::size_of::<T>());
+        encoding::put_items(buf, v.len(), C::MIN_SIZE, limit, v.iter(), C::encode)
     }
     fn decode(input: &mut &[u8]) -> Result<Vec<T>, DecodeError> {
-        encoding::get_items(input, C::MIN_SIZE, C::decode)
+        let limit = encoding::zero_size_item_limit_of(std::mem::size_of::<T>());
+        encoding::get_items(input, C::MIN_SIZE, limit, C::decode)
     }
     fn violations(v: &Vec<T>, out: &mut Vec<EncodeError>) {
         item_violations(v.iter(), C::violations, |buf| Self::encode(v, buf), out)
