@@ -19,28 +19,49 @@ fn chain(n: usize) -> String {
     format!("[{}]", defs.join(","))
 }
 
+fn too_deep(result: Result<SchemaInfo, SchemaError>) -> bool {
+    match result {
+        Err(SchemaError::Invalid { reason }) => reason.contains("nests more than 128 levels") && reason.len() < 300,
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => false,
+    }
+}
+
 #[test]
 fn a_chain_of_named_types_deeper_than_the_limit_is_refused_when_parsed() {
-    // The tester's reference: about 15,000 records, 1.45 MB. Parsing it alone is refused, and so is a schema
-    // referring to it: nothing downstream (canonical form, fingerprints, resolution) ever walks it.
+    // The tester's reference: about 15,000 records, 1.45 MB. A schema reaching the chain's far end is refused
+    // when parsed: nothing downstream (canonical form, fingerprints, resolution) ever walks it.
     let reference = chain(15_000);
     let root = r#"{"type":"record","name":"Top","fields":[{"name":"head","type":"R14999"}]}"#;
-    for err in [
-        SchemaInfo::parse_with_references(root, &[reference.as_str()]).unwrap_err(),
-        SchemaInfo::parse(reference.as_str()).unwrap_err(),
-    ] {
-        assert!(
-            matches!(&err, SchemaError::Invalid { reason } if reason.contains("nests more than 128 levels")),
-            "{err}"
-        );
-        assert!(err.to_string().len() < 300, "{err}");
+    assert!(too_deep(SchemaInfo::parse_with_references(root, &[reference.as_str()])));
+    // The same chain listed from its far end (each record using one defined after it, as Java 1.12 allows).
+    let mut defs = vec![];
+    for i in (1..15_000).rev() {
+        defs.push(format!(r#"{{"type":"record","name":"R{i}","fields":[{{"name":"next","type":"R{}"}}]}}"#, i - 1));
     }
-    // Just within the limit, the same shape parses and every walk over it completes.
-    let fits = chain(MAX_DEPTH - 1);
-    let info = SchemaInfo::parse(fits.as_str()).unwrap();
-    assert!(info.canonical_form().contains("R126"));
+    defs.push(r#"{"type":"record","name":"R0","fields":[]}"#.to_string());
+    assert!(too_deep(SchemaInfo::parse(format!("[{}]", defs.join(",")))));
+    // Listed from its near end, every record's definition is two levels deep where the canonical form writes it:
+    // accepted, and every walk over it stays shallow or stops at its own bound.
+    let info = SchemaInfo::parse(reference.as_str()).map_err(|e| e.to_string()).unwrap();
+    assert!(info.canonical_form().len() > 1_000_000);
     assert!(check(info.schema(), info.schema(), &CheckOptions::default()).is_empty());
-    Resolver::new(info.schema(), info.schema()).unwrap();
+    // Just within the limit, a chain reached from its far end parses and every walk over it completes.
+    let fits = chain(MAX_DEPTH - 2);
+    let root = format!(r#"{{"type":"record","name":"Top","fields":[{{"name":"head","type":"R{}"}}]}}"#, MAX_DEPTH - 3);
+    let info = SchemaInfo::parse_with_references(root, &[fits.as_str()]).map_err(|e| e.to_string()).unwrap();
+    assert!(info.canonical_form().contains("R0"));
+    assert!(check(info.schema(), info.schema(), &CheckOptions::default()).is_empty());
+    Resolver::new(info.schema(), info.schema()).map_err(|e| e.to_string()).unwrap();
+}
+
+#[test]
+fn a_default_that_never_ends_is_refused() {
+    // A record whose field is the record itself, with the default `{}`: each level's default is the next level's
+    // `{}`. Accepted, it made the resolver recurse without end while encoding the default.
+    let text = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"},
+        {"name":"loop","type":{"type":"record","name":"L","fields":[{"name":"l","type":"L","default":{}}]},"default":{}}]}"#;
+    assert!(matches!(Schema::parse(text), Err(SchemaError::InvalidDefault { .. })));
 }
 
 /// Records `{prefix}0` … `{prefix}(period-1)`, each holding the next in an optional field, the last the first: a

@@ -98,6 +98,15 @@ fn hand_written() -> Vec<(String, String)> {
             rec("C", r#"{"name":"h","type":["null",{"type":"record","name":"A","fields":[{"name":"c","type":"string"},{"name":"z","type":"string"}]}],"default":null}"#),
             rec("C", r#"{"name":"h","type":["null",{"type":"record","name":"A","fields":[{"name":"c","type":"string"}]}],"default":null}"#),
         ),
+        // Forward references (a type used before the field that defines it), which Java 1.12 accepts.
+        (
+            rec("F", r#"{"name":"a","type":"A"},{"name":"b","type":{"type":"record","name":"A","fields":[{"name":"c","type":"string"},{"name":"z","type":"string","default":""}]}}"#),
+            rec("F", r#"{"name":"a","type":"A"},{"name":"b","type":{"type":"record","name":"A","fields":[{"name":"c","type":"string"}]}}"#),
+        ),
+        (
+            rec("F", r#"{"name":"a","type":["null","A"]},{"name":"b","type":{"type":"record","name":"A","fields":[{"name":"c","type":"string"},{"name":"z","type":"string"}]}}"#),
+            rec("F", r#"{"name":"a","type":["null","A"]},{"name":"b","type":{"type":"record","name":"A","fields":[{"name":"c","type":"string"}]}}"#),
+        ),
     ];
     pairs.extend(cases);
     pairs

@@ -28,7 +28,7 @@ pub enum SchemaError {
         /// What is wrong.
         reason: String,
     },
-    /// A name that is neither a primitive nor a type defined before it (or in the references).
+    /// A name that is neither a primitive nor a type the schema (or one of its references) defines.
     #[error("invalid Avro schema: unknown type {name:?}")]
     UnknownType {
         /// The name (an excerpt if it is long).
@@ -63,26 +63,13 @@ impl Schema {
     /// a registry stores schemas with references.
     pub fn parse_with_references(json: &str, references: &[&str]) -> Result<Schema, SchemaError> {
         let mut p = parse::Parser::new();
-        // References may refer to each other: parse those whose dependencies are known, until none is left.
-        let mut pending: Vec<&str> = references.to_vec();
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut last_err = None;
-            pending.retain(|text| match p.parse_text(text) {
-                Ok(_) => false,
-                Err(e) => {
-                    last_err = Some(e);
-                    true
-                }
-            });
-            if pending.len() == before {
-                return Err(
-                    last_err.unwrap_or_else(|| SchemaError::Invalid { reason: "unresolvable references".into() })
-                );
-            }
+        // References may use each other's types in any order, and the schema may use types it defines later
+        // (forward references, as Java 1.12 allows): every text is parsed once, names are resolved at the end.
+        for text in references {
+            p.parse_text(text)?;
         }
         let root = p.parse_text(json)?;
-        Ok(p.finish(root))
+        p.finish(root)
     }
 
     /// The Parsing Canonical Form, as the specification (and Java's `SchemaNormalization`) defines it.

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use super::SchemaError;
+use super::parse::MAX_DEPTH;
+
 /// An Avro primitive type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Primitive {
@@ -224,18 +227,39 @@ pub struct NamedType {
     pub kind: NamedKind,
 }
 
-/// What the parser learns about a named type once it is defined, so that no walk needs to recompute it.
+/// What the parser learns about each named type once every type is defined, so that no walk recomputes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
-    /// Levels of nesting of its definition, through the named types it uses (at most [`super::parse::MAX_DEPTH`]).
-    pub(crate) height: usize,
     /// The fewest bytes a value encodes to (a recursive use counts 0: a lower bound).
     pub(crate) min_size: usize,
-    /// Whether its definition is complete (false only while the parser reads a record's fields).
-    pub(crate) complete: bool,
+}
+
+/// Where the walk of [`Facts::of`] is with a named type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    /// Being walked: a use of it now is a recursive one.
+    Open,
+    Done,
 }
 
 impl Facts {
+    /// The facts of every named type, walking from `root` first (in the order the canonical form walks, so that
+    /// its depth is the one bounded here), then from every type not reached. A schema that nests more than
+    /// [`MAX_DEPTH`] levels, counting through the named types it uses, is refused: every later walk over it is
+    /// bounded by that.
+    pub(crate) fn of(named: &[NamedType], root: &Node) -> Result<Vec<Facts>, SchemaError> {
+        let mut walk =
+            FactsWalk { named, facts: vec![Facts { min_size: 0 }; named.len()], visit: vec![Visit::New; named.len()] };
+        walk.node(root, 1)?;
+        for i in 0..named.len() {
+            if walk.visit[i] == Visit::New {
+                walk.named_type(i, 1)?;
+            }
+        }
+        Ok(walk.facts)
+    }
+
     /// The fewest bytes a value of a primitive, array, map or union encodes to.
     pub(crate) fn min_size_of_unnamed(node: &Node) -> usize {
         match node {
@@ -248,6 +272,67 @@ impl Facts {
             Node::Array(_) | Node::Map(_) | Node::Union(_) => 1,
             Node::Named(_) => 0,
         }
+    }
+}
+
+struct FactsWalk<'a> {
+    named: &'a [NamedType],
+    facts: Vec<Facts>,
+    visit: Vec<Visit>,
+}
+
+impl FactsWalk<'_> {
+    /// Walks `node` at nesting level `depth`, giving its minimum encoded size.
+    fn node(&mut self, node: &Node, depth: usize) -> Result<usize, SchemaError> {
+        if depth > MAX_DEPTH {
+            return Err(SchemaError::Invalid {
+                reason: format!("the schema nests more than {MAX_DEPTH} levels deep, counting the named types it uses"),
+            });
+        }
+        match node {
+            Node::Primitive(..) => Ok(Facts::min_size_of_unnamed(node)),
+            Node::Array(inner) | Node::Map(inner) => self.node(inner, depth + 1).map(|_| 1),
+            Node::Union(branches) => {
+                for b in branches {
+                    self.node(b, depth + 1)?;
+                }
+                Ok(1)
+            }
+            Node::Named(id) => match self.visit[id.0] {
+                Visit::Done => Ok(self.facts[id.0].min_size),
+                Visit::Open => Ok(0),
+                Visit::New => self.named_type(id.0, depth),
+            },
+        }
+    }
+
+    fn named_type(&mut self, i: usize, depth: usize) -> Result<usize, SchemaError> {
+        self.visit[i] = Visit::Open;
+        let min_size = match &self.named[i].kind {
+            NamedKind::Fixed { size, .. } => *size,
+            NamedKind::Enum { .. } => 1,
+            NamedKind::Record { fields } => {
+                let mut sum = 0usize;
+                for f in fields {
+                    let size = self.node(&f.schema, depth + 1).map_err(|e| match e {
+                        SchemaError::Invalid { reason } if reason.starts_with("the schema nests") => {
+                            SchemaError::Invalid {
+                                reason: format!(
+                                    "record {} nests more than {MAX_DEPTH} levels deep, counting the named types it uses",
+                                    super::parse::excerpt(&self.named[i].name.full())
+                                ),
+                            }
+                        }
+                        other => other,
+                    })?;
+                    sum = sum.saturating_add(size);
+                }
+                sum
+            }
+        };
+        self.facts[i] = Facts { min_size };
+        self.visit[i] = Visit::Done;
+        Ok(min_size)
     }
 }
 

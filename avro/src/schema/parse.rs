@@ -1,8 +1,9 @@
 //! Schema JSON → [`Schema`], under the Avro specification's rules: names and namespaces, each named type defined
-//! once and before use (a record may refer to itself), unions without nested unions or duplicate branches, defaults
-//! checked against their field's schema, logical types validated (an invalid one is ignored, as the specification
-//! requires). Attributes the specification does not define are ignored wherever they appear, whatever their JSON
-//! type, so no schema text can make the parser fail other than with a [`SchemaError`].
+//! once (and used before or after its definition, as Java 1.12 allows; a record may refer to itself), unions
+//! without nested unions or duplicate branches, defaults checked against their field's schema, logical types
+//! validated (an invalid one is ignored, as the specification requires). Attributes the specification does not
+//! define are ignored wherever they appear, whatever their JSON type, so no schema text can make the parser fail
+//! other than with a [`SchemaError`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,57 +46,104 @@ fn is_valid_namespace(s: &str) -> bool {
 
 pub(crate) struct Parser {
     named: Vec<NamedType>,
-    /// Per named type, what every walk needs to know about it; `complete` is false while a record's fields are
-    /// being read (a use of it then is a recursive one).
-    facts: Vec<Facts>,
     by_name: HashMap<String, NamedId>,
+    /// Uses of names not defined yet (forward references, as Java 1.12 allows): each holds a placeholder slot of
+    /// `named`, resolved and removed by [`finish`](Parser::finish).
+    forward: Vec<Forward>,
+    /// Fields with a default, checked by `finish` once every type they may use is defined.
+    defaults: Vec<(NamedId, usize)>,
+}
+
+/// A name used before its definition: its placeholder slot, the name as written, and the namespace it was used in.
+struct Forward {
+    slot: NamedId,
+    name: String,
+    enclosing: String,
 }
 
 impl Parser {
     pub(crate) fn new() -> Parser {
-        Parser { named: Vec::new(), facts: Vec::new(), by_name: HashMap::new() }
+        Parser { named: Vec::new(), by_name: HashMap::new(), forward: Vec::new(), defaults: Vec::new() }
     }
 
-    /// Parses one schema text; its named types join those already defined (references parsed earlier).
+    /// Parses one schema text; its named types join those already defined (references parsed earlier). Names it
+    /// uses may be defined later, in this text or in one parsed after it.
     pub(crate) fn parse_text(&mut self, text: &str) -> Result<Node, SchemaError> {
         let json: Value = serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
-        let mark = self.named.len();
-        let result = self.node(&json, "", 0);
-        if result.is_err() {
-            // Leave no half-defined types behind: the caller may retry this text after others.
-            self.named.truncate(mark);
-            self.facts.truncate(mark);
-            self.by_name.retain(|_, id| id.0 < mark);
-        }
-        result
+        self.node(&json, "", 0)
     }
 
-    pub(crate) fn finish(self, root: Node) -> Schema {
-        Schema { root, named: self.named, facts: self.facts }
-    }
-
-    /// How many levels `node` nests, counting through the complete named types it uses (a recursive use counts 1).
-    fn height(&self, node: &Node) -> usize {
-        match node {
-            Node::Primitive(..) => 1,
-            Node::Array(inner) | Node::Map(inner) => 1 + self.height(inner),
-            Node::Union(branches) => 1 + branches.iter().map(|b| self.height(b)).max().unwrap_or(0),
-            Node::Named(id) => {
-                let f = &self.facts[id.0];
-                if f.complete { f.height } else { 1 }
+    /// Resolves the forward references, checks what needs every type defined (defaults, distinct union
+    /// branches, nesting through named types), and records what every later walk needs to know per type.
+    pub(crate) fn finish(mut self, mut root: Node) -> Result<Schema, SchemaError> {
+        if !self.forward.is_empty() {
+            self.resolve_forward(&mut root)?;
+            check_unions(&self.named, &root)?;
+            for ty in &self.named {
+                if let NamedKind::Record { fields } = &ty.kind {
+                    fields.iter().try_for_each(|f| check_unions(&self.named, &f.schema))?;
+                }
             }
         }
+        for (record, index) in &self.defaults {
+            let NamedKind::Record { fields } = &self.named[record.0].kind else { continue };
+            let f = &fields[*index];
+            if let Some(d) = &f.default
+                && !valid_default(&self.named, &f.schema, d, 0)
+            {
+                return Err(SchemaError::InvalidDefault {
+                    field: format!("{}.{}", excerpt(&self.named[record.0].name.full()), f.name),
+                    default: excerpt(&d.to_string()),
+                });
+            }
+        }
+        let facts = Facts::of(&self.named, &root)?;
+        Ok(Schema { root, named: self.named, facts })
     }
 
-    /// The fewest bytes a value of `node` encodes to (a recursive use counts 0: a lower bound).
-    fn min_size(&self, node: &Node) -> usize {
-        match node {
-            Node::Named(id) => {
-                let f = &self.facts[id.0];
-                if f.complete { f.min_size } else { 0 }
+    /// Points every forward use at its definition and drops the placeholder slots.
+    fn resolve_forward(&mut self, root: &mut Node) -> Result<(), SchemaError> {
+        let slots = self.named.len();
+        let mut target: Vec<usize> = (0..slots).collect();
+        let mut placeholder = vec![false; slots];
+        for f in &self.forward {
+            let qualified = if f.name.contains('.') || f.enclosing.is_empty() {
+                None
+            } else {
+                self.by_name.get(&format!("{}.{}", f.enclosing, f.name))
+            };
+            match qualified.or_else(|| self.by_name.get(&f.name)) {
+                Some(id) => target[f.slot.0] = id.0,
+                None => return Err(SchemaError::UnknownType { name: excerpt(&f.name) }),
             }
-            other => Facts::min_size_of_unnamed(other),
+            placeholder[f.slot.0] = true;
         }
+        let mut index = vec![0usize; slots];
+        let mut next = 0;
+        for (i, slot) in index.iter_mut().enumerate() {
+            if !placeholder[i] {
+                *slot = next;
+                next += 1;
+            }
+        }
+        let map: Vec<usize> = target.iter().map(|t| index[*t]).collect();
+        let mut i = 0;
+        self.named.retain(|_| {
+            i += 1;
+            !placeholder[i - 1]
+        });
+        for ty in &mut self.named {
+            if let NamedKind::Record { fields } = &mut ty.kind {
+                fields.iter_mut().for_each(|f| renumber(&mut f.schema, &map));
+            }
+        }
+        renumber(root, &map);
+        for (record, _) in &mut self.defaults {
+            *record = NamedId(map[record.0]);
+        }
+        self.by_name.values_mut().for_each(|id| *id = NamedId(map[id.0]));
+        self.forward.clear();
+        Ok(())
     }
 
     fn name(&self, obj: &Map<String, Value>, enclosing: &str) -> Result<Name, SchemaError> {
@@ -125,18 +173,12 @@ impl Parser {
             return Err(invalid(format!("the type {full} is defined twice")));
         }
         let id = NamedId(self.named.len());
-        let facts = match &ty.kind {
-            NamedKind::Record { .. } => Facts { height: 1, min_size: 0, complete: false },
-            NamedKind::Enum { .. } => Facts { height: 1, min_size: 1, complete: true },
-            NamedKind::Fixed { size, .. } => Facts { height: 1, min_size: *size, complete: true },
-        };
         self.named.push(ty);
-        self.facts.push(facts);
         self.by_name.insert(full, id);
         Ok(id)
     }
 
-    fn reference(&self, name: &str, enclosing: &str) -> Result<Node, SchemaError> {
+    fn reference(&mut self, name: &str, enclosing: &str) -> Result<Node, SchemaError> {
         if let Some(p) = Primitive::from_name(name) {
             return Ok(Node::Primitive(p, None));
         }
@@ -145,10 +187,22 @@ impl Parser {
         } else {
             self.by_name.get(&format!("{enclosing}.{name}"))
         };
-        match qualified.or_else(|| self.by_name.get(name)) {
-            Some(id) => Ok(Node::Named(*id)),
-            None => Err(SchemaError::UnknownType { name: excerpt(name) }),
+        if let Some(id) = qualified.or_else(|| self.by_name.get(name)) {
+            return Ok(Node::Named(*id));
         }
+        if !name.split('.').all(is_valid_name) {
+            return Err(SchemaError::UnknownType { name: excerpt(name) });
+        }
+        // Defined later (or nowhere: `finish` says so).
+        let slot = NamedId(self.named.len());
+        self.named.push(NamedType {
+            name: Name { namespace: String::new(), name: name.to_string() },
+            aliases: Vec::new(),
+            doc: None,
+            kind: NamedKind::Record { fields: Vec::new() },
+        });
+        self.forward.push(Forward { slot, name: name.to_string(), enclosing: enclosing.to_string() });
+        Ok(Node::Named(slot))
     }
 
     fn node(&mut self, json: &Value, enclosing: &str, depth: usize) -> Result<Node, SchemaError> {
@@ -165,23 +219,19 @@ impl Parser {
 
     fn union(&mut self, branches: &[Value], enclosing: &str, depth: usize) -> Result<Node, SchemaError> {
         let mut nodes = Vec::with_capacity(branches.len());
-        let mut seen: HashSet<String> = HashSet::with_capacity(branches.len());
         for b in branches {
             let node = self.node(b, enclosing, depth + 1)?;
-            let key = match &node {
-                Node::Union(_) => return Err(invalid("a union cannot directly contain another union")),
-                Node::Primitive(p, _) => p.name().to_string(),
-                Node::Array(_) => "array".to_string(),
-                Node::Map(_) => "map".to_string(),
-                Node::Named(id) => self.named[id.0].name.full(),
-            };
-            if seen.contains(&key) {
-                return Err(invalid(format!("a union contains {} twice", excerpt(&key))));
+            if let Node::Union(_) = node {
+                return Err(invalid("a union cannot directly contain another union"));
             }
-            seen.insert(key);
             nodes.push(node);
         }
-        Ok(Node::Union(nodes))
+        let union = Node::Union(nodes);
+        if self.forward.is_empty() {
+            // Otherwise checked by `finish`, once every branch's name is known.
+            check_unions(&self.named, &union)?;
+        }
+        Ok(union)
     }
 
     fn object(&mut self, obj: &Map<String, Value>, enclosing: &str, depth: usize) -> Result<Node, SchemaError> {
@@ -245,13 +295,8 @@ impl Parser {
             let ftype = f.get("type").ok_or_else(|| invalid(format!("field {full}.{fname} needs a \"type\"")))?;
             let schema = self.node(ftype, &namespace, depth + 1)?;
             let default = f.get("default").cloned();
-            if let Some(d) = &default
-                && !self.valid_default(&schema, d, 0)
-            {
-                return Err(SchemaError::InvalidDefault {
-                    field: format!("{full}.{fname}"),
-                    default: excerpt(&d.to_string()),
-                });
+            if default.is_some() {
+                self.defaults.push((id, fields.len()));
             }
             let aliases = string_list(f.get("aliases"), "aliases")?;
             let order = match f.get("order") {
@@ -261,15 +306,6 @@ impl Parser {
             };
             fields.push(Field { name: fname, aliases, doc: doc(f), schema, default, order });
         }
-        let height = 1 + fields.iter().map(|f| self.height(&f.schema)).max().unwrap_or(0);
-        if height > MAX_DEPTH {
-            return Err(invalid(format!(
-                "record {} nests more than {MAX_DEPTH} levels deep, counting the named types it uses",
-                excerpt(&full)
-            )));
-        }
-        let min_size = fields.iter().fold(0usize, |sum, f| sum.saturating_add(self.min_size(&f.schema)));
-        self.facts[id.0] = Facts { height, min_size, complete: true };
         self.named[id.0].kind = NamedKind::Record { fields };
         Ok(Node::Named(id))
     }
@@ -326,38 +362,80 @@ impl Parser {
         let id = self.define(NamedType { name, aliases, doc: doc(obj), kind: NamedKind::Fixed { size, logical } })?;
         Ok(Node::Named(id))
     }
+}
 
-    /// Whether `value` is a valid default for `node` (Java 1.12's rules: a union's default may match any branch).
-    fn valid_default(&self, node: &Node, value: &Value, depth: usize) -> bool {
-        if depth > MAX_DEPTH {
-            return false;
+/// Whether `value` is a valid default for `node` (Java 1.12's rules: a union's default may match any branch; a
+/// record's field missing from the value takes its own default, which must be valid in turn).
+fn valid_default(named: &[NamedType], node: &Node, value: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match node {
+        Node::Primitive(p, _) => match p {
+            Primitive::Null => value.is_null(),
+            Primitive::Boolean => value.is_boolean(),
+            Primitive::Int => value.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
+            Primitive::Long => value.is_i64(),
+            Primitive::Float | Primitive::Double => value.is_number(),
+            Primitive::Bytes | Primitive::String => value.is_string(),
+        },
+        Node::Array(items) => {
+            value.as_array().is_some_and(|a| a.iter().all(|v| valid_default(named, items, v, depth + 1)))
         }
-        match node {
-            Node::Primitive(p, _) => match p {
-                Primitive::Null => value.is_null(),
-                Primitive::Boolean => value.is_boolean(),
-                Primitive::Int => value.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
-                Primitive::Long => value.is_i64(),
-                Primitive::Float | Primitive::Double => value.is_number(),
-                Primitive::Bytes | Primitive::String => value.is_string(),
-            },
-            Node::Array(items) => {
-                value.as_array().is_some_and(|a| a.iter().all(|v| self.valid_default(items, v, depth + 1)))
+        Node::Map(values) => {
+            value.as_object().is_some_and(|m| m.values().all(|v| valid_default(named, values, v, depth + 1)))
+        }
+        Node::Union(branches) => branches.iter().any(|b| valid_default(named, b, value, depth + 1)),
+        Node::Named(id) => match &named[id.0].kind {
+            NamedKind::Fixed { .. } => value.is_string(),
+            NamedKind::Enum { symbols, .. } => value.as_str().is_some_and(|s| symbols.iter().any(|x| x == s)),
+            NamedKind::Record { fields } => value.as_object().is_some_and(|m| {
+                fields.iter().all(|f| match m.get(&f.name).or(f.default.as_ref()) {
+                    Some(v) => valid_default(named, &f.schema, v, depth + 1),
+                    None => false,
+                })
+            }),
+        },
+    }
+}
+
+/// Points every named use in `node` at its slot's new index.
+fn renumber(node: &mut Node, map: &[usize]) {
+    match node {
+        Node::Primitive(..) => {}
+        Node::Array(inner) | Node::Map(inner) => renumber(inner, map),
+        Node::Union(branches) => branches.iter_mut().for_each(|b| renumber(b, map)),
+        Node::Named(id) => *id = NamedId(map[id.0]),
+    }
+}
+
+/// Refuses a union in `node` (not looking into named types) with two branches of one unnamed kind or one name.
+fn check_unions(named: &[NamedType], node: &Node) -> Result<(), SchemaError> {
+    match node {
+        Node::Primitive(..) | Node::Named(_) => Ok(()),
+        Node::Array(inner) | Node::Map(inner) => check_unions(named, inner),
+        Node::Union(branches) => {
+            let mut seen: HashSet<String> = HashSet::with_capacity(branches.len());
+            for b in branches {
+                let key = match b {
+                    Node::Primitive(p, _) => p.name().to_string(),
+                    Node::Array(inner) => {
+                        check_unions(named, inner)?;
+                        "array".to_string()
+                    }
+                    Node::Map(inner) => {
+                        check_unions(named, inner)?;
+                        "map".to_string()
+                    }
+                    Node::Named(id) => named[id.0].name.full(),
+                    Node::Union(_) => return Err(invalid("a union cannot directly contain another union")),
+                };
+                if seen.contains(&key) {
+                    return Err(invalid(format!("a union contains {} twice", excerpt(&key))));
+                }
+                seen.insert(key);
             }
-            Node::Map(values) => {
-                value.as_object().is_some_and(|m| m.values().all(|v| self.valid_default(values, v, depth + 1)))
-            }
-            Node::Union(branches) => branches.iter().any(|b| self.valid_default(b, value, depth + 1)),
-            Node::Named(id) => match &self.named[id.0].kind {
-                NamedKind::Fixed { .. } => value.is_string(),
-                NamedKind::Enum { symbols, .. } => value.as_str().is_some_and(|s| symbols.iter().any(|x| x == s)),
-                NamedKind::Record { fields } => value.as_object().is_some_and(|m| {
-                    fields.iter().all(|f| match m.get(&f.name) {
-                        Some(v) => self.valid_default(&f.schema, v, depth + 1),
-                        None => f.default.is_some(),
-                    })
-                }),
-            },
+            Ok(())
         }
     }
 }

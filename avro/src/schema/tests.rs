@@ -177,3 +177,46 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let deep = format!("{}\"int\"{}", r#"{"type":"array","items":"#.repeat(10_000), "}".repeat(10_000));
     assert!(Schema::parse(&deep).is_err());
 }
+
+#[test]
+fn forward_references_resolve_as_java_1_12_resolves_them() {
+    // A field uses a type defined by a later field: the canonical form defines it where it is first reached.
+    let s = Schema::parse(
+        r#"{"type":"record","name":"O","namespace":"n","fields":[{"name":"a","type":["null","A"]},
+            {"name":"b","type":{"type":"record","name":"A","fields":[{"name":"c","type":"string"}]}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        s.canonical_form(),
+        r#"{"name":"n.O","type":"record","fields":[{"name":"a","type":["null",{"name":"n.A","type":"record","fields":[{"name":"c","type":"string"}]}]},{"name":"b","type":"n.A"}]}"#
+    );
+    assert_eq!(s.named_types().len(), 2);
+    // References may come in any order: each is parsed once.
+    let a = r#"{"type":"record","name":"A","fields":[{"name":"b","type":"B"}]}"#;
+    let b = r#"{"type":"record","name":"B","fields":[{"name":"x","type":"int"}]}"#;
+    let root = r#"{"type":"record","name":"Top","fields":[{"name":"a","type":"A"}]}"#;
+    let one = SchemaInfo::parse_with_references(root, &[a, b]).unwrap();
+    let other = SchemaInfo::parse_with_references(root, &[b, a]).unwrap();
+    assert_eq!(one.canonical_form(), other.canonical_form());
+    // A name defined nowhere is still unknown; one defined twice is still refused; so is a union whose two
+    // branches turn out to be one type.
+    assert!(matches!(
+        Schema::parse(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"Nowhere"}]}"#),
+        Err(SchemaError::UnknownType { name }) if name == "Nowhere"
+    ));
+    assert!(
+        Schema::parse(
+            r#"{"type":"record","name":"R","namespace":"n","fields":[{"name":"u","type":["A","n.A"]},
+                {"name":"d","type":{"type":"enum","name":"A","symbols":["X"]}}]}"#
+        )
+        .is_err_and(|e| e.to_string().contains("twice"))
+    );
+    // A default whose type is defined later is checked once it is.
+    assert!(matches!(
+        Schema::parse(
+            r#"{"type":"record","name":"R","fields":[{"name":"e","type":"E","default":"Z"},
+                {"name":"d","type":{"type":"enum","name":"E","symbols":["X"]}}]}"#
+        ),
+        Err(SchemaError::InvalidDefault { .. })
+    ));
+}
