@@ -18,19 +18,40 @@ use crate::schema::{NamedId, NamedKind, Node, Primitive, Schema};
 
 /// Why a writer schema cannot be read as the reader schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the writer's schema cannot be read as the reader's: {}", list_breaks(breaks))]
+#[error("the writer's schema cannot be read as the reader's: {}", list_breaks(self))]
 pub struct Unresolvable {
-    /// Every incompatibility, with its path.
+    /// Every incompatibility, with its path (the first ones only, if [`truncated`](Self::truncated)).
     pub breaks: Vec<Incompatibility>,
+    /// How many more incompatibilities there were, dropped by [`truncated`](Self::truncated).
+    pub omitted: usize,
 }
 
-/// Most breaks an [`Unresolvable`]'s message lists (all of them stay in its `breaks`).
+impl Unresolvable {
+    /// Keeps the first `n` breaks and counts the others: what a cache holds for a writer schema it refuses (a
+    /// union of 100,000 branches has as many breaks).
+    pub fn truncated(mut self, n: usize) -> Unresolvable {
+        if self.breaks.len() > n {
+            self.omitted += self.breaks.len() - n;
+            self.breaks.truncate(n);
+            self.breaks.shrink_to_fit();
+        }
+        self
+    }
+
+    /// All the breaks, as found (before any truncation).
+    pub fn count(&self) -> usize {
+        self.breaks.len() + self.omitted
+    }
+}
+
+/// Most breaks an [`Unresolvable`]'s message lists.
 const LISTED_BREAKS: usize = 10;
 
-fn list_breaks(breaks: &[Incompatibility]) -> String {
-    let mut out = breaks.iter().take(LISTED_BREAKS).map(ToString::to_string).collect::<Vec<_>>().join("; ");
-    if breaks.len() > LISTED_BREAKS {
-        out.push_str(&format!("; and {} more", breaks.len() - LISTED_BREAKS));
+fn list_breaks(u: &Unresolvable) -> String {
+    let mut out = u.breaks.iter().take(LISTED_BREAKS).map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let more = u.count().saturating_sub(LISTED_BREAKS);
+    if more > 0 {
+        out.push_str(&format!("; and {more} more"));
     }
     out
 }
@@ -132,7 +153,7 @@ impl Resolver {
     pub fn new(writer: &Schema, reader: &Schema) -> Result<Resolver, Unresolvable> {
         let breaks = check(reader, writer, &CheckOptions::default());
         if !breaks.is_empty() {
-            return Err(Unresolvable { breaks });
+            return Err(Unresolvable { breaks, omitted: 0 });
         }
         Ok(Resolver::build(writer, reader))
     }
@@ -143,7 +164,7 @@ impl Resolver {
     pub fn projecting(writer: &Schema, reader: &Schema) -> Result<Resolver, Unresolvable> {
         let breaks = check(reader, writer, &CheckOptions::default());
         if breaks.iter().any(|b| !b.conditional) {
-            return Err(Unresolvable { breaks });
+            return Err(Unresolvable { breaks, omitted: 0 });
         }
         Ok(Resolver::build(writer, reader))
     }

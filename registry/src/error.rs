@@ -328,8 +328,9 @@ pub enum DeserializeError {
         id: SchemaId,
         /// The reading type's schema name.
         type_name: String,
-        /// Every incompatibility, with its path.
-        source: typed_kafka_avro::resolve::Unresolvable,
+        /// The incompatibilities, with their paths (the first 100; the rest counted), shared by every refusal
+        /// of this schema ID.
+        source: std::sync::Arc<typed_kafka_avro::resolve::Unresolvable>,
     },
     /// The body is not a valid Avro value of the schema.
     #[error("payload from topic {topic} (schema {id}) does not decode: {source}")]

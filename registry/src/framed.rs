@@ -518,52 +518,80 @@ impl<T: KafkaRecord> BoundSerializer<T> {
 }
 
 /// How records written with one schema ID are read: that ID's schema is the type's own (decode directly), or
-/// resolvable into it (transcode, then decode), or not readable at all (every break, refused from memory).
+/// resolvable into it (transcode, then decode), or not readable at all (every break, refused from memory), or not
+/// a usable schema (refused from memory too: an ID's schema never changes, so it is never parsed twice).
 enum ReadPlan {
     Exact,
     /// The resolver, and the writer schema's fingerprint.
     Resolve(Resolver, u64),
-    Refuse(Unresolvable),
+    Refuse(Arc<Unresolvable>),
+    Unusable(RegistryError),
+}
+
+/// Breaks a refused plan keeps (and every refusal shares): the rest are counted.
+const KEPT_BREAKS: usize = 100;
+
+/// A plan with what it holds, in bytes (estimated: a resolver holds its own model of the writer's schema and a
+/// step per node, measured at about 8 bytes per byte of the schema's canonical form).
+struct Plan {
+    read: ReadPlan,
+    bytes: usize,
 }
 
 struct ReadCore {
     client: SchemaRegistryClient,
     info: &'static SchemaInfo,
     type_name: &'static str,
-    plans: LoadingCache<SchemaId, Arc<ReadPlan>, RegistryError>,
+    /// Bounded by entries and by the bytes the plans hold (the client's `cache_max_bytes`).
+    plans: LoadingCache<SchemaId, Arc<Plan>, RegistryError>,
 }
 
 impl ReadCore {
     /// The plan for records written with `id`: built once per ID from the registry's schema and kept (an ID's
-    /// schema never changes), the verdict on an unreadable one included.
-    async fn plan(&self, topic: &str, id: SchemaId) -> Result<Arc<ReadPlan>, DeserializeError> {
+    /// schema never changes), the verdict on an unreadable or unusable one included.
+    async fn plan(&self, topic: &str, id: SchemaId) -> Result<Arc<Plan>, DeserializeError> {
         self.plans
-            .get_or_load(
-                &id,
-                |_| false,
-                || async {
-                    let writer = self.client.parsed_schema_by_id_cached(id).await?;
-                    Ok(Arc::new(if writer.fingerprint() == self.info.fingerprint() {
-                        ReadPlan::Exact
-                    } else {
-                        match Resolver::new(writer.schema(), self.info.schema()) {
-                            Ok(r) => ReadPlan::Resolve(r, writer.fingerprint()),
-                            Err(e) => ReadPlan::Refuse(e),
-                        }
-                    }))
-                },
-            )
+            .get_or_load(&id, |_| false, || async { self.build_plan(id).await.map(Arc::new) })
             .await
             .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), id, source })
     }
 
-    fn refused(&self, topic: &str, id: SchemaId, source: Unresolvable) -> DeserializeError {
+    async fn build_plan(&self, id: SchemaId) -> Result<Plan, RegistryError> {
+        let writer = match self.client.parsed_schema_by_id_cached(id).await {
+            Ok(writer) => writer,
+            Err(e @ RegistryError::UnusableSchema { .. }) => {
+                let bytes = e.to_string().len();
+                return Ok(Plan { read: ReadPlan::Unusable(e), bytes });
+            }
+            Err(e) => return Err(e),
+        };
+        if writer.fingerprint() == self.info.fingerprint() {
+            return Ok(Plan { read: ReadPlan::Exact, bytes: 0 });
+        }
+        Ok(match Resolver::new(writer.schema(), self.info.schema()) {
+            Ok(r) => {
+                let bytes = writer.canonical_form().len().saturating_mul(8);
+                Plan { read: ReadPlan::Resolve(r, writer.fingerprint()), bytes }
+            }
+            Err(e) => {
+                let e = e.truncated(KEPT_BREAKS);
+                let bytes = e.breaks.iter().map(|b| b.to_string().len()).sum();
+                Plan { read: ReadPlan::Refuse(Arc::new(e)), bytes }
+            }
+        })
+    }
+
+    fn incompatible(&self, topic: &str, id: SchemaId, source: &Arc<Unresolvable>) -> DeserializeError {
         DeserializeError::Incompatible {
             topic: topic.to_string(),
             id,
             type_name: self.info.full_name().unwrap_or_else(|| self.type_name.to_string()),
-            source,
+            source: source.clone(),
         }
+    }
+
+    fn unusable(&self, topic: &str, id: SchemaId, source: &RegistryError) -> DeserializeError {
+        DeserializeError::Registry { topic: topic.to_string(), id, source: source.clone() }
     }
 }
 
@@ -597,8 +625,13 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     pub fn new(client: SchemaRegistryClient) -> Result<AvroDeserializer<T>, DeserializeError> {
         let type_name = std::any::type_name::<T>();
         let info = T::schema().map_err(|source| DeserializeError::Schema { type_name, source })?;
-        let policy = CachePolicy { capacity: 10_000, max_bytes: usize::MAX, ttl: None, negative_ttl: Duration::ZERO };
-        let core = ReadCore { client, info, type_name, plans: LoadingCache::new(policy, |_| 0) };
+        let policy = CachePolicy {
+            capacity: 10_000,
+            max_bytes: client.cache_max_bytes(),
+            ttl: None,
+            negative_ttl: Duration::ZERO,
+        };
+        let core = ReadCore { client, info, type_name, plans: LoadingCache::new(policy, |plan| plan.bytes) };
         Ok(AvroDeserializer { core: Arc::new(core), _type: PhantomData })
     }
 
@@ -613,7 +646,7 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
             wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
         let plan = self.core.plan(topic, id).await?;
         let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), id, source };
-        match &*plan {
+        match &plan.read {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(decode_error),
             ReadPlan::Resolve(resolver, _) => {
                 let mut buf = RESOLVED.take();
@@ -621,7 +654,8 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
                 RESOLVED.set(buf);
                 read.map_err(decode_error)
             }
-            ReadPlan::Refuse(e) => Err(self.core.refused(topic, id, e.clone())),
+            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, id, source)),
+            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, id, source)),
         }
     }
 
@@ -635,13 +669,14 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
         let (id, body) =
             wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
         let plan = self.core.plan(topic, id).await?;
-        match &*plan {
+        match &plan.read {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
                 topic: topic.to_string(),
                 id,
                 source,
             }),
-            ReadPlan::Refuse(e) => Err(self.core.refused(topic, id, e.clone())),
+            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, id, source)),
+            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, id, source)),
             ReadPlan::Resolve(_, registry_fingerprint) => {
                 let registry_fingerprint = *registry_fingerprint;
                 Err(DeserializeError::SchemaMismatch {
@@ -773,5 +808,146 @@ mod tests {
         }
         assert_eq!(client.stats().cached_id_bytes, 0, "a 2 MiB schema is not kept under a 1 MiB budget");
         assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+    /// A registry answering each request's path with `answer(path)`: a JSON body, after an optional pause.
+    fn registry_answering(
+        connections: usize,
+        answer: impl Fn(&str) -> (std::time::Duration, String) + Send + Sync + 'static,
+        configure: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder,
+    ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
+        let (url, seen) = serve(connections, move |conn, head, _| {
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (pause, body) = answer(&path);
+            std::thread::sleep(pause);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(body.as_bytes());
+        });
+        (configure(SchemaRegistryClient::builder([url]).max_retries(0)).build().expect("a valid client"), seen)
+    }
+
+    /// A schema referring to `n` subjects `s0` … `s(n-1)`, each defining a record `Ri` of `pad` bytes of doc.
+    fn with_references(
+        n: usize,
+        pad: usize,
+        pause: std::time::Duration,
+    ) -> impl Fn(&str) -> (std::time::Duration, String) {
+        move |path: &str| {
+            if let Some(rest) = path.strip_prefix("/subjects/s") {
+                let i: usize = rest.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0);
+                let text = format!(
+                    r#"{{"type":"record","name":"R{i}","doc":"{}","fields":[{{"name":"x","type":"int"}}]}}"#,
+                    "d".repeat(pad)
+                );
+                let body = serde_json::json!({"subject": format!("s{i}"), "version": 1, "id": 100 + i, "schema": text});
+                return (pause, body.to_string());
+            }
+            let fields: Vec<String> = (0..n).map(|i| format!(r#"{{"name":"f{i}","type":"R{i}"}}"#)).collect();
+            let text = format!(r#"{{"type":"record","name":"Reading","fields":[{}]}}"#, fields.join(","));
+            let refs: Vec<serde_json::Value> = (0..n)
+                .map(|i| serde_json::json!({"name": format!("R{i}"), "subject": format!("s{i}"), "version": 1}))
+                .collect();
+            (std::time::Duration::ZERO, serde_json::json!({"schema": text, "references": refs}).to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_deadline_covers_a_schema_and_all_its_references() {
+        // Ten references answered after 400 ms each: with a deadline per request, one deserialize took 4 s
+        // against a 1 s call timeout.
+        let (client, _) = registry_answering(11, with_references(10, 0, std::time::Duration::from_millis(400)), |b| {
+            b.call_timeout(std::time::Duration::from_secs(1))
+        });
+        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
+        let started = std::time::Instant::now();
+        let err = de.deserialize("t", &framed(9, 1)).await.unwrap_err();
+        assert!(
+            matches!(&err, DeserializeError::Registry { source: RegistryError::Timeout { after, .. }, .. }
+                if *after == std::time::Duration::from_secs(1)),
+            "{err}"
+        );
+        assert!(err.is_retriable());
+        assert!(started.elapsed() < std::time::Duration::from_millis(2500), "took {:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn references_are_bounded_in_bytes_and_an_unusable_schema_is_refused_from_memory() {
+        // Three references of 1 MB each under a 2 MiB budget for a schema and its references together.
+        let (client, seen) = registry_answering(10, with_references(3, 1 << 20, std::time::Duration::ZERO), |b| {
+            b.max_response_bytes(2 << 20)
+        });
+        let de = AvroDeserializer::<Reading>::new(client.clone()).expect("the type's schema is valid");
+        for _ in 0..5 {
+            let err = de.deserialize("t", &framed(3, 1)).await.unwrap_err();
+            assert!(
+                matches!(&err, DeserializeError::Registry { source: RegistryError::UnusableSchema { .. }, .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains("bytes of schema text"), "{err}");
+            assert!(!err.is_retriable());
+        }
+        // Fetched and judged once: the refusal is remembered per ID, not re-parsed for every message.
+        assert_eq!(seen.load(Ordering::SeqCst), 3, "the schema and the two references read before the budget ran out");
+        assert_eq!(de.core.plans.usage().0, 1);
+    }
+
+    #[tokio::test]
+    async fn refusals_of_a_huge_union_are_short_shared_and_bounded() {
+        // A writer union of 5,000 records, none of which `Reading` can read: 5,000 breaks.
+        let records: Vec<String> = (0..5_000)
+            .map(|i| format!(r#"{{"type":"record","name":"U{i}","fields":[{{"name":"a","type":"int"}}]}}"#))
+            .collect();
+        let (client, _) = registry_serving(format!("[{}]", records.join(",")), |b| b);
+        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
+        let first = de.deserialize("t", &framed(4, 1)).await.unwrap_err();
+        let second = de.deserialize("t", &framed(4, 2)).await.unwrap_err();
+        let (DeserializeError::Incompatible { source: a, .. }, DeserializeError::Incompatible { source: b, .. }) =
+            (&first, &second)
+        else {
+            panic!("{first}")
+        };
+        assert!(Arc::ptr_eq(a, b), "every refusal shares one list of breaks");
+        // Each branch breaks two rules (another name, a field without default).
+        assert_eq!((a.breaks.len(), a.count()), (KEPT_BREAKS, 10_000));
+        let text = first.to_string();
+        assert!(text.len() < 16 << 10 && text.contains("and 9990 more"), "{} bytes", text.len());
+    }
+
+    #[tokio::test]
+    async fn the_plan_cache_is_bounded_by_bytes() {
+        // 40 writer schemas of about 200 KB each (a large doc-free record: the resolver keeps its model), under a
+        // 4 MiB budget: at most a couple of plans stay, not all 40.
+        let fields: Vec<String> = (0..8_000).map(|i| format!(r#"{{"name":"extra_{i}","type":"long"}}"#)).collect();
+        let text = format!(
+            r#"{{"type":"record","name":"Reading","fields":[{{"name":"v","type":"int"}},{}]}}"#,
+            fields.join(",")
+        );
+        let (client, _) = registry_serving_many(40, text, |b| b.cache_max_bytes(4 << 20));
+        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
+        for id in 0..40 {
+            let mut payload = Vec::new();
+            wire::write_header(&mut payload, SchemaId(id));
+            typed_kafka_avro::codec::encoding::put_int(&mut payload, 5);
+            for _ in 0..8_000 {
+                typed_kafka_avro::codec::encoding::put_long(&mut payload, 1);
+            }
+            assert_eq!(de.deserialize("t", &payload).await, Ok(Reading(5)));
+        }
+        let (entries, bytes) = de.core.plans.usage();
+        assert!(entries < 40 && bytes <= 4 << 20, "{entries} plans, {bytes} bytes");
+        assert!(entries >= 1);
+    }
+
+    /// As [`registry_serving`], for `connections` requests.
+    fn registry_serving_many(
+        connections: usize,
+        schema: String,
+        configure: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder,
+    ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
+        let body = serde_json::json!({ "schema": schema }).to_string();
+        registry_answering(connections, move |_| (std::time::Duration::ZERO, body.clone()), configure)
     }
 }

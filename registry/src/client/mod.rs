@@ -236,6 +236,9 @@ impl ClientBuilder {
                 ),
                 versions: LoadingCache::new(by_subject, |s| s.schema.len()),
                 latest_ttl: self.latest_ttl,
+                call_timeout: self.call_timeout,
+                max_schema_bytes: self.max_response_bytes,
+                cache_max_bytes: self.cache_max_bytes,
             }),
         })
     }
@@ -270,6 +273,12 @@ struct Inner {
     /// (subject, version) → schema: a version never changes.
     versions: LoadingCache<(String, i32), Arc<RegisteredSchema>, RegistryError>,
     latest_ttl: Duration,
+    /// One deadline for a call made of several requests (a schema and its references).
+    call_timeout: Duration,
+    /// Most bytes of schema text one schema and its references may take together.
+    max_schema_bytes: usize,
+    /// What each cache may hold, in bytes (the deserializers' plans included).
+    cache_max_bytes: usize,
 }
 
 /// Statistics of a client.
@@ -407,10 +416,17 @@ impl SchemaRegistryClient {
     }
 
     /// The schema with this ID, parsed with its references resolved (its canonical form and fingerprint), fetched
-    /// through [`schema_by_id_cached`](Self::schema_by_id_cached).
+    /// through [`schema_by_id_cached`](Self::schema_by_id_cached). The schema and all its references are fetched
+    /// within one `call_timeout`, not one each.
     pub async fn parsed_schema_by_id_cached(&self, id: SchemaId) -> Result<SchemaInfo, RegistryError> {
-        let schema = self.schema_by_id_cached(id).await?;
-        self.parse_schema(&schema, &format!("schema {id}")).await
+        let whose = format!("schema {id}");
+        let fetch = async {
+            let schema = self.schema_by_id_cached(id).await?;
+            self.fetch_references(&schema, &whose).await.map(|texts| (schema, texts))
+        };
+        let (schema, texts) =
+            self.within_one_deadline(&format!("GET /schemas/ids/{id} with its references"), fetch).await?;
+        Self::parse_fetched(&schema, &texts, &whose)
     }
 
     /// The schema with this ID as registered under `subject` (`GET /schemas/ids/{id}?subject=`).
@@ -620,31 +636,86 @@ impl SchemaRegistryClient {
     }
 
     /// Parses a registry schema with its references resolved (fetched recursively through
-    /// [`version_cached`](Self::version_cached)), giving its canonical form and fingerprint. `whose` names the
-    /// schema in errors, e.g. `schema 42`.
+    /// [`version_cached`](Self::version_cached), all within one `call_timeout`), giving its canonical form and
+    /// fingerprint. `whose` names the schema in errors, e.g. `schema 42`. At most 1,000 references, and at most
+    /// `max_response_bytes` of schema text with them all together.
     pub async fn parse_schema(&self, schema: &SchemaById, whose: &str) -> Result<SchemaInfo, RegistryError> {
+        let request = format!("the references of {whose}");
+        let texts = self.within_one_deadline(&request, self.fetch_references(schema, whose)).await?;
+        Self::parse_fetched(schema, &texts, whose)
+    }
+
+    /// `call` within the client's `call_timeout`, as one call however many requests it makes.
+    async fn within_one_deadline<T>(
+        &self,
+        request: &str,
+        call: impl Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        let after = self.inner.call_timeout;
+        let before = self.inner.transport.requests();
+        match tokio::time::timeout(after, call).await {
+            Ok(result) => result,
+            Err(_) => Err(RegistryError::Timeout {
+                request: request.to_string(),
+                after,
+                attempts: (self.inner.transport.requests() - before) as u32,
+            }),
+        }
+    }
+
+    /// Every schema `schema` refers to, directly or not, each once.
+    async fn fetch_references(
+        &self,
+        schema: &SchemaById,
+        whose: &str,
+    ) -> Result<Vec<Arc<RegisteredSchema>>, RegistryError> {
+        let unusable = |reason: String| RegistryError::UnusableSchema {
+            schema: whose.to_string(),
+            source: typed_kafka_avro::SchemaError::Invalid { reason },
+        };
         let mut texts = Vec::new();
+        let mut bytes = schema.schema.len();
         let mut pending: Vec<SchemaReference> = schema.references.clone();
         let mut seen = std::collections::HashSet::new();
         while let Some(r) = pending.pop() {
             if !seen.insert((r.subject.clone(), r.version)) {
                 continue;
             }
-            if seen.len() > 1000 {
-                return Err(RegistryError::InvalidResponse {
-                    request: format!("resolving the references of {whose}"),
-                    reason: "more than 1,000 references".into(),
-                });
+            if seen.len() > MAX_REFERENCES {
+                return Err(unusable(format!("more than {MAX_REFERENCES} references")));
             }
             let referenced = self.version_cached(&r.subject, r.version).await?;
+            bytes = bytes.saturating_add(referenced.schema.len());
+            if bytes > self.inner.max_schema_bytes {
+                return Err(unusable(format!(
+                    "with its references, more than {} bytes of schema text",
+                    self.inner.max_schema_bytes
+                )));
+            }
             pending.extend(referenced.references.iter().cloned());
             texts.push(referenced);
         }
+        Ok(texts)
+    }
+
+    fn parse_fetched(
+        schema: &SchemaById,
+        texts: &[Arc<RegisteredSchema>],
+        whose: &str,
+    ) -> Result<SchemaInfo, RegistryError> {
         let refs: Vec<&str> = texts.iter().map(|t| t.schema.as_str()).collect();
         SchemaInfo::parse_with_references(schema.schema.as_str(), &refs)
             .map_err(|source| RegistryError::UnusableSchema { schema: whose.to_string(), source })
     }
+
+    /// The bytes each of the client's caches may hold (the deserializers' plan caches use it too).
+    pub(crate) fn cache_max_bytes(&self) -> usize {
+        self.inner.cache_max_bytes
+    }
 }
+
+/// Most schemas one schema may refer to, directly or not.
+const MAX_REFERENCES: usize = 1000;
 
 fn json_body(schema: &UnregisteredSchema) -> serde_json::Value {
     json!({

@@ -164,17 +164,19 @@ impl Transport {
         Transport { http, config, secrets, preferred: AtomicUsize::new(0), requests, rng: AtomicU64::new(seed) }
     }
 
-    /// `text` cut to [`MAX_MESSAGE_CHARS`] with every credential replaced by `***` (a registry may echo the
-    /// request's Authorization header in an error body).
+    /// `text` with every credential replaced by `***` (a registry may echo the request's Authorization header in
+    /// an error body), then cut to [`MAX_MESSAGE_CHARS`]: masked first, so that a cut cannot split a credential
+    /// and leave most of it unmasked.
     fn scrub(&self, text: &str) -> String {
-        let mut out: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
-        if out.len() < text.len() {
-            out.push('…');
-        }
+        let mut masked = std::borrow::Cow::Borrowed(text);
         for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***");
+            if masked.contains(secret.as_str()) {
+                masked = std::borrow::Cow::Owned(masked.replace(secret.as_str(), "***"));
             }
+        }
+        let mut out: String = masked.chars().take(MAX_MESSAGE_CHARS).collect();
+        if out.len() < masked.len() {
+            out.push('…');
         }
         out
     }
@@ -423,7 +425,8 @@ pub(crate) fn map_error(
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let message = match parsed.as_ref().and_then(|b| b.message.as_deref()) {
         Some(m) => scrub(m),
-        None => scrub(&String::from_utf8_lossy(&body[..body.len().min(4 * MAX_MESSAGE_CHARS)])),
+        // The whole body (bounded by `max_response_bytes`): masked before it is cut.
+        None => scrub(&String::from_utf8_lossy(body)),
     };
     let code = parsed.as_ref().and_then(|b| b.error_code).unwrap_or(i64::from(status.as_u16()));
     match (status.as_u16(), code) {
@@ -631,6 +634,25 @@ mod scripted {
         let bearer = transport(&url, Some(Auth::Bearer(Secret::new("tok-9876"))), 0);
         let e = bearer.call::<serde_json::Value>(Method::GET, "/x", &[], None, None).await.unwrap_err();
         assert!(!format!("{e} {e:?}").contains("tok-9876"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_echoed_credential_across_the_cut_is_masked_before_the_cut() {
+        // The echo starts a few characters before the 512th: cut first, then masked, most of it showed.
+        let secret = "s3cret-password-long-enough";
+        for offset in [500, 505, 510, 511] {
+            let answer = move |conn: &mut std::net::TcpStream, _: &str, _: &str| {
+                let body =
+                    format!(r#"{{"error_code":401,"message":"{}{secret}{}"}}"#, "x".repeat(offset), "y".repeat(100));
+                let _ =
+                    write!(conn, "HTTP/1.1 401 X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            };
+            let (url, _) = serve(1, answer);
+            let basic = transport(&url, Some(Auth::Basic { user: "svc".into(), password: Secret::new(secret) }), 0);
+            let e = basic.call::<serde_json::Value>(Method::GET, "/x", &[], None, None).await.unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains(&secret[..4]), "offset {offset}: {text}");
+        }
     }
 
     #[tokio::test]
