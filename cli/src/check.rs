@@ -115,6 +115,19 @@ pub fn check(contracts: &Contracts) -> Report {
         f.file = Some(stray.clone());
         out.push(f);
     }
+    for (file, reason) in &contracts.refused_files {
+        let subject = file.split('/').next().unwrap_or_default();
+        let mut f = finding(
+            Kind::Drift,
+            "UNREADABLE_FILE",
+            subject,
+            None,
+            format!("{file} {reason}; it was not read"),
+            "replace it with a regular file of at most 16 MiB inside the contracts directory, or remove it",
+        );
+        f.file = Some(file.clone());
+        out.push(f);
+    }
     history_against_lock(contracts, out);
     for (subject, versions) in &contracts.subjects {
         // Versions are numbered 1, 2, 3, … with no gap (a gap is a deleted or renumbered version).

@@ -185,6 +185,8 @@ pub struct Contracts {
     pub subjects: BTreeMap<String, Vec<Version>>,
     /// Files in subject directories that are not `v<N>.avsc`.
     pub stray_files: Vec<String>,
+    /// Entries that are not read, with why: symbolic links, FIFOs and devices, files over [`MAX_FILE_BYTES`].
+    pub refused_files: Vec<(String, String)>,
 }
 
 /// The fingerprint text written to the lock: `0x` and 16 hex digits.
@@ -209,8 +211,45 @@ pub fn lock_entry(v: &Version) -> Result<LockedVersion, String> {
     })
 }
 
+/// Most bytes of one file of the contracts directory (a registry answer's limit: no schema is larger).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Why an entry of the contracts directory is not read: only regular files (and directories) within it are.
+fn refusal(file_type: std::fs::FileType, len: u64) -> Option<String> {
+    if file_type.is_symlink() {
+        Some("is a symbolic link: contracts are regular files inside the directory".into())
+    } else if !file_type.is_file() && !file_type.is_dir() {
+        Some("is not a regular file".into())
+    } else if file_type.is_file() && len > MAX_FILE_BYTES {
+        Some(format!("is larger than {} MiB", MAX_FILE_BYTES >> 20))
+    } else {
+        None
+    }
+}
+
+/// Reads a regular file of at most [`MAX_FILE_BYTES`], without following a symbolic link.
+pub fn read_bounded(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read as _;
+    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    if let Some(reason) = refusal(meta.file_type(), meta.len())
+        .or_else(|| (!meta.file_type().is_file()).then(|| "is not a regular file".to_string()))
+    {
+        return Err(LoadError::Invalid { path: path.to_path_buf(), message: reason });
+    }
+    let mut text = String::new();
+    std::fs::File::open(path).map_err(io)?.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("is larger than {} MiB", MAX_FILE_BYTES >> 20),
+        });
+    }
+    Ok(text)
+}
+
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
+    read_bounded(path)
 }
 
 impl Contracts {
@@ -239,13 +278,19 @@ impl Contracts {
         };
         let mut subjects = BTreeMap::new();
         let mut stray_files = Vec::new();
+        let mut refused_files = Vec::new();
         let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
         for entry in entries {
             let entry = entry.map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
-            if !entry.path().is_dir() {
+            let file_type = entry.file_type().map_err(|source| LoadError::Io { path: entry.path(), source })?;
+            let subject = entry.file_name().to_string_lossy().into_owned();
+            if file_type.is_symlink() {
+                refused_files.push((subject, refusal(file_type, 0).unwrap_or_default()));
                 continue;
             }
-            let subject = entry.file_name().to_string_lossy().into_owned();
+            if !file_type.is_dir() {
+                continue;
+            }
             let mut versions = Vec::new();
             let files =
                 std::fs::read_dir(entry.path()).map_err(|source| LoadError::Io { path: entry.path(), source })?;
@@ -253,6 +298,12 @@ impl Contracts {
                 let file = file.map_err(|source| LoadError::Io { path: entry.path(), source })?;
                 let name = file.file_name().to_string_lossy().into_owned();
                 let relative = format!("{subject}/{name}");
+                let meta = std::fs::symlink_metadata(file.path())
+                    .map_err(|source| LoadError::Io { path: file.path(), source })?;
+                if let Some(reason) = refusal(meta.file_type(), meta.len()) {
+                    refused_files.push((relative, reason));
+                    continue;
+                }
                 let Some(number) = typed_kafka::contract::version_number(&name) else {
                     stray_files.push(relative);
                     continue;
@@ -265,7 +316,8 @@ impl Contracts {
             subjects.insert(subject, versions);
         }
         stray_files.sort();
-        Ok(Contracts { dir: dir.to_path_buf(), config, lock, subjects, stray_files })
+        refused_files.sort();
+        Ok(Contracts { dir: dir.to_path_buf(), config, lock, subjects, stray_files, refused_files })
     }
 
     /// The level of `subject`.

@@ -131,8 +131,8 @@ fn print(report: &Report, args: &Args) {
     }
 }
 
-fn read_schema(path: &PathBuf) -> Result<Schema, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_schema(path: &std::path::Path) -> Result<Schema, String> {
+    let text = typed_kafka_cli::contracts::read_bounded(path).map_err(|e| e.to_string())?;
     Schema::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -208,6 +208,27 @@ pub async fn register(
     Ok(done)
 }
 
+/// Whether `subject` (a name a registry gives) can name a directory of the contracts directory: exactly one normal
+/// path component, so that nothing is ever written outside `--dir` (`..`, `a/b`, `/etc`, `C:\x` are refused).
+pub fn subject_directory(subject: &str) -> Result<&str, &'static str> {
+    use std::path::Component;
+    let bad = subject.is_empty()
+        || subject.len() > 255
+        || subject.contains(['/', '\\', '\0'])
+        || subject.chars().any(char::is_control);
+    let mut components = Path::new(subject).components();
+    match (bad, components.next(), components.next()) {
+        (false, Some(Component::Normal(_)), None) => Ok(subject),
+        _ => Err("not usable as a directory name (one path component, no separators, not . or ..)"),
+    }
+}
+
+/// The first 80 characters of a name a registry gave, for a note.
+fn excerpt(name: &str) -> String {
+    let head: String = name.chars().take(80).collect();
+    if head.len() < name.len() { format!("{head:?}…") } else { format!("{head:?}") }
+}
+
 /// `pull`: adopts the registry's versions of `subjects` (all of its subjects when empty) that the repository does
 /// not have: writes them as `v1.avsc`, `v2.avsc`, … in registry order and records them and their IDs in the lock.
 /// A subject whose committed history differs from the registry's is left alone and reported.
@@ -223,6 +244,10 @@ pub async fn pull(
     let mut notes = Vec::new();
     let mut ids: BTreeMap<(String, u32), RegisteredIds> = BTreeMap::new();
     for subject in wanted {
+        if let Err(why) = subject_directory(&subject) {
+            notes.push(format!("{}: {why}; not pulled", excerpt(&subject)));
+            continue;
+        }
         let Some(history) = registered(client, name, &subject).await? else {
             notes.push(format!("{subject}: not in registry {name}"));
             continue;
@@ -259,4 +284,20 @@ pub async fn pull(
     }
     contracts.write(&lock).map_err(|e| RegistryVerbError::Usage(format!("writing the lock: {e}")))?;
     Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_directory;
+
+    #[test]
+    fn a_subject_names_exactly_one_directory_inside_the_contracts_directory() {
+        for ok in ["orders-value", "com.shop.Order", "a:b", "x y"] {
+            assert_eq!(subject_directory(ok), Ok(ok));
+        }
+        let long = "s".repeat(300);
+        for bad in ["", ".", "..", "../..", "../x", "a/b", "/etc", "/etc/passwd", "a\\b", "a\0b", "a\nb", &long] {
+            assert!(subject_directory(bad).is_err(), "{bad:?}");
+        }
+    }
 }

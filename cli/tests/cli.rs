@@ -349,3 +349,37 @@ fn against_a_git_revision_an_edit_with_a_regenerated_lock_is_caught() {
     );
     assert_eq!(run_in(&schemas, &["check", "--against", "no-such-ref"]).0, 64);
 }
+
+#[test]
+fn links_fifos_and_huge_files_in_the_tree_are_refused_not_read() {
+    let f = Fixture::new("unreadable");
+    f.write("orders-value/v1.avsc", V1);
+    // A link to a file outside the tree (its text must never be quoted), a link to /dev/zero (which grew to
+    // 6.5 GB in 20 s), a FIFO (which hung), a linked subject directory, and a 17 MiB sparse file.
+    let outside = f.dir.with_extension("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("v1.avsc"), V1.replace("Order", "SecretOutside")).unwrap();
+    std::os::unix::fs::symlink(outside.join("v1.avsc"), f.dir.join("orders-value/v2.avsc")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", f.dir.join("orders-value/v3.avsc")).unwrap();
+    std::os::unix::fs::symlink(&outside, f.dir.join("linked-value")).unwrap();
+    std::fs::create_dir_all(f.dir.join("payments-value")).unwrap();
+    let fifo = Command::new("mkfifo").arg(f.dir.join("payments-value/v1.avsc")).status().unwrap();
+    assert!(fifo.success());
+    std::fs::create_dir_all(f.dir.join("big-value")).unwrap();
+    std::fs::File::create(f.dir.join("big-value/v1.avsc")).unwrap().set_len(17 << 20).unwrap();
+    let (code, out) = f.run(&["check"]);
+    let _ = std::fs::remove_dir_all(&outside);
+    assert_eq!(code, 2, "drift: {out}");
+    for file in
+        ["orders-value/v2.avsc", "orders-value/v3.avsc", "linked-value", "payments-value/v1.avsc", "big-value/v1.avsc"]
+    {
+        assert!(out.lines().any(|l| l.contains("UNREADABLE_FILE") && l.contains(file)), "{file}: {out}");
+    }
+    assert!(!out.contains("SecretOutside"), "{out}");
+    // The pairwise verb reads only regular files too.
+    let (reader, writer) = (f.dir.join("orders-value/v1.avsc"), f.dir.join("orders-value/v3.avsc"));
+    let (reader, writer) = (reader.to_str().unwrap(), writer.to_str().unwrap());
+    let (code, out) = f.run(&["compat", "--reader", reader, "--writer", writer]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("symbolic link"), "{out}");
+}
