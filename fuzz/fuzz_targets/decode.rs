@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use typed_kafka::{AvroDecode, KafkaRecord};
-use typed_kafka_benches::{LineItem, Order};
+use typed_kafka_avro::{AvroDecode, KafkaRecord};
+use typed_kafka_fuzz::{LineItem, Order};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(order) = Order::decode_body(data) {

@@ -4,9 +4,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use typed_kafka::KafkaRecord;
+use typed_kafka_avro::KafkaRecord;
+use typed_kafka_derive::KafkaRecord;
 
 #[derive(KafkaRecord, Debug, PartialEq)]
+#[kafka(crate = "typed_kafka_avro")]
 enum Expr {
     Lit { v: i64 },
     Neg { e: Box<Expr> },
@@ -15,13 +17,14 @@ enum Expr {
 }
 
 #[derive(KafkaRecord, Debug, PartialEq)]
+#[kafka(crate = "typed_kafka_avro")]
 struct Node {
     value: Option<String>,
     next: Option<Box<Node>>,
     children: Vec<Node>,
 }
 
-fn round_trip<T: KafkaRecord + for<'de> typed_kafka::AvroDecode<'de>>(data: &[u8]) {
+fn round_trip<T: KafkaRecord + for<'de> typed_kafka_avro::AvroDecode<'de>>(data: &[u8]) {
     if let Ok(v) = T::decode_body(data) {
         let mut buf = Vec::new();
         v.encode_body(&mut buf).expect("a decoded value re-encodes");

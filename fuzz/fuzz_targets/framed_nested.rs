@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use typed_kafka::avro::wire;
-use typed_kafka::KafkaRecord;
-use typed_kafka_benches::Order;
+use typed_kafka_avro::KafkaRecord;
+use typed_kafka_avro::wire;
+use typed_kafka_fuzz::Order;
 
 fuzz_target!(|data: &[u8]| {
     let Ok((id, body)) = wire::split(data) else { return };

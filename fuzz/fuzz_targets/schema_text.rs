@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use typed_kafka::avro::schema::{Schema, SchemaInfo};
+use typed_kafka_avro::schema::{Schema, SchemaInfo};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

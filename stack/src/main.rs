@@ -8,6 +8,7 @@
 //! cargo stack env                               the environment variables that point clients at the stack
 //! cargo stack test [cargo test args...]         the whole test suite against a stack started for it
 //! cargo stack asan                              the producer's tests under AddressSanitizer (nightly)
+//! cargo stack fuzz [seconds]                     every fuzz target under AddressSanitizer, each for 60 s (nightly)
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -141,6 +142,108 @@ fn asan_pass() -> bool {
     true
 }
 
+/// The flags `cargo fuzz build` gives rustc (libFuzzer's coverage instrumentation, AddressSanitizer, debug
+/// assertions and overflow checks), so that the targets build and run without installing cargo-fuzz.
+const FUZZ_RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+    -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+    -Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-simplifycfg-branch-fold-threshold=0 \
+    --cfg fuzzing -Zsanitizer=address -Cdebug-assertions -Coverflow-checks";
+
+/// Builds every fuzz target (`fuzz/Cargo.toml`'s bins) with nightly, libFuzzer and AddressSanitizer in
+/// `target/fuzz`, and runs each for `seconds` on its corpus in `target/fuzz-corpus/<target>` (kept between runs).
+/// A crash leaves its input in `target/fuzz-artifacts/`. `TYPED_KAFKA_FUZZ=off` skips it; so does a machine
+/// without a nightly toolchain, which it says.
+fn fuzz_pass(seconds: u64) -> bool {
+    if std::env::var("TYPED_KAFKA_FUZZ").is_ok_and(|v| v == "off") {
+        eprintln!("stack: fuzz pass skipped (TYPED_KAFKA_FUZZ=off)");
+        return true;
+    }
+    if !nightly_cargo().arg("--version").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("stack: fuzz pass skipped: no nightly toolchain (rustup toolchain install nightly)");
+        return true;
+    }
+    let root = typed_kafka_stack::workspace_root();
+    let manifest = root.join("fuzz/Cargo.toml");
+    let target_dir = root.join("target/fuzz");
+    let triple = "x86_64-unknown-linux-gnu";
+    let t = Instant::now();
+    let built = nightly_cargo()
+        .args(["build", "--release", "--bins", "--quiet", "--target", triple, "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", FUZZ_RUSTFLAGS.split_whitespace().collect::<Vec<_>>().join(" "))
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        eprintln!("stack: building the fuzz targets failed");
+        return false;
+    }
+    let targets = match std::fs::read_dir(root.join("fuzz/fuzz_targets")) {
+        Ok(entries) => {
+            let mut names: Vec<String> =
+                entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".rs").map(str::to_string)).collect();
+            names.sort();
+            names
+        }
+        Err(e) => {
+            eprintln!("stack: reading fuzz/fuzz_targets: {e}");
+            return false;
+        }
+    };
+    let artifacts = root.join("target/fuzz-artifacts");
+    for name in &targets {
+        let corpus = root.join("target/fuzz-corpus").join(name);
+        if let Err(e) = std::fs::create_dir_all(&corpus).and_then(|()| std::fs::create_dir_all(&artifacts)) {
+            eprintln!("stack: creating {}: {e}", corpus.display());
+            return false;
+        }
+        let started = Instant::now();
+        let run = Command::new(target_dir.join(triple).join("release").join(name))
+            .arg(&corpus)
+            .arg(format!("-max_total_time={seconds}"))
+            .args(["-rss_limit_mb=3072", "-timeout=30", "-max_len=65536", "-print_final_stats=1"])
+            .arg(format!("-artifact_prefix={}/{name}-", artifacts.display()))
+            .env("ASAN_OPTIONS", "detect_odr_violation=0:detect_leaks=1")
+            .output();
+        match run {
+            Ok(out) if out.status.success() => {
+                let stats = String::from_utf8_lossy(&out.stderr);
+                let runs = stats.lines().find_map(|l| l.strip_prefix("stat::number_of_executed_units:")).unwrap_or("?");
+                eprintln!(
+                    "stack: fuzz target {name}: {} runs in {:.0} s, no failure",
+                    runs.trim(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+                eprintln!("stack: fuzz target {name} failed ({}):", out.status);
+                for line in tail.iter().rev() {
+                    eprintln!("  {line}");
+                }
+                eprintln!("stack: the failing input is in {}", artifacts.display());
+                return false;
+            }
+            Err(e) => {
+                eprintln!("stack: running fuzz target {name}: {e}");
+                return false;
+            }
+        }
+    }
+    eprintln!("stack: the fuzz pass ({} targets) succeeded in {:.0} s", targets.len(), t.elapsed().as_secs_f64());
+    true
+}
+
+/// The seconds each fuzz target runs in the test command's fuzz pass (`TYPED_KAFKA_FUZZ_SECS`, default 60).
+fn fuzz_seconds(arg: Option<&String>) -> Result<u64, String> {
+    let text = arg.cloned().or_else(|| std::env::var("TYPED_KAFKA_FUZZ_SECS").ok());
+    match text {
+        None => Ok(60),
+        Some(t) => t.parse().map_err(|_| format!("the fuzz time must be whole seconds, not {t:?}")),
+    }
+}
+
 /// Starts the stack the environment does not point elsewhere, runs the AddressSanitizer pass, stops what it started.
 fn asan() -> Result<ExitCode, StackError> {
     let session = typed_kafka_stack::Session::start()?;
@@ -151,8 +254,8 @@ fn asan() -> Result<ExitCode, StackError> {
 
 /// Builds the tests first (so the JVMs do not compete with the compiler), checks that the fuzz targets (their own
 /// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile, starts the stack the
-/// environment does not point elsewhere, runs `cargo test --workspace`, then the AddressSanitizer pass (unless
-/// test arguments were given), then stops every service that was not running before.
+/// environment does not point elsewhere, runs `cargo test --workspace`, then the AddressSanitizer pass and the
+/// fuzz pass (unless test arguments were given), then stops every service that was not running before.
 fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     if !cargo_step("building the tests", &["test", "--workspace", "--no-run"], extra) {
@@ -188,8 +291,8 @@ fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
         t.elapsed().as_secs_f64()
     );
     let passed = match Command::new(&cargo).args(["test", "--workspace"]).args(extra).status() {
-        // The AddressSanitizer pass follows the whole suite only (it says why it failed itself).
-        Ok(s) if s.success() => !extra.is_empty() || asan_pass(),
+        // The AddressSanitizer and fuzz passes follow the whole suite only (they say why they failed themselves).
+        Ok(s) if s.success() => !extra.is_empty() || (asan_pass() && fuzz_pass(fuzz_seconds(None).unwrap_or(60))),
         Ok(s) => {
             eprintln!("stack test: cargo test failed ({s})");
             false
@@ -230,9 +333,14 @@ fn run() -> Result<ExitCode, String> {
         }
         "test" => test(&stack, rest),
         "asan" => asan(),
+        "fuzz" => {
+            let seconds = fuzz_seconds(rest.first())?;
+            return Ok(if fuzz_pass(seconds) { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
         _ => {
             eprintln!(
-                "usage: cargo stack up|down|clean [kafka|cluster|registry ...] | status | env | test [cargo test args] | asan"
+                "usage: cargo stack up|down|clean [kafka|cluster|registry ...] | status | env | test [cargo test args] | asan \
+                 | fuzz [seconds]"
             );
             Ok(if cmd == "help" || cmd == "--help" { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
