@@ -36,6 +36,18 @@ pub trait KafkaRecord: AvroType {
     {
         crate::codec::decode_exact(bytes)
     }
+
+    /// Decodes exactly `bytes` into `self`, reusing its strings', vectors' and nested records' allocations
+    /// ([`AvroDecode::decode_into`]): for a reader that decodes record after record into one value. After an error,
+    /// `self` is a valid value but unspecified.
+    fn decode_body_into<'de>(&mut self, bytes: &'de [u8]) -> Result<(), DecodeError>
+    where
+        Self: AvroDecode<'de>,
+    {
+        let mut input = bytes;
+        self.decode_into(&mut input)?;
+        if input.is_empty() { Ok(()) } else { Err(DecodeError::TrailingBytes(input.len())) }
+    }
 }
 
 /// The cached schema of a non-generic type (the derive gives each type its own `OnceLock`).

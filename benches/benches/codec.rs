@@ -95,6 +95,8 @@ fn main() {
     {
         let mut g = c.benchmark_group("decode");
         g.bench_function("typed_kafka", |b| b.iter(|| Order::decode_body(black_box(&ours)).unwrap()));
+        let mut reused = sample_order();
+        g.bench_function("typed_kafka_into", |b| b.iter(|| reused.decode_body_into(black_box(&ours)).unwrap()));
         g.bench_function("hand_written", |b| b.iter(|| hand::decode(black_box(&ours)).unwrap()));
         g.bench_function("apache_avro_read_deser", |b| {
             b.iter(|| reader.read_deser::<serde_mirror::Order>(&mut black_box(&ours).as_slice()).unwrap())
@@ -121,6 +123,10 @@ fn main() {
     let alloc_dec_ours = allocations_per_call(|| {
         black_box(<Order as AvroDecode>::decode(&mut ours.as_slice()).unwrap());
     });
+    let mut reused = sample_order();
+    let alloc_dec_into = allocations_per_call(|| {
+        reused.decode_body_into(&ours).unwrap();
+    });
     let alloc_dec_hand = allocations_per_call(|| {
         black_box(hand::decode(&ours).unwrap());
     });
@@ -143,8 +149,12 @@ fn main() {
         r("encode", "hand_written", "typed_kafka")
     );
     println!(
-        "decode: apache_avro_read_deser / typed_kafka = {}  (target >= 1.6)",
+        "decode: apache_avro_read_deser / typed_kafka = {}  (a new value each time)",
         r("decode", "typed_kafka", "apache_avro_read_deser")
+    );
+    println!(
+        "decode: apache_avro_read_deser / typed_kafka decode_body_into = {}  (target >= 2.9; one value reused)",
+        r("decode", "typed_kafka_into", "apache_avro_read_deser")
     );
     println!("decode: apache_avro_from_value / typed_kafka = {}", r("decode", "typed_kafka", "apache_avro_from_value"));
     println!(
@@ -180,6 +190,15 @@ fn main() {
     let i_dec_deser = interleaved(200, 500, dec_ours, || {
         black_box(reader.read_deser::<serde_mirror::Order>(&mut black_box(&ours).as_slice()).unwrap());
     });
+    let mut reused = sample_order();
+    let i_dec_into_deser = interleaved(
+        200,
+        500,
+        || reused.decode_body_into(black_box(&ours)).unwrap(),
+        || {
+            black_box(reader.read_deser::<serde_mirror::Order>(&mut black_box(&ours).as_slice()).unwrap());
+        },
+    );
     let i_dec_hand = interleaved(
         400,
         1000,
@@ -271,7 +290,10 @@ fn main() {
     println!("\n== ratios, interleaved (median of alternating rounds) ==");
     println!("encode: apache_avro_write_ser / typed_kafka  = {i_enc_ser:.2}x  (target >= 5)");
     println!("encode: typed_kafka / hand_written           = {i_enc_hand:.2}x  (target <= 1.3)");
-    println!("decode: apache_avro_read_deser / typed_kafka = {i_dec_deser:.2}x  (target >= 1.6)");
+    println!("decode: apache_avro_read_deser / typed_kafka = {i_dec_deser:.2}x  (a new value each time)");
+    println!(
+        "decode: apache_avro_read_deser / typed_kafka decode_body_into = {i_dec_into_deser:.2}x  (target >= 2.9; one value reused)"
+    );
     println!("decode: typed_kafka / hand_written           = {i_dec_hand:.2}x  (target <= 1.25)");
     println!("decode: writer with one more field (resolved) / exact = {i_dec_resolved:.2}x  (target <= 1.3)");
     println!("decode: writer without an optional field (resolved) / exact = {i_dec_filled:.2}x  (target <= 1.3)");
@@ -285,6 +307,6 @@ fn main() {
         "encode into a reused buffer: typed_kafka {alloc_enc_ours:.2}, apache_avro_write_ser {alloc_enc_ser:.2}  (target 0)"
     );
     println!(
-        "decode: typed_kafka {alloc_dec_ours:.2}, hand_written {alloc_dec_hand:.2}, apache_avro_read_deser {alloc_dec_deser:.2}"
+        "decode: typed_kafka {alloc_dec_ours:.2} (decode_body_into a reused value: {alloc_dec_into:.2}), hand_written {alloc_dec_hand:.2}, apache_avro_read_deser {alloc_dec_deser:.2}"
     );
 }

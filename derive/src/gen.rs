@@ -272,6 +272,26 @@ fn construct(path: TokenStream, fields: &[Field], vars: &[syn::Ident], named: bo
     }
 }
 
+/// Decodes a record's fields into `self`'s: each field's own `decode_into` (which keeps what it owns), a codec's
+/// `decode`, and `Default::default()` for skipped fields, as `decode` gives them.
+fn decode_into_fields(fields: &[Field]) -> TokenStream {
+    let rt = rt();
+    let stmts = fields.iter().map(|f| {
+        let m = &f.member;
+        let ty = &f.ty;
+        if f.attrs.skip.is_some() {
+            return quote_spanned!(ty.span()=> self.#m = ::core::default::Default::default(););
+        }
+        let name = &f.avro_name;
+        let at = quote!(.map_err(|e| e.at(#rt::PathSegment::Field(#name)))?);
+        match codec_ty(f) {
+            Some(c) => quote_spanned!(ty.span()=> self.#m = <#c as #rt::Codec<#ty>>::decode(input)#at;),
+            None => quote_spanned!(ty.span()=> <#ty as #rt::AvroDecode<'de>>::decode_into(&mut self.#m, input)#at;),
+        }
+    });
+    quote!(#(#stmts)*)
+}
+
 /// The heap a record of zero encoded size owns: its fields' (those with a mapping of their own; a codec's values
 /// are never behind a pointer of ours).
 fn zero_size_heap_sum(fields: &[Field]) -> TokenStream {
@@ -348,6 +368,12 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     };
 
     let shape = crate::shape::shape(c, &type_params);
+    let decode_into_body = match &c.body {
+        Body::Record(fields, _) => Some(decode_into_fields(fields)),
+        Body::Newtype(f) => Some(decode_into_fields(std::slice::from_ref(f))),
+        // An enum is an index; a union's branch may change: both decode anew.
+        Body::Enum(_) | Body::Union(_) => None,
+    };
     let zero_size_heap = match &c.body {
         Body::Record(fields, _) => zero_size_heap_sum(fields),
         Body::Newtype(f) => zero_size_heap_sum(std::slice::from_ref(f)),
@@ -417,6 +443,16 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
     };
     // A type that can contain itself counts its nesting, so hostile input fails with an error, not a stack overflow.
     let nested = if may_nest(c) { quote!(let _nested = #rt::encoding::enter_nested()?;) } else { quote!() };
+    let decode_into_fn = decode_into_body.map(|body| {
+        quote! {
+            #[inline]
+            fn decode_into(&mut self, input: &mut &'de [u8]) -> ::core::result::Result<(), #rt::DecodeError> {
+                #nested
+                #body
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
     let krate = match &c.attrs.krate {
         Some(path) => quote!(#path),
         None => quote!(::typed_kafka),
@@ -458,6 +494,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
                 #nested
                 #decode_body
             }
+            #decode_into_fn
         }
 
         #[automatically_derived]

@@ -218,6 +218,36 @@ pub fn get_items<'de, T>(
     }
 }
 
+/// Reads an array into `out` as [`get_items`] reads one, decoding into the items `out` already has (`item_into`)
+/// and appending the rest (`item`), then dropping any left over: the vector's capacity and its items' are kept.
+#[inline]
+pub fn get_items_into<'de, T>(
+    input: &mut &'de [u8],
+    min_item_size: usize,
+    zero_limit: usize,
+    out: &mut Vec<T>,
+    mut item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
+    mut item_into: impl FnMut(&mut T, &mut &'de [u8]) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let mut total = 0;
+    let mut len = 0;
+    loop {
+        let n = get_array_block(input, min_item_size, &mut total, zero_limit)?;
+        if n == 0 {
+            out.truncate(len);
+            return Ok(());
+        }
+        for _ in 0..n {
+            let read = match out.get_mut(len) {
+                Some(existing) => item_into(existing, input),
+                None => item(input).map(|v| out.push(v)),
+            };
+            read.map_err(|e| e.at(PathSegment::Index(len)))?;
+            len += 1;
+        }
+    }
+}
+
 /// Writes an optional value as the union `["null", T]`: branch 0 alone, or branch 1 then the value.
 #[inline]
 pub fn put_option<'a, T: 'a>(

@@ -96,7 +96,7 @@ impl<'de> AvroDecode<'de> for u64 {
 }
 
 macro_rules! string_like {
-    ($ty:ty, |$s:ident| $from:expr) => {
+    ($ty:ty, |$s:ident| $from:expr $(, into: |$this:ident, $input:ident| $into:block)?) => {
         impl AvroType for $ty {
             const MIN_SIZE: usize = 1;
             const SHAPE: &'static SchemaShape = &SchemaShape::Primitive("string");
@@ -119,11 +119,24 @@ macro_rules! string_like {
                 let $s = enc::get_str(input)?;
                 Ok($from)
             }
+            $(
+                #[inline]
+                fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+                    let ($this, $input) = (self, input);
+                    $into
+                }
+            )?
         }
     };
 }
 
-string_like!(String, |s| s.to_owned());
+// A `String` decoded into keeps its capacity.
+string_like!(String, |s| s.to_owned(), into: |this, input| {
+    let s = enc::get_str(input)?;
+    this.clear();
+    this.push_str(s);
+    Ok(())
+});
 string_like!(Box<str>, |s| s.into());
 string_like!(Arc<str>, |s| s.into());
 
@@ -241,6 +254,21 @@ impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
     fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
         enc::get_option(input, T::decode)
     }
+
+    #[inline]
+    fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+        if enc::get_union_index(input, 2)? == 0 {
+            *self = None;
+            return Ok(());
+        }
+        match self {
+            Some(v) => v.decode_into(input),
+            None => {
+                *self = Some(T::decode(input)?);
+                Ok(())
+            }
+        }
+    }
 }
 
 macro_rules! transparent {
@@ -270,8 +298,17 @@ macro_rules! transparent {
             fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
                 T::decode(input).map($ty::new)
             }
+            transparent!(@into $ty);
         }
     )*};
+    // A `Box` decoded into keeps its allocation; an `Arc` or `Rc` may be shared, so it gets a new one.
+    (@into Box) => {
+        #[inline]
+        fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+            (**self).decode_into(input)
+        }
+    };
+    (@into $other:ident) => {};
 }
 
 transparent!(Box: 0, Arc: 2 * std::mem::size_of::<usize>(), Rc: 2 * std::mem::size_of::<usize>());
@@ -302,8 +339,17 @@ macro_rules! array_like {
             fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError> {
                 enc::get_items(input, T::MIN_SIZE, enc::zero_size_item_limit::<T>(), T::decode).map($ty::from)
             }
+            array_like!(@into $ty);
         }
     };
+    // A `Vec` decoded into keeps its capacity and decodes into the items it already has.
+    (@into Vec) => {
+        fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+            let limit = enc::zero_size_item_limit::<T>();
+            enc::get_items_into(input, T::MIN_SIZE, limit, self, T::decode, T::decode_into)
+        }
+    };
+    (@into $other:ident) => {};
 }
 
 array_like!(Vec);
@@ -383,6 +429,14 @@ impl<'de, T: AvroDecode<'de>, S: BuildHasher + Default> AvroDecode<'de> for Hash
             out.insert(k, v);
         })?;
         Ok(out)
+    }
+
+    /// Keeps the table's capacity (the entries are decoded anew).
+    fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+        self.clear();
+        decode_entries(input, |k, v| {
+            self.insert(k, v);
+        })
     }
 }
 

@@ -333,6 +333,16 @@ pub(crate) fn item_violations<'a, T: 'a>(
 pub trait AvroDecode<'de>: AvroType + Sized {
     /// Reads one value, advancing `input` past it.
     fn decode(input: &mut &'de [u8]) -> Result<Self, DecodeError>;
+
+    /// Reads one value into `self`, reusing what `self` owns where it can (a `String`'s and a `Vec`'s capacity,
+    /// and the records, strings and vectors inside them), as prost's `merge` does: for a reader that decodes
+    /// record after record into one value. The value is the one [`decode`](Self::decode) would return, with
+    /// every limit in force; after an error, `self` is a valid value but unspecified.
+    #[inline]
+    fn decode_into(&mut self, input: &mut &'de [u8]) -> Result<(), DecodeError> {
+        *self = Self::decode(input)?;
+        Ok(())
+    }
 }
 
 /// A mapping of `T` other than its natural one, chosen by a field attribute: `C` in `<C as Codec<T>>` is a marker
