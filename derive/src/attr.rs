@@ -179,6 +179,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) doc: Option<String>,
     pub(crate) aliases: Vec<Spanned<String>>,
     pub(crate) bytes: Option<Span>,
+    /// `Vec<u8>` as an Avro array of ints, chosen explicitly (peers read it as a list of numbers).
+    pub(crate) int_array: Option<Span>,
     pub(crate) fixed: Option<Span>,
     pub(crate) logical: Option<Spanned<String>>,
     pub(crate) decimal: Option<(u32, u32, Span)>,
@@ -361,6 +363,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 out.aliases.extend(aliases_value(&meta)?);
             } else if meta.path.is_ident("bytes") {
                 set(cx, &mut out.bytes, span, span, "bytes");
+            } else if meta.path.is_ident("int_array") {
+                set(cx, &mut out.int_array, span, span, "int_array");
             } else if meta.path.is_ident("fixed") {
                 set(cx, &mut out.fixed, span, span, "fixed");
             } else if meta.path.is_ident("logical") {
@@ -396,7 +400,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 return Err(unknown(
                     &meta,
                     "field",
-                    "rename, default, default_json, skip, doc, aliases, bytes, fixed, logical, decimal",
+                    "rename, default, default_json, skip, doc, aliases, bytes, int_array, fixed, logical, decimal",
                 ));
             }
             Ok(())

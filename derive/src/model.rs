@@ -284,6 +284,20 @@ fn field(cx: &Ctxt, member: syn::Member, f: &syn::Field, rename_all: Option<attr
             cx.error(span, "`bytes` applies to Vec<u8> or Option<Vec<u8>> fields");
         }
     }
+    let is_byte_vec = vec_inner(option_inner(&f.ty).unwrap_or(&f.ty)).is_some_and(|t| is_ident(t, "u8"));
+    if let Some(span) = attrs.int_array {
+        selected.push(("int_array", span));
+        if !is_byte_vec {
+            cx.error(span, "`int_array` applies to Vec<u8> or Option<Vec<u8>> fields");
+        }
+    } else if is_byte_vec && attrs.bytes.is_none() && attrs.skip.is_none() {
+        // A silent `array<int>` is what Java's byte[] and Python's bytes peers would read as a list of numbers.
+        cx.error(
+            f.ty.span(),
+            "a Vec<u8> field needs its Avro type chosen: #[kafka(bytes)] for `bytes` (Java's byte[], Python's \
+             bytes), or #[kafka(int_array)] for an array of ints",
+        );
+    }
     if let Some(span) = attrs.fixed {
         selected.push(("fixed", span));
         if is_ident(base, "u64") {

@@ -450,3 +450,23 @@ fn canonical_form_strips_logical_type_attributes_as_the_specification_says() {
         r#"{"name":"Logical","type":"record","fields":[{"name":"amount","type":"bytes"},{"name":"id","type":"string"},{"name":"at","type":["null","long"]}]}"#
     );
 }
+
+#[test]
+fn a_byte_vector_is_bytes_or_an_int_array_as_chosen() {
+    #[derive(KafkaRecord)]
+    #[allow(dead_code)]
+    struct Upload {
+        #[kafka(bytes)]
+        data: Vec<u8>,
+        #[kafka(int_array)]
+        levels: Vec<u8>,
+        #[kafka(int_array)]
+        maybe_levels: Option<Vec<u8>>,
+    }
+    let json: serde_json::Value = serde_json::from_str(Upload::schema().unwrap().json()).unwrap();
+    let types: Vec<String> = json["fields"].as_array().unwrap().iter().map(|f| f["type"].to_string()).collect();
+    assert_eq!(
+        types,
+        [r#""bytes""#, r#"{"items":"int","type":"array"}"#, r#"["null",{"items":"int","type":"array"}]"#]
+    );
+}

@@ -39,7 +39,8 @@
 //! ## Mapping
 //! `bool`→boolean; `i8`/`i16`/`i32`/`u8`/`u16`→int; `i64`/`u32`→long; `u64`→long (values above `i64::MAX` are an
 //! encode error; `#[kafka(fixed)]` maps it to an 8-byte fixed); `f32`→float; `f64`→double;
-//! `String`/`&str`/`Box<str>`/`Arc<str>`/`Cow<str>`→string; `Vec<u8>`→bytes with `#[kafka(bytes)]`;
+//! `String`/`&str`/`Box<str>`/`Arc<str>`/`Cow<str>`→string; `Vec<u8>`→bytes with `#[kafka(bytes)]`
+//! (or an array of ints with `#[kafka(int_array)]`: one of the two is required, as peers read them differently);
 //! `[u8; N]`→fixed named `fixed_N`; `Option<T>`→`["null", T]` with default null; `Vec<T>`/`VecDeque<T>`→array;
 //! `HashMap<String, T>`/`BTreeMap<String, T>`→map; `Box`/`Arc`/`Rc<T>`→T; structs→records (a named type is defined
 //! once per schema and referenced by full name afterwards; recursion through `Box`, `Option<Box<T>>`, `Vec<T>`);
@@ -62,7 +63,7 @@
 //!   parameter that an encoded field uses gets `AvroType` / `AvroDecode<'de>`);
 //! - field: `rename`, `default = <literal>` / `default = null` / `default_json = "<JSON>"` (checked against the
 //!   field's schema at compile time where the type shows it), `skip` (the type must be `Default`), `doc`, `aliases`,
-//!   `bytes`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`;
+//!   `bytes`, `int_array`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`;
 //! - variant: `rename`, `aliases`, `default` (the enum's default symbol, for evolution).
 //!
 //! Doc comments become `doc` unless `doc = "..."` overrides them.
