@@ -73,7 +73,8 @@ pub enum Service {
     Kafka,
     /// Three KRaft nodes (broker + controller each), replication factor 3, `min.insync.replicas=2`.
     Cluster,
-    /// The Confluent-compatible schema registry (in-memory storage, global compatibility BACKWARD at start).
+    /// The Confluent-compatible schema registry (an H2 database in its state directory, so that schema IDs survive
+    /// a restart as the brokers' records do; global compatibility BACKWARD at start).
     Registry,
 }
 
@@ -482,6 +483,8 @@ impl Stack {
     /// Stops the given services and deletes their data (the broker logs and KRaft metadata), so the next start is
     /// a fresh cluster.
     pub fn clean(&self, services: &[Service]) -> Result<(), StackError> {
+        let services = Self::cleaned_together(services);
+        let services = services.as_slice();
         self.down(services)?;
         let _lock = self.lock()?;
         for &service in services {
@@ -491,6 +494,21 @@ impl Stack {
             }
         }
         Ok(())
+    }
+
+    /// What [`clean`](Self::clean) removes for `services`: the registry's schemas and the brokers' records go
+    /// together, since records name their schemas by ID: cleaning the registry alone would let new schemas take
+    /// the IDs that records still in a topic point at.
+    pub fn cleaned_together(services: &[Service]) -> Vec<Service> {
+        let mut out = services.to_vec();
+        if services.contains(&Service::Registry) {
+            for broker in [Service::Kafka, Service::Cluster] {
+                if !out.contains(&broker) {
+                    out.push(broker);
+                }
+            }
+        }
+        out
     }
 
     /// Sends `signal` to one process of `service`, by its name in [`Stack::status`] (`kafka`, `cluster-node-2`,

@@ -322,10 +322,20 @@ fn run() -> Result<ExitCode, String> {
             eprintln!("stack: stopped {}", names(&stopped));
             ExitCode::SUCCESS
         }),
-        "clean" => stack.clean(&services(rest, &all)?).map(|_| {
-            eprintln!("stack: stopped and removed the data of {}", names(&services(rest, &all).unwrap_or_default()));
-            ExitCode::SUCCESS
-        }),
+        "clean" => {
+            let asked = services(rest, &all)?;
+            let cleaned = Stack::cleaned_together(&asked);
+            stack.clean(&asked).map(|_| {
+                if cleaned.len() > asked.len() {
+                    eprintln!(
+                        "stack: the registry's schema IDs and the brokers' records go together: cleaning {} too",
+                        names(&cleaned[asked.len()..])
+                    );
+                }
+                eprintln!("stack: stopped and removed the data of {}", names(&cleaned));
+                ExitCode::SUCCESS
+            })
+        }
         "status" => status(&stack).map(|_| ExitCode::SUCCESS),
         "env" => {
             print_env(&stack, &all);

@@ -349,9 +349,18 @@ fn java(cfg: &StackConfig, initial: &str, max: &str) -> Command {
     c
 }
 
+/// The registry's database: an H2 file in its state directory, so that schema IDs live as long as the brokers'
+/// data does (an in-memory registry starts its IDs again at 1 after a restart, and records already in a topic
+/// would then point at whatever schema is registered first).
+pub(crate) fn registry_database(dir: &Path) -> PathBuf {
+    dir.join("data").join("registry")
+}
+
 fn registry_command(cfg: &StackConfig, jar: &Path, p: &Proc) -> Command {
     let mut c = java(cfg, "128m", "384m");
-    c.arg(format!("-Dquarkus.http.port={}", p.ports[0]))
+    let db = process::absolute(&registry_database(&p.dir));
+    c.arg(format!("-Dapicurio.datasource.url=jdbc:h2:file:{};DB_CLOSE_ON_EXIT=FALSE", db.display()))
+        .arg(format!("-Dquarkus.http.port={}", p.ports[0]))
         .arg("-Dquarkus.http.host=127.0.0.1")
         // Confluent's delete endpoints need Apicurio's deletion switches on.
         .arg("-Dapicurio.rest.deletion.group.enabled=true")

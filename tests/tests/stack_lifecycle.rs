@@ -130,3 +130,71 @@ fn a_broker_whose_port_was_taken_as_it_started_is_started_again() {
     assert_eq!(report.endpoints.bootstrap_servers, "127.0.0.1:28192");
     assert!(stack.down(&[Service::Kafka]).expect("down").contains(&Service::Kafka));
 }
+
+/// Version 1 of the value the persistence test writes.
+#[derive(typed_kafka::KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "lifecycle")]
+struct Parcel {
+    id: i64,
+    label: String,
+}
+
+typed_kafka::topic! { PARCELS: "lifecycle-parcels", key: String, value: Parcel; }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_ids_survive_a_restart_as_the_records_do() {
+    use std::time::Duration;
+    use typed_kafka::config::ProducerConfig;
+    use typed_kafka::consumer::{StartAt, TypedConsumer};
+    use typed_kafka::registry::client::{Normalization, UnregisteredSchema};
+    use typed_kafka::{Producer, Record, SchemaRegistryClient};
+
+    let stack = private_stack("persist", 28481, 28492);
+    let services = [Service::Kafka, Service::Registry];
+    let endpoints = stack.up(&services).expect("up").endpoints;
+    let registry = || SchemaRegistryClient::builder([endpoints.registry_url.as_str()]).build().expect("client");
+    let topic = typed_kafka_tests::unique("lifecycle-parcels");
+    typed_kafka_tests::create_topic(&endpoints.bootstrap_servers, &topic, 1, 1).await;
+
+    // Records written with the type's schema, registered by the producer.
+    let written: Vec<Parcel> = (0..5).map(|i| Parcel { id: i, label: format!("parcel {i}") }).collect();
+    {
+        let config = ProducerConfig::builder(endpoints.bootstrap_servers.as_str()).build().expect("config");
+        let producer = Producer::builder(config).registry(registry()).build().expect("producer");
+        let parcels = producer.topic(PARCELS).name(&topic).bind().await.expect("bind");
+        for p in &written {
+            parcels.send(Record::new(p.clone()).key(p.id.to_string())).await.expect("delivered");
+        }
+        producer.close(Duration::from_secs(10)).await;
+    }
+    let first_id = registry().latest_version_cached(&format!("{topic}-value")).await.expect("registered").id;
+
+    // Both servers stop and start again; another subject registers a schema: it must not take the first one's ID.
+    stack.down(&services).expect("down");
+    let endpoints = stack.up(&services).expect("up again").endpoints;
+    let registry = SchemaRegistryClient::builder([endpoints.registry_url.as_str()]).build().expect("client");
+    let other = UnregisteredSchema::avro(
+        r#"{"type":"record","name":"Intruder","fields":[{"name":"x","type":"double"},{"name":"y","type":"double"}]}"#,
+    );
+    let other_id = registry.register("lifecycle-other-value", &other, Normalization::AsGiven).await.expect("register");
+    assert_ne!(other_id, first_id, "the restarted registry handed out an ID already in use");
+
+    // Every record reads back with the schema it was written with.
+    let consumer = TypedConsumer::<PARCELS, Parcel>::builder(endpoints.bootstrap_servers.as_str(), registry)
+        .name(&topic)
+        .build()
+        .expect("consumer");
+    consumer.assign_all(StartAt::Beginning).await.expect("assigned");
+    let mut read = Vec::new();
+    while read.len() < written.len() {
+        let record = consumer.poll(Duration::from_secs(60)).await.expect("a record in time").expect("decodes");
+        read.push(record.value.expect("a value"));
+    }
+    assert_eq!(read, written);
+
+    // Cleaning the registry cleans the brokers' data with it.
+    assert_eq!(
+        typed_kafka_stack::Stack::cleaned_together(&[Service::Registry]),
+        [Service::Registry, Service::Kafka, Service::Cluster]
+    );
+}
