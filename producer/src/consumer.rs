@@ -1,5 +1,6 @@
 //! A small typed consumer: reads a typed topic's records back into its key and value types through the
-//! registry (schema resolution included), with each record's partition, offset, timestamp and headers.
+//! registry (schema resolution included), with each record's partition, offset, timestamp and headers, the schema
+//! IDs its key and value were written with, and their bytes as they were in the topic.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -29,10 +30,11 @@ use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::Headers as _;
+use typed_kafka_avro::{SchemaId, wire};
 use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient};
 
 use crate::record::{Headers, Timestamp};
-use crate::topic::{KeyFormat, KeyOf, KeyReadError, Topic, ValueOf};
+use crate::topic::{KeyFormat, KeyKind, KeyOf, KeyReadError, Topic, ValueOf};
 
 /// Why a record could not be read, or the consumer could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,53 @@ pub struct Consumed<K, V> {
     pub timestamp: Option<Timestamp>,
     /// The headers.
     pub headers: Headers,
+    /// The schema ID an Avro key was written with (from its framing); `None` for plain keys and no key.
+    pub key_schema_id: Option<SchemaId>,
+    /// The schema ID the value was written with (from its framing); `None` for a tombstone. Two records of one
+    /// topic written with different schemas of the subject tell apart by it, without a header of their own.
+    pub value_schema_id: Option<SchemaId>,
+    /// The key's bytes as they were in the topic, for forwarding or auditing.
+    pub raw_key: Option<Vec<u8>>,
+    /// The value's bytes as they were in the topic (framed), for forwarding or auditing.
+    pub raw_value: Option<Vec<u8>>,
+}
+
+/// A record as it arrived, copied out of librdkafka's buffer once (so that nothing borrows the consumer while the
+/// key and value are read through the registry).
+struct Incoming {
+    partition: i32,
+    offset: i64,
+    timestamp: Option<Timestamp>,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Headers,
+}
+
+impl Incoming {
+    fn copy<M: Message>(m: &M) -> Incoming {
+        let mut headers = Headers::new();
+        if let Some(h) = m.headers() {
+            for header in h.iter() {
+                match header.value {
+                    Some(v) => headers.insert(header.key, v),
+                    None => headers.insert_null(header.key),
+                };
+            }
+        }
+        let timestamp = match m.timestamp() {
+            rdkafka::Timestamp::CreateTime(t) => Some(Timestamp::CreateTime(t)),
+            rdkafka::Timestamp::LogAppendTime(t) => Some(Timestamp::LogAppendTime(t)),
+            rdkafka::Timestamp::NotAvailable => None,
+        };
+        Incoming {
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp,
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers,
+        }
+    }
 }
 
 /// Where reading starts in each assigned partition.
@@ -236,17 +285,17 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
 
     /// The next record, waiting at most `timeout`; `None` when none arrived in time.
     pub async fn poll(&self, timeout: Duration) -> Option<Result<Consumed<KeyOf<T>, V>, ConsumeError>> {
-        let message = match tokio::time::timeout(timeout, self.consumer.recv()).await {
+        let incoming = match tokio::time::timeout(timeout, self.consumer.recv()).await {
             Err(_) => return None,
             Ok(Err(e)) => return Some(Err(ConsumeError::Kafka(e.to_string()))),
-            Ok(Ok(m)) => m.detach(),
+            Ok(Ok(m)) => Incoming::copy(&m),
         };
-        Some(self.read(&message).await)
+        Some(self.read(incoming).await)
     }
 
-    async fn read(&self, m: &rdkafka::message::OwnedMessage) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
-        let (partition, offset) = (m.partition(), m.offset());
-        let key = match m.key() {
+    async fn read(&self, m: Incoming) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
+        let Incoming { partition, offset, timestamp, key: raw_key, value: raw_value, headers } = m;
+        let key = match &raw_key {
             None => None,
             Some(bytes) => Some(
                 <T::Key as KeyFormat>::read(&self.key_reader, &self.topic, bytes)
@@ -254,7 +303,7 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
                     .map_err(|source| ConsumeError::Key { partition, offset, source })?,
             ),
         };
-        let value = match m.payload() {
+        let value = match &raw_value {
             None => None,
             Some(bytes) => {
                 Some(self.values.deserialize(&self.topic, bytes).await.map_err(|source| ConsumeError::Value {
@@ -264,21 +313,24 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
                 })?)
             }
         };
-        let mut headers = Headers::new();
-        if let Some(h) = m.headers() {
-            for header in h.iter() {
-                match header.value {
-                    Some(v) => headers.insert(header.key, v),
-                    None => headers.insert_null(header.key),
-                };
-            }
-        }
-        let timestamp = match m.timestamp() {
-            rdkafka::Timestamp::CreateTime(t) => Some(Timestamp::CreateTime(t)),
-            rdkafka::Timestamp::LogAppendTime(t) => Some(Timestamp::LogAppendTime(t)),
-            rdkafka::Timestamp::NotAvailable => None,
+        let framed_id = |bytes: &Option<Vec<u8>>| bytes.as_deref().and_then(|b| wire::split(b).ok()).map(|(id, _)| id);
+        let key_schema_id = match <T::Key as KeyFormat>::KIND {
+            KeyKind::Avro => framed_id(&raw_key),
+            KeyKind::Plain | KeyKind::None => None,
         };
-        Ok(Consumed { key, value, partition, offset, timestamp, headers })
+        let value_schema_id = framed_id(&raw_value);
+        Ok(Consumed {
+            key,
+            value,
+            partition,
+            offset,
+            timestamp,
+            headers,
+            key_schema_id,
+            value_schema_id,
+            raw_key,
+            raw_value,
+        })
     }
 
     /// Commits the position after `record` for the consumer's group.

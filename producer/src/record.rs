@@ -31,6 +31,12 @@ impl Headers {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_deref())
     }
 
+    /// The value of the last header named `name` (as Java's `Headers.lastHeader` reads it): `None` when there is
+    /// no such header or it has no value. [`get`](Self::get) tells those two apart, for the first one.
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+    }
+
     /// Every header, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_deref()))

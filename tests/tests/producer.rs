@@ -709,8 +709,18 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
     assert_eq!(got[0].key.as_ref(), Some(&key), "Avro keys read back through the registry");
     assert_eq!(got[0].value, Some(reading(1)));
     assert_eq!(got[0].headers.get("h"), Some(Some(&b"v"[..])));
+    assert_eq!((got[0].headers.value("h"), got[0].headers.value("absent")), (Some(&b"v"[..]), None));
     assert!(matches!(got[0].timestamp, Some(Timestamp::CreateTime(_))));
+    // The schema IDs the key and value were written with, and their bytes as they were in the topic.
+    let registered = |subject: String| async move { registry().latest_version_cached(&subject).await.unwrap().id };
+    let (key_id, value_id) = (registered(format!("{name}-key")).await, registered(format!("{name}-value")).await);
+    assert_eq!((got[0].key_schema_id, got[0].value_schema_id), (Some(key_id), Some(value_id)));
+    let raw_value = got[0].raw_value.as_deref().expect("the value's bytes");
+    assert_eq!(typed_kafka::avro::wire::split(raw_value).unwrap(), (value_id, &raw_value[5..]));
+    assert_eq!(Reading::decode_body(&raw_value[5..]).unwrap(), reading(1));
+    assert_eq!(typed_kafka::avro::wire::split(got[0].raw_key.as_deref().unwrap()).unwrap().0, key_id);
     assert_eq!(got[1].value, None, "a tombstone");
+    assert_eq!((got[1].value_schema_id, got[1].raw_value.as_ref()), (None, None));
     assert_eq!(got[1].key.as_ref(), Some(&key));
 
     // Plain keys come back in the standard deserializers' formats.
@@ -723,6 +733,8 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
         .unwrap();
     consumer.assign_all(StartAt::Beginning).await.unwrap();
     let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
+    assert_eq!(record.key_schema_id, None, "a plain key has no schema");
+    assert_eq!(record.raw_key.as_deref(), Some(&i64::MIN.to_be_bytes()[..]), "Kafka's LongSerializer format");
     assert_eq!((record.key, record.value), (Some(i64::MIN), Some(reading(2))));
 }
 
