@@ -16,6 +16,9 @@ use crate::schema::{SchemaError, SchemaInfo, SchemaWriter};
 ///   `Vec<u8>` (no allocation once the buffer has grown);
 /// - [`AvroDecode::decode`](AvroDecode::decode): reads data written with the same schema, bounds-checked.
 ///
+/// The mapping of Rust types and the `#[kafka(...)]` attributes are listed on the `typed_kafka` crate's front page
+/// (sections *Mapping* and *Attributes*).
+///
 /// Data-carrying enums become unions: each variant is one branch, a variant with named fields (or several unnamed
 /// ones) a record named after the variant, a variant with one unnamed field that field's own schema, a unit
 /// variant an empty record named after the variant.

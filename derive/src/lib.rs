@@ -15,7 +15,9 @@ mod topic;
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
-/// Derives `AvroType`, `AvroDecode` and `KafkaRecord`. See `typed_kafka::KafkaRecord` for the attributes.
+/// Derives `AvroType`, `AvroDecode` and `KafkaRecord`. The mapping of Rust types to Avro and every attribute
+/// (`#[kafka(...)]` on containers, fields and variants) are listed on the `typed_kafka` crate's front page, in its
+/// sections *Mapping* and *Attributes*; `derive/tests/ui/` shows each compile error.
 #[proc_macro_derive(KafkaRecord, attributes(kafka))]
 pub fn derive_kafka_record(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -3,8 +3,16 @@
 //! This is the crate to depend on; it re-exports the others:
 //! - [`avro`] (`typed-kafka-avro`): the schema model, the codec runtime and the Confluent wire framing, no I/O;
 //! - `#[derive(KafkaRecord)]` (`typed-kafka-derive`);
-//! - [`registry`] (`typed-kafka-registry`, cargo feature `registry`, on by default): the schema registry client and
-//!   framed (de)serialization.
+#![cfg_attr(
+    feature = "registry",
+    doc = "- [`registry`] (`typed-kafka-registry`, cargo feature `registry`, on by default): the schema registry \
+           client and framed (de)serialization."
+)]
+#![cfg_attr(
+    not(feature = "registry"),
+    doc = "- `registry` (`typed-kafka-registry`, cargo feature `registry`, on by default, off in this build): the \
+           schema registry client and framed (de)serialization."
+)]
 //!
 //! With `default-features = false` only the derive and the codec are compiled: no tokio, no HTTP client.
 //!
@@ -68,9 +76,9 @@
 //!
 //! Doc comments become `doc` unless `doc = "..."` overrides them.
 #![warn(missing_docs)]
-// The crate docs link the `registry` module, which only the `registry` feature compiles.
-#![cfg_attr(not(feature = "registry"), allow(rustdoc::broken_intra_doc_links))]
 
+// Inlined, so that these docs show (and link) the modules whether or not the crates' own docs are built.
+#[doc(inline)]
 pub use typed_kafka_avro as avro;
 pub use typed_kafka_avro::{
     AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, FramingError, KafkaRecord, PathSegment,
@@ -111,6 +119,7 @@ pub use producer::{Delivery, ProduceError, Producer, ProducerBuilder, SendError,
 pub use record::{Headers, Record, RecordMetadata, Timestamp};
 
 #[cfg(feature = "registry")]
+#[doc(inline)]
 pub use typed_kafka_registry as registry;
 #[cfg(feature = "registry")]
 pub use typed_kafka_registry::{

@@ -9,6 +9,7 @@
 //! cargo stack test [cargo test args...]         the whole test suite against a stack started for it
 //! cargo stack asan                              the producer's tests under AddressSanitizer (nightly)
 //! cargo stack fuzz [seconds]                     every fuzz target under AddressSanitizer, each for 60 s (nightly)
+//! cargo stack docs                               typed-kafka's docs per feature set, no broken or unrendered link
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -88,6 +89,73 @@ fn cargo_step(what: &str, args: &[&str], extra: &[String]) -> bool {
             false
         }
     }
+}
+
+/// Builds `typed-kafka`'s docs for each feature set the README names, with broken intra-doc links denied, and
+/// refuses a page where a link rendered as literal brackets (`[`avro`]`): rustdoc drops a link it resolved but
+/// cannot point anywhere (an item of a crate whose docs are not built) without a warning.
+fn docs_check() -> bool {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = typed_kafka_stack::workspace_root();
+    let sets: [(&str, &[&str]); 3] = [
+        ("default features", &[]),
+        ("the codec only", &["--no-default-features"]),
+        ("the registry without librdkafka", &["--no-default-features", "--features", "registry"]),
+    ];
+    for (what, features) in sets {
+        let status = Command::new(&cargo)
+            .args(["doc", "--quiet", "--no-deps", "-p", "typed-kafka"])
+            .args(features)
+            .env("RUSTDOCFLAGS", "-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links")
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("stack test: the docs with {what} have broken links (or do not build)");
+            return false;
+        }
+        let unlinked = unlinked_brackets(&root.join("target/doc/typed_kafka"));
+        if !unlinked.is_empty() {
+            eprintln!("stack test: the docs with {what} show links as literal brackets: {}", unlinked.join(", "));
+            return false;
+        }
+    }
+    true
+}
+
+/// Pages under `dir` with a code span in literal brackets (a link rustdoc could not render), as `page: [name]`.
+fn unlinked_brackets(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "html")
+                && let Ok(html) = std::fs::read_to_string(&path)
+            {
+                // Our own docs only: the trait and blanket implementations quote other crates' docs, whose links
+                // point at crates not documented here.
+                let own = [
+                    "id=\"trait-implementations\"",
+                    "id=\"synthetic-implementations\"",
+                    "id=\"blanket-implementations\"",
+                ]
+                .iter()
+                .filter_map(|marker| html.find(marker))
+                .min()
+                .map_or(html.as_str(), |end| &html[..end]);
+                for (at, _) in own.match_indices("[<code>") {
+                    let rest = &own[at..];
+                    if let Some(end) = rest.find("</code>]") {
+                        let name = rest[7..end].to_string();
+                        found.push(format!("{}: [{name}]", path.strip_prefix(dir).unwrap_or(&path).display()));
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The producer's tests that AddressSanitizer runs: its unit and mock tests, and the real-broker tests of its core
@@ -253,7 +321,8 @@ fn asan() -> Result<ExitCode, StackError> {
 }
 
 /// Builds the tests first (so the JVMs do not compete with the compiler), checks that the fuzz targets (their own
-/// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile, starts the stack the
+/// workspace, run with nightly) and `typed-kafka`'s smaller feature sets still compile and that its docs for each
+/// have no broken or unrendered link, starts the stack the
 /// environment does not point elsewhere, runs `cargo test --workspace`, then the AddressSanitizer pass and the
 /// fuzz pass (unless test arguments were given), then stops every service that was not running before.
 fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
@@ -279,6 +348,9 @@ fn test(stack: &Stack, extra: &[String]) -> Result<ExitCode, StackError> {
         if !cargo_step(&format!("checking typed-kafka with {what}"), &args, &[]) {
             return Ok(ExitCode::FAILURE);
         }
+    }
+    if !docs_check() {
+        return Ok(ExitCode::FAILURE);
     }
     let running_before = stack.running().unwrap_or_default();
     let t = Instant::now();
@@ -343,6 +415,7 @@ fn run() -> Result<ExitCode, String> {
         }
         "test" => test(&stack, rest),
         "asan" => asan(),
+        "docs" => return Ok(if docs_check() { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         "fuzz" => {
             let seconds = fuzz_seconds(rest.first())?;
             return Ok(if fuzz_pass(seconds) { ExitCode::SUCCESS } else { ExitCode::FAILURE });
@@ -350,7 +423,7 @@ fn run() -> Result<ExitCode, String> {
         _ => {
             eprintln!(
                 "usage: cargo stack up|down|clean [kafka|cluster|registry ...] | status | env | test [cargo test args] | asan \
-                 | fuzz [seconds]"
+                 | fuzz [seconds] | docs"
             );
             Ok(if cmd == "help" || cmd == "--help" { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
