@@ -739,21 +739,12 @@ mod tests {
         }
     }
 
-    /// A registry whose `GET /schemas/ids/{id}` answers `schema` as the schema text.
+    /// A registry whose `GET /schemas/ids/{id}` answers `schema` as the schema text (10 requests at most).
     fn registry_serving(
         schema: String,
         configure: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder,
     ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
-        let body = serde_json::json!({ "schema": schema }).to_string();
-        let (url, seen) = serve(10, move |conn, _, _| {
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = conn.write_all(body.as_bytes());
-        });
-        (configure(SchemaRegistryClient::builder([url]).max_retries(0)).build().expect("a valid client"), seen)
+        registry_serving_many(10, schema, configure)
     }
 
     fn framed(id: u32, v: i32) -> Vec<u8> {
