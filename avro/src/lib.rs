@@ -24,7 +24,7 @@ pub mod wire;
 pub use codec::{AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, PathSegment};
 pub use record::KafkaRecord;
 pub use schema::{SchemaError, SchemaInfo};
-pub use wire::{FramingError, SchemaId};
+pub use wire::{FramingError, SchemaGuid, SchemaId, SchemaRef};
 
 /// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.
 #[doc(hidden)]

@@ -1,4 +1,6 @@
-//! The Confluent wire format: magic byte `0`, the schema ID as a big-endian `u32`, then the Avro body.
+//! The Confluent wire format: magic byte `0`, the schema ID as a big-endian `u32`, then the Avro body; and the
+//! newer header framing, where the body is bare and a header (`__value_schema_id`, `__key_schema_id`) names the
+//! schema: a version byte, then a 16-byte GUID (version 1) or a 4-byte ID (version 0).
 
 use std::fmt;
 
@@ -24,6 +26,68 @@ impl From<u32> for SchemaId {
     }
 }
 
+/// The header Confluent's serializers name a value's schema in, when they frame by header.
+pub const VALUE_SCHEMA_ID_HEADER: &str = "__value_schema_id";
+/// The header Confluent's serializers name a key's schema in, when they frame by header.
+pub const KEY_SCHEMA_ID_HEADER: &str = "__key_schema_id";
+
+/// A schema registry's globally unique identifier of a schema (Confluent Platform 8.1+), as a schema-ID header
+/// carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SchemaGuid(pub [u8; 16]);
+
+impl fmt::Display for SchemaGuid {
+    /// The 8-4-4-4-12 hexadecimal form the registry's `GET /schemas/guids/{guid}` takes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How a record names its writer schema: by ID (the classic framing, or a version-0 header) or by GUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SchemaRef {
+    /// A registry ID.
+    Id(SchemaId),
+    /// A registry GUID.
+    Guid(SchemaGuid),
+}
+
+impl fmt::Display for SchemaRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaRef::Id(id) => write!(f, "{id}"),
+            SchemaRef::Guid(guid) => write!(f, "GUID {guid}"),
+        }
+    }
+}
+
+impl From<SchemaId> for SchemaRef {
+    fn from(id: SchemaId) -> SchemaRef {
+        SchemaRef::Id(id)
+    }
+}
+
+/// Reads a schema-ID header's value: version byte `1` then a 16-byte GUID, or `0` then a 4-byte big-endian ID.
+pub fn schema_ref_from_header(value: &[u8]) -> Result<SchemaRef, FramingError> {
+    match value {
+        [1, guid @ ..] if guid.len() >= 16 => {
+            let mut g = [0u8; 16];
+            g.copy_from_slice(&guid[..16]);
+            Ok(SchemaRef::Guid(SchemaGuid(g)))
+        }
+        [0, a, b, c, d, ..] => Ok(SchemaRef::Id(SchemaId(u32::from_be_bytes([*a, *b, *c, *d])))),
+        [version @ (0 | 1), ..] => Err(FramingError::ShortHeader { version: *version, len: value.len() }),
+        [version, ..] => Err(FramingError::HeaderVersion { found: *version }),
+        [] => Err(FramingError::ShortHeader { version: 0, len: 0 }),
+    }
+}
+
 /// A payload that is not in the Confluent wire format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -39,6 +103,20 @@ pub enum FramingError {
     MagicByte {
         /// The byte found.
         found: u8,
+    },
+    /// A schema-ID header whose version byte is neither 0 (an ID) nor 1 (a GUID).
+    #[error("schema-ID header version {found}, expected 0 (an ID) or 1 (a GUID)")]
+    HeaderVersion {
+        /// The byte found.
+        found: u8,
+    },
+    /// A schema-ID header too short for its version (5 bytes for an ID, 17 for a GUID).
+    #[error("schema-ID header of {len} byte(s), too short for version {version}")]
+    ShortHeader {
+        /// The version byte (0 when the header is empty).
+        version: u8,
+        /// The header's length.
+        len: usize,
     },
 }
 
@@ -73,5 +151,17 @@ mod tests {
         assert_eq!(split(&[1, 0, 0, 0, 1]), Err(FramingError::MagicByte { found: 1 }));
         assert_eq!(split(&[0, 0, 0]), Err(FramingError::TooShort { len: 3 }));
         assert_eq!(split(&[0, 0, 0, 0, 9]), Ok((SchemaId(9), &[][..])));
+    }
+
+    #[test]
+    fn schema_id_headers_name_a_guid_or_an_id() {
+        let mut guid = vec![1u8];
+        guid.extend(0x00112233_44556677_8899aabb_ccddeeffu128.to_be_bytes());
+        let SchemaRef::Guid(g) = schema_ref_from_header(&guid).unwrap() else { panic!("a GUID") };
+        assert_eq!(g.to_string(), "00112233-4455-6677-8899-aabbccddeeff");
+        assert_eq!(schema_ref_from_header(&[0, 0, 0, 1, 2]), Ok(SchemaRef::Id(SchemaId(258))));
+        assert_eq!(schema_ref_from_header(&[2, 0, 0, 0, 1]), Err(FramingError::HeaderVersion { found: 2 }));
+        assert_eq!(schema_ref_from_header(&[1, 0, 0]), Err(FramingError::ShortHeader { version: 1, len: 3 }));
+        assert_eq!(schema_ref_from_header(&[]), Err(FramingError::ShortHeader { version: 0, len: 0 }));
     }
 }

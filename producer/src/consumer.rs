@@ -30,13 +30,14 @@ use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::Headers as _;
-use typed_kafka_avro::{SchemaId, wire};
+use typed_kafka_avro::{SchemaRef, wire};
 use typed_kafka_registry::{AvroDeserializer, DeserializeError, SchemaRegistryClient};
 
 use crate::record::{Headers, Timestamp};
 use crate::topic::{KeyFormat, KeyKind, KeyOf, KeyReadError, Topic, ValueOf};
 
-/// Why a record could not be read, or the consumer could not be set up.
+/// Why a record could not be read, or the consumer could not be set up. The registry's and the deserializer's
+/// errors are boxed: they are large, and every `Result` of the consumer would otherwise carry their size.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConsumeError {
@@ -51,7 +52,7 @@ pub enum ConsumeError {
         /// The offset.
         offset: i64,
         /// Why.
-        source: KeyReadError,
+        source: Box<KeyReadError>,
     },
     /// The value at this position could not be read.
     #[error("value at partition {partition} offset {offset}: {source}")]
@@ -61,11 +62,11 @@ pub enum ConsumeError {
         /// The offset.
         offset: i64,
         /// Why.
-        source: DeserializeError,
+        source: Box<DeserializeError>,
     },
     /// The value type's schema is unusable.
     #[error(transparent)]
-    Schema(DeserializeError),
+    Schema(Box<DeserializeError>),
 }
 
 impl ConsumeError {
@@ -75,8 +76,8 @@ impl ConsumeError {
         match self {
             ConsumeError::Kafka(_) => true,
             ConsumeError::Value { source, .. } => source.is_retriable(),
-            ConsumeError::Key { source: KeyReadError::Avro(source), .. } => source.is_retriable(),
-            ConsumeError::Key { .. } | ConsumeError::Schema(_) => false,
+            ConsumeError::Key { source, .. } => matches!(&**source, KeyReadError::Avro(e) if e.is_retriable()),
+            ConsumeError::Schema(_) => false,
         }
     }
 }
@@ -97,11 +98,13 @@ pub struct Consumed<K, V> {
     pub timestamp: Option<Timestamp>,
     /// The headers.
     pub headers: Headers,
-    /// The schema ID an Avro key was written with (from its framing); `None` for plain keys and no key.
-    pub key_schema_id: Option<SchemaId>,
-    /// The schema ID the value was written with (from its framing); `None` for a tombstone. Two records of one
-    /// topic written with different schemas of the subject tell apart by it, without a header of their own.
-    pub value_schema_id: Option<SchemaId>,
+    /// The schema an Avro key was written with (its frame's ID, or its `__key_schema_id` header's GUID or ID);
+    /// `None` for plain keys and no key.
+    pub key_schema_id: Option<SchemaRef>,
+    /// The schema the value was written with (its frame's ID, or its `__value_schema_id` header's GUID or ID);
+    /// `None` for a tombstone. Two records of one topic written with different schemas of the subject tell apart
+    /// by it, without a header of their own.
+    pub value_schema_id: Option<SchemaRef>,
     /// The key's bytes as they were in the topic, for forwarding or auditing.
     pub raw_key: Option<Vec<u8>>,
     /// The value's bytes as they were in the topic (framed), for forwarding or auditing.
@@ -201,12 +204,13 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
             config.set(k, v);
         }
         let consumer: StreamConsumer = config.create().map_err(|e| ConsumeError::Kafka(e.to_string()))?;
-        let key_reader = <T::Key as KeyFormat>::reader(&self.registry).map_err(ConsumeError::Schema)?;
+        let key_reader =
+            <T::Key as KeyFormat>::reader(&self.registry).map_err(|e| ConsumeError::Schema(Box::new(e)))?;
         Ok(TypedConsumer {
             consumer: Arc::new(consumer),
             topic: self.name.as_deref().unwrap_or(T::NAME).into(),
             key_reader,
-            values: AvroDeserializer::new(self.registry).map_err(ConsumeError::Schema)?,
+            values: AvroDeserializer::new(self.registry).map_err(|e| ConsumeError::Schema(Box::new(e)))?,
             _types: PhantomData,
         })
     }
@@ -295,30 +299,38 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
 
     async fn read(&self, m: Incoming) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
         let Incoming { partition, offset, timestamp, key: raw_key, value: raw_value, headers } = m;
+        // Confluent's header framing: a schema-ID header names the schema and the body is bare.
+        let key_header = match <T::Key as KeyFormat>::KIND {
+            KeyKind::Avro => headers.value(wire::KEY_SCHEMA_ID_HEADER),
+            KeyKind::Plain | KeyKind::None => None,
+        };
+        let value_header = headers.value(wire::VALUE_SCHEMA_ID_HEADER);
         let key = match &raw_key {
             None => None,
             Some(bytes) => Some(
-                <T::Key as KeyFormat>::read(&self.key_reader, &self.topic, bytes)
+                <T::Key as KeyFormat>::read(&self.key_reader, &self.topic, key_header, bytes)
                     .await
-                    .map_err(|source| ConsumeError::Key { partition, offset, source })?,
+                    .map_err(|source| ConsumeError::Key { partition, offset, source: Box::new(source) })?,
             ),
         };
         let value = match &raw_value {
             None => None,
-            Some(bytes) => {
-                Some(self.values.deserialize(&self.topic, bytes).await.map_err(|source| ConsumeError::Value {
-                    partition,
-                    offset,
-                    source,
-                })?)
-            }
+            Some(bytes) => Some(
+                self.values
+                    .deserialize_headed(&self.topic, value_header, bytes)
+                    .await
+                    .map_err(|source| ConsumeError::Value { partition, offset, source: Box::new(source) })?,
+            ),
         };
-        let framed_id = |bytes: &Option<Vec<u8>>| bytes.as_deref().and_then(|b| wire::split(b).ok()).map(|(id, _)| id);
+        let schema_of = |header: Option<&[u8]>, bytes: &Option<Vec<u8>>| match header {
+            Some(h) => wire::schema_ref_from_header(h).ok(),
+            None => bytes.as_deref().and_then(|b| wire::split(b).ok()).map(|(id, _)| SchemaRef::Id(id)),
+        };
         let key_schema_id = match <T::Key as KeyFormat>::KIND {
-            KeyKind::Avro => framed_id(&raw_key),
+            KeyKind::Avro => raw_key.as_ref().and(schema_of(key_header, &raw_key)),
             KeyKind::Plain | KeyKind::None => None,
         };
-        let value_schema_id = framed_id(&raw_value);
+        let value_schema_id = raw_value.as_ref().and(schema_of(value_header, &raw_value));
         Ok(Consumed {
             key,
             value,

@@ -149,9 +149,15 @@ pub trait KeyFormat: Send + Sync + 'static {
     #[doc(hidden)]
     fn reader(client: &SchemaRegistryClient) -> Result<Self::Reader, DeserializeError>;
 
-    /// Reads a key back from its bytes.
+    /// Reads a key back from its bytes (and, for an Avro key framed by header, the `__key_schema_id` header's
+    /// value).
     #[doc(hidden)]
-    fn read<'a>(reader: &'a Self::Reader, topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, Self::Key>;
+    fn read<'a>(
+        reader: &'a Self::Reader,
+        topic: &'a str,
+        schema_id_header: Option<&'a [u8]>,
+        bytes: &'a [u8],
+    ) -> KeyRead<'a, Self::Key>;
 }
 
 /// A key being read (generated code's type; not for direct use).
@@ -219,8 +225,13 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
         AvroDeserializer::new(client.clone())
     }
 
-    fn read<'a>(reader: &'a AvroDeserializer<K>, topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
-        Box::pin(async move { Ok(reader.deserialize(topic, bytes).await?) })
+    fn read<'a>(
+        reader: &'a AvroDeserializer<K>,
+        topic: &'a str,
+        schema_id_header: Option<&'a [u8]>,
+        bytes: &'a [u8],
+    ) -> KeyRead<'a, K> {
+        Box::pin(async move { Ok(reader.deserialize_headed(topic, schema_id_header, bytes).await?) })
     }
 }
 
@@ -247,7 +258,7 @@ impl<K: PlainKey + FromKeyBytes + Send + Sync + 'static> KeyFormat for Plain<K> 
         Ok(())
     }
 
-    fn read<'a>(_: &'a (), _topic: &'a str, bytes: &'a [u8]) -> KeyRead<'a, K> {
+    fn read<'a>(_: &'a (), _topic: &'a str, _header: Option<&'a [u8]>, bytes: &'a [u8]) -> KeyRead<'a, K> {
         let key = K::from_key_bytes(bytes).map_err(KeyReadError::from);
         Box::pin(std::future::ready(key))
     }
@@ -278,7 +289,7 @@ impl KeyFormat for NoKey {
         Ok(())
     }
 
-    fn read<'a>(_: &'a (), _topic: &'a str, _bytes: &'a [u8]) -> KeyRead<'a, Keyless> {
+    fn read<'a>(_: &'a (), _topic: &'a str, _header: Option<&'a [u8]>, _bytes: &'a [u8]) -> KeyRead<'a, Keyless> {
         Box::pin(std::future::ready(Err(KeyReadError::Unexpected)))
     }
 }

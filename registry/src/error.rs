@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use typed_kafka_avro::{DecodeError, EncodeError, FramingError, SchemaError, SchemaId};
+use typed_kafka_avro::{DecodeError, EncodeError, FramingError, SchemaError, SchemaId, SchemaRef};
 
 /// What the schema registry answered, or why it could not be asked. Cheap to clone, so that concurrent callers
 /// sharing one request each get the error.
@@ -302,12 +302,12 @@ pub enum DeserializeError {
         source: FramingError,
     },
     /// The writer's schema could not be fetched or verified.
-    #[error("payload from topic {topic}: fetching its schema {id}: {source}")]
+    #[error("payload from topic {topic}: fetching its schema {schema}: {source}")]
     Registry {
         /// The topic.
         topic: String,
-        /// The schema ID in the frame.
-        id: SchemaId,
+        /// The schema the record names (its frame's ID, or its schema-ID header's GUID or ID).
+        schema: SchemaRef,
         /// What the registry answered.
         source: RegistryError,
     },
@@ -320,12 +320,12 @@ pub enum DeserializeError {
         source: SchemaMismatch,
     },
     /// The writer's schema is not one the type's schema can read; every break is listed.
-    #[error("payload from topic {topic} was written with schema {id}, which {type_name} cannot read: {source}")]
+    #[error("payload from topic {topic} was written with schema {schema}, which {type_name} cannot read: {source}")]
     Incompatible {
         /// The topic.
         topic: String,
-        /// The writer's schema ID.
-        id: SchemaId,
+        /// The writer's schema (by ID, or by GUID).
+        schema: SchemaRef,
         /// The reading type's schema name.
         type_name: String,
         /// The incompatibilities, with their paths (the first 100; the rest counted), shared by every refusal
@@ -333,12 +333,12 @@ pub enum DeserializeError {
         source: std::sync::Arc<typed_kafka_avro::resolve::Unresolvable>,
     },
     /// The body is not a valid Avro value of the schema.
-    #[error("payload from topic {topic} (schema {id}) does not decode: {source}")]
+    #[error("payload from topic {topic} (schema {schema}) does not decode: {source}")]
     Decode {
         /// The topic.
         topic: String,
-        /// The schema ID in the frame.
-        id: SchemaId,
+        /// The writer's schema (by ID, or by GUID).
+        schema: SchemaRef,
         /// Where and why decoding failed.
         source: DecodeError,
     },

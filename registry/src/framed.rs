@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use typed_kafka_avro::resolve::{Resolver, Unresolvable};
-use typed_kafka_avro::{AvroDecode, EncodeError, KafkaRecord, SchemaId, SchemaInfo, wire};
+use typed_kafka_avro::{AvroDecode, EncodeError, KafkaRecord, SchemaId, SchemaInfo, SchemaRef, wire};
 
 use crate::cache::{CachePolicy, LoadingCache};
 use crate::client::{Normalization, SchemaRegistryClient};
@@ -543,21 +543,21 @@ struct ReadCore {
     info: &'static SchemaInfo,
     type_name: &'static str,
     /// Bounded by entries and by the bytes the plans hold (the client's `cache_max_bytes`).
-    plans: LoadingCache<SchemaId, Arc<Plan>, RegistryError>,
+    plans: LoadingCache<SchemaRef, Arc<Plan>, RegistryError>,
 }
 
 impl ReadCore {
     /// The plan for records written with `id`: built once per ID from the registry's schema and kept (an ID's
     /// schema never changes), the verdict on an unreadable or unusable one included.
-    async fn plan(&self, topic: &str, id: SchemaId) -> Result<Arc<Plan>, DeserializeError> {
+    async fn plan(&self, topic: &str, schema: SchemaRef) -> Result<Arc<Plan>, DeserializeError> {
         self.plans
-            .get_or_load(&id, |_| false, || async { self.build_plan(id).await.map(Arc::new) })
+            .get_or_load(&schema, |_| false, || async { self.build_plan(schema).await.map(Arc::new) })
             .await
-            .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), id, source })
+            .map_err(|source| DeserializeError::Registry { topic: topic.to_string(), schema, source })
     }
 
-    async fn build_plan(&self, id: SchemaId) -> Result<Plan, RegistryError> {
-        let writer = match self.client.parsed_schema_by_id_cached(id).await {
+    async fn build_plan(&self, schema: SchemaRef) -> Result<Plan, RegistryError> {
+        let writer = match self.client.parsed_schema_cached(schema).await {
             Ok(writer) => writer,
             Err(e @ RegistryError::UnusableSchema { .. }) => {
                 let bytes = e.to_string().len();
@@ -581,17 +581,17 @@ impl ReadCore {
         })
     }
 
-    fn incompatible(&self, topic: &str, id: SchemaId, source: &Arc<Unresolvable>) -> DeserializeError {
+    fn incompatible(&self, topic: &str, schema: SchemaRef, source: &Arc<Unresolvable>) -> DeserializeError {
         DeserializeError::Incompatible {
             topic: topic.to_string(),
-            id,
+            schema,
             type_name: self.info.full_name().unwrap_or_else(|| self.type_name.to_string()),
             source: source.clone(),
         }
     }
 
-    fn unusable(&self, topic: &str, id: SchemaId, source: &RegistryError) -> DeserializeError {
-        DeserializeError::Registry { topic: topic.to_string(), id, source: source.clone() }
+    fn unusable(&self, topic: &str, schema: SchemaRef, source: &RegistryError) -> DeserializeError {
+        DeserializeError::Registry { topic: topic.to_string(), schema, source: source.clone() }
     }
 }
 
@@ -642,10 +642,30 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     where
         T: for<'de> AvroDecode<'de>,
     {
-        let (id, body) =
-            wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
-        let plan = self.core.plan(topic, id).await?;
-        let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), id, source };
+        self.deserialize_headed(topic, None, payload).await
+    }
+
+    /// Reads a record of `topic` as Confluent's deserializers do: when `schema_id_header` is given (the value of
+    /// the record's last `__value_schema_id` header, or `__key_schema_id` for a key), it names the writer schema
+    /// (a version byte, then a GUID or an ID) and `payload` is the bare Avro body; otherwise `payload` is framed
+    /// as [`deserialize`](Self::deserialize) reads it. A GUID the registry cannot resolve is a
+    /// [`DeserializeError::Registry`] naming it.
+    pub async fn deserialize_headed(
+        &self,
+        topic: &str,
+        schema_id_header: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<T, DeserializeError>
+    where
+        T: for<'de> AvroDecode<'de>,
+    {
+        let framing = |source| DeserializeError::Framing { topic: topic.to_string(), source };
+        let (schema, body) = match schema_id_header {
+            Some(header) => (wire::schema_ref_from_header(header).map_err(framing)?, payload),
+            None => wire::split(payload).map(|(id, body)| (SchemaRef::Id(id), body)).map_err(framing)?,
+        };
+        let plan = self.core.plan(topic, schema).await?;
+        let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), schema, source };
         match &plan.read {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(decode_error),
             ReadPlan::Resolve(resolver, _) => {
@@ -654,8 +674,8 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
                 RESOLVED.set(buf);
                 read.map_err(decode_error)
             }
-            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, id, source)),
-            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, id, source)),
+            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, schema, source)),
+            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, schema, source)),
         }
     }
 
@@ -668,15 +688,16 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     {
         let (id, body) =
             wire::split(payload).map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
-        let plan = self.core.plan(topic, id).await?;
+        let schema = SchemaRef::Id(id);
+        let plan = self.core.plan(topic, schema).await?;
         match &plan.read {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
                 topic: topic.to_string(),
-                id,
+                schema,
                 source,
             }),
-            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, id, source)),
-            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, id, source)),
+            ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, schema, source)),
+            ReadPlan::Unusable(source) => Err(self.core.unusable(topic, schema, source)),
             ReadPlan::Resolve(_, registry_fingerprint) => {
                 let registry_fingerprint = *registry_fingerprint;
                 Err(DeserializeError::SchemaMismatch {
@@ -940,5 +961,40 @@ mod tests {
     ) -> (SchemaRegistryClient, Arc<std::sync::atomic::AtomicUsize>) {
         let body = serde_json::json!({ "schema": schema }).to_string();
         registry_answering(connections, move |_| (std::time::Duration::ZERO, body.clone()), configure)
+    }
+    #[tokio::test]
+    async fn a_record_framed_by_header_names_its_schema_by_guid_or_id() {
+        // A registry that knows the type's schema under ID 3 and under a GUID.
+        let guid = "00112233-4455-6677-8899-aabbccddeeff";
+        let schema = serde_json::json!({
+            "schema": r#"{"type":"record","name":"Reading","fields":[{"name":"v","type":"int"}]}"#
+        })
+        .to_string();
+        let (client, seen) = registry_answering(
+            10,
+            move |path| {
+                let known = path == "/schemas/ids/3" || path == format!("/schemas/guids/{guid}");
+                (std::time::Duration::ZERO, if known { schema.clone() } else { String::new() })
+            },
+            |b| b,
+        );
+        let de = AvroDeserializer::<Reading>::new(client).expect("the type's schema is valid");
+        let mut body = Vec::new();
+        Reading(42).encode(&mut body).expect("an int encodes");
+        let mut by_guid = vec![1u8];
+        by_guid.extend(0x0011_2233_4455_6677_8899_aabb_ccdd_eeffu128.to_be_bytes());
+        for _ in 0..3 {
+            assert_eq!(de.deserialize_headed("t", Some(&by_guid), &body).await, Ok(Reading(42)));
+        }
+        assert_eq!(de.deserialize_headed("t", Some(&[0, 0, 0, 0, 3]), &body).await, Ok(Reading(42)));
+        // Without a header the payload is framed, as always.
+        assert_eq!(de.deserialize_headed("t", None, &framed(3, 42)).await, Ok(Reading(42)));
+        assert_eq!(seen.load(Ordering::SeqCst), 2, "one request per schema, each remembered");
+        // A header of an unknown version is a framing error, not a registry call.
+        let err = de.deserialize_headed("t", Some(&[7, 0, 0]), &body).await.unwrap_err();
+        assert!(matches!(
+            err,
+            DeserializeError::Framing { source: wire::FramingError::HeaderVersion { found: 7 }, .. }
+        ));
     }
 }

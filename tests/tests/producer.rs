@@ -714,7 +714,7 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
     // The schema IDs the key and value were written with, and their bytes as they were in the topic.
     let registered = |subject: String| async move { registry().latest_version_cached(&subject).await.unwrap().id };
     let (key_id, value_id) = (registered(format!("{name}-key")).await, registered(format!("{name}-value")).await);
-    assert_eq!((got[0].key_schema_id, got[0].value_schema_id), (Some(key_id), Some(value_id)));
+    assert_eq!((got[0].key_schema_id, got[0].value_schema_id), (Some(key_id.into()), Some(value_id.into())));
     let raw_value = got[0].raw_value.as_deref().expect("the value's bytes");
     assert_eq!(typed_kafka::avro::wire::split(raw_value).unwrap(), (value_id, &raw_value[5..]));
     assert_eq!(Reading::decode_body(&raw_value[5..]).unwrap(), reading(1));
@@ -736,6 +736,57 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
     assert_eq!(record.key_schema_id, None, "a plain key has no schema");
     assert_eq!(record.raw_key.as_deref(), Some(&i64::MIN.to_be_bytes()[..]), "Kafka's LongSerializer format");
     assert_eq!((record.key, record.value), (Some(i64::MIN), Some(reading(2))));
+}
+
+#[tokio::test]
+async fn the_typed_consumer_reads_confluents_header_framing() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use typed_kafka::avro::SchemaRef;
+    use typed_kafka::avro::wire::{VALUE_SCHEMA_ID_HEADER, schema_ref_from_header};
+    use typed_kafka::consumer::{ConsumeError, StartAt, TypedConsumer};
+
+    // The value's schema registered as the typed producer would; then records framed by header, as Confluent's
+    // serializers write them with `schema.id.serializer` set to the header serializer: the body bare.
+    let name = topic("it-consumer-header", 1).await;
+    let p = producer(config());
+    p.topic(LOG).name(&name).bind().await.unwrap();
+    let id = registry().latest_version_cached(&format!("{name}-value")).await.unwrap().id;
+    let mut body = Vec::new();
+    reading(7).encode_body(&mut body).unwrap();
+    let by_id: Vec<u8> = [&[0u8][..], &id.0.to_be_bytes()].concat();
+    let guid: Vec<u8> = [&[1u8][..], &0x0011_2233_4455_6677_8899_aabb_ccdd_eeffu128.to_be_bytes()].concat();
+    let raw: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &stack().bootstrap_servers).create().unwrap();
+    for header in [&by_id, &guid] {
+        let headers =
+            OwnedHeaders::new().insert(Header { key: VALUE_SCHEMA_ID_HEADER, value: Some(header.as_slice()) });
+        let record = FutureRecord::<(), _>::to(&name).payload(&body).headers(headers);
+        raw.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
+    }
+
+    let consumer = TypedConsumer::<LOG, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
+        .name(&name)
+        .build()
+        .unwrap();
+    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    // An ID in the header: read as the framed record would be.
+    let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
+    assert_eq!(record.value, Some(reading(7)));
+    assert_eq!(record.value_schema_id, Some(SchemaRef::Id(id)));
+    assert_eq!(record.raw_value.as_deref(), Some(body.as_slice()), "the body is bare");
+    // A GUID this registry (Apicurio 3.0.9) cannot resolve: a clear, typed error naming it.
+    let err = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap_err();
+    let text = err.to_string();
+    let ConsumeError::Value { source, .. } = &err else { panic!("expected a value error, got {err:?}") };
+    match &**source {
+        typed_kafka::DeserializeError::Registry { schema, source, .. } => {
+            assert_eq!(Some(*schema), schema_ref_from_header(&guid).ok());
+            assert!(matches!(source, typed_kafka::RegistryError::SchemaNotFound { .. }), "{source}");
+        }
+        other => panic!("expected a registry error for the GUID, got {other:?}"),
+    }
+    assert!(text.contains("GUID 00112233-4455-6677-8899-aabbccddeeff"), "{text}");
 }
 
 #[tokio::test]

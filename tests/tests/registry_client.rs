@@ -337,8 +337,8 @@ async fn framed_bytes_round_trip_and_the_magic_byte_and_id_are_checked() {
     let mut truncated = framed.to_vec();
     truncated.truncate(framed.len() - 1);
     match de.deserialize(&topic, &truncated).await {
-        Err(DeserializeError::Decode { id: i, source, .. }) => {
-            assert_eq!(i, id);
+        Err(DeserializeError::Decode { schema, source, .. }) => {
+            assert_eq!(schema, typed_kafka::avro::SchemaRef::Id(id));
             assert!(matches!(source.root_cause(), typed_kafka::DecodeError::UnexpectedEof { .. }), "{source}");
         }
         other => panic!("expected a decode error, got {other:?}"),

@@ -178,8 +178,8 @@ async fn records_of_both_versions_are_read_by_both_versions() {
     let r1 = AvroDeserializer::<v1::Payment>::new(registry.clone()).unwrap();
     assert_eq!(r1.deserialize(&topic, &payloads[0]).await.unwrap(), old);
     match r1.deserialize(&topic, &payloads[1]).await {
-        Err(typed_kafka::DeserializeError::Incompatible { id, source, .. }) => {
-            assert_eq!(id, id2);
+        Err(typed_kafka::DeserializeError::Incompatible { schema, source, .. }) => {
+            assert_eq!(schema, typed_kafka::avro::SchemaRef::Id(id2));
             let paths: Vec<&str> = source.breaks.iter().map(|b| b.path.as_str()).collect();
             assert_eq!(paths, ["/fields/amount_cents"]);
         }
