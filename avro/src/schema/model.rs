@@ -249,8 +249,12 @@ impl Facts {
     /// [`MAX_DEPTH`] levels, counting through the named types it uses, is refused: every later walk over it is
     /// bounded by that.
     pub(crate) fn of(named: &[NamedType], root: &Node) -> Result<Vec<Facts>, SchemaError> {
-        let mut walk =
-            FactsWalk { named, facts: vec![Facts { min_size: 0 }; named.len()], visit: vec![Visit::New; named.len()] };
+        let mut walk = FactsWalk {
+            named,
+            facts: vec![Facts { min_size: 0 }; named.len()],
+            visit: vec![Visit::New; named.len()],
+            record: None,
+        };
         walk.node(root, 1)?;
         for i in 0..named.len() {
             if walk.visit[i] == Visit::New {
@@ -279,14 +283,20 @@ struct FactsWalk<'a> {
     named: &'a [NamedType],
     facts: Vec<Facts>,
     visit: Vec<Visit>,
+    /// The record being walked, innermost: what a refusal names.
+    record: Option<usize>,
 }
 
 impl FactsWalk<'_> {
     /// Walks `node` at nesting level `depth`, giving its minimum encoded size.
     fn node(&mut self, node: &Node, depth: usize) -> Result<usize, SchemaError> {
         if depth > MAX_DEPTH {
+            let what = match self.record {
+                Some(i) => format!("record {}", super::parse::excerpt(&self.named[i].name.full())),
+                None => "the schema".to_string(),
+            };
             return Err(SchemaError::Invalid {
-                reason: format!("the schema nests more than {MAX_DEPTH} levels deep, counting the named types it uses"),
+                reason: format!("{what} nests more than {MAX_DEPTH} levels deep, counting the named types it uses"),
             });
         }
         match node {
@@ -312,21 +322,12 @@ impl FactsWalk<'_> {
             NamedKind::Fixed { size, .. } => *size,
             NamedKind::Enum { .. } => 1,
             NamedKind::Record { fields } => {
+                let outer = self.record.replace(i);
                 let mut sum = 0usize;
                 for f in fields {
-                    let size = self.node(&f.schema, depth + 1).map_err(|e| match e {
-                        SchemaError::Invalid { reason } if reason.starts_with("the schema nests") => {
-                            SchemaError::Invalid {
-                                reason: format!(
-                                    "record {} nests more than {MAX_DEPTH} levels deep, counting the named types it uses",
-                                    super::parse::excerpt(&self.named[i].name.full())
-                                ),
-                            }
-                        }
-                        other => other,
-                    })?;
-                    sum = sum.saturating_add(size);
+                    sum = sum.saturating_add(self.node(&f.schema, depth + 1)?);
                 }
+                self.record = outer;
                 sum
             }
         };

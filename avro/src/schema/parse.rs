@@ -78,11 +78,12 @@ impl Parser {
     pub(crate) fn finish(mut self, mut root: Node) -> Result<Schema, SchemaError> {
         if !self.forward.is_empty() {
             self.resolve_forward(&mut root)?;
-            check_unions(&self.named, &root)?;
-            for ty in &self.named {
-                if let NamedKind::Record { fields } = &ty.kind {
-                    fields.iter().try_for_each(|f| check_unions(&self.named, &f.schema))?;
-                }
+        }
+        // Unions are checked here, once every branch's name is known (a forward use names its type only now).
+        check_unions(&self.named, &root)?;
+        for ty in &self.named {
+            if let NamedKind::Record { fields } = &ty.kind {
+                fields.iter().try_for_each(|f| check_unions(&self.named, &f.schema))?;
             }
         }
         for (record, index) in &self.defaults {
@@ -107,12 +108,7 @@ impl Parser {
         let mut target: Vec<usize> = (0..slots).collect();
         let mut placeholder = vec![false; slots];
         for f in &self.forward {
-            let qualified = if f.name.contains('.') || f.enclosing.is_empty() {
-                None
-            } else {
-                self.by_name.get(&format!("{}.{}", f.enclosing, f.name))
-            };
-            match qualified.or_else(|| self.by_name.get(&f.name)) {
+            match self.lookup(&f.name, &f.enclosing) {
                 Some(id) => target[f.slot.0] = id.0,
                 None => return Err(SchemaError::UnknownType { name: excerpt(&f.name) }),
             }
@@ -178,17 +174,23 @@ impl Parser {
         Ok(id)
     }
 
-    fn reference(&mut self, name: &str, enclosing: &str) -> Result<Node, SchemaError> {
-        if let Some(p) = Primitive::from_name(name) {
-            return Ok(Node::Primitive(p, None));
-        }
+    /// The defined type `name` (as written) refers to when used in namespace `enclosing`: the name qualified with
+    /// the namespace first, then as it stands.
+    fn lookup(&self, name: &str, enclosing: &str) -> Option<NamedId> {
         let qualified = if name.contains('.') || enclosing.is_empty() {
             None
         } else {
             self.by_name.get(&format!("{enclosing}.{name}"))
         };
-        if let Some(id) = qualified.or_else(|| self.by_name.get(name)) {
-            return Ok(Node::Named(*id));
+        qualified.or_else(|| self.by_name.get(name)).copied()
+    }
+
+    fn reference(&mut self, name: &str, enclosing: &str) -> Result<Node, SchemaError> {
+        if let Some(p) = Primitive::from_name(name) {
+            return Ok(Node::Primitive(p, None));
+        }
+        if let Some(id) = self.lookup(name, enclosing) {
+            return Ok(Node::Named(id));
         }
         if !name.split('.').all(is_valid_name) {
             return Err(SchemaError::UnknownType { name: excerpt(name) });
@@ -226,12 +228,8 @@ impl Parser {
             }
             nodes.push(node);
         }
-        let union = Node::Union(nodes);
-        if self.forward.is_empty() {
-            // Otherwise checked by `finish`, once every branch's name is known.
-            check_unions(&self.named, &union)?;
-        }
-        Ok(union)
+        // Duplicate branches are refused by `finish`, once every branch's name is known.
+        Ok(Node::Union(nodes))
     }
 
     fn object(&mut self, obj: &Map<String, Value>, enclosing: &str, depth: usize) -> Result<Node, SchemaError> {
