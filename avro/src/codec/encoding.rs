@@ -198,24 +198,12 @@ pub fn get_items<'de, T>(
     input: &mut &'de [u8],
     min_item_size: usize,
     zero_limit: usize,
-    mut item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
+    item: impl FnMut(&mut &'de [u8]) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     let mut out = Vec::new();
-    let mut total = 0;
-    loop {
-        let n = get_array_block(input, min_item_size, &mut total, zero_limit)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        // Reserve for the declared block only up to a small bound, and let the vector grow as items really decode:
-        // each decoded item consumes input, while a declared count does not, so nested arrays cannot each reserve
-        // for the whole remaining input (128 levels of a 64 KB input would otherwise reserve hundreds of MB).
-        out.reserve(n.min(MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1)));
-        for _ in 0..n {
-            let i = out.len();
-            out.push(item(input).map_err(|e| e.at(PathSegment::Index(i)))?);
-        }
-    }
+    // A new vector has no items to decode into: every item is read by `item` and appended.
+    get_items_into(input, min_item_size, zero_limit, &mut out, item, |_, _| Ok(()))?;
+    Ok(out)
 }
 
 /// Reads an array into `out` as [`get_items`] reads one, decoding into the items `out` already has (`item_into`)
@@ -237,6 +225,11 @@ pub fn get_items_into<'de, T>(
             out.truncate(len);
             return Ok(());
         }
+        // Reserve for the items the block appends only up to a small bound, and let the vector grow as items really
+        // decode: each decoded item consumes input, while a declared count does not, so nested arrays cannot each
+        // reserve for the whole remaining input (128 levels of a 64 KB input would otherwise reserve hundreds of MB).
+        let appended = len.saturating_add(n).saturating_sub(out.len());
+        out.reserve(appended.min(MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1)));
         for _ in 0..n {
             let read = match out.get_mut(len) {
                 Some(existing) => item_into(existing, input),
