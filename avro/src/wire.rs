@@ -88,6 +88,18 @@ pub fn schema_ref_from_header(value: &[u8]) -> Result<SchemaRef, FramingError> {
     }
 }
 
+/// The schema a record's payload names, and its Avro body: from the schema-ID header when the record has one (the
+/// body is then the whole payload), else from the payload's own 5-byte frame.
+pub fn split_headed<'p>(
+    schema_id_header: Option<&[u8]>,
+    payload: &'p [u8],
+) -> Result<(SchemaRef, &'p [u8]), FramingError> {
+    match schema_id_header {
+        Some(header) => Ok((schema_ref_from_header(header)?, payload)),
+        None => split(payload).map(|(id, body)| (SchemaRef::Id(id), body)),
+    }
+}
+
 /// A payload that is not in the Confluent wire format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

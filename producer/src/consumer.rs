@@ -299,11 +299,10 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
 
     async fn read(&self, m: Incoming) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {
         let Incoming { partition, offset, timestamp, key: raw_key, value: raw_value, headers } = m;
-        // Confluent's header framing: a schema-ID header names the schema and the body is bare.
-        let key_header = match <T::Key as KeyFormat>::KIND {
-            KeyKind::Avro => headers.value(wire::KEY_SCHEMA_ID_HEADER),
-            KeyKind::Plain | KeyKind::None => None,
-        };
+        // Confluent's header framing: a schema-ID header names the schema and the body is bare. Only an Avro key
+        // names a schema.
+        let avro_key = matches!(<T::Key as KeyFormat>::KIND, KeyKind::Avro);
+        let key_header = if avro_key { headers.value(wire::KEY_SCHEMA_ID_HEADER) } else { None };
         let value_header = headers.value(wire::VALUE_SCHEMA_ID_HEADER);
         let key = match &raw_key {
             None => None,
@@ -322,15 +321,12 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
                     .map_err(|source| ConsumeError::Value { partition, offset, source: Box::new(source) })?,
             ),
         };
-        let schema_of = |header: Option<&[u8]>, bytes: &Option<Vec<u8>>| match header {
-            Some(h) => wire::schema_ref_from_header(h).ok(),
-            None => bytes.as_deref().and_then(|b| wire::split(b).ok()).map(|(id, _)| SchemaRef::Id(id)),
+        // Both read already: their framing splits.
+        let schema_of = |header: Option<&[u8]>, bytes: &Option<Vec<u8>>| {
+            wire::split_headed(header, bytes.as_deref()?).ok().map(|(schema, _)| schema)
         };
-        let key_schema_id = match <T::Key as KeyFormat>::KIND {
-            KeyKind::Avro => raw_key.as_ref().and(schema_of(key_header, &raw_key)),
-            KeyKind::Plain | KeyKind::None => None,
-        };
-        let value_schema_id = raw_value.as_ref().and(schema_of(value_header, &raw_value));
+        let key_schema_id = if avro_key { schema_of(key_header, &raw_key) } else { None };
+        let value_schema_id = schema_of(value_header, &raw_value);
         Ok(Consumed {
             key,
             value,

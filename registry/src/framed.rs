@@ -659,11 +659,8 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     where
         T: for<'de> AvroDecode<'de>,
     {
-        let framing = |source| DeserializeError::Framing { topic: topic.to_string(), source };
-        let (schema, body) = match schema_id_header {
-            Some(header) => (wire::schema_ref_from_header(header).map_err(framing)?, payload),
-            None => wire::split(payload).map(|(id, body)| (SchemaRef::Id(id), body)).map_err(framing)?,
-        };
+        let (schema, body) = wire::split_headed(schema_id_header, payload)
+            .map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
         let plan = self.core.plan(topic, schema).await?;
         let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), schema, source };
         match &plan.read {

@@ -424,14 +424,7 @@ impl SchemaRegistryClient {
     /// through [`schema_by_id_cached`](Self::schema_by_id_cached). The schema and all its references are fetched
     /// within one `call_timeout`, not one each.
     pub async fn parsed_schema_by_id_cached(&self, id: SchemaId) -> Result<SchemaInfo, RegistryError> {
-        let whose = format!("schema {id}");
-        let fetch = async {
-            let schema = self.schema_by_id_cached(id).await?;
-            self.fetch_references(&schema, &whose).await.map(|texts| (schema, texts))
-        };
-        let (schema, texts) =
-            self.within_one_deadline(&format!("GET /schemas/ids/{id} with its references"), fetch).await?;
-        Self::parse_fetched(&schema, &texts, &whose)
+        self.parsed_schema_cached(SchemaRef::Id(id)).await
     }
 
     /// The schema with this GUID (`GET /schemas/guids/{guid}`, Confluent Platform 8.1+): what a record framed by
@@ -458,18 +451,19 @@ impl SchemaRegistryClient {
     /// The schema a record names (by ID or by GUID), parsed with its references resolved, all within one
     /// `call_timeout`.
     pub async fn parsed_schema_cached(&self, schema: SchemaRef) -> Result<SchemaInfo, RegistryError> {
-        let guid = match schema {
-            SchemaRef::Id(id) => return self.parsed_schema_by_id_cached(id).await,
-            SchemaRef::Guid(guid) => guid,
+        let (whose, request) = match schema {
+            SchemaRef::Id(id) => (format!("schema {id}"), format!("GET /schemas/ids/{id}")),
+            SchemaRef::Guid(guid) => (format!("schema GUID {guid}"), format!("GET /schemas/guids/{guid}")),
         };
-        let whose = format!("schema GUID {guid}");
         let fetch = async {
-            let schema = self.schema_by_guid_cached(guid).await?;
-            self.fetch_references(&schema, &whose).await.map(|texts| (schema, texts))
+            let text = match schema {
+                SchemaRef::Id(id) => self.schema_by_id_cached(id).await?,
+                SchemaRef::Guid(guid) => self.schema_by_guid_cached(guid).await?,
+            };
+            self.fetch_references(&text, &whose).await.map(|texts| (text, texts))
         };
-        let (schema, texts) =
-            self.within_one_deadline(&format!("GET /schemas/guids/{guid} with its references"), fetch).await?;
-        Self::parse_fetched(&schema, &texts, &whose)
+        let (text, texts) = self.within_one_deadline(&format!("{request} with its references"), fetch).await?;
+        Self::parse_fetched(&text, &texts, &whose)
     }
 
     /// The schema with this ID as registered under `subject` (`GET /schemas/ids/{id}?subject=`).
