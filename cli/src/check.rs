@@ -102,29 +102,19 @@ const RESTORE: &str =
 pub fn check(contracts: &Contracts) -> Report {
     let mut report = Report { subjects: contracts.subjects.len(), ..Report::default() };
     let out = &mut report.findings;
-    for stray in &contracts.stray_files {
-        let subject = stray.split('/').next().unwrap_or_default();
-        let mut f = finding(
-            Kind::Drift,
-            "STRAY_FILE",
-            subject,
-            None,
-            format!("{stray} is not a version file (expected v<N>.avsc, N from 1, no leading zeros)"),
-            "rename it to the next v<N>.avsc or move it out of the contracts directory",
-        );
-        f.file = Some(stray.clone());
-        out.push(f);
-    }
-    for (file, reason) in &contracts.refused_files {
+    // Entries of the directory that are not version files, or not read at all: each a finding on its file.
+    let strays = contracts.stray_files.iter().map(|stray| {
+        let message = format!("{stray} is not a version file (expected v<N>.avsc, N from 1, no leading zeros)");
+        (stray, "STRAY_FILE", message, "rename it to the next v<N>.avsc or move it out of the contracts directory")
+    });
+    let refused = contracts.refused_files.iter().map(|(file, reason)| {
+        let message = format!("{file} {reason}; it was not read");
+        let fix = "replace it with a regular file of at most 16 MiB inside the contracts directory, or remove it";
+        (file, "UNREADABLE_FILE", message, fix)
+    });
+    for (file, rule, message, fix) in strays.chain(refused) {
         let subject = file.split('/').next().unwrap_or_default();
-        let mut f = finding(
-            Kind::Drift,
-            "UNREADABLE_FILE",
-            subject,
-            None,
-            format!("{file} {reason}; it was not read"),
-            "replace it with a regular file of at most 16 MiB inside the contracts directory, or remove it",
-        );
+        let mut f = finding(Kind::Drift, rule, subject, None, message, fix);
         f.file = Some(file.clone());
         out.push(f);
     }

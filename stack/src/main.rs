@@ -176,14 +176,22 @@ fn nightly_cargo() -> Command {
 /// Runs [`ASAN_TESTS`] with nightly's AddressSanitizer (librdkafka and its C dependencies instrumented too), in
 /// `target/asan`, against a running stack. `TYPED_KAFKA_ASAN=off` skips it; so does a machine without a nightly
 /// toolchain, which it says.
-fn asan_pass() -> bool {
-    if std::env::var("TYPED_KAFKA_ASAN").is_ok_and(|v| v == "off") {
-        eprintln!("stack test: AddressSanitizer pass skipped (TYPED_KAFKA_ASAN=off)");
-        return true;
+/// Whether a pass that needs nightly runs: not when `switch` is `off`, nor without a nightly toolchain; a
+/// skipped pass says why.
+fn nightly_pass_runs(what: &str, switch: &str) -> bool {
+    if std::env::var(switch).is_ok_and(|v| v == "off") {
+        eprintln!("stack: {what} skipped ({switch}=off)");
+        return false;
     }
-    let nightly = nightly_cargo().arg("--version").output().is_ok_and(|o| o.status.success());
-    if !nightly {
-        eprintln!("stack test: AddressSanitizer pass skipped: no nightly toolchain (rustup toolchain install nightly)");
+    if !nightly_cargo().arg("--version").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("stack: {what} skipped: no nightly toolchain (rustup toolchain install nightly)");
+        return false;
+    }
+    true
+}
+
+fn asan_pass() -> bool {
+    if !nightly_pass_runs("the AddressSanitizer pass", "TYPED_KAFKA_ASAN") {
         return true;
     }
     let root = typed_kafka_stack::workspace_root();
@@ -222,12 +230,7 @@ const FUZZ_RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-cove
 /// A crash leaves its input in `target/fuzz-artifacts/`. `TYPED_KAFKA_FUZZ=off` skips it; so does a machine
 /// without a nightly toolchain, which it says.
 fn fuzz_pass(seconds: u64) -> bool {
-    if std::env::var("TYPED_KAFKA_FUZZ").is_ok_and(|v| v == "off") {
-        eprintln!("stack: fuzz pass skipped (TYPED_KAFKA_FUZZ=off)");
-        return true;
-    }
-    if !nightly_cargo().arg("--version").output().is_ok_and(|o| o.status.success()) {
-        eprintln!("stack: fuzz pass skipped: no nightly toolchain (rustup toolchain install nightly)");
+    if !nightly_pass_runs("the fuzz pass", "TYPED_KAFKA_FUZZ") {
         return true;
     }
     let root = typed_kafka_stack::workspace_root();

@@ -686,20 +686,31 @@ async fn records_in_flight_to_a_broker_that_is_gone() {
     assert_eq!(failed.load(Ordering::SeqCst), 1, "the callback ran with the failure");
 }
 
+/// A consumer of `Reading`s of the typed topic `T` under the name `name`, assigned every partition from the start.
+async fn reading_from_start<T: typed_kafka::topic::Topic>(
+    name: &str,
+) -> typed_kafka::consumer::TypedConsumer<T, Reading>
+where
+    Reading: typed_kafka::topic::ValueOf<T>,
+{
+    use typed_kafka::consumer::{StartAt, TypedConsumer};
+    let consumer = TypedConsumer::<T, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
+        .name(name)
+        .build()
+        .unwrap();
+    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    consumer
+}
+
 #[tokio::test]
 async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
-    use typed_kafka::consumer::{StartAt, TypedConsumer};
     let name = topic("it-consumer", 2).await;
     let p = producer(config());
     let keyed = p.topic(KEYED_READINGS).name(&name).bind().await.unwrap();
     let key = SensorKey { site: "s".into(), sensor: 3 };
     keyed.send(Record::new(reading(1)).key(key.clone()).header("h", "v")).await.unwrap();
     keyed.send(Record::<SensorKey, Reading>::tombstone(key.clone())).await.unwrap();
-    let consumer = TypedConsumer::<KEYED_READINGS, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
-        .name(&name)
-        .build()
-        .unwrap();
-    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    let consumer = reading_from_start::<KEYED_READINGS>(&name).await;
     let mut got = Vec::new();
     while got.len() < 2 {
         let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
@@ -727,11 +738,7 @@ async fn the_typed_consumer_reads_back_keys_values_headers_and_tombstones() {
     let name = topic("it-consumer-plain", 1).await;
     let counters = p.topic(COUNTERS).name(&name).bind().await.unwrap();
     counters.send(Record::new(reading(2)).key(i64::MIN)).await.unwrap();
-    let consumer = TypedConsumer::<COUNTERS, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
-        .name(&name)
-        .build()
-        .unwrap();
-    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    let consumer = reading_from_start::<COUNTERS>(&name).await;
     let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
     assert_eq!(record.key_schema_id, None, "a plain key has no schema");
     assert_eq!(record.raw_key.as_deref(), Some(&i64::MIN.to_be_bytes()[..]), "Kafka's LongSerializer format");
@@ -744,7 +751,7 @@ async fn the_typed_consumer_reads_confluents_header_framing() {
     use rdkafka::producer::{FutureProducer, FutureRecord};
     use typed_kafka::avro::SchemaRef;
     use typed_kafka::avro::wire::{VALUE_SCHEMA_ID_HEADER, schema_ref_from_header};
-    use typed_kafka::consumer::{ConsumeError, StartAt, TypedConsumer};
+    use typed_kafka::consumer::ConsumeError;
 
     // The value's schema registered as the typed producer would; then records framed by header, as Confluent's
     // serializers write them with `schema.id.serializer` set to the header serializer: the body bare.
@@ -765,11 +772,7 @@ async fn the_typed_consumer_reads_confluents_header_framing() {
         raw.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
     }
 
-    let consumer = TypedConsumer::<LOG, Reading>::builder(stack().bootstrap_servers.as_str(), registry())
-        .name(&name)
-        .build()
-        .unwrap();
-    consumer.assign_all(StartAt::Beginning).await.unwrap();
+    let consumer = reading_from_start::<LOG>(&name).await;
     // An ID in the header: read as the framed record would be.
     let record = consumer.poll(Duration::from_secs(30)).await.expect("a record in time").unwrap();
     assert_eq!(record.value, Some(reading(7)));
