@@ -349,22 +349,41 @@ pub struct CountingAlloc;
 
 static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+thread_local! {
+    /// Whether this thread's allocations go uncounted now (see [`uncounted`]).
+    static UNCOUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Allocations so far in this process (through [`CountingAlloc`], when it is the global allocator).
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Runs `f` without counting its allocations on this thread: a benchmark building its input inside the clock.
+pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    UNCOUNTED.with(|u| u.set(true));
+    let r = f();
+    UNCOUNTED.with(|u| u.set(false));
+    r
+}
+
+fn count() {
+    if !UNCOUNTED.with(std::cell::Cell::get) {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[allow(unsafe_code)] // forwards to the system allocator, counting
 unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count();
         unsafe { std::alloc::System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count();
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }

@@ -13,6 +13,8 @@
 //! mixed, a third each):
 //! - `raw`: rust-rdkafka's `ThreadedProducer` with key and value bytes framed before the clock starts; its opaque
 //!   is `()`, a boxed oneshot sender, or a boxed callback (what a user adds on top of rdkafka to learn each outcome);
+//! - `raw encoding`: the same, building, encoding (as `encode` below) and dropping each record in its loop: raw
+//!   rdkafka's and the encode's costs measured together, in the heap an application has;
 //! - `typed`: typed-kafka's `TypedProducer` from typed records (validate, encode, frame, byte budget, enqueue,
 //!   delivery accounting);
 //! - `hand-wired`: apache-avro through serde with `schema_registry_converter`'s cached `AvroEncoder` and rdkafka's
@@ -22,9 +24,11 @@
 //!   rdkafka is handed both serialized.
 //!
 //! Every path: acks=all, idempotence, linger.ms 5, 32 MiB of records held at most (typed-kafka's `buffer.memory`;
-//! librdkafka's `queue.buffering.max.kbytes` and its default 100,000-message cap for raw), the records built before
-//! the clock and consumed inside it, and the run ends when every record is acknowledged. Allocations are the Rust
-//! heap's, counted by a global allocator (librdkafka's mallocs are the transport's, the same for every path).
+//! librdkafka's `queue.buffering.max.kbytes` and its default 100,000-message cap for raw), each record built in the
+//! loop just before it is sent (`CLIENT_RECORDS=prebuilt`: all before the clock), and the run ends when every record
+//! is acknowledged. Allocations are the Rust heap's, counted by a global allocator, building a record's not counted
+//! (librdkafka's mallocs are the transport's, the same for every path). `CLIENT_THREADS=1` prints each thread's CPU
+//! per record.
 //! Odd rounds run the paths in reverse order; the summary is the median over the rounds of each ratio within a
 //! round.
 //!
@@ -94,6 +98,8 @@ impl Mode {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Path {
     Raw(Mode),
+    /// Raw rdkafka encoding each record in its loop (typed-kafka's derive, into reused buffers) and dropping it.
+    RawEncoding(Mode),
     Typed(Mode),
     HandWired,
 }
@@ -102,6 +108,7 @@ impl Path {
     fn name(self) -> String {
         match self {
             Path::Raw(m) => format!("raw rdkafka, {}", m.name()),
+            Path::RawEncoding(m) => format!("raw rdkafka encoding, {}", m.name()),
             Path::Typed(m) => format!("typed-kafka, {}", m.name()),
             Path::HandWired => "hand-wired, awaited".to_string(),
         }
@@ -137,20 +144,25 @@ impl Measure {
     }
 }
 
-/// CPU time of this process's threads named `rdk:mock` (librdkafka's mock cluster), from their schedstat.
+/// CPU time (ns) of each of this process's threads, by name, from their schedstat.
+fn threads_cpu() -> std::collections::BTreeMap<String, u64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let Ok(name) = std::fs::read_to_string(path.join("comm")) else { continue };
+        let ns = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        *by_name.entry(name.trim_end().to_string()).or_default() += ns;
+    }
+    by_name
+}
+
+/// CPU time of this process's threads named `rdk:mock` (librdkafka's mock cluster).
 fn mock_cpu() -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
-    let ns: u64 = tasks
-        .filter_map(|t| {
-            let path = t.ok()?.path();
-            let name = std::fs::read_to_string(path.join("comm")).ok()?;
-            if name.trim_end() != "rdk:mock" {
-                return None;
-            }
-            std::fs::read_to_string(path.join("schedstat")).ok()?.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum();
-    Duration::from_nanos(ns)
+    Duration::from_nanos(threads_cpu().get("rdk:mock").copied().unwrap_or(0))
 }
 
 /// Tells perf `command` through `CLIENT_PERF_CTL` (see [`typed_kafka_benches::perf_control`]).
@@ -164,6 +176,8 @@ struct Clock {
     process: cpu_time::ProcessTime,
     mock: Duration,
     allocations: u64,
+    /// Each thread's CPU at the start, when `CLIENT_THREADS` asks for each thread's share.
+    threads: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Clock {
@@ -171,6 +185,7 @@ impl Clock {
         perf_control("enable");
         Clock {
             mock: mock_cpu(),
+            threads: std::env::var_os("CLIENT_THREADS").map(|_| threads_cpu()),
             allocations: allocations(),
             process: cpu_time::ProcessTime::now(),
             started: Instant::now(),
@@ -182,6 +197,15 @@ impl Clock {
         let wall = self.started.elapsed();
         let cpu = self.process.elapsed();
         let allocations = allocations() - self.allocations;
+        if let Some(before) = &self.threads {
+            let shares: Vec<String> = threads_cpu()
+                .into_iter()
+                .map(|(name, ns)| (name.clone(), ns.saturating_sub(before.get(&name).copied().unwrap_or(0))))
+                .filter(|(_, ns)| *ns > 0)
+                .map(|(name, ns)| format!("{name} {:.3}", ns as f64 / 1e3 / records as f64))
+                .collect();
+            eprintln!("CPU per record by thread, µs: {}", shares.join(", "));
+        }
         Measure { wall, cpu: cpu.saturating_sub(mock_cpu().saturating_sub(self.mock)), records, allocations }
     }
 }
@@ -320,10 +344,10 @@ impl<D: Done> ProducerContext for RawContext<D> {
     }
 }
 
-async fn raw(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize) -> Result<Measure> {
+async fn raw(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize, encoding: bool) -> Result<Measure> {
     match mode {
-        Mode::Forget => raw_with::<()>(sink, mode, id, n, note).await,
-        _ => raw_with::<Box<RawDone>>(sink, mode, id, n, note).await,
+        Mode::Forget => raw_with::<()>(sink, mode, id, n, note, encoding).await,
+        _ => raw_with::<Box<RawDone>>(sink, mode, id, n, note, encoding).await,
     }
 }
 
@@ -350,7 +374,47 @@ where
     }
 }
 
-async fn raw_with<D: Done>(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize) -> Result<Measure>
+/// The records a path sends, `n` of them: each built in the path's loop just before it is sent (the default, as an
+/// application builds its records), or all built before the clock (`CLIENT_RECORDS=prebuilt`).
+struct Records<T> {
+    built: std::vec::IntoIter<T>,
+    make: fn(u64, usize) -> T,
+    note: usize,
+    next: u64,
+    n: u64,
+}
+
+impl<T> Records<T> {
+    fn new(n: u64, note: usize, make: fn(u64, usize) -> T) -> Records<T> {
+        let prebuilt = std::env::var("CLIENT_RECORDS").is_ok_and(|r| r == "prebuilt");
+        let built = if prebuilt { (0..n).map(|i| make(i, note)).collect() } else { Vec::new() };
+        Records { built: built.into_iter(), make, note, next: 0, n }
+    }
+}
+
+impl<T> Iterator for Records<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        if self.next == self.n {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        // Building a record is the application's part: its allocations are not counted.
+        Some(self.built.next().unwrap_or_else(|| typed_kafka_benches::uncounted(|| (self.make)(i, self.note))))
+    }
+}
+
+/// Page view `i` and its key.
+fn keyed_click(i: u64, note: usize) -> (String, Click) {
+    let c = click(i, note);
+    (c.user.clone(), c)
+}
+
+/// Raw rdkafka's path in `mode`: handed each record's key and value serialized, or, `encoding`, serializing each
+/// record in its loop (its key's bytes and its value framed, into reused buffers) and dropping it there, as an
+/// application on raw rdkafka would.
+async fn raw_with<D: Done>(sink: &Sink, mode: Mode, id: u32, n: u64, note: usize, encoding: bool) -> Result<Measure>
 where
     Box<RawDone>: Into<D>,
 {
@@ -359,15 +423,35 @@ where
         RawContext::<D> { delivered: delivered.clone(), failed: failed.clone(), _done: std::marker::PhantomData };
     let producer: ThreadedProducer<RawContext<D>> = rd_config(&sink.bootstrap)?.create_with_context(context)?;
     warm_raw(&producer, &sink.topic, &delivered).await?;
-    let prepared = (0..n).map(|i| framed(id, i, note)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let (prepared, clicks) = if encoding {
+        (Vec::new(), Records::new(n, note, keyed_click))
+    } else {
+        (
+            (0..n).map(|i| framed(id, i, note)).collect::<std::result::Result<Vec<_>, _>>()?,
+            Records::new(0, note, keyed_click),
+        )
+    };
     let called = Arc::new(AtomicU64::new(0));
     let before = delivered.load(Ordering::Relaxed);
     let clock = Clock::start();
     let mut awaited = Vec::new();
-    for (i, (key, value)) in prepared.into_iter().enumerate() {
+    let mut send = |i: usize, key: &[u8], value: &[u8]| {
         let (done, rx) = raw_done::<D>(mode.of(i), &called);
         awaited.extend(rx);
-        send_when_room(&producer, BaseRecord::with_opaque_to(&sink.topic, done).key(&key[..]).payload(&value[..]))?;
+        send_when_room(&producer, BaseRecord::with_opaque_to(&sink.topic, done).key(key).payload(value))
+    };
+    let (mut key_buf, mut buf) = (Vec::with_capacity(64), Vec::with_capacity(2048));
+    for (i, (key, c)) in clicks.into_iter().enumerate() {
+        key_buf.clear();
+        key_buf.extend_from_slice(key.as_bytes());
+        buf.clear();
+        typed_kafka::avro::wire::write_header(&mut buf, typed_kafka::SchemaId(id));
+        c.encode_body(&mut buf)?;
+        send(i, &key_buf, &buf)?;
+        drop((key, c));
+    }
+    for (i, (key, value)) in prepared.into_iter().enumerate() {
+        send(i, &key, &value)?;
     }
     for rx in awaited {
         if !rx.await? {
@@ -406,17 +490,14 @@ async fn typed(b: &Bench, sink: &Sink, mode: Mode, n: u64, note: usize) -> Resul
     let producer = Producer::builder(config(&sink.bootstrap)?).registry(b.registry.clone()).build()?;
     let clicks = producer.topic(CLICKS).name(&sink.topic).bind().await?;
     clicks.send(Record::new(click(0, note)).key("warm-up".into())).await?;
-    let records: Vec<Record<String, Click>> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            let key = c.user.clone();
-            Record::new(c).key(key)
-        })
-        .collect();
+    let records = Records::new(n, note, |i, note| {
+        let (key, c) = keyed_click(i, note);
+        Record::new(c).key(key)
+    });
     let called = Arc::new(AtomicU64::new(0));
     let clock = Clock::start();
     let mut awaited = Vec::new();
-    for (i, record) in records.into_iter().enumerate() {
+    for (i, record) in records.enumerate() {
         match mode.of(i) {
             Mode::Forget => {
                 clicks.send_and_forget(record).await?;
@@ -454,9 +535,9 @@ async fn hand_wired(b: &Bench, sink: &Sink, n: u64, note: usize) -> Result<Measu
     let encoder = AvroEncoder::new(SrSettings::new(b.registry_url.clone()));
     let strategy = SubjectNameStrategy::TopicNameStrategy(sink.topic.clone(), false);
     let producer: FutureProducer = rd_config(&sink.bootstrap)?.create()?;
-    let clicks: Vec<Click> = (0..n).map(|i| click(i, note)).collect();
+    let clicks = Records::new(n, note, click);
     // Its schema cache and connection are warm before the clock starts, as the typed path is bound.
-    let warm = encoder.encode_struct(&clicks[0], &strategy).await?;
+    let warm = encoder.encode_struct(&click(0, note), &strategy).await?;
     producer
         .send(FutureRecord::to(&sink.topic).key("warm-up").payload(&warm), Duration::from_secs(30))
         .await
@@ -477,12 +558,7 @@ async fn hand_wired(b: &Bench, sink: &Sink, n: u64, note: usize) -> Result<Measu
 /// The bare encode: the same records' keys (their bytes, as `StringSerializer` writes them) and values (Avro,
 /// framed) into reused buffers, on this thread, without a transport: the serialization raw rdkafka is handed done.
 fn encode(id: u32, n: u64, note: usize) -> Result<Measure> {
-    let records: Vec<(String, Click)> = (0..n)
-        .map(|i| {
-            let c = click(i, note);
-            (c.user.clone(), c)
-        })
-        .collect();
+    let records = Records::new(n, note, keyed_click);
     let (mut key_buf, mut buf) = (Vec::with_capacity(64), Vec::with_capacity(2048));
     let allocations_before = allocations();
     let started = Instant::now();
@@ -528,6 +604,7 @@ fn all_paths() -> Vec<Path> {
     let mut paths = Vec::new();
     for m in MODES {
         paths.push(Path::Raw(m));
+        paths.push(Path::RawEncoding(m));
         paths.push(Path::Typed(m));
     }
     paths.push(Path::HandWired);
@@ -576,7 +653,8 @@ async fn child(spec: &str) -> Result<()> {
     let size = framed(id, 0, note)?.1.len();
     let sink = bench.sink(round, path, size).await?;
     let m = match path {
-        Path::Raw(mode) => raw(&sink, mode, id, n, note).await?,
+        Path::Raw(mode) => raw(&sink, mode, id, n, note, false).await?,
+        Path::RawEncoding(mode) => raw(&sink, mode, id, n, note, true).await?,
         Path::Typed(mode) => typed(&bench, &sink, mode, n, note).await?,
         Path::HandWired => hand_wired(&bench, &sink, n, note).await?,
     };
@@ -665,9 +743,9 @@ fn summary(all: &[Vec<(Path, Measure)>], encodes: &[Measure], target: Target) {
     let per_round = |f: &dyn Fn(&Round, &Measure) -> Option<f64>| median(each_round(f));
     println!("\nmedians over {} rounds of ratios paired within a round (interquartile range in brackets):", all.len());
     println!(
-        "| mode | typed CPU / (raw CPU + encode CPU) | typed / raw records/s | typed allocations/record | raw allocations/record |"
+        "| mode | typed CPU / (raw CPU + encode CPU) | typed CPU / raw encoding CPU | typed / raw records/s | typed allocations/record | raw allocations/record |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for mode in MODES {
         if all.iter().all(|r| get(r, Path::Typed(mode)).is_none() || get(r, Path::Raw(mode)).is_none()) {
             continue;
@@ -675,17 +753,21 @@ fn summary(all: &[Vec<(Path, Measure)>], encodes: &[Measure], target: Target) {
         let cpu = spread(each_round(&|r, e| {
             Some(get(r, Path::Typed(mode))?.cpu_us() / (get(r, Path::Raw(mode))?.cpu_us() + e.cpu_us()))
         }));
+        let encoding = spread(each_round(&|r, _| {
+            Some(get(r, Path::Typed(mode))?.cpu_us() / get(r, Path::RawEncoding(mode))?.cpu_us())
+        }));
         let rate =
             spread(each_round(&|r, _| Some(get(r, Path::Typed(mode))?.rate() / get(r, Path::Raw(mode))?.rate())));
         let typed_allocs = per_round(&|r, _| Some(get(r, Path::Typed(mode))?.allocs()));
         let raw_allocs = per_round(&|r, _| Some(get(r, Path::Raw(mode))?.allocs()));
-        println!("| {} | {cpu} | {rate} | {typed_allocs:.2} | {raw_allocs:.2} |", mode.name());
+        println!("| {} | {cpu} | {encoding} | {rate} | {typed_allocs:.2} | {raw_allocs:.2} |", mode.name());
     }
     let us = |p: Path| per_round(&|r, _| Some(get(r, p)?.cpu_us()));
     let encode = median(encodes.iter().map(Measure::cpu_us).collect());
     println!(
-        "\nclient CPU per record (µs): bare encode {encode:.3}; raw {}; typed {}; hand-wired {:.3}",
+        "\nclient CPU per record (µs): bare encode {encode:.3}; raw {}; raw encoding {}; typed {}; hand-wired {:.3}",
         MODES.map(|m| format!("{} {:.3}", m.name(), us(Path::Raw(m)))).join(", "),
+        MODES.map(|m| format!("{} {:.3}", m.name(), us(Path::RawEncoding(m)))).join(", "),
         MODES.map(|m| format!("{} {:.3}", m.name(), us(Path::Typed(m)))).join(", "),
         us(Path::HandWired)
     );
