@@ -296,8 +296,9 @@ impl StackConfig {
     /// with a developer's own Kafka (9092) or registry (8081).
     pub fn from_env() -> Result<StackConfig, StackError> {
         let dir = match std::env::var_os(ENV_STACK_DIR) {
-            Some(d) => PathBuf::from(d),
-            None => workspace_root().join(".stack"),
+            // Empty is unset: an empty path would put the stack's files in the working directory.
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => workspace_root().join(".stack"),
         };
         let timeout = match std::env::var(ENV_TIMEOUT) {
             Ok(v) => match v.trim().parse::<u64>() {
