@@ -11,11 +11,13 @@ pub struct Expr {
     pub span: Span,
     /// The height of the tree under it (a leaf is 1).
     pub(crate) height: u32,
+    /// The node's number in its tree, for the types the checker records.
+    pub(crate) id: u32,
 }
 
 impl Expr {
     /// A node of `kind` at `span`.
-    pub(crate) fn new(kind: ExprKind, span: Span) -> Expr {
+    pub(crate) fn new(kind: ExprKind, span: Span, id: u32) -> Expr {
         let h = |e: &Expr| e.height;
         let below = match &kind {
             ExprKind::Literal(_) | ExprKind::Ident(_) => 0,
@@ -32,12 +34,17 @@ impl Expr {
             ExprKind::Conditional { cond, then, otherwise } => h(cond).max(h(then)).max(h(otherwise)),
             ExprKind::Comprehension { range, predicate, .. } => h(range).max(h(predicate)),
         };
-        Expr { kind, span, height: below + 1 }
+        Expr { kind, span, height: below + 1, id }
     }
 
     /// The height of the tree under this node (a leaf is 1): at most [`MAX_DEPTH`](crate::MAX_DEPTH).
     pub fn height(&self) -> u32 {
         self.height
+    }
+
+    /// The node's number in its tree (each node of a parsed expression has its own).
+    pub fn id(&self) -> u32 {
+        self.id
     }
 }
 

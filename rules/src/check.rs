@@ -14,9 +14,25 @@ pub enum Yields {
     Message,
 }
 
-/// Checks `expr` as a rule on a value of type `this`: every error found, or what the rule yields.
-pub fn check_rule(expr: &Expr, this: &Type) -> Result<Yields, Vec<RuleError>> {
-    let mut c = Checker { this, scopes: Vec::new(), errors: Vec::new() };
+/// A rule that type-checked: what it yields, and the type of each of its nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    /// What the rule yields.
+    pub yields: Yields,
+    types: Vec<Type>,
+}
+
+impl Checked {
+    /// The type of `e`, a node of the checked expression.
+    pub fn ty(&self, e: &Expr) -> &Type {
+        self.types.get(e.id() as usize).unwrap_or(&Type::Dyn)
+    }
+}
+
+/// Checks `expr` as a rule on a value of type `this`: every error found, or what the rule yields with the type of
+/// each node.
+pub fn check_rule(expr: &Expr, this: &Type) -> Result<Checked, Vec<RuleError>> {
+    let mut c = Checker { this, scopes: Vec::new(), errors: Vec::new(), types: Vec::new() };
     let ty = c.ty(expr);
     let yields = match ty.non_null() {
         Type::Bool => Some(Yields::Bool),
@@ -26,17 +42,18 @@ pub fn check_rule(expr: &Expr, this: &Type) -> Result<Yields, Vec<RuleError>> {
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
-    yields.ok_or_else(|| {
-        vec![RuleError::new(
+    match yields {
+        Some(yields) => Ok(Checked { yields, types: c.types }),
+        None => Err(vec![RuleError::new(
             expr.span,
             format!("a rule must yield a bool or a string (a message); this one yields {ty}"),
-        )]
-    })
+        )]),
+    }
 }
 
 /// The type of `expr` where `this` is of type `this`, or every error found.
 pub fn type_of(expr: &Expr, this: &Type) -> Result<Type, Vec<RuleError>> {
-    let mut c = Checker { this, scopes: Vec::new(), errors: Vec::new() };
+    let mut c = Checker { this, scopes: Vec::new(), errors: Vec::new(), types: Vec::new() };
     let ty = c.ty(expr);
     if c.errors.is_empty() { Ok(ty) } else { Err(c.errors) }
 }
@@ -45,6 +62,8 @@ struct Checker<'a> {
     this: &'a Type,
     scopes: Vec<(String, Type)>,
     errors: Vec<RuleError>,
+    /// Each node's type, by its id.
+    types: Vec<Type>,
 }
 
 /// The type two values share (`==` operands, a conditional's branches, a list's items).
@@ -101,9 +120,20 @@ impl Checker<'_> {
         Type::Dyn
     }
 
+    /// `expr`'s type, recorded by its id.
+    fn ty(&mut self, expr: &Expr) -> Type {
+        let t = self.node_type(expr);
+        let id = expr.id() as usize;
+        if self.types.len() <= id {
+            self.types.resize(id + 1, Type::Dyn);
+        }
+        self.types[id] = t.clone();
+        t
+    }
+
     /// `expr`'s type, each argument of an operation checked first; an error makes its node `Dyn`, so one mistake
     /// is reported once.
-    fn ty(&mut self, expr: &Expr) -> Type {
+    fn node_type(&mut self, expr: &Expr) -> Type {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Literal(l) => match l {

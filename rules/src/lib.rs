@@ -20,7 +20,7 @@
 //!     ],
 //! }));
 //! let rule = parse("this.total > 0 && this.sku.matches('^[A-Z]{3}-[0-9]+$')").unwrap();
-//! assert_eq!(check_rule(&rule, &order), Ok(Yields::Bool));
+//! assert_eq!(check_rule(&rule, &order).map(|c| c.yields), Ok(Yields::Bool));
 //!
 //! let wrong = parse("this.totl > 0").unwrap();
 //! let errors = check_rule(&wrong, &order).unwrap_err();
@@ -34,7 +34,7 @@ mod parse;
 mod time;
 mod types;
 
-pub use check::{Yields, check_rule, type_of};
+pub use check::{Checked, Yields, check_rule, type_of};
 pub use parse::{MAX_DEPTH, MAX_NESTING, parse};
 pub use time::{parse_duration, parse_timestamp};
 pub use types::{Field, Record, Type};

@@ -17,7 +17,7 @@ pub const MAX_NESTING: usize = 32;
 /// Parses a rule's expression.
 pub fn parse(text: &str) -> Result<Expr, RuleError> {
     let toks = tokens(text)?;
-    let mut p = Parser { toks, at: 0, depth: 0 };
+    let mut p = Parser { toks, at: 0, depth: 0, next_id: 0 };
     let e = p.expr()?;
     match p.peek() {
         Tok::Eof => Ok(e),
@@ -29,19 +29,21 @@ struct Parser {
     toks: Vec<(Tok, Span)>,
     at: usize,
     depth: usize,
-}
-
-/// A node, unless its tree grows higher than [`MAX_DEPTH`].
-fn node(kind: ExprKind, span: Span) -> Result<Expr, RuleError> {
-    let e = Expr::new(kind, span);
-    if e.height() as usize > MAX_DEPTH {
-        // Dropping the operands of a too-high node recurses as deep as the limit, no deeper.
-        return Err(RuleError::new(span, format!("the expression nests more than {MAX_DEPTH} levels")));
-    }
-    Ok(e)
+    next_id: u32,
 }
 
 impl Parser {
+    /// A node, unless its tree grows higher than [`MAX_DEPTH`].
+    fn node(&mut self, kind: ExprKind, span: Span) -> Result<Expr, RuleError> {
+        let e = Expr::new(kind, span, self.next_id);
+        self.next_id += 1;
+        if e.height() as usize > MAX_DEPTH {
+            // Dropping the operands of a too-high node recurses as deep as the limit, no deeper.
+            return Err(RuleError::new(span, format!("the expression nests more than {MAX_DEPTH} levels")));
+        }
+        Ok(e)
+    }
+
     fn peek(&self) -> &Tok {
         &self.toks[self.at.min(self.toks.len() - 1)].0
     }
@@ -90,7 +92,7 @@ impl Parser {
             self.expect(&Tok::Colon, "`:` of a conditional")?;
             let otherwise = self.expr()?;
             let span = cond.span.to(otherwise.span);
-            node(
+            self.node(
                 ExprKind::Conditional { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) },
                 span,
             )?
@@ -103,7 +105,7 @@ impl Parser {
 
     fn binary(&mut self, left: Expr, op: BinaryOp, right: Expr) -> Result<Expr, RuleError> {
         let span = left.span.to(right.span);
-        node(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span)
+        self.node(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span)
     }
 
     fn or(&mut self) -> Result<Expr, RuleError> {
@@ -191,13 +193,14 @@ impl Parser {
                 let value = 0i64
                     .checked_sub_unsigned(magnitude)
                     .ok_or_else(|| RuleError::new(minus.to(span), "integer literal out of range"))?;
-                self.member_of(node(ExprKind::Literal(Literal::Int(value)), minus.to(span))?)?
+                let literal = self.node(ExprKind::Literal(Literal::Int(value)), minus.to(span))?;
+                self.member_of(literal)?
             }
             _ => self.member()?,
         };
         for (op, span) in ops.into_iter().rev() {
             let span = span.to(e.span);
-            e = node(ExprKind::Unary { op, operand: Box::new(e) }, span)?;
+            e = self.node(ExprKind::Unary { op, operand: Box::new(e) }, span)?;
         }
         Ok(e)
     }
@@ -219,7 +222,7 @@ impl Parser {
                         e = self.method(e, name, name_span, args, end)?;
                     } else {
                         let span = e.span.to(name_span);
-                        e = node(ExprKind::Select { operand: Box::new(e), field: name }, span)?;
+                        e = self.node(ExprKind::Select { operand: Box::new(e), field: name }, span)?;
                     }
                 }
                 Tok::LBracket => {
@@ -227,7 +230,7 @@ impl Parser {
                     let index = self.expr()?;
                     let end = self.expect(&Tok::RBracket, "`]`")?;
                     let span = e.span.to(end);
-                    e = node(ExprKind::Index { operand: Box::new(e), index: Box::new(index) }, span)?;
+                    e = self.node(ExprKind::Index { operand: Box::new(e), index: Box::new(index) }, span)?;
                 }
                 Tok::LBrace if matches!(e.kind, ExprKind::Ident(_) | ExprKind::Select { .. }) => {
                     return Err(RuleError::new(
@@ -297,7 +300,7 @@ impl Parser {
             _ => None,
         };
         let Some(quantifier) = quantifier else {
-            return node(ExprKind::Call { target: Some(Box::new(target)), function: name, args }, span);
+            return self.node(ExprKind::Call { target: Some(Box::new(target)), function: name, args }, span);
         };
         let [var, predicate]: [Expr; 2] = args.try_into().map_err(|_| {
             RuleError::new(name_span.to(end), format!("`{name}` takes a variable and a predicate: `{name}(x, p)`"))
@@ -308,7 +311,7 @@ impl Parser {
         if v == "this" || v == "now" {
             return Err(RuleError::new(var.span, format!("`{v}` cannot be a comprehension's variable")));
         }
-        node(
+        self.node(
             ExprKind::Comprehension {
                 quantifier,
                 range: Box::new(target),
@@ -323,31 +326,36 @@ impl Parser {
     fn primary(&mut self) -> Result<Expr, RuleError> {
         let at = self.at;
         let (tok, span) = self.bump();
-        let lit = |l| node(ExprKind::Literal(l), span);
-        match tok {
-            Tok::Int(magnitude) => match i64::try_from(magnitude) {
-                Ok(v) => lit(Literal::Int(v)),
-                Err(_) => Err(RuleError::new(span, "integer literal out of range")),
+        let literal = match &tok {
+            Tok::Int(magnitude) => match i64::try_from(*magnitude) {
+                Ok(v) => Some(Literal::Int(v)),
+                Err(_) => return Err(RuleError::new(span, "integer literal out of range")),
             },
-            Tok::Uint(v) => lit(Literal::Uint(v)),
-            Tok::Double(v) => lit(Literal::Double(v)),
-            Tok::Str(s) => lit(Literal::String(s)),
-            Tok::Bytes(b) => lit(Literal::Bytes(b)),
-            Tok::True => lit(Literal::Bool(true)),
-            Tok::False => lit(Literal::Bool(false)),
-            Tok::Null => lit(Literal::Null),
+            Tok::Uint(v) => Some(Literal::Uint(*v)),
+            Tok::Double(v) => Some(Literal::Double(*v)),
+            Tok::Str(s) => Some(Literal::String(s.clone())),
+            Tok::Bytes(b) => Some(Literal::Bytes(b.clone())),
+            Tok::True => Some(Literal::Bool(true)),
+            Tok::False => Some(Literal::Bool(false)),
+            Tok::Null => Some(Literal::Null),
+            _ => None,
+        };
+        if let Some(l) = literal {
+            return self.node(ExprKind::Literal(l), span);
+        }
+        match tok {
             Tok::Ident(name) if is_reserved(&name) => {
                 Err(RuleError::new(span, format!("`{name}` is a reserved word in CEL")))
             }
             Tok::Ident(name) => {
                 if !self.eat(&Tok::LParen) {
-                    return node(ExprKind::Ident(name), span);
+                    return self.node(ExprKind::Ident(name), span);
                 }
                 let (args, end) = self.args(&Tok::RParen, "`)`")?;
                 if name == "has" {
-                    return has(args, span.to(end));
+                    return self.has(args, span.to(end));
                 }
-                node(ExprKind::Call { target: None, function: name, args }, span.to(end))
+                self.node(ExprKind::Call { target: None, function: name, args }, span.to(end))
             }
             Tok::LParen => {
                 let e = self.expr()?;
@@ -358,7 +366,7 @@ impl Parser {
                 self.depth += 1;
                 let (items, end) = self.args(&Tok::RBracket, "`,` or `]`")?;
                 self.depth -= 1;
-                node(ExprKind::List(items), span.to(end))
+                self.node(ExprKind::List(items), span.to(end))
             }
             Tok::LBrace => self.map(span),
             Tok::Dot => Err(RuleError::new(span, "qualified names (a leading `.`) are not supported in rules")),
@@ -374,7 +382,7 @@ impl Parser {
         let mut entries = Vec::new();
         loop {
             if let Some(end) = self.close(&Tok::RBrace) {
-                return node(ExprKind::Map(entries), open.to(end));
+                return self.node(ExprKind::Map(entries), open.to(end));
             }
             let k = self.expr()?;
             self.expect(&Tok::Colon, "`:` after a map key")?;
@@ -382,18 +390,20 @@ impl Parser {
             entries.push((k, v));
             if !self.eat(&Tok::Comma) {
                 let end = self.expect(&Tok::RBrace, "`,` or `}`")?;
-                return node(ExprKind::Map(entries), open.to(end));
+                return self.node(ExprKind::Map(entries), open.to(end));
             }
         }
     }
 }
 
-/// `has(e.f)`: its one argument must select a field.
-fn has(args: Vec<Expr>, span: Span) -> Result<Expr, RuleError> {
-    let [arg]: [Expr; 1] =
-        args.try_into().map_err(|_| RuleError::new(span, "`has` takes one argument: `has(x.field)`"))?;
-    match arg.kind {
-        ExprKind::Select { operand, field } => node(ExprKind::Has { operand, field }, span),
-        _ => Err(RuleError::new(arg.span, "`has`'s argument must select a field: `has(x.field)`")),
+impl Parser {
+    /// `has(e.f)`: its one argument must select a field.
+    fn has(&mut self, args: Vec<Expr>, span: Span) -> Result<Expr, RuleError> {
+        let [arg]: [Expr; 1] =
+            args.try_into().map_err(|_| RuleError::new(span, "`has` takes one argument: `has(x.field)`"))?;
+        match arg.kind {
+            ExprKind::Select { operand, field } => self.node(ExprKind::Has { operand, field }, span),
+            _ => Err(RuleError::new(arg.span, "`has`'s argument must select a field: `has(x.field)`")),
+        }
     }
 }
