@@ -21,7 +21,9 @@ pub mod resolve;
 pub mod schema;
 pub mod wire;
 
-pub use codec::{AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, PathSegment};
+pub use codec::{
+    AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, PathSegment, RuleViolation,
+};
 pub use record::KafkaRecord;
 pub use schema::{SchemaError, SchemaInfo};
 pub use wire::{FramingError, SchemaGuid, SchemaId, SchemaRef};
@@ -32,11 +34,13 @@ pub mod __private {
     #[cfg(any(feature = "uuid", feature = "chrono", feature = "time", feature = "rust_decimal"))]
     pub use crate::codec::logical;
     pub use crate::codec::{
-        AvroDecode, AvroType, Bytes, Codec, DecodeError, EncodeError, FixedU64, OptionOf, PathSegment, VecOf, encoding,
-        prefix_violations,
+        AvroDecode, AvroType, Bytes, Codec, DecodeError, EncodeError, FixedU64, OptionOf, PathSegment, RuleViolation,
+        VecOf, encoding, prefix_rule_violations, prefix_violations,
     };
     pub use crate::record::{KafkaRecord, cached_generic_schema, cached_schema};
     pub use crate::schema::shape::{SchemaShape, ShapeField, ShapeName, assert_contract, assert_contract_among};
     pub use crate::schema::{SchemaError, SchemaInfo, SchemaWriter};
     pub use std::sync::OnceLock;
+    /// What the derive's generated rules call.
+    pub use typed_kafka_rules::rt as rules;
 }

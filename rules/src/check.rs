@@ -394,7 +394,17 @@ impl Checker<'_> {
             ("double", None, [T::Int | T::Uint | T::Double | T::String | T::Dyn]) => T::Double,
             ("string", None, [_]) => T::String,
             ("int" | "uint" | "double", ..) => signature(self, "one number or string"),
-            (getter, Some(T::Timestamp | T::Dyn), [] | [T::String]) if TIMESTAMP_GETTERS.contains(&getter) => T::Int,
+            (getter, Some(T::Timestamp | T::Dyn), [] | [T::String]) if TIMESTAMP_GETTERS.contains(&getter) => {
+                if let Some(ExprKind::Literal(Literal::String(zone))) = args.first().map(|a| &a.kind)
+                    && crate::time::parse_zone(zone).is_none()
+                {
+                    self.error(
+                        args[0].span,
+                        format!("time zone {zone:?}: rules take \"UTC\" or a fixed offset such as \"+02:00\""),
+                    );
+                }
+                T::Int
+            }
             (getter, Some(T::Duration), []) if DURATION_GETTERS.contains(&getter) => T::Int,
             (getter, ..) if TIMESTAMP_GETTERS.contains(&getter) => {
                 signature(self, "nothing or a time zone, on a timestamp (or a duration)")

@@ -31,12 +31,14 @@ pub mod ast;
 mod check;
 mod lex;
 mod parse;
+#[cfg(feature = "runtime")]
+pub mod rt;
 mod time;
 mod types;
 
 pub use check::{Checked, Yields, check_rule, type_of};
 pub use parse::{MAX_DEPTH, MAX_NESTING, parse};
-pub use time::{parse_duration, parse_timestamp};
+pub use time::{parse_duration, parse_timestamp, parse_zone};
 pub use types::{Field, Record, Type};
 
 /// A byte range of a rule's text.

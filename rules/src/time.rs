@@ -125,6 +125,26 @@ pub fn parse_duration(text: &str) -> Option<i128> {
     Some(if negative { -total } else { total })
 }
 
+/// A time zone as a timestamp accessor takes it: `UTC`, `Z`, or a fixed offset (`+02:00`, `-0530`), in seconds.
+/// Zone names (`Europe/Paris`) need a time zone database, which rules do not carry.
+pub fn parse_zone(zone: &str) -> Option<i64> {
+    match zone.as_bytes() {
+        b"UTC" | b"Z" | b"utc" => Some(0),
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest {
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (digits(&[*h1, *h2], 2)?, digits(&[*m1, *m2], 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let o = h * 3600 + m * 60;
+            Some(if *sign == b'+' { o } else { -o })
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

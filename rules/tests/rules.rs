@@ -64,7 +64,7 @@ fn rules_users_write_check() {
         "this.placed > timestamp('2020-01-01T00:00:00Z')",
         "now - this.placed < duration('720h')",
         "this.due == null || this.due > this.placed + duration('1h30m')",
-        "this.placed.getFullYear() >= 2020 && this.placed.getHours('Europe/Paris') < 24",
+        "this.placed.getFullYear() >= 2020 && this.placed.getHours('+02:00') < 24",
         "size(this.lines) > 0 ? this.lines[0].quantity > 0 : true",
         "this.total == 0 || double(this.total) / 100.0 > 0.5",
         "this.total % 2 == 0 && -this.total < 0 && !(this.total == 3)",
@@ -131,6 +131,11 @@ fn mistakes_are_errors_at_their_place() {
         ("this.lines.all(l, this.lines.all(l, true))", "`l` is already a variable here", "l"),
         ("this.tags.all(k, k > 1)", "`>` is not defined for string and int", "k > 1"),
         ("while > 0", "`while` is a reserved word in CEL", "while"),
+        (
+            "this.placed.getHours('Europe/Paris') < 9",
+            "time zone \"Europe/Paris\": rules take \"UTC\" or a fixed offset such as \"+02:00\"",
+            "'Europe/Paris'",
+        ),
     ];
     for (rule, message, at) in cases {
         let (m, text) = err(rule);

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::encoding::{self as enc};
-use super::{AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, PathSegment, SchemaWriter};
+use super::{
+    AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, PathSegment, RuleViolation, SchemaWriter,
+};
 use crate::schema::shape::{SchemaShape, ShapeName};
 
 macro_rules! primitive {
@@ -247,6 +249,12 @@ impl<T: AvroType> AvroType for Option<T> {
             v.violations(out)
         }
     }
+    #[inline]
+    fn rule_violations(&self, out: &mut Vec<RuleViolation>) {
+        if let Some(v) = self {
+            v.rule_violations(out)
+        }
+    }
 }
 
 impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for Option<T> {
@@ -292,6 +300,10 @@ macro_rules! transparent {
             fn violations(&self, out: &mut Vec<EncodeError>) {
                 (**self).violations(out)
             }
+            #[inline]
+            fn rule_violations(&self, out: &mut Vec<RuleViolation>) {
+                (**self).rule_violations(out)
+            }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
             #[inline]
@@ -333,6 +345,14 @@ macro_rules! array_like {
             }
             fn violations(&self, out: &mut Vec<EncodeError>) {
                 super::item_violations(self.iter(), T::violations, |buf| self.encode(buf), out)
+            }
+            #[inline]
+            fn rule_violations(&self, out: &mut Vec<RuleViolation>) {
+                for (i, v) in self.iter().enumerate() {
+                    let start = out.len();
+                    v.rule_violations(out);
+                    super::prefix_rule_violations(out, start, || PathSegment::Index(i));
+                }
             }
         }
         impl<'de, T: AvroDecode<'de>> AvroDecode<'de> for $ty<T> {
@@ -412,6 +432,14 @@ macro_rules! map_avro_type {
                 let start = out.len();
                 v.violations(out);
                 super::prefix_violations(&mut out[start..], || PathSegment::Key(k.clone()));
+            }
+        }
+        #[inline]
+        fn rule_violations(&self, out: &mut Vec<RuleViolation>) {
+            for (k, v) in self.iter() {
+                let start = out.len();
+                v.rule_violations(out);
+                super::prefix_rule_violations(out, start, || PathSegment::Key(k.clone()));
             }
         }
     };

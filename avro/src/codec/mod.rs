@@ -123,6 +123,53 @@ impl EncodeError {
     }
 }
 
+/// A data-contract rule (`#[kafka(rule(...))]`, written into the schema as `confluent:rules`) that a value breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: rule `{rule}` broken ({expr}){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+pub struct RuleViolation {
+    /// The rule's name.
+    pub rule: &'static str,
+    /// The rule's doc, if it has one.
+    pub doc: Option<&'static str>,
+    /// The rule's CEL expression.
+    pub expr: &'static str,
+    /// The field the rule is on, or the record of a record rule, from the value checked.
+    pub path: FieldPath,
+    /// The message of a rule that yields a string, or why the rule could not be evaluated on this value.
+    pub message: Option<String>,
+}
+
+impl RuleViolation {
+    /// A violation of rule `rule` at the current position (the caller adds the path); an empty message is none.
+    #[cold]
+    pub fn new(rule: &'static str, doc: Option<&'static str>, expr: &'static str, message: String) -> RuleViolation {
+        let message = if message.is_empty() { None } else { Some(message) };
+        RuleViolation { rule, doc, expr, path: FieldPath::default(), message }
+    }
+
+    /// Adds the enclosing path segment.
+    #[cold]
+    pub fn at(mut self, seg: PathSegment) -> RuleViolation {
+        self.path.push(seg);
+        self
+    }
+}
+
+/// Prefixes the path of every violation in `out` from `start` on with `seg` (the enclosing field, index or key).
+#[inline]
+pub fn prefix_rule_violations(out: &mut [RuleViolation], start: usize, seg: impl Fn() -> PathSegment) {
+    if out.len() > start {
+        prefix_found(&mut out[start..], seg)
+    }
+}
+
+#[cold]
+fn prefix_found(found: &mut [RuleViolation], seg: impl Fn() -> PathSegment) {
+    for v in found {
+        v.path.push(seg());
+    }
+}
+
 /// Why bytes could not be decoded as a value of the schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -290,6 +337,15 @@ pub trait AvroType {
         if let Err(e) = self.encode(&mut Vec::new()) {
             out.push(e);
         }
+    }
+
+    /// Appends every data-contract rule `self` breaks to `out`: its own type's rules, then those of the values
+    /// inside it, each with its path relative to `self`. Appends nothing, and allocates nothing, when every rule
+    /// holds. The default, for types without rules, does nothing, and a collection of such values inlines to
+    /// nothing.
+    #[inline]
+    fn rule_violations(&self, out: &mut Vec<RuleViolation>) {
+        let _ = out;
     }
 }
 
