@@ -121,6 +121,145 @@ pub(crate) struct DefaultValue {
     pub(crate) span: Span,
 }
 
+/// A data-contract rule: `rule(name = "...", expr = "<CEL>", doc = "...")`, or a shorthand that expands to CEL
+/// (`min`, `max`, `len(min, max)`, `pattern`, `one_of`, `non_empty`).
+#[derive(Clone)]
+pub(crate) struct RuleAttr {
+    /// The rule's name; a shorthand's is its field's name and the shorthand's (`total_min`).
+    pub(crate) name: Option<String>,
+    /// The shorthand's name, for a shorthand.
+    pub(crate) shorthand: Option<&'static str>,
+    /// The CEL expression.
+    pub(crate) expr: String,
+    pub(crate) doc: Option<String>,
+    /// Where errors point: the expression's literal, or the shorthand.
+    pub(crate) span: Span,
+}
+
+/// A CEL string literal of `s`.
+pub(crate) fn cel_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A number literal (possibly negated) as CEL text.
+fn cel_number(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => Some(i.base10_digits().to_string()),
+        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => {
+            let d = f.base10_digits();
+            Some(if d.contains(['.', 'e', 'E']) { d.to_string() } else { format!("{d}.0") })
+        }
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => cel_number(expr).map(|n| format!("-{n}")),
+        _ => None,
+    }
+}
+
+/// A literal of `one_of` as CEL text: a string, a number or a bool.
+fn cel_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(cel_string(&s.value())),
+        Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Some(b.value.to_string()),
+        other => cel_number(other),
+    }
+}
+
+/// `rule(...)` or a shorthand at `meta`, if it is one; `on_field` allows the shorthands.
+fn rule_attr(meta: &ParseNestedMeta<'_>, on_field: bool) -> syn::Result<Option<RuleAttr>> {
+    let span = meta.path.span();
+    let shorthand = |name: &'static str, expr: String| {
+        Ok(Some(RuleAttr { name: None, shorthand: Some(name), expr, doc: None, span }))
+    };
+    let number = |meta: &ParseNestedMeta<'_>| -> syn::Result<String> {
+        let e: Expr = meta.value()?.parse()?;
+        cel_number(&e).ok_or_else(|| syn::Error::new(e.span(), "expected a number literal"))
+    };
+    if meta.path.is_ident("rule") {
+        let (mut name, mut expr, mut doc): (Option<String>, Option<LitStr>, Option<String>) = (None, None, None);
+        meta.parse_nested_meta(|inner| {
+            if inner.path.is_ident("name") {
+                name = Some(string_value(&inner)?.value);
+            } else if inner.path.is_ident("expr") {
+                expr = Some(inner.value()?.parse()?);
+            } else if inner.path.is_ident("doc") {
+                doc = Some(string_value(&inner)?.value);
+            } else {
+                return Err(inner.error("expected `name = \"...\"`, `expr = \"<CEL>\"` or `doc = \"...\"`"));
+            }
+            Ok(())
+        })?;
+        let (Some(name), Some(expr)) = (name, expr) else {
+            return Err(syn::Error::new(
+                span,
+                "a rule needs a name and an expression: rule(name = \"...\", expr = \"...\")",
+            ));
+        };
+        return Ok(Some(RuleAttr { name: Some(name), shorthand: None, expr: expr.value(), doc, span: expr.span() }));
+    }
+    if !on_field {
+        return Ok(None);
+    }
+    if meta.path.is_ident("min") {
+        return shorthand("min", format!("this >= {}", number(meta)?));
+    }
+    if meta.path.is_ident("max") {
+        return shorthand("max", format!("this <= {}", number(meta)?));
+    }
+    if meta.path.is_ident("non_empty") {
+        return shorthand("non_empty", "size(this) > 0".into());
+    }
+    if meta.path.is_ident("pattern") {
+        let v = string_value(meta)?;
+        return shorthand("pattern", format!("this.matches({})", cel_string(&v.value)));
+    }
+    if meta.path.is_ident("len") {
+        let mut parts = Vec::new();
+        meta.parse_nested_meta(|inner| {
+            let lit: syn::LitInt = inner.value()?.parse()?;
+            let n: u64 = lit.base10_parse()?;
+            if inner.path.is_ident("min") {
+                parts.push(format!("size(this) >= {n}"));
+            } else if inner.path.is_ident("max") {
+                parts.push(format!("size(this) <= {n}"));
+            } else {
+                return Err(inner.error("expected `min = N` or `max = N`"));
+            }
+            Ok(())
+        })?;
+        if parts.is_empty() {
+            return Err(syn::Error::new(span, "len needs a bound: len(min = N, max = M)"));
+        }
+        return shorthand("len", parts.join(" && "));
+    }
+    if meta.path.is_ident("one_of") {
+        let arr: syn::ExprArray = meta.value()?.parse()?;
+        let mut items = Vec::new();
+        for e in &arr.elems {
+            items.push(
+                cel_literal(e)
+                    .ok_or_else(|| syn::Error::new(e.span(), "one_of takes string, number or bool literals"))?,
+            );
+        }
+        if items.is_empty() {
+            return Err(syn::Error::new(arr.span(), "one_of needs at least one value"));
+        }
+        return shorthand("one_of", format!("this in [{}]", items.join(", ")));
+    }
+    Ok(None)
+}
+
 /// Container attributes.
 #[derive(Default)]
 pub(crate) struct ContainerAttrs {
@@ -133,6 +272,8 @@ pub(crate) struct ContainerAttrs {
     pub(crate) krate: Option<syn::Path>,
     /// `bound = "..."` or `bound(encode = "...", decode = "...")`: where-predicates replacing the inferred ones.
     pub(crate) bound: Option<Bounds>,
+    /// Rules on the whole record (`this` is the record).
+    pub(crate) rules: Vec<RuleAttr>,
 }
 
 /// Where-predicates given by `bound`, for the encoding impls (`AvroType`, `KafkaRecord`) and the decoding one.
@@ -184,6 +325,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) fixed: Option<Span>,
     pub(crate) logical: Option<Spanned<String>>,
     pub(crate) decimal: Option<(u32, u32, Span)>,
+    /// Rules on the field (`this` is its value).
+    pub(crate) rules: Vec<RuleAttr>,
 }
 
 /// Variant attributes.
@@ -324,8 +467,14 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> ContainerAttrs {
             } else if meta.path.is_ident("bound") {
                 let v = bound_value(&meta)?;
                 set(cx, &mut out.bound, v, span, "bound");
+            } else if let Some(rule) = rule_attr(&meta, false)? {
+                out.rules.push(rule);
             } else {
-                return Err(unknown(&meta, "container", "namespace, rename, rename_all, doc, aliases, crate, bound"));
+                return Err(unknown(
+                    &meta,
+                    "container",
+                    "namespace, rename, rename_all, doc, aliases, crate, bound, rule",
+                ));
             }
             Ok(())
         });
@@ -396,11 +545,14 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     }
                     (None, _) => cx.error(span, "decimal needs a precision: decimal(precision = P, scale = S)"),
                 }
+            } else if let Some(rule) = rule_attr(&meta, true)? {
+                out.rules.push(rule);
             } else {
                 return Err(unknown(
                     &meta,
                     "field",
-                    "rename, default, default_json, skip, doc, aliases, bytes, int_array, fixed, logical, decimal",
+                    "rename, default, default_json, skip, doc, aliases, bytes, int_array, fixed, logical, decimal, \
+                     rule, min, max, len, pattern, one_of, non_empty",
                 ));
             }
             Ok(())

@@ -189,6 +189,7 @@ fn record_definition(
     doc: Option<&str>,
     aliases: &[crate::attr::Spanned<String>],
     fields: &[Field],
+    rules: Option<&crate::rules::Compiled>,
 ) -> TokenStream {
     let mut head = String::new();
     if let Some(ns) = namespace {
@@ -197,6 +198,9 @@ fn record_definition(
     if let Some(doc) = doc {
         head.push_str(&format!(",\"doc\":{}", json_str(doc)));
     }
+    if let Some(r) = rules {
+        head.push_str(&r.record_json);
+    }
     head.push_str(&aliases_json(aliases));
     head.push_str(",\"fields\":[");
     let mut stmts = vec![quote! {
@@ -204,7 +208,7 @@ fn record_definition(
         w.string(#name);
         w.raw(#head);
     }];
-    for (i, f) in fields.iter().filter(|f| f.attrs.skip.is_none()).enumerate() {
+    for (i, (index, f)) in fields.iter().enumerate().filter(|(_, f)| f.attrs.skip.is_none()).enumerate() {
         let mut open = String::new();
         if i > 0 {
             open.push(',');
@@ -212,6 +216,9 @@ fn record_definition(
         open.push_str(&format!("{{\"name\":{}", json_str(&f.avro_name)));
         if let Some(doc) = &f.attrs.doc {
             open.push_str(&format!(",\"doc\":{}", json_str(doc)));
+        }
+        if let Some(json) = rules.and_then(|r| r.field_json.get(index)) {
+            open.push_str(json);
         }
         open.push_str(&aliases_json(&f.attrs.aliases));
         open.push_str(",\"type\":");
@@ -308,7 +315,7 @@ fn min_size_sum(fields: &[Field]) -> TokenStream {
     quote!(0usize #(+ #parts)*)
 }
 
-pub(crate) fn expand(c: &Container) -> TokenStream {
+pub(crate) fn expand(c: &Container, rules: &crate::rules::Compiled) -> TokenStream {
     let rt = rt();
     let ident = &c.ident;
     let avro_name = &c.avro_name;
@@ -332,7 +339,8 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
 
     let (schema_body, encode_body, violations_body, decode_body, min) = match &c.body {
         Body::Record(fields, named) => {
-            let def = record_definition(&name_ref, namespace, c.attrs.doc.as_deref(), &c.attrs.aliases, fields);
+            let def =
+                record_definition(&name_ref, namespace, c.attrs.doc.as_deref(), &c.attrs.aliases, fields, Some(rules));
             let schema = quote! {
                 w.named(&__name, #ns_tokens, #identity, |w| { #def });
             };
@@ -453,6 +461,7 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             }
         }
     });
+    let rule_body = &rules.body;
     let krate = match &c.attrs.krate {
         Some(path) => quote!(#path),
         None => quote!(::typed_kafka),
@@ -485,6 +494,11 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
             fn violations(&self, out: &mut ::std::vec::Vec<#rt::EncodeError>) {
                 #violations_body
             }
+            #[inline]
+            #[allow(unused_variables, clippy::redundant_closure_call)]
+            fn rule_violations(&self, out: &mut ::std::vec::Vec<#rt::RuleViolation>) {
+                #rule_body
+            }
         }
 
         #[automatically_derived]
@@ -495,6 +509,16 @@ pub(crate) fn expand(c: &Container) -> TokenStream {
                 #decode_body
             }
             #decode_into_fn
+        }
+
+        // A derived value in a rule: a list of them has a size; their fields are their own rules' business.
+        #[automatically_derived]
+        impl #impl_g #rt::rules::ToCel for #ident #ty_g #where_c {
+            type Cel<'__cel> = &'__cel Self where Self: '__cel;
+            #[inline]
+            fn to_cel(&self) -> ::core::result::Result<&Self, #rt::rules::EvalError> {
+                ::core::result::Result::Ok(self)
+            }
         }
 
         #[automatically_derived]
@@ -599,8 +623,14 @@ fn expand_union(
                 // instantiations never define the same record name.
                 let branch_name =
                     if generic { quote!(&::std::format!("{}_{}", __name, #vname)) } else { quote!(#vname) };
-                let def =
-                    record_definition(&quote!(__branch), namespace, v.attrs.doc.as_deref(), &v.attrs.aliases, fields);
+                let def = record_definition(
+                    &quote!(__branch),
+                    namespace,
+                    v.attrs.doc.as_deref(),
+                    &v.attrs.aliases,
+                    fields,
+                    None,
+                );
                 schema.push(quote! {
                     {
                         let __branch: &str = #branch_name;

@@ -9,6 +9,7 @@ mod check;
 mod contract;
 mod r#gen;
 mod model;
+mod rules;
 mod shape;
 mod topic;
 
@@ -26,10 +27,11 @@ pub fn derive_kafka_record(input: TokenStream) -> TokenStream {
     if let Some(c) = &container {
         check::check(&cx, c);
     }
-    match (cx.into_result(), container) {
-        (Ok(()), Some(c)) => r#gen::expand(&c).into(),
-        (Err(e), _) => e.to_compile_error().into(),
-        (Ok(()), None) => TokenStream::new(),
+    let compiled = container.as_ref().map(|c| rules::compile(&cx, c));
+    match (cx.into_result(), container, compiled) {
+        (Ok(()), Some(c), Some(rules)) => r#gen::expand(&c, &rules).into(),
+        (Err(e), ..) => e.to_compile_error().into(),
+        (Ok(()), ..) => TokenStream::new(),
     }
 }
 

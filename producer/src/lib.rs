@@ -82,7 +82,7 @@
 pub use typed_kafka_avro as avro;
 pub use typed_kafka_avro::{
     AvroDecode, AvroType, DecodeError, EncodeError, EncodeErrorKind, FieldPath, FramingError, KafkaRecord, PathSegment,
-    SchemaError, SchemaId, SchemaInfo,
+    RuleViolation, SchemaError, SchemaId, SchemaInfo,
 };
 #[doc(hidden)]
 pub use typed_kafka_derive::__topic;

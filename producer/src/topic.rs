@@ -139,6 +139,11 @@ pub trait KeyFormat: Send + Sync + 'static {
         None
     }
 
+    /// Appends every data-contract rule `key` breaks (an Avro key's rules; other keys have none).
+    #[doc(hidden)]
+    #[inline]
+    fn rule_violations(_key: &Self::Key, _out: &mut Vec<typed_kafka_avro::RuleViolation>) {}
+
     /// An Avro key's type name and schema (`None` for other kinds).
     #[doc(hidden)]
     fn avro_key_schema() -> Option<(&'static str, Result<&'static SchemaInfo, SchemaError>)> {
@@ -211,6 +216,11 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
         buf: &mut Vec<u8>,
     ) -> Result<Option<SchemaId>, SerializeError> {
         encoder.encode(topic, key, buf).map(Some)
+    }
+
+    #[inline]
+    fn rule_violations(key: &K, out: &mut Vec<typed_kafka_avro::RuleViolation>) {
+        key.rule_violations(out)
     }
 
     fn schema_id(encoder: &Encoder<K>) -> Option<SchemaId> {

@@ -76,6 +76,74 @@ async fn violations_are_refused_with_the_record_as_the_real_producer_does() {
     assert_eq!(mock.producer().metrics().refused.schema_violation, 1);
 }
 
+/// Data-contract rules refuse a record before the partitioner in every send mode, with every broken rule and its
+/// path, and hand it back; a key's rules run first; a record keeping them is sent.
+#[tokio::test]
+async fn rule_violations_are_refused_with_the_record_in_every_send_mode() {
+    #[derive(KafkaRecord, Debug, Clone, PartialEq)]
+    struct Account {
+        #[kafka(pattern = "^acc-[0-9]+$")]
+        id: String,
+    }
+    #[derive(KafkaRecord, Debug, Clone, PartialEq)]
+    #[kafka(rule(
+        name = "total_covers_fee",
+        expr = "this.total_cents >= this.fee_cents",
+        doc = "fees come out of the total"
+    ))]
+    struct Payment {
+        #[kafka(min = 0)]
+        total_cents: i64,
+        fee_cents: i64,
+        #[kafka(one_of = ["EUR", "USD"])]
+        currency: String,
+    }
+    typed_kafka::topic! { PAID: "paid", key: avro Account, value: Payment; }
+    let mock = MockProducer::new(3);
+    let paid = mock.bind(PAID).await.unwrap();
+    let good = Payment { total_cents: 500, fee_cents: 10, currency: "EUR".into() };
+    let bad = Payment { total_cents: -5, fee_cents: 10, currency: "eur".into() };
+    let key = Account { id: "acc-1".into() };
+
+    let refused = |r: Result<RecordMetadata, ProduceError<Account, Payment>>| match r {
+        Err(ProduceError::Refused(e)) => e,
+        other => panic!("refused, not {other:?}"),
+    };
+    let e = refused(paid.send(Record::new(bad.clone()).key(key.clone())).await);
+    let SendErrorKind::RuleViolation { part, violations } = e.kind() else { panic!("{e}") };
+    assert_eq!(*part, typed_kafka::producer::RecordPart::Value);
+    let broken: Vec<(String, &str)> = violations.iter().map(|v| (v.path.to_string(), v.rule)).collect();
+    assert_eq!(
+        broken,
+        [
+            ("/".into(), "total_covers_fee"),
+            ("/total_cents".into(), "total_cents_min"),
+            ("/currency".into(), "currency_one_of")
+        ]
+    );
+    assert_eq!(violations[0].doc, Some("fees come out of the total"));
+    assert!(!e.kind().is_retriable());
+    assert!(e.to_string().contains("value breaks 3 rule(s): at /: rule `total_covers_fee` broken"), "{e}");
+    assert_eq!(e.into_record().value, Some(bad.clone()), "the record comes back");
+
+    let e = refused(paid.send(Record::new(good.clone()).key(Account { id: "nope".into() })).await);
+    let SendErrorKind::RuleViolation { part, violations } = e.kind() else { panic!("{e}") };
+    assert_eq!((*part, violations[0].rule), (typed_kafka::producer::RecordPart::Key, "id_pattern"));
+
+    let Err(e) = paid.send_and_forget(Record::new(bad.clone())).await else { panic!("refused") };
+    assert!(matches!(e.kind(), SendErrorKind::RuleViolation { .. }));
+    let Err(e) = paid.send_with(Record::new(bad.clone()), |_| panic!("never called")).await else { panic!("refused") };
+    assert!(matches!(e.kind(), SendErrorKind::RuleViolation { .. }));
+    let Err(e) = paid.enqueue(Record::new(bad)).await else { panic!("refused") };
+    assert!(matches!(e.kind(), SendErrorKind::RuleViolation { .. }));
+
+    paid.send(Record::new(good.clone()).key(key)).await.unwrap();
+    let sent = mock.history::<PAID, Payment>();
+    assert_eq!(sent.len(), 1, "only the record keeping every rule was sent");
+    assert_eq!(sent[0].record.value, Some(good));
+    assert_eq!(mock.producer().metrics().refused.rule_violation, 5);
+}
+
 #[tokio::test]
 async fn scripted_failures_reach_futures_callbacks_and_metrics() {
     let mock = MockProducer::new(3);

@@ -58,7 +58,20 @@ struct Alarm {
     sensor: String,
 }
 
+/// A transfer with data-contract rules.
+#[derive(KafkaRecord, Debug, Clone, PartialEq)]
+#[kafka(namespace = "it.producer")]
+#[kafka(rule(name = "distinct_accounts", expr = "this.from != this.to", doc = "no transfer to itself"))]
+struct Transfer {
+    #[kafka(pattern = "^[A-Z]{2}[0-9]{4}$")]
+    from: String,
+    to: String,
+    #[kafka(min = 1)]
+    cents: i64,
+}
+
 typed_kafka::topic! { READINGS: "it-readings", key: String, value: Reading; }
+typed_kafka::topic! { TRANSFERS: "it-transfers", key: String, value: Transfer; }
 typed_kafka::topic! { KEYED_READINGS: "it-keyed-readings", key: avro SensorKey, value: Reading; }
 typed_kafka::topic! { COUNTERS: "it-counters", key: i64, value: Reading; }
 typed_kafka::topic! { LOG: "it-log", value: Reading; }
@@ -341,6 +354,40 @@ async fn a_violating_record_is_refused_with_every_path_and_nothing_else_is_affec
     assert_eq!(read_back(&stack().bootstrap_servers, &name, 3, Duration::from_secs(2)).len(), 2);
     let m = p.metrics();
     assert_eq!((m.records_sent, m.refused.schema_violation, m.in_flight), (2, 1, 0));
+}
+
+/// A record breaking data-contract rules is refused before the partitioner with every rule and path, and handed
+/// back; nothing of it reaches the broker; the schema the registry holds carries the rules for other clients.
+#[tokio::test]
+async fn a_record_breaking_rules_is_refused_and_the_registered_schema_carries_them() {
+    let name = topic("it-rules", 3).await;
+    let p = producer(config());
+    let transfers = p.topic(TRANSFERS).name(&name).bind().await.unwrap();
+    let good = Transfer { from: "AB1234".into(), to: "CD5678".into(), cents: 100 };
+    let meta = transfers.send(Record::new(good.clone()).key("t1".into())).await.unwrap();
+    let bad = Transfer { from: "ab12".into(), to: "ab12".into(), cents: 0 };
+    let err = match transfers.send(Record::new(bad.clone()).key("t2".into())).await {
+        Err(ProduceError::Refused(e)) => e,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let SendErrorKind::RuleViolation { violations, .. } = err.kind() else { panic!("{err}") };
+    let broken: Vec<(String, &str)> = violations.iter().map(|v| (v.path.to_string(), v.rule)).collect();
+    assert_eq!(
+        broken,
+        [("/".into(), "distinct_accounts"), ("/from".into(), "from_pattern"), ("/cents".into(), "cents_min")]
+    );
+    assert_eq!(err.into_record().value, Some(bad));
+    let msgs = consume(&name, 1);
+    assert_eq!(decode::<Transfer>(msgs[0].payload().unwrap()), good);
+    assert_eq!(read_back(&stack().bootstrap_servers, &name, 2, Duration::from_secs(2)).len(), 1, "only the good one");
+    assert_eq!(p.metrics().refused.rule_violation, 1);
+
+    let id = typed_kafka::avro::wire::split(msgs[0].payload().unwrap()).unwrap().0;
+    let registered = registry().schema_by_id(id).await.unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&registered.schema).unwrap();
+    assert_eq!(schema["confluent:rules"][0]["expr"], "this.from != this.to", "{}", registered.schema);
+    assert_eq!(schema["fields"][0]["confluent:rules"][0]["name"], "from_pattern");
+    assert_eq!(meta.topic.as_ref(), name);
 }
 
 #[tokio::test]

@@ -34,6 +34,8 @@ pub struct RefusedCounts {
     pub schema_violation: u64,
     /// The registry could not resolve a schema ID, or another serialization failure.
     pub serialization: u64,
+    /// The key or value breaks a data-contract rule.
+    pub rule_violation: u64,
     /// The key schema ID changed.
     pub key_schema_changed: u64,
     /// `buffer.memory` stayed full for `max.block.ms`.
@@ -127,6 +129,7 @@ struct Deliveries {
 #[derive(Default)]
 struct Refusals {
     violation: AtomicU64,
+    rule_violation: AtomicU64,
     serialization: AtomicU64,
     key_schema_changed: AtomicU64,
     buffer_full: AtomicU64,
@@ -309,6 +312,7 @@ impl Accounting {
         let c = &self.refusals;
         let counter = match kind {
             k if k.is_schema_violation() => &c.violation,
+            SendErrorKind::RuleViolation { .. } => &c.rule_violation,
             SendErrorKind::Key(_) | SendErrorKind::Value(_) => &c.serialization,
             SendErrorKind::KeySchemaChanged { .. } => &c.key_schema_changed,
             SendErrorKind::BufferFull { .. } => &c.buffer_full,
@@ -425,6 +429,7 @@ impl Accounting {
             records_failed: get(&d.failed),
             refused: RefusedCounts {
                 schema_violation: get(&c.violation),
+                rule_violation: get(&c.rule_violation),
                 serialization: get(&c.serialization),
                 key_schema_changed: get(&c.key_schema_changed),
                 buffer_full: get(&c.buffer_full),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use typed_kafka_avro::SchemaId;
+use typed_kafka_avro::{RuleViolation, SchemaId};
 use typed_kafka_registry::SerializeError;
 
 use crate::config::ProducerConfigError;
@@ -82,6 +82,15 @@ pub enum SendErrorKind {
     /// The value violates its schema (every violation with its path), or could not be serialized.
     #[error("value: {0}")]
     Value(SerializeError),
+    /// The key or value breaks data-contract rules (`#[kafka(rule(...))]`, the schema's `confluent:rules`):
+    /// every broken rule, with its name, doc, expression and path.
+    #[error("{part} breaks {} rule(s): {}", violations.len(), list_violations(violations))]
+    RuleViolation {
+        /// Whether the key or the value breaks them.
+        part: RecordPart,
+        /// Every rule broken, in the order they ran.
+        violations: Vec<RuleViolation>,
+    },
     /// The key's schema ID differs from the one the topic's keys were framed with. With Avro keys the frame holds
     /// the schema ID and Java-compatible partitioning hashes the frame, so a new key schema ID sends every key to
     /// another partition and breaks per-key order.
@@ -151,6 +160,33 @@ pub enum SendErrorKind {
         /// Its message.
         reason: String,
     },
+}
+
+/// A part of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The key.
+    Key,
+    /// The value.
+    Value,
+}
+
+impl fmt::Display for RecordPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordPart::Key => "key",
+            RecordPart::Value => "value",
+        })
+    }
+}
+
+/// The first ten violations, `; `-separated, and how many more.
+fn list_violations(violations: &[RuleViolation]) -> String {
+    let mut text: Vec<String> = violations.iter().take(10).map(ToString::to_string).collect();
+    if violations.len() > 10 {
+        text.push(format!("and {} more", violations.len() - 10));
+    }
+    text.join("; ")
 }
 
 impl SendErrorKind {

@@ -13,7 +13,7 @@ use typed_kafka_registry::SerializeError;
 use super::client::Producer;
 use super::completion::{self, Callback, Delivery, DeliveryResult, Meta, Waiter};
 use super::encode::{Encoded, Part};
-use super::error::{DeliveryError, SendError, SendErrorKind};
+use super::error::{DeliveryError, RecordPart, SendError, SendErrorKind};
 use super::executor;
 use super::report;
 use super::route::{self, KeyHashing};
@@ -325,6 +325,19 @@ impl<T: Topic> TypedProducer<T> {
             return Err(SendErrorKind::TooLarge { size, max });
         }
         encoded.size = size.max(1) as u32;
+        // Data-contract rules, after the schema and before the partitioner; nothing is allocated when they hold.
+        let mut broken = Vec::new();
+        if let Some(k) = &record.key {
+            <T::Key as KeyFormat>::rule_violations(k, &mut broken);
+        }
+        let part = if broken.is_empty() { RecordPart::Value } else { RecordPart::Key };
+        if let (Some(v), RecordPart::Value) = (&record.value, part) {
+            v.rule_violations(&mut broken);
+        }
+        if !broken.is_empty() {
+            encoded.recycle();
+            return Err(SendErrorKind::RuleViolation { part, violations: broken });
+        }
         let routed = route::choose(
             record.partition,
             lane.partitioner.as_ref(),
