@@ -216,11 +216,27 @@ pub(crate) fn compile(cx: &Ctxt, c: &Container) -> Compiled {
             continue;
         }
         let rules = named(&f.attrs.rules, Some(&f.avro_name));
+        let full = field_type(f);
+        // `min = 0` on a double field compares with `0.0`: numbers of different kinds compare in no client alike.
+        let bounds: Vec<RuleAttr> = rules
+            .iter()
+            .map(|r| {
+                let mut attr = r.attr.clone();
+                if matches!(attr.shorthand, Some("min" | "max")) && *full.non_null() == Type::Double {
+                    let (head, n) = attr.expr.rsplit_once(' ').unwrap_or(("", ""));
+                    if !n.contains(['.', 'e', 'E']) {
+                        attr.expr = format!("{head} {n}.0");
+                    }
+                }
+                attr
+            })
+            .collect();
+        let rules: Vec<Rule<'_>> =
+            rules.iter().zip(&bounds).map(|(r, attr)| Rule { name: r.name.clone(), attr }).collect();
         out.field_json[i] = rules_json(&rules);
         let m = &f.member;
         let name = f.avro_name.as_str();
         let at = quote!(.at(#rt::PathSegment::Field(#name)));
-        let full = field_type(f);
         // A field that is null skips its rules; `this` is its value.
         let this_type = full.non_null().clone();
         for rule in &rules {
@@ -466,15 +482,9 @@ impl Gen<'_> {
             }
             ExprKind::Select { operand, field } => self.select(e, operand, field),
             ExprKind::Has { operand, field } => match (&operand.kind, self.this, self.ty(operand).non_null()) {
-                (ExprKind::Ident(t), This::Record(fields), _) if t == "this" => {
-                    match fields.iter().find(|f| f.avro_name == *field) {
-                        Some(f) if matches!(field_type(f), Type::Nullable(_)) => {
-                            let m = &f.member;
-                            quote!(self.#m.is_some())
-                        }
-                        _ => quote!(true),
-                    }
-                }
+                // A record has every field of its schema, null or not (Confluent's clients test the key's presence
+                // in the record they read): `this.f != null` tests for a value.
+                (ExprKind::Ident(t), This::Record(_), _) if t == "this" => quote!(true),
                 (_, _, Type::Map(..)) => {
                     let m = self.value(operand, "a map");
                     quote!(#rt::rules::CelMap::lookup(&#m, #field)?.is_some())
@@ -595,24 +605,13 @@ impl Gen<'_> {
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let l = self.value(left, "an operand of a comparison");
                 let r = self.value(right, "an operand of a comparison");
-                let (a, b) = (lt.non_null(), rt_.non_null());
                 let sym = match op {
                     BinaryOp::Lt => quote!(<),
                     BinaryOp::Le => quote!(<=),
                     BinaryOp::Gt => quote!(>),
                     _ => quote!(>=),
                 };
-                if a.is_numeric_type() && b.is_numeric_type() && a != b {
-                    let ord = match op {
-                        BinaryOp::Lt => quote!(::core::cmp::Ordering::Less),
-                        BinaryOp::Gt => quote!(::core::cmp::Ordering::Greater),
-                        BinaryOp::Le => quote!(::core::cmp::Ordering::Less | ::core::cmp::Ordering::Equal),
-                        _ => quote!(::core::cmp::Ordering::Greater | ::core::cmp::Ordering::Equal),
-                    };
-                    quote!(::core::matches!(#rt::rules::cmp_num(#l, #r), ::core::option::Option::Some(#ord)))
-                } else {
-                    quote!((#l #sym #r))
-                }
+                quote!((#l #sym #r))
             }
             BinaryOp::In => match rt_.non_null() {
                 Type::List(item) => {
@@ -680,9 +679,9 @@ impl Gen<'_> {
         }
     }
 
-    /// Whether `a` (of type `at`) equals `b`, by CEL's equality: numbers by value across kinds, null only to null.
+    /// Whether `a` (of type `at`) equals `b`, by CEL's equality (null only to null; numbers of one kind, as the
+    /// checker holds them).
     fn equal(&mut self, e: &Expr, at: &Type, a: TokenStream, bt: &Type, b: TokenStream) -> TokenStream {
-        let rt = rt();
         match (at, bt) {
             (Type::Null, Type::Null) => quote!(true),
             (Type::Null, Type::Nullable(_)) => quote!((#b).is_none()),
@@ -717,9 +716,6 @@ impl Gen<'_> {
                     }
                     _ => false,
                 })
-            }
-            (x, y) if x.is_numeric_type() && y.is_numeric_type() && x != y => {
-                quote!((#rt::rules::cmp_num(#a, #b) == ::core::option::Option::Some(::core::cmp::Ordering::Equal)))
             }
             (Type::List(_) | Type::Map(..), _) | (_, Type::List(_) | Type::Map(..)) => {
                 self.unsupported(e, "comparing lists or maps is not supported in rules yet")
@@ -927,17 +923,6 @@ impl Gen<'_> {
         }
         let p = self.value(pattern, "a pattern");
         quote!(#rt::rules::matches(&#p, &#text)?)
-    }
-}
-
-/// `Type::is_numeric` for the derive (the rules crate keeps its own private).
-trait Numeric {
-    fn is_numeric_type(&self) -> bool;
-}
-
-impl Numeric for Type {
-    fn is_numeric_type(&self) -> bool {
-        matches!(self, Type::Int | Type::Uint | Type::Double)
     }
 }
 

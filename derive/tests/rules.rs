@@ -129,6 +129,7 @@ fn rules_are_in_the_schema_as_confluent_reads_them() {
 
 /// Evaluation errors break the rule with CEL's message; logic absorbs them as CEL's does.
 #[derive(KafkaRecord, Debug)]
+#[kafka(rule(name = "has_is_presence", expr = "has(this.x) && has(this.maybe) && this.maybe == null"))]
 pub struct Arithmetic {
     #[kafka(rule(name = "no_overflow", expr = "this + 1 > this"))]
     pub n: i64,
@@ -140,13 +141,16 @@ pub struct Arithmetic {
     pub f: bool,
     #[kafka(rule(name = "codepoints", expr = "size(this) == 2 && this.matches('^é') && 'ab' + this != ''"))]
     pub s: String,
-    #[kafka(rule(name = "mixed_numbers", expr = "this > 1 && this < 2u && this == 1.5 && int(this) == 1"))]
+    #[kafka(rule(name = "conversions", expr = "this > 1.0 && uint(this) < 2u && this == 1.5 && int(this) == 1"))]
+    #[kafka(min = 1, max = 2)]
     pub x: f64,
+    pub y: bool,
+    pub maybe: Option<i64>,
 }
 
 #[test]
 fn evaluation_errors_and_their_absorption() {
-    let a = Arithmetic { n: i64::MAX, d: 0, e: 0, f: true, s: "é😀".into(), x: 1.5 };
+    let a = Arithmetic { n: i64::MAX, d: 0, e: 0, f: true, s: "é😀".into(), x: 1.5, y: true, maybe: None };
     let mut out = Vec::new();
     a.rule_violations(&mut out);
     let found: Vec<(&str, Option<String>)> = out.iter().map(|v| (v.rule, v.message.clone())).collect();

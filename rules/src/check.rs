@@ -79,11 +79,22 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
     }
 }
 
-/// Whether `==` may compare values of `a` and `b`: the same type, or numbers of any kind (CEL compares numbers
-/// across types by value), or null against a nullable value.
+/// Whether `==` may compare values of `a` and `b`: the same type, or null against a nullable value. Numbers of
+/// different kinds are not comparable: newer CEL compares them by value, but Confluent's Python client (celpy)
+/// fails on `1 == 1.0` and `1u < 2`, and a rule must give the same verdict in every client.
 fn comparable(a: &Type, b: &Type) -> bool {
-    (a.non_null().is_numeric() && b.non_null().is_numeric()) || unify(a, b).is_some()
+    unify(a, b).is_some()
 }
+
+/// Two numbers of different kinds (`int` against `double`): refused with what to write instead.
+fn mixed_numbers(a: &Type, b: &Type) -> bool {
+    let (a, b) = (a.non_null(), b.non_null());
+    a.is_numeric() && b.is_numeric() && a != b
+}
+
+const MIXED_NUMBERS: &str = "numbers of different kinds do not compare in every client (Confluent's Python client \
+                             fails on them): write the literal in the field's kind (`0.0`, `1u`) or convert with \
+                             `int()`, `uint()` or `double()`";
 
 fn orderable(t: &Type) -> bool {
     matches!(
@@ -277,7 +288,13 @@ impl Checker<'_> {
     fn binary(&mut self, op: BinaryOp, l: &Type, r: &Type, span: Span) -> Type {
         use Type as T;
         let (ln, rn) = (l.non_null(), r.non_null());
-        let mismatch = |c: &mut Self| c.error(span, format!("`{}` is not defined for {l} and {r}", op.symbol()));
+        let mismatch = |c: &mut Self| {
+            if mixed_numbers(l, r) {
+                c.error(span, format!("`{}` on {l} and {r}: {MIXED_NUMBERS}", op.symbol()))
+            } else {
+                c.error(span, format!("`{}` is not defined for {l} and {r}", op.symbol()))
+            }
+        };
         match op {
             BinaryOp::And | BinaryOp::Or => match (ln, rn) {
                 (T::Bool | T::Dyn, T::Bool | T::Dyn) => T::Bool,
@@ -292,7 +309,6 @@ impl Checker<'_> {
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match (ln, rn) {
                 (T::Dyn, t) | (t, T::Dyn) if orderable(t) || *t == T::Dyn => T::Bool,
-                (a, b) if a.is_numeric() && b.is_numeric() => T::Bool,
                 (a, b) if a == b && orderable(a) => T::Bool,
                 _ => mismatch(self),
             },
@@ -302,35 +318,25 @@ impl Checker<'_> {
                 T::Map(key, _) if comparable(l, key) => T::Bool,
                 _ => mismatch(self),
             },
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
-                match (op, ln, rn) {
-                    (_, T::Dyn, T::Dyn) => T::Dyn,
-                    (_, T::Dyn, t) | (_, t, T::Dyn) if t.is_numeric() => t.clone(),
-                    (_, T::Int, T::Int) => T::Int,
-                    (_, T::Uint, T::Uint) => T::Uint,
-                    (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div, T::Double, T::Double) => T::Double,
-                    (BinaryOp::Add, T::String, T::String) => T::String,
-                    (BinaryOp::Add, T::Bytes, T::Bytes) => T::Bytes,
-                    (BinaryOp::Add, T::List(_), T::List(_)) => match unify(ln, rn) {
-                        Some(t) => t,
-                        None => mismatch(self),
-                    },
-                    (BinaryOp::Add, T::Timestamp, T::Duration) | (BinaryOp::Add, T::Duration, T::Timestamp) => {
-                        T::Timestamp
-                    }
-                    (BinaryOp::Sub, T::Timestamp, T::Duration) => T::Timestamp,
-                    (BinaryOp::Sub, T::Timestamp, T::Timestamp) => T::Duration,
-                    (BinaryOp::Add | BinaryOp::Sub, T::Duration, T::Duration) => T::Duration,
-                    (_, a, b) if a.is_numeric() && b.is_numeric() => self.error(
-                        span,
-                        format!(
-                            "`{}` is not defined for {l} and {r}: CEL does not convert numbers implicitly (use `int()`, `uint()` or `double()`)",
-                            op.symbol()
-                        ),
-                    ),
-                    _ => mismatch(self),
-                }
-            }
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => match (op, ln, rn) {
+                (_, T::Dyn, T::Dyn) => T::Dyn,
+                (_, T::Dyn, t) | (_, t, T::Dyn) if t.is_numeric() => t.clone(),
+                (_, T::Int, T::Int) => T::Int,
+                (_, T::Uint, T::Uint) => T::Uint,
+                (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div, T::Double, T::Double) => T::Double,
+                (BinaryOp::Add, T::String, T::String) => T::String,
+                (BinaryOp::Add, T::Bytes, T::Bytes) => T::Bytes,
+                (BinaryOp::Add, T::List(_), T::List(_)) => match unify(ln, rn) {
+                    Some(t) => t,
+                    None => mismatch(self),
+                },
+                (BinaryOp::Add, T::Timestamp, T::Duration) | (BinaryOp::Add, T::Duration, T::Timestamp) => T::Timestamp,
+                (BinaryOp::Sub, T::Timestamp, T::Duration) => T::Timestamp,
+                (BinaryOp::Sub, T::Timestamp, T::Timestamp) => T::Duration,
+                (BinaryOp::Add | BinaryOp::Sub, T::Duration, T::Duration) => T::Duration,
+
+                _ => mismatch(self),
+            },
         }
     }
 
@@ -420,13 +426,17 @@ impl Checker<'_> {
 
     /// A literal regular expression must be valid RE2 syntax as the `regex` crate reads it.
     fn regex(&mut self, pattern: &Expr) {
-        if let ExprKind::Literal(Literal::String(p)) = &pattern.kind
-            && let Err(e) = regex_syntax::Parser::new().parse(p)
-        {
-            let message = e.to_string();
-            let last = message.lines().last().unwrap_or("invalid").trim();
-            let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
-            self.error(pattern.span, format!("invalid regular expression {p:?}: {first}"));
+        if let ExprKind::Literal(Literal::String(p)) = &pattern.kind {
+            let parsed = crate::re2_pattern(p).and_then(|rust| {
+                regex_syntax::Parser::new().parse(&rust).map(|_| ()).map_err(|e| {
+                    let message = e.to_string();
+                    let last = message.lines().last().unwrap_or("invalid").trim();
+                    last.strip_prefix("error: ").unwrap_or(last).to_string()
+                })
+            });
+            if let Err(e) = parsed {
+                self.error(pattern.span, format!("invalid regular expression {p:?}: {e}"));
+            }
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod ast;
 mod check;
 mod lex;
 mod parse;
+mod pattern;
 #[cfg(feature = "runtime")]
 pub mod rt;
 mod time;
@@ -38,6 +39,7 @@ mod types;
 
 pub use check::{Checked, Yields, check_rule, type_of};
 pub use parse::{MAX_DEPTH, MAX_NESTING, parse};
+pub use pattern::re2_pattern;
 pub use time::{parse_duration, parse_timestamp, parse_zone};
 pub use types::{Field, Record, Type};
 

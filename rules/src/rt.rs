@@ -5,7 +5,6 @@
 //! string or reads a pattern it could not compile ahead.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -576,67 +575,6 @@ pub fn rem_uint(a: u64, b: u64) -> Result<u64, EvalError> {
     a.checked_rem(b).ok_or(EvalError::DivisionByZero)
 }
 
-/// A number of any of CEL's three kinds, for comparisons across kinds (CEL compares numbers by value).
-#[derive(Clone, Copy, Debug)]
-pub enum Num {
-    /// An int.
-    Int(i64),
-    /// A uint.
-    Uint(u64),
-    /// A double.
-    Double(f64),
-}
-
-impl From<i64> for Num {
-    fn from(v: i64) -> Num {
-        Num::Int(v)
-    }
-}
-impl From<u64> for Num {
-    fn from(v: u64) -> Num {
-        Num::Uint(v)
-    }
-}
-impl From<f64> for Num {
-    fn from(v: f64) -> Num {
-        Num::Double(v)
-    }
-}
-
-/// An integer against a double, exactly (no rounding of the integer to a double).
-fn cmp_int_double(i: i128, d: f64) -> Option<Ordering> {
-    if d.is_nan() {
-        return None;
-    }
-    if d >= u64::MAX as f64 {
-        return Some(Ordering::Less);
-    }
-    if d < i64::MIN as f64 {
-        return Some(Ordering::Greater);
-    }
-    let t = d.trunc();
-    match i.cmp(&(t as i128)) {
-        Ordering::Equal if d > t => Some(Ordering::Less),
-        Ordering::Equal if d < t => Some(Ordering::Greater),
-        o => Some(o),
-    }
-}
-
-/// How two numbers compare by value; `None` when one is NaN.
-pub fn cmp_num(a: impl Into<Num>, b: impl Into<Num>) -> Option<Ordering> {
-    match (a.into(), b.into()) {
-        (Num::Int(a), Num::Int(b)) => Some(a.cmp(&b)),
-        (Num::Uint(a), Num::Uint(b)) => Some(a.cmp(&b)),
-        (Num::Int(a), Num::Uint(b)) => Some(i128::from(a).cmp(&i128::from(b))),
-        (Num::Uint(a), Num::Int(b)) => Some(i128::from(a).cmp(&i128::from(b))),
-        (Num::Double(a), Num::Double(b)) => a.partial_cmp(&b),
-        (Num::Int(a), Num::Double(b)) => cmp_int_double(i128::from(a), b),
-        (Num::Uint(a), Num::Double(b)) => cmp_int_double(i128::from(a), b),
-        (Num::Double(a), Num::Int(b)) => cmp_int_double(i128::from(b), a).map(Ordering::reverse),
-        (Num::Double(a), Num::Uint(b)) => cmp_int_double(i128::from(b), a).map(Ordering::reverse),
-    }
-}
-
 /// CEL's `size` of a string: its code points.
 #[inline]
 pub fn size_str(s: &str) -> i64 {
@@ -662,7 +600,7 @@ pub type CompiledRegex = OnceLock<Result<regex::Regex, String>>;
 
 /// `text.matches(pattern)` with the pattern compiled once into `cell`: RE2 syntax, a match anywhere in the text.
 pub fn matches_static(cell: &CompiledRegex, pattern: &str, text: &str) -> Result<bool, EvalError> {
-    match cell.get_or_init(|| regex::Regex::new(pattern).map_err(|e| e.to_string())) {
+    match cell.get_or_init(|| compile(pattern)) {
         Ok(re) => Ok(re.is_match(text)),
         Err(e) => Err(EvalError::Regex(e.clone())),
     }
@@ -670,8 +608,13 @@ pub fn matches_static(cell: &CompiledRegex, pattern: &str, text: &str) -> Result
 
 /// `text.matches(pattern)` with a pattern the rule computes: compiled on each evaluation.
 pub fn matches(pattern: &str, text: &str) -> Result<bool, EvalError> {
-    let re = regex::Regex::new(pattern).map_err(|e| EvalError::Regex(e.to_string()))?;
+    let re = compile(pattern).map_err(EvalError::Regex)?;
     Ok(re.is_match(text))
+}
+
+/// An RE2 pattern as the `regex` crate compiles it, with RE2's ASCII Perl classes ([`crate::re2_pattern`]).
+fn compile(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&crate::re2_pattern(pattern)?).map_err(|e| e.to_string())
 }
 
 /// `int(double)`: truncated toward zero; an error outside the int range.
@@ -739,13 +682,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_compare_by_value_across_kinds() {
-        assert_eq!(cmp_num(1i64, 1.5f64), Some(Ordering::Less));
-        assert_eq!(cmp_num(-1i64, u64::MAX), Some(Ordering::Less));
-        assert_eq!(cmp_num(i64::MAX, -(i64::MIN as f64)), Some(Ordering::Less), "2^63 as a double");
-        assert_eq!(cmp_num(3u64, 3.0f64), Some(Ordering::Equal));
-        assert_eq!(cmp_num(2.5f64, 2i64), Some(Ordering::Greater));
-        assert_eq!(cmp_num(1i64, f64::NAN), None);
+    fn integer_arithmetic_is_checked() {
         assert_eq!(div_int(i64::MIN, -1), Err(EvalError::Overflow("/")));
         assert_eq!(rem_int(7, 0), Err(EvalError::DivisionByZero));
         assert_eq!(double_to_int(-2.7), Ok(-2));
@@ -761,6 +698,10 @@ mod tests {
         assert_eq!(matches_static(&cell, "^[A-Z]{3}$", "EUR"), Ok(true));
         assert_eq!(matches_static(&cell, "^[A-Z]{3}$", "euro"), Ok(false));
         assert_eq!(matches("b+", "abbbc"), Ok(true), "a match anywhere, as RE2's partial match");
+        assert_eq!(matches(r"^\d+$", "١٢٣"), Ok(false), "RE2's \\d is ASCII");
+        assert_eq!(matches(r"^\w+$", "naïve"), Ok(false), "and so is \\w");
+        assert_eq!(matches(r"^\pL+$", "naïve"), Ok(true), "Unicode classes stay Unicode");
+        assert_eq!(matches(r"\bcat\b", "écat"), Ok(true), "an ASCII word boundary");
         assert!(matches("(", "x").is_err());
     }
 }

@@ -68,7 +68,6 @@ fn rules_users_write_check() {
         "size(this.lines) > 0 ? this.lines[0].quantity > 0 : true",
         "this.total == 0 || double(this.total) / 100.0 > 0.5",
         "this.total % 2 == 0 && -this.total < 0 && !(this.total == 3)",
-        "this.total > 1.5",
         "this.address.zip.size() == 5",
         "int(this.placed) > 0 && string(this.total) != ''",
         "[1, 2, 3].all(x, x > 0) && {'a': 1}.a == 1 && [1, 2][1] == 2",
@@ -93,8 +92,18 @@ fn mistakes_are_errors_at_their_place() {
         ("this.total > 'x'", "`>` is not defined for int and string", "this.total > 'x'"),
         (
             "this.total + 1.5 > 0",
-            "`+` is not defined for int and double: CEL does not convert numbers implicitly (use `int()`, `uint()` or `double()`)",
+            "`+` on int and double: numbers of different kinds do not compare in every client (Confluent's Python client fails on them): write the literal in the field's kind (`0.0`, `1u`) or convert with `int()`, `uint()` or `double()`",
             "this.total + 1.5",
+        ),
+        (
+            "this.total > 1.5",
+            "`>` on int and double: numbers of different kinds do not compare in every client (Confluent's Python client fails on them): write the literal in the field's kind (`0.0`, `1u`) or convert with `int()`, `uint()` or `double()`",
+            "this.total > 1.5",
+        ),
+        (
+            "this.total == 1u",
+            "`==` on int and uint: numbers of different kinds do not compare in every client (Confluent's Python client fails on them): write the literal in the field's kind (`0.0`, `1u`) or convert with `int()`, `uint()` or `double()`",
+            "this.total == 1u",
         ),
         ("this.total", "a rule must yield a bool or a string (a message); this one yields int", "this.total"),
         ("this.currency.matches('[A-Z')", "invalid regular expression \"[A-Z\": unclosed character class", "'[A-Z'"),

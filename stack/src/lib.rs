@@ -559,6 +559,13 @@ pub fn maven_classpath(pom: &Path, name: &str) -> Result<String, StackError> {
     provision::classpath(&StackConfig::from_env()?, pom, name)
 }
 
+/// A Python virtual environment with the pinned packages of `requirements` (a test tool's, such as Confluent's
+/// Python client for a differential test), made with the machine's `python3` in the stack's cache directory under
+/// `name` on first use, and made again when the file changes. Returns its `python` executable.
+pub fn python_env(requirements: &Path, name: &str) -> Result<PathBuf, StackError> {
+    provision::python_env(&StackConfig::from_env()?, requirements, name)
+}
+
 /// The `java` executable the stack runs its servers with.
 pub fn java() -> Result<PathBuf, StackError> {
     Ok(StackConfig::from_env()?.java)

@@ -57,6 +57,33 @@ pub(crate) fn classpath(cfg: &StackConfig, pom_path: &Path, name: &str) -> Resul
     Ok(cp.trim().to_string())
 }
 
+/// A Python virtual environment with the pinned packages of `requirements` (a pip requirements file), made with
+/// the machine's `python3` and pip in the cache under `name` on first use; made again when the file changes.
+/// Returns the environment's `python`.
+pub(crate) fn python_env(cfg: &StackConfig, requirements: &Path, name: &str) -> Result<PathBuf, StackError> {
+    let dir = cfg.cache.join("python").join(name);
+    let python = dir.join("bin").join("python");
+    let stamp = dir.join("requirements.installed");
+    let wanted =
+        fs::read_to_string(requirements).map_err(StackError::io("reading a requirements file", requirements))?;
+    if python.exists() && fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(StackError::io("removing an outdated Python environment", &dir))?;
+    }
+    fs::create_dir_all(&dir).map_err(StackError::io("creating a Python environment's directory", &dir))?;
+    tracing::info!(requirements = %requirements.display(), "making a Python environment with pip");
+    let mut venv = Command::new("python3");
+    venv.arg("-m").arg("venv").arg(&dir);
+    run(venv, None)?;
+    let mut pip = Command::new(&python);
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(requirements);
+    run(pip, None)?;
+    write_if_changed(&stamp, &wanted)?;
+    Ok(python)
+}
+
 /// The Apicurio Registry runner jar, unpacked from `io.apicurio:apicurio-registry-app:<ver>:tar.gz:all` on first use.
 pub(crate) fn apicurio_runner(cfg: &StackConfig) -> Result<PathBuf, StackError> {
     let dir = cfg.cache.join(format!("apicurio-registry-{APICURIO_VERSION}"));
