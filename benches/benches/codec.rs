@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use criterion::Criterion;
-use typed_kafka::{AvroDecode, KafkaRecord};
+use typed_kafka::{AvroDecode, AvroType, KafkaRecord};
 use typed_kafka_benches::{CountingAlloc, Order, allocations, hand, interleaved, sample_order, serde_mirror};
 
 #[global_allocator]
@@ -287,7 +287,36 @@ fn main() {
         },
     );
 
+    // Five data-contract rules checked before the same encode (they hold, as for a record that is sent).
+    let ruled = typed_kafka_benches::RuledOrder::from(&order);
+    let (mut rule_buf, mut rule_plain) = (Vec::with_capacity(512), Vec::with_capacity(512));
+    let mut broken = Vec::new();
+    ruled.rule_violations(&mut broken);
+    assert!(broken.is_empty(), "the sample keeps its rules: {broken:?}");
+    let i_rules = interleaved(
+        21,
+        20_000,
+        || {
+            rule_plain.clear();
+            black_box(&order).encode_body(&mut rule_plain).unwrap();
+        },
+        || {
+            rule_buf.clear();
+            let r = black_box(&ruled);
+            let mut broken = Vec::new();
+            r.rule_violations(&mut broken);
+            assert!(broken.is_empty());
+            r.encode_body(&mut rule_buf).unwrap();
+        },
+    );
+    let alloc_rules = allocations_per_call(|| {
+        let mut broken = Vec::new();
+        black_box(&ruled).rule_violations(&mut broken);
+        black_box(broken);
+    });
+
     println!("\n== ratios, interleaved (median of alternating rounds) ==");
+    println!("encode with 5 rules checked / the same encode without = {i_rules:.2}x  (target <= 1.15)");
     println!("encode: apache_avro_write_ser / typed_kafka  = {i_enc_ser:.2}x  (target >= 5)");
     println!("encode: typed_kafka / hand_written           = {i_enc_hand:.2}x  (target <= 1.3)");
     println!("decode: apache_avro_read_deser / typed_kafka = {i_dec_deser:.2}x  (a new value each time)");
@@ -303,6 +332,7 @@ fn main() {
     );
 
     println!("\n== allocations per record ==");
+    println!("checking 5 rules that hold: {alloc_rules:.2}  (target 0)");
     println!(
         "encode into a reused buffer: typed_kafka {alloc_enc_ours:.2}, apache_avro_write_ser {alloc_enc_ser:.2}  (target 0)"
     );

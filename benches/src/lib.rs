@@ -69,6 +69,8 @@ pub fn check_codecs_agree() -> Vec<u8> {
 
 mod order;
 pub use order::{LineItem, Order, OrderStatus, sample_order};
+mod ruled;
+pub use ruled::RuledOrder;
 
 /// The same record in the shape apache-avro's serde paths accept.
 pub mod serde_mirror {

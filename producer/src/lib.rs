@@ -68,10 +68,13 @@
 //!   PascalCase, snake_case, SCREAMING_SNAKE_CASE), `doc = "..."`, `aliases = ["..."]`, `crate = "path"` (where the
 //!   runtime is when `typed_kafka` is renamed, or `typed_kafka_avro` for codec-only users), `bound = "T: ..."` or
 //!   `bound(encode = "...", decode = "...")` (where-predicates replacing the inferred ones; by default each type
-//!   parameter that an encoded field uses gets `AvroType` / `AvroDecode<'de>`);
+//!   parameter that an encoded field uses gets `AvroType` / `AvroDecode<'de>`), `rule(name = "...", expr = "<CEL>",
+//!   doc = "...")` (a data-contract rule on the record; see the README's *Data contracts*);
 //! - field: `rename`, `default = <literal>` / `default = null` / `default_json = "<JSON>"` (checked against the
 //!   field's schema at compile time where the type shows it), `skip` (the type must be `Default`), `doc`, `aliases`,
-//!   `bytes`, `int_array`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`;
+//!   `bytes`, `int_array`, `fixed`, `logical = "..."`, `decimal(precision = P, scale = S)`; rules on the field's
+//!   value: `rule(name = "...", expr = "<CEL>", doc = "...")`, `min = N`, `max = N`, `len(min = N, max = M)`,
+//!   `pattern = "<RE2>"`, `one_of = [..]`, `non_empty`;
 //! - variant: `rename`, `aliases`, `default` (the enum's default symbol, for evolution).
 //!
 //! Doc comments become `doc` unless `doc = "..."` overrides them.

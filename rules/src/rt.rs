@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
+use regex_automata::dfa::{Automaton as _, dense};
+use regex_automata::util::primitives::StateID;
+
 use crate::time::{parse_duration, parse_timestamp};
 
 /// Why a rule could not be evaluated on a value (the rule counts as broken, with this as its message).
@@ -596,12 +599,60 @@ pub fn concat_bytes<'a>(a: Cow<'a, [u8]>, b: &[u8]) -> Cow<'a, [u8]> {
 }
 
 /// A pattern compiled once per rule, on first use.
-pub type CompiledRegex = OnceLock<Result<regex::Regex, String>>;
+pub type CompiledRegex = OnceLock<Result<Matcher, String>>;
+
+/// A compiled pattern: a dense DFA walked byte by byte where one can be built within a size limit (a short
+/// anchored pattern such as `^[A-Z]{3}-[0-9]+$` then costs about half of `Regex::is_match`, measured in
+/// `benches/README.md`), and the `regex` crate's matcher for the rest.
+pub struct Matcher {
+    dfa: Option<(dense::DFA<Vec<u32>>, StateID)>,
+    regex: regex::Regex,
+}
+
+impl Matcher {
+    /// Whether `text` has a match anywhere, as RE2's partial match.
+    #[inline]
+    pub fn is_match(&self, text: &str) -> bool {
+        let Some((dfa, start)) = &self.dfa else { return self.regex.is_match(text) };
+        let mut state = *start;
+        for &b in text.as_bytes() {
+            state = dfa.next_state(state, b);
+            if dfa.is_special_state(state) {
+                if dfa.is_match_state(state) {
+                    return true;
+                }
+                if dfa.is_dead_state(state) {
+                    return false;
+                }
+                if dfa.is_quit_state(state) {
+                    return self.regex.is_match(text);
+                }
+            }
+        }
+        dfa.is_match_state(dfa.next_eoi_state(state))
+    }
+}
+
+/// The DFA and its start state for a search from a text's start, if it builds within 256 KiB.
+fn dense_dfa(pattern: &str) -> Option<(dense::DFA<Vec<u32>>, StateID)> {
+    let limit = Some(256 * 1024);
+    let dfa = dense::Builder::new()
+        .configure(dense::Config::new().dfa_size_limit(limit).determinize_size_limit(limit))
+        .build(pattern)
+        .ok()?;
+    let start = dfa.start_state_forward(&regex_automata::Input::new("")).ok()?;
+    Some((dfa, start))
+}
 
 /// `text.matches(pattern)` with the pattern compiled once into `cell`: RE2 syntax, a match anywhere in the text.
+#[inline]
 pub fn matches_static(cell: &CompiledRegex, pattern: &str, text: &str) -> Result<bool, EvalError> {
-    match cell.get_or_init(|| compile(pattern)) {
-        Ok(re) => Ok(re.is_match(text)),
+    match cell.get_or_init(|| {
+        let rust = crate::re2_pattern(pattern)?;
+        let regex = regex::Regex::new(&rust).map_err(|e| e.to_string())?;
+        Ok(Matcher { dfa: dense_dfa(&rust), regex })
+    }) {
+        Ok(m) => Ok(m.is_match(text)),
         Err(e) => Err(EvalError::Regex(e.clone())),
     }
 }
@@ -702,6 +753,64 @@ mod tests {
         assert_eq!(matches(r"^\w+$", "naïve"), Ok(false), "and so is \\w");
         assert_eq!(matches(r"^\pL+$", "naïve"), Ok(true), "Unicode classes stay Unicode");
         assert_eq!(matches(r"\bcat\b", "écat"), Ok(true), "an ASCII word boundary");
+    }
+
+    /// The DFA walk agrees with the `regex` crate on every pattern and text here, the fallback included.
+    #[test]
+    fn the_dfa_walk_agrees_with_the_regex_crate() {
+        let patterns = [
+            r"^[A-Z]{3}-[0-9]+$",
+            r"b+",
+            r"^$",
+            r"",
+            r"\d{2,}",
+            r"^\w+@\w+\.com$",
+            r"(?i)^straße$",
+            r"\bcat\b",
+            r"^\pL+$",
+            r"a|b|cd$",
+            r"^.{3}$",
+            r"x*",
+            r"[^a-z]",
+            r"(ab)+c?$",
+            r"^[\p{Greek}\s]+$",
+            r"é",
+        ];
+        let texts = [
+            "",
+            "FRA-2",
+            "fra-2",
+            "ABC-123x",
+            "abbbc",
+            "12",
+            "1",
+            "a@b.com",
+            "STRASSE",
+            "straße",
+            "Straße",
+            "a cat.",
+            "concat",
+            "naïve",
+            "日本語",
+            "cd",
+            "xcd",
+            "abc",
+            "ab",
+            "ababc",
+            "αβγ δ",
+            "ééé",
+            "😀😀😀",
+            "\n",
+            "x\ny",
+        ];
+        for p in patterns {
+            let cell = CompiledRegex::new();
+            for t in texts {
+                let regex = regex::Regex::new(&crate::re2_pattern(p).unwrap()).unwrap();
+                assert_eq!(matches_static(&cell, p, t), Ok(regex.is_match(t)), "{p:?} on {t:?}");
+            }
+            assert!(cell.get().unwrap().as_ref().unwrap().dfa.is_some(), "{p:?} walks a DFA");
+        }
         assert!(matches("(", "x").is_err());
     }
 }
