@@ -111,7 +111,7 @@ async fn rule_violations_are_refused_with_the_record_in_every_send_mode() {
     };
     let e = refused(paid.send(Record::new(bad.clone()).key(key.clone())).await);
     let SendErrorKind::RuleViolation { part, violations } = e.kind() else { panic!("{e}") };
-    assert_eq!(*part, typed_kafka::producer::RecordPart::Value);
+    assert_eq!(*part, typed_kafka::RecordPart::Value);
     let broken: Vec<(String, &str)> = violations.iter().map(|v| (v.path.to_string(), v.rule)).collect();
     assert_eq!(
         broken,
@@ -128,7 +128,7 @@ async fn rule_violations_are_refused_with_the_record_in_every_send_mode() {
 
     let e = refused(paid.send(Record::new(good.clone()).key(Account { id: "nope".into() })).await);
     let SendErrorKind::RuleViolation { part, violations } = e.kind() else { panic!("{e}") };
-    assert_eq!((*part, violations[0].rule), (typed_kafka::producer::RecordPart::Key, "id_pattern"));
+    assert_eq!((*part, violations[0].rule), (typed_kafka::RecordPart::Key, "id_pattern"));
 
     let Err(e) = paid.send_and_forget(Record::new(bad.clone())).await else { panic!("refused") };
     assert!(matches!(e.kind(), SendErrorKind::RuleViolation { .. }));

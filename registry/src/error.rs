@@ -210,6 +210,15 @@ pub struct SchemaMismatch {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SerializeError {
+    /// The value breaks data-contract rules (`#[kafka(rule(...))]`, the schema's `confluent:rules`): every rule
+    /// broken, with its name, doc, expression and path.
+    #[error("record for topic {topic} breaks {} rule(s): {}", violations.len(), violations.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    RuleViolation {
+        /// The topic.
+        topic: String,
+        /// Every rule broken, in the order they ran (never empty).
+        violations: Vec<typed_kafka_avro::RuleViolation>,
+    },
     /// The value violates its schema: every violation, each with its field path.
     #[error("record for topic {topic} violates its schema {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid {
@@ -280,6 +289,7 @@ impl SerializeError {
     pub fn topic(&self) -> Option<&str> {
         match self {
             SerializeError::Invalid { topic, .. }
+            | SerializeError::RuleViolation { topic, .. }
             | SerializeError::Registry { topic, .. }
             | SerializeError::NotProjectable { topic, .. }
             | SerializeError::NotInRegisteredSchema { topic, .. }

@@ -274,6 +274,27 @@ impl Core {
         }
         Ok(())
     }
+
+    /// [`encode_framed`](Self::encode_framed), then the value's data-contract rules (after the schema, as the
+    /// producer runs them): a broken rule leaves `buf` as it was.
+    #[inline]
+    fn encode_checked<T: KafkaRecord>(
+        &self,
+        topic: &str,
+        id: SchemaId,
+        value: &T,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), SerializeError> {
+        let start = buf.len();
+        self.encode_framed(topic, id, value, buf)?;
+        let mut violations = Vec::new();
+        value.rule_violations(&mut violations);
+        if violations.is_empty() {
+            return Ok(());
+        }
+        buf.truncate(start);
+        Err(SerializeError::RuleViolation { topic: topic.to_string(), violations })
+    }
 }
 
 /// The error for a value whose encoding failed with `first`: every violation in it, found on this cold path.
@@ -404,13 +425,13 @@ impl<T: KafkaRecord> AvroSerializer<T> {
         buf: &mut Vec<u8>,
     ) -> Option<Result<SchemaId, SerializeError>> {
         let id = self.cached_id(topic)?;
-        Some(self.core.encode_framed(topic, id, value, buf).map(|()| id))
+        Some(self.core.encode_checked(topic, id, value, buf).map(|()| id))
     }
 
     /// Appends `value` framed with a known schema `id` (the synchronous part of [`serialize`](Self::serialize)).
     #[inline]
     pub fn encode_framed(&self, topic: &str, id: SchemaId, value: &T, buf: &mut Vec<u8>) -> Result<(), SerializeError> {
-        self.core.encode_framed(topic, id, value, buf)
+        self.core.encode_checked(topic, id, value, buf)
     }
 
     /// Resolves `topic`'s schema ID now and returns a handle that serializes for that topic without any lookup
@@ -464,7 +485,7 @@ impl<T: KafkaRecord> Future for SerializeFuture<'_, T> {
         this.resolving = None;
         // The buffer is taken once: a future polled again after it completed stays pending.
         let Some(buf) = this.buf.take() else { return Poll::Pending };
-        Poll::Ready(id.and_then(|id| this.ser.core.encode_framed(this.topic, id, this.value, buf).map(|()| id)))
+        Poll::Ready(id.and_then(|id| this.ser.core.encode_checked(this.topic, id, this.value, buf).map(|()| id)))
     }
 }
 
@@ -508,9 +529,20 @@ impl<T: KafkaRecord> BoundSerializer<T> {
         self.slot.id()
     }
 
-    /// Appends `value` as a framed record and returns the schema ID; a schema violation leaves `buf` unchanged.
+    /// Appends `value` as a framed record and returns the schema ID; a schema violation or a broken
+    /// data-contract rule leaves `buf` unchanged.
     #[inline]
     pub fn serialize(&self, value: &T, buf: &mut Vec<u8>) -> Result<SchemaId, SerializeError> {
+        let id = self.slot.id();
+        self.core.encode_checked(&self.topic, id, value, buf)?;
+        Ok(id)
+    }
+
+    /// [`serialize`](Self::serialize) without the data-contract rules: for a caller that runs them itself (the
+    /// producer runs a key's and a value's rules together, before its partitioner).
+    #[doc(hidden)]
+    #[inline]
+    pub fn serialize_without_rules(&self, value: &T, buf: &mut Vec<u8>) -> Result<SchemaId, SerializeError> {
         let id = self.slot.id();
         self.core.encode_framed(&self.topic, id, value, buf)?;
         Ok(id)

@@ -511,3 +511,39 @@ async fn concurrent_serializes_of_a_cold_topic_share_one_registration() {
     drop(ser.serialize(&topic, &customer(), &mut untouched));
     assert_eq!(untouched, b"x");
 }
+
+/// A reading with data-contract rules.
+#[derive(KafkaRecord, Debug, PartialEq, Clone)]
+#[kafka(namespace = "it.registry")]
+#[kafka(rule(name = "in_range", expr = "this.low <= this.high"))]
+struct Range {
+    #[kafka(min = 0)]
+    low: i64,
+    high: i64,
+}
+
+/// `AvroSerializer` runs a value's rules after its schema, in every method, and leaves the buffer as it was when
+/// one breaks; the registered schema carries the rules.
+#[tokio::test]
+async fn the_serializer_refuses_values_breaking_rules() {
+    let c = client();
+    let ser = AvroSerializer::<Range>::new(c.clone(), SerializerConfig::default()).unwrap();
+    let topic = unique("it-rules-ser");
+    let mut buf = b"kept".to_vec();
+    let id = ser.serialize(&topic, &Range { low: 1, high: 2 }, &mut buf).await.unwrap();
+    assert_eq!(buf.len(), 4 + 5 + 2);
+    let bad = Range { low: -1, high: -2 };
+    let e = ser.serialize(&topic, &bad, &mut buf).await.unwrap_err();
+    let SerializeError::RuleViolation { violations, .. } = &e else { panic!("{e}") };
+    let broken: Vec<(String, &str)> = violations.iter().map(|v| (v.path.to_string(), v.rule)).collect();
+    assert_eq!(broken, [("/".into(), "in_range"), ("/low".into(), "low_min")]);
+    assert!(!e.is_retriable() && e.to_string().contains("breaks 2 rule(s)"), "{e}");
+    assert_eq!(buf.len(), 11, "nothing written");
+    assert!(matches!(ser.serialize_cached(&topic, &bad, &mut buf), Some(Err(SerializeError::RuleViolation { .. }))));
+    assert!(matches!(ser.encode_framed(&topic, id, &bad, &mut buf), Err(SerializeError::RuleViolation { .. })));
+    let bound = ser.bind(&topic).await.unwrap();
+    assert!(matches!(bound.serialize(&bad, &mut buf), Err(SerializeError::RuleViolation { .. })));
+    assert_eq!(buf.len(), 11);
+    let registered: serde_json::Value = serde_json::from_str(&c.schema_by_id(id).await.unwrap().schema).unwrap();
+    assert_eq!(registered["confluent:rules"][0]["name"], "in_range");
+}

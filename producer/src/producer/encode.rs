@@ -19,11 +19,12 @@ pub enum Encoder<V> {
 }
 
 impl<V: KafkaRecord> Encoder<V> {
-    /// Appends `value`, framed, to `buf` and returns its schema ID; a violation leaves `buf` as it was.
+    /// Appends `value`, framed, to `buf` and returns its schema ID; a violation leaves `buf` as it was. The
+    /// data-contract rules are the caller's (the send path runs the key's and the value's together).
     #[inline]
     pub(crate) fn encode(&self, topic: &str, value: &V, buf: &mut Vec<u8>) -> Result<SchemaId, SerializeError> {
         match self {
-            Encoder::Registry(s) => s.serialize(value, buf),
+            Encoder::Registry(s) => s.serialize_without_rules(value, buf),
             Encoder::Pinned(id) => write_framed(topic, *id, value, buf).map(|()| *id),
         }
     }

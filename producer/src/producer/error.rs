@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use typed_kafka_avro::{RuleViolation, SchemaId};
-use typed_kafka_registry::SerializeError;
+use typed_kafka_registry::{RecordPart, SerializeError};
 
 use crate::config::ProducerConfigError;
 use crate::record::Record;
@@ -84,7 +84,7 @@ pub enum SendErrorKind {
     Value(SerializeError),
     /// The key or value breaks data-contract rules (`#[kafka(rule(...))]`, the schema's `confluent:rules`):
     /// every broken rule, with its name, doc, expression and path.
-    #[error("{part} breaks {} rule(s): {}", violations.len(), list_violations(violations))]
+    #[error("{} breaks {} rule(s): {}", part_name(part), violations.len(), list_violations(violations))]
     RuleViolation {
         /// Whether the key or the value breaks them.
         part: RecordPart,
@@ -162,21 +162,11 @@ pub enum SendErrorKind {
     },
 }
 
-/// A part of a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordPart {
-    /// The key.
-    Key,
-    /// The value.
-    Value,
-}
-
-impl fmt::Display for RecordPart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RecordPart::Key => "key",
-            RecordPart::Value => "value",
-        })
+/// "key" or "value".
+fn part_name(part: &RecordPart) -> &'static str {
+    match part {
+        RecordPart::Key => "key",
+        RecordPart::Value => "value",
     }
 }
 

@@ -66,8 +66,6 @@ pub use client::{Producer, ProducerBuilder};
 pub use completion::Delivery;
 #[doc(hidden)]
 pub use encode::{Encoder, ValueLane};
-pub use error::{
-    BindError, BuildError, DeliveryError, DeliveryErrorKind, ErrorCode, RecordPart, SendError, SendErrorKind,
-};
+pub use error::{BindError, BuildError, DeliveryError, DeliveryErrorKind, ErrorCode, SendError, SendErrorKind};
 pub use route::KeyHashing;
 pub use typed::{ProduceError, TypedProducer};

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use typed_kafka_avro::SchemaId;
-use typed_kafka_registry::SerializeError;
+use typed_kafka_registry::{RecordPart, SerializeError};
 
 use super::client::Producer;
 use super::completion::{self, Callback, Delivery, DeliveryResult, Meta, Waiter};
 use super::encode::{Encoded, Part};
-use super::error::{DeliveryError, RecordPart, SendError, SendErrorKind};
+use super::error::{DeliveryError, SendError, SendErrorKind};
 use super::executor;
 use super::report;
 use super::route::{self, KeyHashing};
