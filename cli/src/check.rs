@@ -9,12 +9,16 @@ use typed_kafka_avro::schema::Schema;
 use crate::contracts::{Contracts, LOCK_FILE, hex, lock_entry, resolution_fingerprint};
 
 /// What kind of finding, which decides the exit code. The most serious kind found wins: an edited history, then a
-/// break, then drift (an unblessed breaking version is reported as the break, not as a stale lock).
+/// break, then a tightened rule, then drift (an unblessed breaking version is reported as the break, not as a
+/// stale lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The lock or an approval no longer matches the files: run `bless` (exit 2).
     Drift,
+    /// A version adds or changes a data-contract rule (`confluent:rules`): records that kept the earlier rules
+    /// may now be refused (exit 4). Approved like a break.
+    RuleTightened,
     /// A version breaks its history (exit 1).
     Incompatible,
     /// A committed version was edited, deleted or renumbered (exit 3).
@@ -28,6 +32,7 @@ impl Kind {
             Kind::Incompatible => 1,
             Kind::Drift => 2,
             Kind::HistoryEdited => 3,
+            Kind::RuleTightened => 4,
         }
     }
 }
@@ -239,7 +244,8 @@ fn compatibility(contracts: &Contracts, subject: &str, out: &mut Vec<Finding>) -
         }
         checked += 1;
         let findings = check_level(new, &history, level, &options);
-        if findings.is_empty() {
+        let rules = rule_changes(&versions[i - 1].text, &v.text);
+        if findings.is_empty() && rules.is_empty() {
             continue;
         }
         let resolution = resolution_fingerprint(&v.text).map(hex).unwrap_or_default();
@@ -249,6 +255,22 @@ fn compatibility(contracts: &Contracts, subject: &str, out: &mut Vec<Finding>) -
             });
         if approved {
             continue;
+        }
+        let approve = format!(
+            "or, if it is intended, approve it in typed-kafka.toml: [[breaks]] subject = \"{subject}\", version = {}, \
+             resolution = \"{resolution}\", reason = \"...\" (or bless --allow-break)",
+            v.number
+        );
+        for (rule, path, message) in rules {
+            let against = versions[i - 1].number;
+            let mut f = finding(Kind::RuleTightened, rule, subject, Some(v.number), message, "");
+            f.against = Some(against);
+            f.path = Some(path);
+            f.file = Some(v.file.clone());
+            f.fix = format!(
+                "make sure every producer's records keep the rule (records written before it may not), then {approve}"
+            );
+            out.push(f);
         }
         for vf in findings {
             let against = versions[vf.index].number;
@@ -268,6 +290,78 @@ fn compatibility(contracts: &Contracts, subject: &str, out: &mut Vec<Finding>) -
         }
     }
     checked
+}
+
+/// The data-contract rules (`confluent:rules`) of a schema text, by where they are (`/` for the top record,
+/// `/fields/total`, `/fields/lines/items/fields/sku` for a record defined inside a field's type) and name: their
+/// expressions. A named type used by name again is not walked twice.
+fn rules_of(text: &str) -> std::collections::BTreeMap<(String, String), String> {
+    fn rules(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeMap<(String, String), String>) {
+        for r in v.get("confluent:rules").and_then(|r| r.as_array()).into_iter().flatten() {
+            let name = r.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+            let expr = r.get("expr").and_then(|e| e.as_str()).unwrap_or_default().to_string();
+            let path = if at.is_empty() { "/".to_string() } else { at.to_string() };
+            out.insert((path, name), expr);
+        }
+    }
+    fn walk(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeMap<(String, String), String>) {
+        match v {
+            serde_json::Value::Array(branches) => {
+                for b in branches {
+                    let name = match b {
+                        serde_json::Value::Object(o) => o.get("name").or(o.get("type")).and_then(|n| n.as_str()),
+                        serde_json::Value::String(s) => Some(s.as_str()),
+                        _ => None,
+                    };
+                    walk(b, &format!("{at}/{}", name.unwrap_or("?")), out);
+                }
+            }
+            serde_json::Value::Object(o) => match o.get("type").and_then(|t| t.as_str()) {
+                Some("record") => {
+                    rules(v, at, out);
+                    for f in o.get("fields").and_then(|f| f.as_array()).into_iter().flatten() {
+                        let name = f.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                        let path = format!("{at}/fields/{name}");
+                        rules(f, &path, out);
+                        if let Some(t) = f.get("type") {
+                            walk(t, &path, out);
+                        }
+                    }
+                }
+                Some("array") => o.get("items").into_iter().for_each(|t| walk(t, &format!("{at}/items"), out)),
+                Some("map") => o.get("values").into_iter().for_each(|t| walk(t, &format!("{at}/values"), out)),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        walk(&v, "", &mut out);
+    }
+    out
+}
+
+/// The rules `new` adds to `old`'s or changes: `(rule ID, path, message)` each. A rule dropped loosens the contract
+/// and is no finding.
+fn rule_changes(old: &str, new: &str) -> Vec<(&'static str, String, String)> {
+    let before = rules_of(old);
+    rules_of(new)
+        .into_iter()
+        .filter_map(|((path, name), expr)| match before.get(&(path.clone(), name.clone())) {
+            None => {
+                Some(("RULE_ADDED", path, format!("rule `{name}` ({expr}) is new: records that break it are refused")))
+            }
+            Some(was) if *was != expr => Some((
+                "RULE_CHANGED",
+                path,
+                format!(
+                    "rule `{name}` changed from ({was}) to ({expr}): records the old rule let through may be refused"
+                ),
+            )),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// How to fix a break of `rule`.

@@ -284,7 +284,10 @@ fn run(args: &Args) -> Result<i32, String> {
             report
                 .findings
                 .retain(|f| !(f.kind == Kind::Drift && (f.rule == "LOCK_STALE" || f.rule == "LOCK_MISSING")));
-            let only_breaks = report.findings.iter().all(|f| f.kind == Kind::Incompatible && f.version.is_some());
+            let only_breaks = report
+                .findings
+                .iter()
+                .all(|f| matches!(f.kind, Kind::Incompatible | Kind::RuleTightened) && f.version.is_some());
             let contracts = match &args.allow_break {
                 // An intended break: approve exactly the breaking versions, for review, then lock.
                 Some(reason) if !report.findings.is_empty() && only_breaks => {

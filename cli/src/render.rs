@@ -35,6 +35,7 @@ fn severity(kind: Kind) -> &'static str {
         Kind::Incompatible => "incompatible",
         Kind::Drift => "drift",
         Kind::HistoryEdited => "history edited",
+        Kind::RuleTightened => "rule tightened",
     }
 }
 
@@ -76,10 +77,12 @@ pub fn text(report: &Report) -> String {
     let count = |k: Kind| report.findings.iter().filter(|f| f.kind == k).count();
     let _ = writeln!(
         out,
-        "{} incompatible, {} drift, {} history edited in {} subject(s), {} version(s) checked against their history",
+        "{} incompatible, {} drift, {} history edited, {} rule(s) tightened in {} subject(s), {} version(s) checked \
+         against their history",
         count(Kind::Incompatible),
         count(Kind::Drift),
         count(Kind::HistoryEdited),
+        count(Kind::RuleTightened),
         report.subjects,
         report.pairs_checked
     );

@@ -92,7 +92,12 @@ fn a_compatible_change_is_blessed_and_then_checks_clean() {
     assert!(lock.contains("version = 2") && lock.contains("pcf_rabin") && lock.contains("resolution"), "{lock}");
     let (code, out) = f.run(&["check"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("0 incompatible, 0 drift, 0 history edited in 1 subject(s), 1 version(s) checked"), "{out}");
+    assert!(
+        out.contains(
+            "0 incompatible, 0 drift, 0 history edited, 0 rule(s) tightened in 1 subject(s), 1 version(s) checked"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -382,4 +387,58 @@ fn links_fifos_and_huge_files_in_the_tree_are_refused_not_read() {
     let (code, out) = f.run(&["compat", "--reader", reader, "--writer", writer]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("symbolic link"), "{out}");
+}
+
+/// v2 compatible, with rules: one on the record, one on a field, one inside an array's record.
+const V2_RULES: &str = r#"{
+  "type": "record", "name": "Order", "namespace": "shop",
+  "confluent:rules": [{"name": "has_id", "expr": "size(this.id) > 0"}],
+  "fields": [
+    {"name": "id", "type": "string"},
+    {"name": "total", "type": "long", "confluent:rules": [{"name": "total_min", "expr": "this >= 0"}]},
+    {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+      {"name": "sku", "type": "string", "confluent:rules": [{"name": "sku_pattern", "expr": "this.matches('^[A-Z]+$')"}]}
+    ]}}, "default": []}
+  ]
+}
+"#;
+
+/// A data-contract rule added or changed is a finding of its own (exit 4), not an Avro break; dropping one is none;
+/// `bless --allow-break` approves it like a break.
+#[test]
+fn a_rule_added_or_tightened_is_a_finding_of_its_own() {
+    let f = Fixture::new("rules");
+    f.write("orders-value/v1.avsc", V1);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 0);
+    f.write("orders-value/v2.avsc", V2_RULES);
+    assert_eq!(f.run(&["bless", "--files-only"]).0, 4, "bless refuses an unapproved rule change");
+    let (code, out) = f.run(&["check", "--format", "json"]);
+    assert_eq!(code, 4, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "rule_tightened")
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["path"].as_str().unwrap().to_string()))
+        .collect();
+    let expected =
+        [("RULE_ADDED", "/"), ("RULE_ADDED", "/fields/lines/items/fields/sku"), ("RULE_ADDED", "/fields/total")];
+    assert_eq!(found, expected.map(|(r, p)| (r.to_string(), p.to_string())));
+    let (code, out) = f.run(&["bless", "--files-only", "--allow-break", "shop rules from the data team"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(f.run(&["check"]).0, 0);
+
+    // v3 tightens one rule and drops another: only the tightened one is a finding.
+    let v3 = V2_RULES
+        .replace("this >= 0", "this > 0")
+        .replace(r#""confluent:rules": [{"name": "has_id", "expr": "size(this.id) > 0"}],"#, "");
+    f.write("orders-value/v3.avsc", &v3);
+    let (code, out) = f.run(&["check"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("rule tightened[RULE_CHANGED] rule `total_min` changed from (this >= 0) to (this > 0)"),
+        "{out}"
+    );
+    assert!(!out.contains("has_id"), "a dropped rule loosens the contract: {out}");
 }
