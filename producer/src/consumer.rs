@@ -165,6 +165,7 @@ pub struct ConsumerBuilder<T: Topic, V> {
     settings: BTreeMap<String, String>,
     registry: SchemaRegistryClient,
     name: Option<String>,
+    check_rules: bool,
     _types: PhantomData<fn() -> (T, V)>,
 }
 
@@ -197,6 +198,13 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
         self
     }
 
+    /// Also checks each value read against its type's data-contract rules: a value that breaks one is a
+    /// deserialization error naming every rule (off by default).
+    pub fn check_rules(mut self, on: bool) -> Self {
+        self.check_rules = on;
+        self
+    }
+
     /// Creates the consumer (it connects on first use).
     pub fn build(self) -> Result<TypedConsumer<T, V>, ConsumeError> {
         let mut config = ClientConfig::new();
@@ -210,7 +218,9 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
             consumer: Arc::new(consumer),
             topic: self.name.as_deref().unwrap_or(T::NAME).into(),
             key_reader,
-            values: AvroDeserializer::new(self.registry).map_err(|e| ConsumeError::Schema(Box::new(e)))?,
+            values: AvroDeserializer::new(self.registry)
+                .map_err(|e| ConsumeError::Schema(Box::new(e)))?
+                .check_rules(self.check_rules),
             _types: PhantomData,
         })
     }
@@ -240,7 +250,7 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
         settings.insert("group.id".to_string(), format!("typed-kafka-{}-{}", T::NAME, std::process::id()));
         settings.insert("enable.auto.commit".to_string(), "false".to_string());
         settings.insert("auto.offset.reset".to_string(), "earliest".to_string());
-        ConsumerBuilder { settings, registry, name: None, _types: PhantomData }
+        ConsumerBuilder { settings, registry, name: None, check_rules: false, _types: PhantomData }
     }
 
     /// The topic's name.

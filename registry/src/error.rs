@@ -303,6 +303,17 @@ impl SerializeError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeserializeError {
+    /// The value read breaks data-contract rules (checked on read when the deserializer was asked to): every rule
+    /// broken, with its name, doc, expression and path.
+    #[error("payload from topic {topic} (schema {schema}) breaks {} rule(s): {}", violations.len(), violations.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    RuleViolation {
+        /// The topic.
+        topic: String,
+        /// The writer's schema.
+        schema: SchemaRef,
+        /// Every rule broken, in the order they ran (never empty).
+        violations: Vec<typed_kafka_avro::RuleViolation>,
+    },
     /// Not in the Confluent wire format.
     #[error("payload from topic {topic}: {source}")]
     Framing {

@@ -576,6 +576,8 @@ struct ReadCore {
     type_name: &'static str,
     /// Bounded by entries and by the bytes the plans hold (the client's `cache_max_bytes`).
     plans: LoadingCache<SchemaRef, Arc<Plan>, RegistryError>,
+    /// Whether a value read must keep its type's data-contract rules.
+    check_rules: bool,
 }
 
 impl ReadCore {
@@ -657,14 +659,45 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
     pub fn new(client: SchemaRegistryClient) -> Result<AvroDeserializer<T>, DeserializeError> {
         let type_name = std::any::type_name::<T>();
         let info = T::schema().map_err(|source| DeserializeError::Schema { type_name, source })?;
+        Ok(Self::with(client, info, type_name, false))
+    }
+
+    fn with(
+        client: SchemaRegistryClient,
+        info: &'static SchemaInfo,
+        type_name: &'static str,
+        check_rules: bool,
+    ) -> AvroDeserializer<T> {
         let policy = CachePolicy {
             capacity: 10_000,
             max_bytes: client.cache_max_bytes(),
             ttl: None,
             negative_ttl: Duration::ZERO,
         };
-        let core = ReadCore { client, info, type_name, plans: LoadingCache::new(policy, |plan| plan.bytes) };
-        Ok(AvroDeserializer { core: Arc::new(core), _type: PhantomData })
+        let plans = LoadingCache::new(policy, |plan: &Arc<Plan>| plan.bytes);
+        let core = ReadCore { client, info, type_name, plans, check_rules };
+        AvroDeserializer { core: Arc::new(core), _type: PhantomData }
+    }
+
+    /// Also checks each value read against its type's data-contract rules (`#[kafka(rule(...))]`): a value that
+    /// breaks one is a [`DeserializeError::RuleViolation`] naming every rule and path. Off by default: rules
+    /// guard what is written, and a reader usually takes what was.
+    pub fn check_rules(self, on: bool) -> AvroDeserializer<T> {
+        Self::with(self.core.client.clone(), self.core.info, self.core.type_name, on)
+    }
+
+    /// `value`, or the rules it breaks when the deserializer checks them.
+    fn kept(&self, topic: &str, schema: SchemaRef, value: T) -> Result<T, DeserializeError> {
+        if !self.core.check_rules {
+            return Ok(value);
+        }
+        let mut violations = Vec::new();
+        value.rule_violations(&mut violations);
+        if violations.is_empty() {
+            Ok(value)
+        } else {
+            Err(DeserializeError::RuleViolation { topic: topic.to_string(), schema, violations })
+        }
     }
 
     /// Reads a framed record of `topic` into `T`. The magic byte must be 0; the writer's schema (fetched and
@@ -695,7 +728,7 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
             .map_err(|source| DeserializeError::Framing { topic: topic.to_string(), source })?;
         let plan = self.core.plan(topic, schema).await?;
         let decode_error = |source| DeserializeError::Decode { topic: topic.to_string(), schema, source };
-        match &plan.read {
+        let value = match &plan.read {
             ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(decode_error),
             ReadPlan::Resolve(resolver, _) => {
                 let mut buf = RESOLVED.take();
@@ -705,7 +738,8 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
             }
             ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, schema, source)),
             ReadPlan::Unusable(source) => Err(self.core.unusable(topic, schema, source)),
-        }
+        }?;
+        self.kept(topic, schema, value)
     }
 
     /// Reads a framed record written with `T`'s own schema, borrowing strings and bytes from `payload` where `T`
@@ -720,11 +754,9 @@ impl<T: KafkaRecord> AvroDeserializer<T> {
         let schema = SchemaRef::Id(id);
         let plan = self.core.plan(topic, schema).await?;
         match &plan.read {
-            ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body).map_err(|source| DeserializeError::Decode {
-                topic: topic.to_string(),
-                schema,
-                source,
-            }),
+            ReadPlan::Exact => typed_kafka_avro::codec::decode_exact(body)
+                .map_err(|source| DeserializeError::Decode { topic: topic.to_string(), schema, source })
+                .and_then(|value| self.kept(topic, schema, value)),
             ReadPlan::Refuse(source) => Err(self.core.incompatible(topic, schema, source)),
             ReadPlan::Unusable(source) => Err(self.core.unusable(topic, schema, source)),
             ReadPlan::Resolve(_, registry_fingerprint) => {

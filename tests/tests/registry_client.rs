@@ -547,3 +547,31 @@ async fn the_serializer_refuses_values_breaking_rules() {
     let registered: serde_json::Value = serde_json::from_str(&c.schema_by_id(id).await.unwrap().schema).unwrap();
     assert_eq!(registered["confluent:rules"][0]["name"], "in_range");
 }
+
+/// On read, rules are checked only when asked: a value another writer wrote breaking them is refused with every
+/// rule by a deserializer that checks, and read as it is by one that does not.
+#[tokio::test]
+async fn the_deserializer_checks_rules_when_asked() {
+    /// The same record without rules, as a producer that does not know them writes it.
+    #[derive(KafkaRecord, Debug, PartialEq, Clone)]
+    #[kafka(namespace = "it.registry", rename = "Range")]
+    struct Unruled {
+        low: i64,
+        high: i64,
+    }
+    let c = client();
+    let topic = unique("it-rules-de");
+    let mut framed = Vec::new();
+    let writer = AvroSerializer::<Unruled>::new(c.clone(), SerializerConfig::default()).unwrap();
+    writer.serialize(&topic, &Unruled { low: 5, high: 1 }, &mut framed).await.unwrap();
+    let lenient = AvroDeserializer::<Range>::new(c.clone()).unwrap();
+    assert_eq!(lenient.deserialize(&topic, &framed).await.unwrap(), Range { low: 5, high: 1 });
+    let strict = AvroDeserializer::<Range>::new(c.clone()).unwrap().check_rules(true);
+    let e = strict.deserialize(&topic, &framed).await.unwrap_err();
+    let DeserializeError::RuleViolation { violations, .. } = &e else { panic!("{e}") };
+    assert_eq!(violations.iter().map(|v| v.rule).collect::<Vec<_>>(), ["in_range"]);
+    assert!(!e.is_retriable());
+    let mut good = Vec::new();
+    writer.serialize(&topic, &Unruled { low: 1, high: 5 }, &mut good).await.unwrap();
+    assert_eq!(strict.deserialize(&topic, &good).await.unwrap(), Range { low: 1, high: 5 });
+}
