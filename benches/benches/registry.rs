@@ -130,20 +130,7 @@ fn main() {
         serde_format: SerdeFormat::Avro,
         headers: None,
     };
-    // apache-avro 0.21 takes a decimal only as `Value::Decimal`: serde gives bytes, which a user replaces.
-    let confluent_value = |m: &serde_mirror::Order| {
-        let mut value = apache_avro_021::to_value(m).unwrap();
-        if let apache_avro_021::types::Value::Record(fields) = &mut value {
-            for (name, v) in fields.iter_mut() {
-                if name == "total"
-                    && let apache_avro_021::types::Value::Bytes(b) = v
-                {
-                    *v = apache_avro_021::types::Value::Decimal(apache_avro_021::Decimal::from(std::mem::take(b)));
-                }
-            }
-        }
-        value
-    };
+    let confluent_value = |m: &serde_mirror::Order| serde_mirror::apache_avro_021_value(m).unwrap();
     let confluent_write =
         |m: &serde_mirror::Order| rt.block_on(confluent_ser.serialize(&ctx, confluent_value(m))).unwrap();
     let confluent_bytes = confluent_write(&mirror);

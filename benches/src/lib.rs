@@ -175,6 +175,23 @@ pub mod serde_mirror {
             }
         }
     }
+
+    /// The order as the `Value` of apache-avro 0.21 (what Confluent's Rust client serializes): serde gives the
+    /// decimal as bytes, which apache-avro 0.21 takes only as `Value::Decimal`, so a user replaces it.
+    #[cfg(any(feature = "registry-bench", feature = "rules-bench"))]
+    pub fn apache_avro_021_value(m: &Order) -> Result<apache_avro_021::types::Value, apache_avro_021::Error> {
+        let mut value = apache_avro_021::to_value(m)?;
+        if let apache_avro_021::types::Value::Record(fields) = &mut value {
+            for (name, v) in fields.iter_mut() {
+                if name == "total"
+                    && let apache_avro_021::types::Value::Bytes(b) = v
+                {
+                    *v = apache_avro_021::types::Value::Decimal(apache_avro_021::Decimal::from(std::mem::take(b)));
+                }
+            }
+        }
+        Ok(value)
+    }
 }
 
 /// A hand-written encoder and decoder for [`Order`]: straight-line calls of the encoding functions, no traits,
