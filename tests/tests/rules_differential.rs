@@ -363,3 +363,66 @@ fn every_verdict_matches_confluents_python_client() {
     assert!(skipped_by_python > 0, "the values break rules of a type used by name, which typed-kafka runs");
     println!("{pairs} (value, rule) pairs, the same verdict from typed-kafka and Confluent's Python client");
 }
+
+/// End to end: the schema typed-kafka registers (with its `confluent:rules`) is the latest of a subject, and
+/// Confluent's Python `AvroSerializer` (`use.latest.version`, `validation.rules.execution`) refuses exactly the
+/// values typed-kafka's serializer refuses, and serializes the others.
+#[tokio::test]
+async fn pythons_serializer_refuses_what_typed_kafka_refuses() {
+    use typed_kafka::registry::client::{Normalization, UnregisteredSchema};
+    use typed_kafka::{AvroSerializer, SchemaRegistryClient, SerializerConfig};
+
+    let requirements = typed_kafka_stack::workspace_root().join("tests/python/requirements.txt");
+    let python = typed_kafka_stack::python_env(&requirements, "confluent-kafka-rules").unwrap();
+    let url = typed_kafka_tests::stack().registry_url.clone();
+    let client = SchemaRegistryClient::builder([url.as_str()]).build().unwrap();
+    let script = typed_kafka_stack::workspace_root().join("tests/python/rules_serializer.py");
+    let mut compared = 0;
+    let mut refused = 0;
+    let mut differences = Vec::new();
+    macro_rules! compare {
+        ($ty:ty, $values:expr) => {{
+            let topic = typed_kafka_tests::unique("it-rules-python");
+            let schema = <$ty>::schema().unwrap().json().to_string();
+            let subject = format!("{topic}-value");
+            client.register(&subject, &UnregisteredSchema::avro(schema.clone()), Normalization::AsGiven).await.unwrap();
+            let ser = AvroSerializer::<$ty>::new(client.clone(), SerializerConfig::default()).unwrap();
+            let values = $values;
+            let mut ours = Vec::new();
+            let mut hex = Vec::new();
+            for v in &values {
+                let mut body = Vec::new();
+                v.encode_body(&mut body).unwrap();
+                hex.push(body.iter().map(|b| format!("{b:02x}")).collect::<String>());
+                ours.push(ser.serialize(&topic, v, &mut Vec::new()).await.err().map(|e| e.to_string()));
+            }
+            let request = serde_json::json!({"registry": url, "topic": topic, "schema": schema, "values": hex});
+            let mut child = Command::new(&python)
+                .arg(&script)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+            let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            for (j, ours) in ours.iter().enumerate() {
+                let theirs = answer["verdicts"][j].as_str();
+                compared += 1;
+                refused += usize::from(ours.is_some());
+                if ours.is_some() != theirs.is_some() {
+                    differences.push(format!("{} value {j}: typed-kafka {ours:?}, Python {theirs:?}", stringify!($ty)));
+                }
+            }
+        }};
+    }
+    compare!(Numbers, numbers());
+    compare!(Texts, texts());
+    compare!(Collections, collections());
+    compare!(Times, times());
+    assert!(differences.is_empty(), "{} verdicts differ:\n{}", differences.len(), differences.join("\n"));
+    assert!(refused > 0 && refused < compared, "{refused} of {compared} refused");
+    println!("{compared} values, {refused} refused by both serializers, the others written by both");
+}
