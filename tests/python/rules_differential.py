@@ -12,6 +12,7 @@ import warnings
 warnings.filterwarnings("ignore")
 
 import fastavro  # noqa: E402
+from fastavro.schema import expand_schema  # noqa: E402
 from confluent_kafka.schema_registry.common.avro import validate_message  # noqa: E402
 from confluent_kafka.schema_registry.rules.cel.cel_validator import CelValidator  # noqa: E402
 
@@ -21,8 +22,9 @@ def main():
     validator = CelValidator()
     verdicts = []
     for case in request["cases"]:
-        schema = json.loads(case["schema"])
         parsed = fastavro.parse_schema(json.loads(case["schema"]))
+        # As Confluent's AvroSerializer validates: against the parsed schema with named types expanded.
+        schema = expand_schema(parsed)
         per_value = []
         for encoded in case["values"]:
             value = fastavro.schemaless_reader(io.BytesIO(bytes.fromhex(encoded)), parsed, None)
