@@ -61,7 +61,18 @@ pub(crate) fn classpath(cfg: &StackConfig, pom_path: &Path, name: &str) -> Resul
 /// the machine's `python3` and pip in the cache under `name` on first use; made again when the file changes.
 /// Returns the environment's `python`.
 pub(crate) fn python_env(cfg: &StackConfig, requirements: &Path, name: &str) -> Result<PathBuf, StackError> {
-    let dir = cfg.cache.join("python").join(name);
+    let root = cfg.cache.join("python");
+    fs::create_dir_all(&root).map_err(StackError::io("creating the Python environments' directory", &root))?;
+    // Tests of one binary (and several binaries) ask at once: one makes the environment, the others wait for it.
+    let lock_path = root.join(format!("{name}.lock"));
+    let lock = fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(StackError::io("opening a Python environment's lock file", &lock_path))?;
+    lock.lock().map_err(StackError::io("locking a Python environment's lock file", &lock_path))?;
+    let dir = root.join(name);
     let python = dir.join("bin").join("python");
     let stamp = dir.join("requirements.installed");
     let wanted =
