@@ -738,7 +738,7 @@ impl Gen<'_> {
             },
             Type::Map(..) => quote! {
                 let __range = #r;
-                let __items = #rt::rules::CelMap::key_list(&__range).into_iter()
+                let __items = #rt::rules::CelMap::key_iter(&__range)
                     .map(|__k| ::core::result::Result::<_, #rt::rules::EvalError>::Ok(::std::borrow::Cow::<'_, str>::Borrowed(__k)));
             },
             _ => return self.unsupported(e, "`all` and `exists` range over a list or a map"),

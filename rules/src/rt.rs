@@ -68,16 +68,6 @@ impl Timestamp {
         }
     }
 
-    /// Milliseconds since the epoch (Avro's `timestamp-millis`).
-    pub fn from_millis(millis: i64) -> Result<Timestamp, EvalError> {
-        Timestamp::new(millis.div_euclid(1000), (millis.rem_euclid(1000) * 1_000_000) as u32)
-    }
-
-    /// Microseconds since the epoch (Avro's `timestamp-micros`).
-    pub fn from_micros(micros: i64) -> Result<Timestamp, EvalError> {
-        Timestamp::new(micros.div_euclid(1_000_000), (micros.rem_euclid(1_000_000) * 1000) as u32)
-    }
-
     /// RFC 3339 text.
     pub fn parse(text: &str) -> Result<Timestamp, EvalError> {
         parse_timestamp(text)
@@ -469,8 +459,8 @@ pub trait CelMap {
     fn size(&self) -> usize;
     /// The value under `key`.
     fn lookup(&self, key: &str) -> Result<Option<Self::Value<'_>>, EvalError>;
-    /// The keys, in the map's order.
-    fn key_list(&self) -> Vec<&str>;
+    /// The keys, in the map's order (nothing allocated: a comprehension over a map runs on the send path).
+    fn key_iter(&self) -> impl Iterator<Item = &str>;
 }
 
 impl<V: ToCel, S: BuildHasher> CelMap for &HashMap<String, V, S> {
@@ -484,8 +474,8 @@ impl<V: ToCel, S: BuildHasher> CelMap for &HashMap<String, V, S> {
     fn lookup(&self, key: &str) -> Result<Option<V::Cel<'_>>, EvalError> {
         self.get(key).map(V::to_cel).transpose()
     }
-    fn key_list(&self) -> Vec<&str> {
-        self.keys().map(String::as_str).collect()
+    fn key_iter(&self) -> impl Iterator<Item = &str> {
+        self.keys().map(String::as_str)
     }
 }
 
@@ -500,8 +490,8 @@ impl<V: ToCel> CelMap for &BTreeMap<String, V> {
     fn lookup(&self, key: &str) -> Result<Option<V::Cel<'_>>, EvalError> {
         self.get(key).map(V::to_cel).transpose()
     }
-    fn key_list(&self) -> Vec<&str> {
-        self.keys().map(String::as_str).collect()
+    fn key_iter(&self) -> impl Iterator<Item = &str> {
+        self.keys().map(String::as_str)
     }
 }
 
@@ -729,7 +719,6 @@ mod tests {
         assert_eq!(t.plus(d).unwrap().since(t), Ok(d));
         assert_eq!(d.get(Accessor::Hours), 1);
         assert!(Timestamp::parse("9999-12-31T23:59:59Z").unwrap().plus(Duration::parse("1s").unwrap()).is_err());
-        assert_eq!(Timestamp::from_millis(-1).unwrap(), Timestamp::new(-1, 999_000_000).unwrap());
     }
 
     #[test]
