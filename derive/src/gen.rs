@@ -531,6 +531,22 @@ pub(crate) fn expand(c: &Container, rules: &crate::rules::Compiled) -> TokenStre
     }
 }
 
+/// The pattern matching variant `v` (a unit variant, or one with `fields`, `named` or not) with each field bound
+/// to `__b0`, `__b1`, …, and those bindings.
+pub(crate) fn variant_pattern(v: &Variant, fields: &[Field], named: bool) -> (TokenStream, Vec<syn::Ident>) {
+    let vident = &v.ident;
+    let binds: Vec<syn::Ident> = (0..fields.len()).map(|j| format_ident!("__b{}", j)).collect();
+    let pattern = match (&v.style, named) {
+        (VariantStyle::Unit, _) => quote!(Self::#vident),
+        (_, true) => {
+            let members = fields.iter().map(|f| &f.member);
+            quote!(Self::#vident { #(#members: #binds),* })
+        }
+        (_, false) => quote!(Self::#vident ( #(#binds),* )),
+    };
+    (pattern, binds)
+}
+
 fn expand_enum(
     c: &Container,
     variants: &[Variant],
@@ -638,16 +654,8 @@ fn expand_union(
                         w.named(__branch, #ns_tokens, &__identity, |w| { #def });
                     }
                 });
-                let binds: Vec<syn::Ident> = (0..fields.len()).map(|j| format_ident!("__b{}", j)).collect();
+                let (pattern, binds) = variant_pattern(v, fields, named);
                 let refs: Vec<TokenStream> = binds.iter().map(|b| quote!(#b)).collect();
-                let pattern = match (&v.style, named) {
-                    (VariantStyle::Unit, _) => quote!(Self::#vident),
-                    (_, true) => {
-                        let members = fields.iter().map(|f| &f.member);
-                        quote!(Self::#vident { #(#members: #binds),* })
-                    }
-                    (_, false) => quote!(Self::#vident ( #(#binds),* )),
-                };
                 let enc = encode_fields(fields, &refs, Some(vname));
                 let viol = violations_fields(fields, &refs, Some(vname));
                 viol_arms.push(quote! {

@@ -28,23 +28,36 @@ pub(crate) struct Compiled {
     pub(crate) body: TokenStream,
 }
 
-/// A rule with its final name.
+/// A rule with its final name and expression.
 struct Rule<'a> {
     name: String,
+    expr: String,
     attr: &'a RuleAttr,
 }
 
-fn named<'a>(rules: &'a [RuleAttr], field: Option<&str>) -> Vec<Rule<'a>> {
+/// The rules of a record (`field` `None`) or of a field (its name, and the CEL type of its value).
+fn named<'a>(rules: &'a [RuleAttr], field: Option<(&str, &Type)>) -> Vec<Rule<'a>> {
     rules
         .iter()
         .map(|attr| {
             let name = match (&attr.name, attr.shorthand, field) {
                 (Some(n), ..) => n.clone(),
-                (None, Some(s), Some(f)) => format!("{f}_{s}"),
+                (None, Some(s), Some((f, _))) => format!("{f}_{s}"),
                 (None, Some(s), None) => s.to_string(),
                 (None, None, _) => String::new(),
             };
-            Rule { name, attr }
+            let mut expr = attr.expr.clone();
+            // `min = 0` on a double field compares with `0.0`: numbers of different kinds compare in no client
+            // alike.
+            if let (Some("min" | "max"), Some((_, ty))) = (attr.shorthand, field)
+                && *ty.non_null() == Type::Double
+            {
+                let (head, n) = attr.expr.rsplit_once(' ').unwrap_or(("", ""));
+                if !n.contains(['.', 'e', 'E']) {
+                    expr = format!("{head} {n}.0");
+                }
+            }
+            Rule { name, expr, attr }
         })
         .collect()
 }
@@ -59,7 +72,7 @@ fn rules_json(rules: &[Rule<'_>]) -> String {
         .map(|r| {
             let s = |v: &str| serde_json::Value::String(v.to_string()).to_string();
             let doc = r.attr.doc.as_deref().map(|d| format!(",\"doc\":{}", s(d))).unwrap_or_default();
-            format!("{{\"name\":{}{doc},\"expr\":{}}}", s(&r.name), s(&r.attr.expr))
+            format!("{{\"name\":{}{doc},\"expr\":{}}}", s(&r.name), s(&r.expr))
         })
         .collect();
     format!(",\"confluent:rules\":[{}]", items.join(","))
@@ -154,7 +167,7 @@ fn record_type(name: &str, fields: &[Field]) -> Type {
 
 /// An error of rule `name` at `span`, quoting the part of the expression it is about.
 fn rule_error(cx: &Ctxt, rule: &Rule<'_>, at: typed_kafka_rules::Span, message: &str) {
-    let text = &rule.attr.expr;
+    let text = &rule.expr;
     let part = text.get(at.start..at.end).unwrap_or("");
     let label = if rule.name.is_empty() { String::new() } else { format!("rule `{}`: ", rule.name) };
     if part.is_empty() || part == text {
@@ -215,24 +228,8 @@ pub(crate) fn compile(cx: &Ctxt, c: &Container) -> Compiled {
             refuse_all(&f.attrs.rules, "a skipped field (it is not in the schema)");
             continue;
         }
-        let rules = named(&f.attrs.rules, Some(&f.avro_name));
         let full = field_type(f);
-        // `min = 0` on a double field compares with `0.0`: numbers of different kinds compare in no client alike.
-        let bounds: Vec<RuleAttr> = rules
-            .iter()
-            .map(|r| {
-                let mut attr = r.attr.clone();
-                if matches!(attr.shorthand, Some("min" | "max")) && *full.non_null() == Type::Double {
-                    let (head, n) = attr.expr.rsplit_once(' ').unwrap_or(("", ""));
-                    if !n.contains(['.', 'e', 'E']) {
-                        attr.expr = format!("{head} {n}.0");
-                    }
-                }
-                attr
-            })
-            .collect();
-        let rules: Vec<Rule<'_>> =
-            rules.iter().zip(&bounds).map(|(r, attr)| Rule { name: r.name.clone(), attr }).collect();
+        let rules = named(&f.attrs.rules, Some((&f.avro_name, &full)));
         out.field_json[i] = rules_json(&rules);
         let m = &f.member;
         let name = f.avro_name.as_str();
@@ -258,37 +255,13 @@ pub(crate) fn compile(cx: &Ctxt, c: &Container) -> Compiled {
                 quote!({ let __value = &self.#m; #check })
             });
         }
-        if matches!(f.mapping, Mapping::Natural) {
-            let ty = &f.ty;
-            stmts.push(quote! {{
-                let __start = out.len();
-                <#ty as #rt::AvroType>::rule_violations(&self.#m, out);
-                #rt::prefix_rule_violations(out, __start, || #rt::PathSegment::Field(#name));
-            }});
-        }
+        stmts.push(nested(f, quote!(&self.#m), &[name]));
     }
-    if let Body::Newtype(f) = &c.body
-        && matches!(f.mapping, Mapping::Natural)
-    {
-        let ty = &f.ty;
-        stmts.push(quote!(<#ty as #rt::AvroType>::rule_violations(&self.0, out);));
+    if let Body::Newtype(f) = &c.body {
+        stmts.push(nested(f, quote!(&self.0), &[]));
     }
     if let Body::Union(variants) = &c.body {
         // The rules of the values inside the branch taken, under the branch's name.
-        let nested = |f: &Field, value: TokenStream, segs: &[&str]| {
-            let ty = &f.ty;
-            let prefixes =
-                segs.iter().map(|s| quote!(#rt::prefix_rule_violations(out, __start, || #rt::PathSegment::Field(#s));));
-            if matches!(f.mapping, Mapping::Natural) {
-                quote! {{
-                    let __start = out.len();
-                    <#ty as #rt::AvroType>::rule_violations(#value, out);
-                    #(#prefixes)*
-                }}
-            } else {
-                quote!()
-            }
-        };
         let arms = variants.iter().map(|v| {
             let vident = &v.ident;
             let vname = v.avro_name.as_str();
@@ -299,13 +272,7 @@ pub(crate) fn compile(cx: &Ctxt, c: &Container) -> Compiled {
                     quote!(Self::#vident(__v) => { #n })
                 }
                 VariantStyle::Record(fields, named) => {
-                    let binds: Vec<proc_macro2::Ident> = (0..fields.len()).map(|j| format_ident!("__b{}", j)).collect();
-                    let pattern = if *named {
-                        let members = fields.iter().map(|f| &f.member);
-                        quote!(Self::#vident { #(#members: #binds),* })
-                    } else {
-                        quote!(Self::#vident ( #(#binds),* ))
-                    };
+                    let (pattern, binds) = crate::r#gen::variant_pattern(v, fields, *named);
                     let inner = fields
                         .iter()
                         .zip(&binds)
@@ -324,11 +291,28 @@ pub(crate) fn compile(cx: &Ctxt, c: &Container) -> Compiled {
     out
 }
 
+/// The rules of the values inside field `f` (bound to `value`, a reference), under the path segments `segs`
+/// (innermost first): nothing for a field whose mapping is a codec of primitives.
+fn nested(f: &Field, value: TokenStream, segs: &[&str]) -> TokenStream {
+    if !matches!(f.mapping, Mapping::Natural) {
+        return quote!();
+    }
+    let rt = rt();
+    let ty = &f.ty;
+    let prefixes =
+        segs.iter().map(|s| quote!(#rt::prefix_rule_violations(out, __start, || #rt::PathSegment::Field(#s));));
+    quote! {{
+        let __start = out.len();
+        <#ty as #rt::AvroType>::rule_violations(#value, out);
+        #(#prefixes)*
+    }}
+}
+
 /// Pushes a violation of `rule` when `eval` (a `Result` of the rule's verdict: `Ok(None)` when it holds) says so.
 fn push_violation(rule: &Rule<'_>, eval: TokenStream, at: TokenStream) -> TokenStream {
     let rt = rt();
     let name = &rule.name;
-    let expr = &rule.attr.expr;
+    let expr = &rule.expr;
     let doc = match &rule.attr.doc {
         Some(d) => quote!(::core::option::Option::Some(#d)),
         None => quote!(::core::option::Option::None),
@@ -358,7 +342,7 @@ enum This<'a> {
 /// The rule's verdict as an expression of type `Option<String>` (`None`: it holds; `Some("")`: broken without a
 /// message), inside a closure returning `Result<_, EvalError>`; `None` after reporting errors to `cx`.
 fn compile_rule(cx: &Ctxt, rule: &Rule<'_>, this: &Type, this_is: &This<'_>) -> Option<TokenStream> {
-    let expr = match typed_kafka_rules::parse(&rule.attr.expr) {
+    let expr = match typed_kafka_rules::parse(&rule.expr) {
         Ok(e) => e,
         Err(e) => {
             rule_error(cx, rule, e.span, &e.message);
@@ -940,9 +924,10 @@ mod tests {
             doc: Some("a \"total\"".into()),
             span: Span::call_site(),
         };
-        let json = rules_json(&named(std::slice::from_ref(&attr), Some("total")));
+        let json = rules_json(&named(std::slice::from_ref(&attr), Some(("total", &Type::Int))));
         assert_eq!(json, r#","confluent:rules":[{"name":"positive","doc":"a \"total\"","expr":"this > 0"}]"#);
         let short = RuleAttr { name: None, shorthand: Some("min"), doc: None, ..attr };
-        assert_eq!(named(std::slice::from_ref(&short), Some("total"))[0].name, "total_min");
+        let short = named(std::slice::from_ref(&short), Some(("total", &Type::Double)));
+        assert_eq!((short[0].name.as_str(), short[0].expr.as_str()), ("total_min", "this > 0.0"));
     }
 }
