@@ -566,6 +566,12 @@ pub fn python_env(requirements: &Path, name: &str) -> Result<PathBuf, StackError
     provision::python_env(&StackConfig::from_env()?, requirements, name)
 }
 
+/// Runs `script` with `python` (from [`python_env`]), `input` on its standard input, and returns its standard
+/// output; a failure is a [`StackError::Command`] with the end of what it wrote to standard error.
+pub fn run_python(python: &Path, script: &Path, input: &[u8]) -> Result<Vec<u8>, StackError> {
+    process::run_with_input(std::process::Command::new(python).arg(script), input)
+}
+
 /// The `java` executable the stack runs its servers with.
 pub fn java() -> Result<PathBuf, StackError> {
     Ok(StackConfig::from_env()?.java)

@@ -149,6 +149,32 @@ pub(crate) fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(300)).is_ok()
 }
 
+/// Runs `command` with `input` on its standard input; its standard output, or a failure with its standard error's
+/// tail.
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Result<Vec<u8>, StackError> {
+    use std::io::Write as _;
+    let program = command.get_program().to_string_lossy().into_owned();
+    let line = format!("{program} {}", command.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    let missing = |source| StackError::MissingTool { tool: program.clone(), source };
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(missing)?;
+    // A child that exits without reading its input closes the pipe: what it says on exit tells why.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    let out = child.wait_with_output().map_err(missing)?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    Err(StackError::Command {
+        command: line,
+        status: out.status.to_string(),
+        output: lines[lines.len().saturating_sub(40)..].join("\n"),
+    })
+}
+
 /// Runs a short command to completion, failing with its output's tail if it fails.
 pub(crate) fn run(mut command: Command, cwd: Option<&Path>) -> Result<String, StackError> {
     if let Some(dir) = cwd {

@@ -11,8 +11,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use chrono::{DateTime, TimeZone, Utc};
 use typed_kafka::{KafkaRecord, PathSegment, RuleViolation};
@@ -274,6 +272,18 @@ fn python_path(v: &RuleViolation) -> String {
     out
 }
 
+/// `bytes` in hex, as the Python side reads values.
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The answer of `tests/python/<script>` to `request`.
+fn ask_python(python: &std::path::Path, script: &str, request: &serde_json::Value) -> serde_json::Value {
+    let script = typed_kafka_stack::workspace_root().join("tests/python").join(script);
+    let out = typed_kafka_stack::run_python(python, &script, request.to_string().as_bytes()).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
 /// One type's schema and values: what Python is asked, and typed-kafka's verdicts.
 struct Case {
     schema: String,
@@ -291,7 +301,7 @@ fn case<T: KafkaRecord>(values: &[T]) -> Case {
     for v in values {
         let mut body = Vec::new();
         v.encode_body(&mut body).unwrap();
-        hex.push(body.iter().map(|b| format!("{b:02x}")).collect());
+        hex.push(to_hex(&body));
         let mut found = Vec::new();
         v.rule_violations(&mut found);
         let mut verdict: Vec<(String, String)> = found.iter().map(|f| (f.rule.to_string(), python_path(f))).collect();
@@ -321,18 +331,7 @@ fn every_verdict_matches_confluents_python_client() {
     let request = serde_json::json!({
         "cases": cases.iter().map(|c| serde_json::json!({"schema": c.schema, "values": c.values})).collect::<Vec<_>>()
     });
-    let script = typed_kafka_stack::workspace_root().join("tests/python/rules_differential.py");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = ask_python(&python, "rules_differential.py", &request);
     let mut pairs = 0;
     let mut differences = Vec::new();
     for (i, c) in cases.iter().enumerate() {
@@ -368,7 +367,6 @@ async fn pythons_serializer_refuses_what_typed_kafka_refuses() {
     let python = typed_kafka_stack::python_env(&requirements, "confluent-kafka-rules").unwrap();
     let url = typed_kafka_tests::stack().registry_url.clone();
     let client = SchemaRegistryClient::builder([url.as_str()]).build().unwrap();
-    let script = typed_kafka_stack::workspace_root().join("tests/python/rules_serializer.py");
     let mut compared = 0;
     let mut refused = 0;
     let mut differences = Vec::new();
@@ -385,21 +383,11 @@ async fn pythons_serializer_refuses_what_typed_kafka_refuses() {
             for v in &values {
                 let mut body = Vec::new();
                 v.encode_body(&mut body).unwrap();
-                hex.push(body.iter().map(|b| format!("{b:02x}")).collect::<String>());
+                hex.push(to_hex(&body));
                 ours.push(ser.serialize(&topic, v, &mut Vec::new()).await.err().map(|e| e.to_string()));
             }
             let request = serde_json::json!({"registry": url, "topic": topic, "schema": schema, "values": hex});
-            let mut child = Command::new(&python)
-                .arg(&script)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
-            let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let answer = ask_python(&python, "rules_serializer.py", &request);
             for (j, ours) in ours.iter().enumerate() {
                 let theirs = answer["verdicts"][j].as_str();
                 compared += 1;

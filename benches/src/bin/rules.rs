@@ -11,8 +11,6 @@
 //! ```
 
 use std::hint::black_box;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use typed_kafka::{AvroType, KafkaRecord};
 use typed_kafka_benches::{RuledOrder, sample_order};
@@ -41,14 +39,8 @@ fn python(python: &std::path::Path, schema: &str, body: &[u8], n: u32) -> Result
     let script = typed_kafka_stack::workspace_root().join("tests/python/rules_timing.py");
     let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
     let request = serde_json::json!({"schema": schema, "value": hex, "records": n});
-    let mut child =
-        Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-    child.stdin.take().ok_or("no stdin")?.write_all(request.to_string().as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(format!("python: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let out = typed_kafka_stack::run_python(python, &script, request.to_string().as_bytes())?;
+    let answer: serde_json::Value = serde_json::from_slice(&out)?;
     answer["seconds_per_record"].as_f64().ok_or_else(|| "no timing from python".into())
 }
 
