@@ -50,14 +50,14 @@ impl Shape {
     }
 }
 
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+pub(crate) fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
         _ => None,
     }
 }
 
-fn type_args(seg: &syn::PathSegment) -> Vec<&Type> {
+pub(crate) fn type_args(seg: &syn::PathSegment) -> Vec<&Type> {
     match &seg.arguments {
         PathArguments::AngleBracketed(a) => a
             .args

@@ -15,7 +15,9 @@ use typed_kafka_rules::{Checked, Type, Yields};
 
 use crate::attr::{Ctxt, RuleAttr};
 use crate::r#gen::rt;
-use crate::model::{Body, Container, Field, Mapping, Shape, VariantStyle, option_inner, vec_inner};
+use crate::model::{
+    Body, Container, Field, Mapping, Shape, VariantStyle, last_segment, option_inner, type_args, vec_inner,
+};
 
 /// What the rules of a type add to its generated code.
 #[derive(Default)]
@@ -84,38 +86,19 @@ fn strip(ty: &syn::Type) -> &syn::Type {
         syn::Type::Reference(r) => strip(&r.elem),
         syn::Type::Paren(p) => strip(&p.elem),
         syn::Type::Group(g) => strip(&g.elem),
-        syn::Type::Path(p) => match p.path.segments.last() {
-            Some(seg) if matches!(seg.ident.to_string().as_str(), "Box" | "Arc" | "Rc") => match &seg.arguments {
-                syn::PathArguments::AngleBracketed(a) => match a.args.first() {
-                    Some(syn::GenericArgument::Type(t)) => strip(t),
-                    _ => ty,
-                },
-                _ => ty,
-            },
+        _ => match last_segment(ty) {
+            Some(seg) if matches!(seg.ident.to_string().as_str(), "Box" | "Arc" | "Rc") => {
+                type_args(seg).first().map_or(ty, |t| strip(t))
+            }
             _ => ty,
         },
-        _ => ty,
     }
 }
 
 /// The value type of `HashMap<String, V>` or `BTreeMap<String, V>`.
 fn map_value(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    let seg = p.path.segments.last()?;
-    if seg.ident != "HashMap" && seg.ident != "BTreeMap" {
-        return None;
-    }
-    match &seg.arguments {
-        syn::PathArguments::AngleBracketed(a) => a
-            .args
-            .iter()
-            .filter_map(|g| match g {
-                syn::GenericArgument::Type(t) => Some(t),
-                _ => None,
-            })
-            .nth(1),
-        _ => None,
-    }
+    let seg = last_segment(ty).filter(|seg| seg.ident == "HashMap" || seg.ident == "BTreeMap")?;
+    type_args(seg).get(1).copied()
 }
 
 /// The CEL type a rule sees for a value of Rust type `ty` with schema shape `shape` (natural mapping): `Dyn` for
