@@ -212,7 +212,7 @@ pub struct SchemaMismatch {
 pub enum SerializeError {
     /// The value breaks data-contract rules (`#[kafka(rule(...))]`, the schema's `confluent:rules`): every rule
     /// broken, with its name, doc, expression and path.
-    #[error("record for topic {topic} breaks {} rule(s): {}", violations.len(), violations.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("record for topic {topic} breaks {} rule(s): {}", violations.len(), typed_kafka_avro::RuleViolation::list(violations))]
     RuleViolation {
         /// The topic.
         topic: String,
@@ -305,7 +305,7 @@ impl SerializeError {
 pub enum DeserializeError {
     /// The value read breaks data-contract rules (checked on read when the deserializer was asked to): every rule
     /// broken, with its name, doc, expression and path.
-    #[error("payload from topic {topic} (schema {schema}) breaks {} rule(s): {}", violations.len(), violations.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("payload from topic {topic} (schema {schema}) breaks {} rule(s): {}", violations.len(), typed_kafka_avro::RuleViolation::list(violations))]
     RuleViolation {
         /// The topic.
         topic: String,

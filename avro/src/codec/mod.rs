@@ -153,6 +153,15 @@ impl RuleViolation {
         self.path.push(seg);
         self
     }
+
+    /// The first ten of `found`, `; `-separated, and how many more: what an error message lists.
+    pub fn list(found: &[RuleViolation]) -> String {
+        let mut text: Vec<String> = found.iter().take(10).map(ToString::to_string).collect();
+        if found.len() > 10 {
+            text.push(format!("and {} more", found.len() - 10));
+        }
+        text.join("; ")
+    }
 }
 
 /// Prefixes the path of every violation in `out` from `start` on with `seg` (the enclosing field, index or key).
@@ -534,4 +543,22 @@ pub fn decode_exact<'de, T: AvroDecode<'de>>(bytes: &'de [u8]) -> Result<T, Deco
     let mut input = bytes;
     let v = T::decode(&mut input)?;
     if input.is_empty() { Ok(v) } else { Err(DecodeError::TrailingBytes(input.len())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error message lists ten violations and counts the rest.
+    #[test]
+    fn a_list_of_violations_shows_ten_and_counts_the_rest() {
+        let found: Vec<RuleViolation> = (0..12)
+            .map(|i| RuleViolation::new("positive", None, "this > 0", String::new()).at(PathSegment::Index(i)))
+            .collect();
+        let text = RuleViolation::list(&found);
+        assert_eq!(text.matches("rule `positive` broken").count(), 10);
+        assert!(text.starts_with("at /0: rule `positive` broken (this > 0); at /1:"), "{text}");
+        assert!(text.ends_with("; and 2 more"), "{text}");
+        assert_eq!(RuleViolation::list(&found[..1]), "at /0: rule `positive` broken (this > 0)");
+    }
 }

@@ -84,7 +84,7 @@ pub enum SendErrorKind {
     Value(SerializeError),
     /// The key or value breaks data-contract rules (`#[kafka(rule(...))]`, the schema's `confluent:rules`):
     /// every broken rule, with its name, doc, expression and path.
-    #[error("{} breaks {} rule(s): {}", part_name(part), violations.len(), list_violations(violations))]
+    #[error("{} breaks {} rule(s): {}", part_name(part), violations.len(), RuleViolation::list(violations))]
     RuleViolation {
         /// Whether the key or the value breaks them.
         part: RecordPart,
@@ -168,15 +168,6 @@ fn part_name(part: &RecordPart) -> &'static str {
         RecordPart::Key => "key",
         RecordPart::Value => "value",
     }
-}
-
-/// The first ten violations, `; `-separated, and how many more.
-fn list_violations(violations: &[RuleViolation]) -> String {
-    let mut text: Vec<String> = violations.iter().take(10).map(ToString::to_string).collect();
-    if violations.len() > 10 {
-        text.push(format!("and {} more", violations.len() - 10));
-    }
-    text.join("; ")
 }
 
 impl SendErrorKind {
