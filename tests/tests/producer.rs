@@ -13,7 +13,6 @@ use rdkafka::message::Headers as _;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::partition::java_partition;
 use typed_kafka::producer::{BindError, DeliveryErrorKind, Interceptor, KeyHashing, ProduceError, SendErrorKind};
-use typed_kafka::registry::client::DeleteMode;
 use typed_kafka::{
     Headers, KafkaRecord, Producer, Record, RecordMetadata, SchemaRegistryClient, SerializeError, Timestamp,
 };
@@ -538,7 +537,6 @@ async fn a_changed_key_schema_is_refused_unless_opted_in() {
     assert_eq!(meta.partition, java_partition(&body, 4) as i32);
     // And now the v1 type is the stale one.
     assert!(matches!(p.topic(KEYED_READINGS).name(&name).bind().await, Err(BindError::KeySchemaChanged { .. })));
-    registry().delete_subject(&format!("{name}-key"), DeleteMode::Soft).await.unwrap();
 }
 
 #[derive(Default)]

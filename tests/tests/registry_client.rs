@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use typed_kafka::registry::client::{CompatibilityLevel, DeleteMode, Normalization, UnregisteredSchema, Version};
+use typed_kafka::registry::client::{CompatibilityLevel, Normalization, UnregisteredSchema, Version};
 use typed_kafka::{
     AvroDeserializer, AvroSerializer, DeserializeError, FramingError, KafkaRecord, RecordPart, RegistryError, SchemaId,
     SchemaMode, SchemaRegistryClient, SerializeError, SerializerConfig, SubjectNameStrategy,
@@ -154,29 +154,6 @@ async fn registry_error_codes_become_typed_errors() {
     let before = c.stats().http_requests;
     let _ = c.version(&missing, Version::Latest).await;
     assert_eq!(c.stats().http_requests - before, 1);
-}
-
-#[tokio::test]
-async fn subjects_and_versions_can_be_soft_and_hard_deleted() {
-    let c = client();
-    let subject = unique("it-delete-value");
-    c.register(&subject, &avro(""), Normalization::AsGiven).await.unwrap();
-    c.register(&subject, &avro(r#",{"name":"a","type":"int","default":0}"#), Normalization::AsGiven).await.unwrap();
-    assert_eq!(c.versions(&subject).await.unwrap(), vec![1, 2]);
-
-    assert_eq!(c.delete_version(&subject, 2, DeleteMode::Soft).await.unwrap(), 2);
-    assert_eq!(c.versions(&subject).await.unwrap(), vec![1]);
-
-    assert_eq!(c.delete_subject(&subject, DeleteMode::Soft).await.unwrap(), vec![1]);
-    assert!(!c.subjects().await.unwrap().contains(&subject), "a soft-deleted subject is not listed");
-    // Confluent requires a soft delete before a hard one; then the subject is gone for good.
-    match c.delete_subject(&subject, DeleteMode::Permanent).await {
-        Ok(_) => {}
-        // Apicurio may already have removed a soft-deleted subject entirely.
-        Err(RegistryError::SubjectNotFound { .. }) => {}
-        Err(e) => panic!("hard delete: {e}"),
-    }
-    assert!(matches!(c.version(&subject, Version::Latest).await, Err(RegistryError::SubjectNotFound { .. })));
 }
 
 #[tokio::test]
