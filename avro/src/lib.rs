@@ -6,6 +6,7 @@
 //!   type in [`codec::encoding`];
 //! - [`KafkaRecord`]: a top-level record type with its schema;
 //! - [`wire`]: the Confluent wire format (magic byte, schema ID, body);
+//! - [`json`]: Avro's JSON encoding of a binary body, for people and tools without the registry;
 //! - [`resolve`]: reading data written with another (compatible) schema;
 //! - [`compat`]: schema compatibility: every incompatibility of a reader/writer pair, with Java's verdicts, and
 //!   compatibility levels over a history of versions.
@@ -16,6 +17,7 @@
 
 pub mod codec;
 pub mod compat;
+pub mod json;
 mod record;
 pub mod resolve;
 pub mod schema;
