@@ -144,6 +144,15 @@ pub trait KeyFormat: Send + Sync + 'static {
     #[inline]
     fn rule_violations(_key: &Self::Key, _out: &mut Vec<typed_kafka_avro::RuleViolation>) {}
 
+    /// The key as a dead-letter record carries it: an Avro key in Avro's JSON encoding, any other key in the
+    /// bytes its topic carries.
+    #[doc(hidden)]
+    fn dead_letter_key(encoder: &Self::Encoder, topic: &str, key: &Self::Key) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        Self::encode(encoder, topic, key, &mut buf).map_err(|e| e.to_string())?;
+        Ok(buf)
+    }
+
     /// An Avro key's type name and schema (`None` for other kinds).
     #[doc(hidden)]
     fn avro_key_schema() -> Option<(&'static str, Result<&'static SchemaInfo, SchemaError>)> {
@@ -221,6 +230,10 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
     #[inline]
     fn rule_violations(key: &K, out: &mut Vec<typed_kafka_avro::RuleViolation>) {
         key.rule_violations(out)
+    }
+
+    fn dead_letter_key(_encoder: &Encoder<K>, _topic: &str, key: &K) -> Result<Vec<u8>, String> {
+        crate::producer::dead_letter::avro_json(key)
     }
 
     fn schema_id(encoder: &Encoder<K>) -> Option<SchemaId> {

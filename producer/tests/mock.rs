@@ -144,6 +144,79 @@ async fn rule_violations_are_refused_with_the_record_in_every_send_mode() {
     assert_eq!(mock.producer().metrics().refused.rule_violation, 5);
 }
 
+/// A topic bound with a dead-letter topic tees each record refused for a rule to it, as Confluent's DLQ action
+/// does: the key (an Avro key in Avro's JSON), the value in Avro's JSON, the record's headers and the `__rule.*`
+/// ones. The record is still refused and handed back; other refusals and good records do not go there.
+#[tokio::test]
+async fn records_breaking_rules_are_teed_to_the_dead_letter_topic() {
+    use typed_kafka::producer::dead_letter::{RULE_EXCEPTION, RULE_MODE, RULE_NAME, RULE_SUBJECT, RULE_TOPIC};
+    #[derive(KafkaRecord, Debug, Clone, PartialEq)]
+    struct Account {
+        #[kafka(pattern = "^acc-[0-9]+$")]
+        id: String,
+    }
+    #[derive(KafkaRecord, Debug, Clone, PartialEq)]
+    #[kafka(namespace = "shop")]
+    struct Charge {
+        #[kafka(min = 1)]
+        cents: i64,
+        note: Option<String>,
+        tags: Vec<String>,
+    }
+    typed_kafka::topic! { CHARGES: "charges", key: avro Account, value: Charge; }
+    typed_kafka::topic! { NOTES: "notes", key: String, value: Charge; }
+    let mock = MockProducer::new(3);
+    let charges = mock.topic(CHARGES).dead_letter_topic("charges-dlq").bind().await.unwrap();
+    let bad = Charge { cents: 0, note: Some("é\"".into()), tags: vec!["a".into()] };
+    let key = Account { id: "acc-7".into() };
+    let e = charges.send(Record::new(bad.clone()).key(key.clone()).header("trace", "t-1")).await.unwrap_err();
+    assert_eq!(e.into_record().unwrap().value, Some(bad.clone()), "tee, not swallow: the record comes back");
+
+    let letters = mock.dead_letters();
+    assert_eq!(letters.len(), 1);
+    let l = &letters[0];
+    assert_eq!(&*l.topic, "charges-dlq");
+    assert_eq!(l.key.as_deref(), Some(&br#"{"id":"acc-7"}"#[..]));
+    let value: serde_json::Value = serde_json::from_slice(l.value.as_deref().unwrap()).unwrap();
+    assert_eq!(value, serde_json::json!({"cents": 0, "note": {"string": "é\""}, "tags": ["a"]}));
+    assert_eq!(l.headers.iter().next(), Some(("trace", Some(&b"t-1"[..]))), "the record's headers first");
+    assert_eq!(l.header(RULE_NAME), Some("cents_min"));
+    assert_eq!(l.header(RULE_MODE), Some("WRITE"));
+    assert_eq!(l.header(RULE_SUBJECT), Some("charges-value"));
+    assert_eq!(l.header(RULE_TOPIC), Some("charges"));
+    assert!(l.header(RULE_EXCEPTION).unwrap().contains("/cents"), "{:?}", l.header(RULE_EXCEPTION));
+
+    // A key breaking its rule names the key subject; in every send mode the record is teed.
+    let e = charges.send_and_forget(Record::new(Charge { cents: 5, ..bad.clone() }).key(Account { id: "x".into() }));
+    assert!(e.await.is_err());
+    assert!(charges.send_with(Record::new(bad.clone()), |_| panic!("never called")).await.is_err());
+    assert!(charges.enqueue(Record::new(bad.clone())).await.is_err());
+    let letters = mock.dead_letters();
+    assert_eq!(letters.len(), 4);
+    assert_eq!(
+        (letters[1].header(RULE_NAME), letters[1].header(RULE_SUBJECT)),
+        (Some("id_pattern"), Some("charges-key"))
+    );
+    assert_eq!(letters[2].key, None);
+
+    // Good records and other refusals do not go there; a plain key is its topic's bytes.
+    charges.send(Record::new(Charge { cents: 5, ..bad.clone() }).key(key)).await.unwrap();
+    let notes = mock.topic(NOTES).dead_letter_topic("notes-dlq").bind().await.unwrap();
+    notes.send(Record::new(bad.clone()).key("k-1".to_string())).await.unwrap_err();
+    let letters = mock.dead_letters();
+    assert_eq!(letters.len(), 5);
+    assert_eq!((letters[4].key.as_deref(), &*letters[4].topic), (Some(&b"k-1"[..]), "notes-dlq"));
+    let m = mock.producer().metrics();
+    assert_eq!((m.dead_lettered, m.dead_letters_lost, m.refused.rule_violation), (5, 0, 5));
+
+    // A dead letter that fails delivery is counted lost; a topic is not its own dead-letter topic.
+    mock.script(MockOutcome::Fail(DeliveryErrorKind::TimedOut));
+    notes.send(Record::new(bad).key("k-2".to_string())).await.unwrap_err();
+    assert_eq!(mock.producer().metrics().dead_letters_lost, 1);
+    let e = mock.topic(NOTES).dead_letter_topic("notes").bind().await.unwrap_err();
+    assert!(e.to_string().contains("own dead-letter topic"), "{e}");
+}
+
 #[tokio::test]
 async fn scripted_failures_reach_futures_callbacks_and_metrics() {
     let mock = MockProducer::new(3);

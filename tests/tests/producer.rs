@@ -389,6 +389,46 @@ async fn a_record_breaking_rules_is_refused_and_the_registered_schema_carries_th
     assert_eq!(meta.topic.as_ref(), name);
 }
 
+/// With a dead-letter topic, a record breaking rules is refused and handed back, and the broker holds its dead
+/// letter: the key as the topic carries it, the value in Avro's JSON, the record's headers and Confluent's
+/// `__rule.*` headers.
+#[tokio::test]
+async fn a_record_breaking_rules_reaches_the_dead_letter_topic_on_the_broker() {
+    let name = topic("it-dlq", 3).await;
+    let dlq = topic("it-dlq-dead", 1).await;
+    let p = producer(config());
+    let transfers = p.topic(TRANSFERS).name(&name).dead_letter_topic(&dlq).bind().await.unwrap();
+    let bad = Transfer { from: "AB1234".into(), to: "AB1234".into(), cents: 7 };
+    let e = transfers.send(Record::new(bad.clone()).key("t9".into()).header("origin", "it")).await.unwrap_err();
+    assert_eq!(e.into_record().unwrap().value, Some(bad), "the record comes back");
+    let good = Transfer { from: "AB1234".into(), to: "CD5678".into(), cents: 100 };
+    transfers.send(Record::new(good).key("t1".into())).await.unwrap();
+    let quick = producer(config().set("max.block.ms", "2000"));
+    let missing = quick.topic(TRANSFERS).name(&name).dead_letter_topic(unique("it-dlq-missing")).bind().await;
+    assert!(matches!(missing, Err(BindError::UnknownTopic { .. })), "{missing:?}");
+
+    let letters = consume(&dlq, 1);
+    let l = &letters[0];
+    assert_eq!(l.key(), Some(&b"t9"[..]));
+    let value: serde_json::Value = serde_json::from_slice(l.payload().unwrap()).unwrap();
+    assert_eq!(value, serde_json::json!({"from": "AB1234", "to": "AB1234", "cents": 7}));
+    let headers: Vec<(String, String)> = l
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+        .collect();
+    assert_eq!(headers[0], ("origin".into(), "it".into()));
+    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(header("__rule.name"), Some("distinct_accounts"));
+    assert_eq!(header("__rule.mode"), Some("WRITE"));
+    assert_eq!(header("__rule.subject"), Some(format!("{name}-value").as_str()));
+    assert_eq!(header("__rule.topic"), Some(name.as_str()));
+    assert!(header("__rule.exception").unwrap().contains("distinct_accounts"));
+    assert_eq!(consume(&name, 1).len(), 1, "only the good record on the topic");
+    assert_eq!((p.metrics().dead_lettered, p.metrics().dead_letters_lost), (1, 0));
+}
+
 #[tokio::test]
 async fn a_topic_of_several_record_types_takes_each_under_its_own_subject() {
     let name = topic("it-multi", 1).await;

@@ -56,6 +56,12 @@ pub struct ProducerMetrics {
     pub records_failed: u64,
     /// Records refused before they were enqueued, by reason.
     pub refused: RefusedCounts,
+    /// Records refused for breaking a data-contract rule and also enqueued on their topic's dead-letter topic
+    /// (their deliveries count in `records_sent` and `records_failed` like any record's).
+    pub dead_lettered: u64,
+    /// Dead-letter records that could not be enqueued (the byte budget stayed full, the producer was closing) or
+    /// were not delivered; each is also logged.
+    pub dead_letters_lost: u64,
     /// Bytes (key, value, headers) of the records acknowledged.
     pub bytes_sent: u64,
     /// Records enqueued and not yet delivered or failed.
@@ -135,6 +141,10 @@ struct Refusals {
     buffer_full: AtomicU64,
     too_large: AtomicU64,
     other: AtomicU64,
+    /// Refused records also enqueued on their topic's dead-letter topic.
+    dead_lettered: AtomicU64,
+    /// Dead-letter records that could not be enqueued, or were not delivered.
+    dead_letters_lost: AtomicU64,
 }
 
 /// What librdkafka's statistics say, as the metrics give it.
@@ -351,6 +361,16 @@ impl Accounting {
         self.deliveries.bytes_sent.fetch_add(u64::from(bytes), Ordering::Relaxed);
     }
 
+    /// A dead-letter record enqueued.
+    pub(crate) fn dead_lettered(&self) {
+        self.refusals.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A dead-letter record not enqueued or not delivered.
+    pub(crate) fn dead_letter_lost(&self) {
+        self.refusals.dead_letters_lost.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a record that finally failed.
     pub(crate) fn count_failed(&self) {
         self.deliveries.failed.fetch_add(1, Ordering::Relaxed);
@@ -436,6 +456,8 @@ impl Accounting {
                 too_large: get(&c.too_large),
                 other: get(&c.other),
             },
+            dead_lettered: get(&c.dead_lettered),
+            dead_letters_lost: get(&c.dead_letters_lost),
             bytes_sent: get(&d.bytes_sent),
             in_flight: self.in_flight(),
             buffered_bytes: self.budget.in_use(),

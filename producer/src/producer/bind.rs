@@ -15,6 +15,7 @@ use typed_kafka_registry::{
 };
 
 use super::client::{Producer, Schemas};
+use super::dead_letter::{DeadLetter, DeadLetters};
 use super::encode::{Encoder, PartitionerFn, ValueLane};
 use super::error::BindError;
 use super::executor;
@@ -40,6 +41,7 @@ impl Producer {
             partitioners: (0..T::VALUE_TYPES).map(|_| None).collect(),
             key_hashing: KeyHashing::default(),
             allow_key_schema_change: false,
+            dead_letter_topic: None,
             _topic: PhantomData,
         }
     }
@@ -53,6 +55,7 @@ pub struct TopicBinding<T: Topic> {
     partitioners: Vec<Option<Box<dyn Any + Send + Sync>>>,
     key_hashing: KeyHashing,
     allow_key_schema_change: bool,
+    dead_letter_topic: Option<String>,
     _topic: PhantomData<fn() -> T>,
 }
 
@@ -62,6 +65,7 @@ impl<T: Topic> std::fmt::Debug for TopicBinding<T> {
             .field("topic", &T::NAME)
             .field("key_hashing", &self.key_hashing)
             .field("allow_key_schema_change", &self.allow_key_schema_change)
+            .field("dead_letter_topic", &self.dead_letter_topic)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +101,15 @@ impl<T: Topic> TopicBinding<T> {
     /// version): keys then move to other partitions, and per-key order across the change is lost.
     pub fn allow_key_schema_change(mut self) -> Self {
         self.allow_key_schema_change = true;
+        self
+    }
+
+    /// Also writes each record refused for breaking a data-contract rule to `topic`, as Confluent's `DLQ` rule
+    /// action does: its key, its value in Avro's JSON encoding, its headers and Confluent's `__rule.*` headers (see
+    /// [`dead_letter`](super::dead_letter)). The record is still refused and handed back to the caller. The
+    /// topic must exist when binding; records refused for any other reason are not written to it.
+    pub fn dead_letter_topic(mut self, topic: impl Into<String>) -> Self {
+        self.dead_letter_topic = Some(topic.into());
         self
     }
 
@@ -140,6 +153,22 @@ impl<T: Topic> TopicBinding<T> {
             allow_key_schema_change: self.allow_key_schema_change,
             _topic: PhantomData,
         };
+        let dead_letters = match &self.dead_letter_topic {
+            Some(name) if **name == *topic => {
+                let message = "a topic cannot be its own dead-letter topic".to_string();
+                return Err(BindError::InvalidTopic { topic: name.clone(), message });
+            }
+            Some(name) => {
+                let (topic_index, dead) = inner.accounting.topic(name);
+                partition_count(&self.producer, &dead).await?;
+                let sink = inner
+                    .transport
+                    .sink(&dead, TypeId::of::<DeadLetter>())
+                    .map_err(|message| BindError::InvalidTopic { topic: name.clone(), message })?;
+                Some(DeadLetters { topic: dead, topic_index, sink })
+            }
+            None => None,
+        };
         let key = <T::Key as KeyFormat>::bind(&mut binder).await?;
         let lanes = T::bind_lanes(&mut binder).await?;
         let partitions = Arc::new(AtomicI32::new(partitions));
@@ -154,6 +183,7 @@ impl<T: Topic> TopicBinding<T> {
             key_hashing: self.key_hashing,
             allow_key_schema_change: self.allow_key_schema_change,
             partitions,
+            dead_letters,
         }))
     }
 }

@@ -12,6 +12,7 @@ use super::accounting::{Accounting, Interceptor};
 use super::bind::TopicBinding;
 use super::client::{Producer, Schemas};
 use super::completion::{Failure, Outcome};
+use super::dead_letter::DeadLetter;
 use super::error::{BindError, DeliveryErrorKind, SendErrorKind};
 use super::executor::RuntimeHandle;
 use super::report::report;
@@ -268,6 +269,14 @@ impl MockProducer {
                 })
             })
             .collect()
+    }
+
+    /// The records written to dead-letter topics (see [`TopicBinding::dead_letter_topic`]), in order, delivered or
+    /// failed as scripted.
+    pub fn dead_letters(&self) -> Vec<DeadLetter> {
+        let state = self.state();
+        let letters = state.history.iter().filter(|e| e.topic_type == TypeId::of::<DeadLetter>());
+        letters.filter_map(|e| e.record.clone().downcast::<DeadLetter>().ok()).map(Arc::unwrap_or_clone).collect()
     }
 
     /// Forgets the history.

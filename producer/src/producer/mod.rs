@@ -47,6 +47,7 @@ mod bind;
 mod budget;
 mod client;
 mod completion;
+pub mod dead_letter;
 pub(crate) mod encode;
 pub(crate) mod error;
 mod executor;

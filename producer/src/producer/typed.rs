@@ -12,6 +12,7 @@ use typed_kafka_registry::{RecordPart, SerializeError};
 
 use super::client::Producer;
 use super::completion::{self, Callback, Delivery, DeliveryResult, Meta, Waiter};
+use super::dead_letter::{self, DeadLetters, Letter};
 use super::encode::{Encoded, Part};
 use super::error::{DeliveryError, SendError, SendErrorKind};
 use super::executor;
@@ -34,6 +35,8 @@ pub(crate) struct Bound<T: Topic> {
     pub(crate) allow_key_schema_change: bool,
     /// The partition count, kept current by the transport.
     pub(crate) partitions: Arc<AtomicI32>,
+    /// Where records refused for breaking a data-contract rule are also written, if anywhere.
+    pub(crate) dead_letters: Option<DeadLetters>,
 }
 
 struct TypedInner<T: Topic> {
@@ -244,7 +247,49 @@ impl<T: Topic> TypedProducer<T> {
     ) -> Result<Enqueued, SendError<KeyOf<T>, V>> {
         match self.prepare(&mut record, blocking).await {
             Ok(encoded) => self.hand_over(encoded, record, want),
-            Err(kind) => Err(self.refuse(kind, record)),
+            Err(kind) => {
+                if let (SendErrorKind::RuleViolation { part, .. }, Some(to)) = (&kind, &self.inner.bound.dead_letters) {
+                    self.dead_letter(to, &record, *part, &kind, blocking).await;
+                }
+                Err(self.refuse(kind, record))
+            }
+        }
+    }
+
+    /// Tees a record refused for breaking a rule to the topic's dead-letter topic ([`dead_letter`]): built,
+    /// given its share of the byte budget (waiting as a send does), and enqueued. A dead letter that cannot be
+    /// built or enqueued is logged and counted; the record goes back to the caller either way.
+    async fn dead_letter<V: ValueOf<T>>(
+        &self,
+        to: &DeadLetters,
+        record: &Record<KeyOf<T>, V>,
+        part: RecordPart,
+        refusal: &SendErrorKind,
+        blocking: bool,
+    ) {
+        let b = &self.inner.bound;
+        let accounting = &b.producer.inner.accounting;
+        let lost = |reason: &dyn std::fmt::Display| {
+            accounting.dead_letter_lost();
+            tracing::error!(topic = %to.topic, %reason, "a dead-letter record could not be written");
+        };
+        let key = match record.key.as_ref().map(|k| <T::Key as KeyFormat>::dead_letter_key(&b.key, &b.topic, k)) {
+            Some(Err(reason)) => return lost(&reason),
+            key => key.and_then(Result::ok),
+        };
+        let value = match record.value.as_ref().map(dead_letter::avro_json) {
+            Some(Err(reason)) => return lost(&reason),
+            value => value.and_then(Result::ok),
+        };
+        let record_name = V::schema().ok().and_then(|info| info.full_name());
+        let subject = dead_letter::subject(&b.topic, part, T::VALUE_TYPES, record_name.as_deref());
+        let mut letter = Letter::new(key, value, record.headers.clone(), &b.topic, &subject, refusal);
+        accounting.on_send(&to.topic, &mut letter.headers);
+        let size = letter.size();
+        let reserved = if blocking { accounting.reserve_blocking(size) } else { accounting.reserve(size).await };
+        match reserved {
+            Ok(()) => dead_letter::enqueue(accounting, to, letter),
+            Err(kind) => lost(&kind),
         }
     }
 
