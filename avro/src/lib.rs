@@ -7,6 +7,8 @@
 //! - [`KafkaRecord`]: a top-level record type with its schema;
 //! - [`wire`]: the Confluent wire format (magic byte, schema ID, body);
 //! - [`json`]: Avro's JSON encoding of a binary body, for people and tools without the registry;
+//! - [`registered_rules`]: the data-contract rules a registered schema carries that no attribute wrote, checked
+//!   once and interpreted per value;
 //! - [`resolve`]: reading data written with another (compatible) schema;
 //! - [`compat`]: schema compatibility: every incompatibility of a reader/writer pair, with Java's verdicts, and
 //!   compatibility levels over a history of versions.
@@ -19,6 +21,7 @@ pub mod codec;
 pub mod compat;
 pub mod json;
 mod record;
+pub mod registered_rules;
 pub mod resolve;
 pub mod schema;
 pub mod wire;

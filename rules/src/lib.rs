@@ -29,6 +29,8 @@
 
 pub mod ast;
 mod check;
+#[cfg(feature = "runtime")]
+pub mod interp;
 mod lex;
 mod parse;
 mod pattern;

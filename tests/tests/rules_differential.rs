@@ -323,6 +323,51 @@ fn count_rules(schema: &serde_json::Value) -> usize {
     }
 }
 
+/// The differences between the rules as the derive compiled them and the same rules read from the schema and
+/// interpreted (as rules a registered schema carries are run), on each value: every rule, path and message.
+fn interpreted<T: KafkaRecord>(values: &[T]) -> (usize, usize, Vec<String>) {
+    use typed_kafka::avro::registered_rules::RegisteredRules;
+    let info = T::schema().unwrap();
+    let rules = RegisteredRules::compile(info.schema(), info.json(), None).unwrap().unwrap();
+    let mut differences = Vec::new();
+    let mut broken = 0;
+    for (i, v) in values.iter().enumerate() {
+        let mut body = Vec::new();
+        v.encode_body(&mut body).unwrap();
+        let (mut derived, mut read) = (Vec::new(), Vec::new());
+        v.rule_violations(&mut derived);
+        broken += derived.len();
+        rules.violations(&body, &mut read).unwrap();
+        let show = |f: &typed_kafka::avro::RuleViolation| (f.rule, f.path.to_string(), f.message.is_some());
+        let (derived, read): (Vec<_>, Vec<_>) = (derived.iter().map(show).collect(), read.iter().map(show).collect());
+        if derived != read {
+            differences.push(format!(
+                "{} value {i}: derived {derived:?}, interpreted {read:?}",
+                info.full_name().unwrap_or_default()
+            ));
+        }
+    }
+    (values.len() * rules.len(), broken, differences)
+}
+
+/// Rules a registered schema carries are interpreted; the interpreter gives the verdict the derive's generated Rust
+/// gives, rule for rule and path for path, on every (value, rule) pair of the differential.
+#[test]
+fn the_interpreter_agrees_with_the_derived_rules_on_every_pair() {
+    let (mut pairs, mut broken) = (0, 0);
+    let mut differences = Vec::new();
+    for (n, b, d) in
+        [interpreted(&numbers()), interpreted(&texts()), interpreted(&collections()), interpreted(&times())]
+    {
+        pairs += n;
+        broken += b;
+        differences.extend(d);
+    }
+    assert!(differences.is_empty(), "{} values differ:\n{}", differences.len(), differences.join("\n"));
+    assert!(pairs >= 300 && broken >= 100, "{pairs} pairs, {broken} broken");
+    println!("{pairs} (value, rule) pairs, {broken} broken, the same from the derived and the interpreted rules");
+}
+
 #[test]
 fn every_verdict_matches_confluents_python_client() {
     let requirements = typed_kafka_stack::workspace_root().join("tests/python/requirements.txt");
