@@ -127,7 +127,8 @@ pub use typed_kafka_registry as registry;
 #[cfg(feature = "registry")]
 pub use typed_kafka_registry::{
     AvroDeserializer, AvroSerializer, BoundSerializer, ClientBuilder, ConfigError, DeserializeError, RecordPart,
-    RegistryError, SchemaMode, SchemaRegistryClient, SerializeError, SerializerConfig, SubjectNameStrategy,
+    RegisteredRulesPolicy, RegistryError, SchemaMode, SchemaRegistryClient, SerializeError, SerializerConfig,
+    SubjectNameStrategy,
 };
 
 /// What `#[derive(KafkaRecord)]` expands to refers to these; not a stable API.

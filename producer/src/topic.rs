@@ -144,6 +144,17 @@ pub trait KeyFormat: Send + Sync + 'static {
     #[inline]
     fn rule_violations(_key: &Self::Key, _out: &mut Vec<typed_kafka_avro::RuleViolation>) {}
 
+    /// Appends the rules that the registered schema of an Avro key carries and the key type does not, and that
+    /// the framed key `framed` breaks.
+    #[doc(hidden)]
+    #[inline]
+    fn registered_rule_violations(
+        _encoder: &Self::Encoder,
+        _framed: &[u8],
+        _out: &mut Vec<typed_kafka_avro::RuleViolation>,
+    ) {
+    }
+
     /// The key as a dead-letter record carries it: an Avro key in Avro's JSON encoding, any other key in the
     /// bytes its topic carries.
     #[doc(hidden)]
@@ -230,6 +241,11 @@ impl<K: KafkaRecord + for<'de> AvroDecode<'de> + Send + Sync + 'static> KeyForma
     #[inline]
     fn rule_violations(key: &K, out: &mut Vec<typed_kafka_avro::RuleViolation>) {
         key.rule_violations(out)
+    }
+
+    #[inline]
+    fn registered_rule_violations(encoder: &Encoder<K>, framed: &[u8], out: &mut Vec<typed_kafka_avro::RuleViolation>) {
+        encoder.registered_rule_violations(framed, out)
     }
 
     fn dead_letter_key(_encoder: &Encoder<K>, _topic: &str, key: &K) -> Result<Vec<u8>, String> {

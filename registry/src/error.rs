@@ -250,6 +250,21 @@ pub enum SerializeError {
         /// Every break.
         source: typed_kafka_avro::resolve::Unresolvable,
     },
+    /// The registered schema carries data-contract rules the type does not, and some cannot be evaluated (outside
+    /// the supported CEL, wrong for the schema's types, or reading a value rules cannot read):
+    /// every such rule is listed. [`RegisteredRulesPolicy::Ignore`](crate::RegisteredRulesPolicy::Ignore) leaves
+    /// them to other clients.
+    #[error("topic {topic} (subject {subject}): the registered schema {id} carries rules that cannot be evaluated: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    UnusableRules {
+        /// The topic.
+        topic: String,
+        /// The subject.
+        subject: String,
+        /// The registered schema's ID.
+        id: SchemaId,
+        /// Every rule that cannot be evaluated, and why.
+        errors: Vec<typed_kafka_avro::registered_rules::RegisteredRuleError>,
+    },
     /// This value has parts the registered schema (which differs from the type's) has no place for; nothing was
     /// written.
     #[error("record for topic {topic} cannot be written in the registered schema {id}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -292,6 +307,7 @@ impl SerializeError {
             | SerializeError::RuleViolation { topic, .. }
             | SerializeError::Registry { topic, .. }
             | SerializeError::NotProjectable { topic, .. }
+            | SerializeError::UnusableRules { topic, .. }
             | SerializeError::NotInRegisteredSchema { topic, .. }
             | SerializeError::Subject { topic, .. } => Some(topic),
             SerializeError::Schema { .. } => None,

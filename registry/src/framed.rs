@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use typed_kafka_avro::registered_rules::{RegisteredRuleError, RegisteredRules};
 use typed_kafka_avro::resolve::{Resolver, Unresolvable};
-use typed_kafka_avro::{AvroDecode, EncodeError, KafkaRecord, SchemaId, SchemaInfo, SchemaRef, wire};
+use typed_kafka_avro::{AvroDecode, EncodeError, KafkaRecord, RuleViolation, SchemaId, SchemaInfo, SchemaRef, wire};
 
 use crate::cache::{CachePolicy, LoadingCache};
 use crate::client::{Normalization, SchemaRegistryClient};
@@ -99,16 +100,43 @@ pub struct SerializerConfig {
     pub part: RecordPart,
     /// Whether the registry normalizes the schema on registration and lookup.
     pub normalization: Normalization,
+    /// What to do with data-contract rules (`confluent:rules`) that the registered schema of a
+    /// [`SchemaMode::UseLatest`] or [`SchemaMode::PinnedId`] serializer carries and the type does not.
+    pub registered_rules: RegisteredRulesPolicy,
+}
+
+/// What a serializer does with the data-contract rules a registered schema carries that no attribute of the type
+/// wrote (another team's rules on a shared subject, or rules added to the registered schema later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegisteredRulesPolicy {
+    /// Evaluate them on every value, after the type's own rules (checked once per schema ID, when it is first
+    /// used); a rule outside the supported CEL, or reading a value rules cannot read, refuses the schema ID with
+    /// [`SerializeError::UnusableRules`].
+    #[default]
+    Enforce,
+    /// Leave them to other clients: only the type's own rules run.
+    Ignore,
 }
 
 /// How a serializer writes for a registered schema ID: the type's own schema, or another one its values are
-/// projected into; or why it cannot write for that ID at all.
+/// projected into, and the rules of the registered schema to run on each body.
 enum Target {
     Exact,
     Project(Arc<Resolver>),
 }
 
-type Targets = LoadingCache<SchemaId, Arc<Result<Target, Unresolvable>>, RegistryError>;
+struct WritePlan {
+    target: Target,
+    rules: Option<Arc<RegisteredRules>>,
+}
+
+/// Why a serializer cannot write for a registered schema ID.
+enum Unwritable {
+    Unresolvable(Unresolvable),
+    Rules(Vec<RegisteredRuleError>),
+}
+
+type Targets = LoadingCache<SchemaId, Arc<Result<WritePlan, Unwritable>>, RegistryError>;
 
 fn targets() -> Targets {
     let policy = CachePolicy { capacity: 10_000, max_bytes: usize::MAX, ttl: None, negative_ttl: Duration::ZERO };
@@ -135,6 +163,10 @@ struct Core {
     projections: std::sync::RwLock<HashMap<SchemaId, Arc<Resolver>>>,
     /// Whether any ID needs a projection: the hot path checks this one flag before anything else.
     projecting: AtomicBool,
+    /// The rules of registered schemas in use that the type does not carry, by ID (never evicted, as projections).
+    registered_rules: std::sync::RwLock<HashMap<SchemaId, Arc<RegisteredRules>>>,
+    /// Whether any ID has such rules: checked before anything else.
+    ruled: AtomicBool,
     refresher: AtomicBool,
 }
 
@@ -164,16 +196,25 @@ impl Core {
         };
         if matches!(self.config.mode, SchemaMode::UseLatest | SchemaMode::PinnedId(_)) {
             match &*self.target(id).await.map_err(registry)? {
-                Ok(Target::Exact) => {}
-                Ok(Target::Project(resolver)) => {
-                    self.projections
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(id)
-                        .or_insert_with(|| resolver.clone());
-                    self.projecting.store(true, Ordering::Release);
+                Ok(plan) => {
+                    if let Target::Project(resolver) = &plan.target {
+                        self.projections
+                            .write()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(id)
+                            .or_insert_with(|| resolver.clone());
+                        self.projecting.store(true, Ordering::Release);
+                    }
+                    if let Some(rules) = &plan.rules {
+                        self.registered_rules
+                            .write()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(id)
+                            .or_insert_with(|| rules.clone());
+                        self.ruled.store(true, Ordering::Release);
+                    }
                 }
-                Err(source) => {
+                Err(Unwritable::Unresolvable(source)) => {
                     return Err(SerializeError::NotProjectable {
                         topic: topic.to_string(),
                         subject: subject.clone(),
@@ -181,28 +222,70 @@ impl Core {
                         source: source.clone(),
                     });
                 }
+                Err(Unwritable::Rules(errors)) => {
+                    return Err(SerializeError::UnusableRules {
+                        topic: topic.to_string(),
+                        subject: subject.clone(),
+                        id,
+                        errors: errors.clone(),
+                    });
+                }
             }
         }
         Ok(id)
     }
 
-    /// How to write for the registered schema `id` (decided once per ID).
-    async fn target(&self, id: SchemaId) -> Result<Arc<Result<Target, Unresolvable>>, RegistryError> {
+    /// How to write for the registered schema `id` (decided once per ID): exactly or projected, with the rules it
+    /// carries that the type does not (unless the config ignores them).
+    async fn target(&self, id: SchemaId) -> Result<Arc<Result<WritePlan, Unwritable>>, RegistryError> {
         self.targets
             .get_or_load(
                 &id,
                 |_| false,
                 || async {
                     let registered = self.client.parsed_schema_by_id_cached(id).await?;
-                    Ok(Arc::new(if registered.fingerprint() == self.info.fingerprint() {
-                        Ok(Target::Exact)
+                    let target = if registered.fingerprint() == self.info.fingerprint() {
+                        Target::Exact
                     } else {
-                        Resolver::projecting(self.info.schema(), registered.schema())
-                            .map(|r| Target::Project(Arc::new(r)))
-                    }))
+                        match Resolver::projecting(self.info.schema(), registered.schema()) {
+                            Ok(r) => Target::Project(Arc::new(r)),
+                            Err(e) => return Ok(Arc::new(Err(Unwritable::Unresolvable(e)))),
+                        }
+                    };
+                    let rules = match self.config.registered_rules {
+                        RegisteredRulesPolicy::Ignore => None,
+                        RegisteredRulesPolicy::Enforce => {
+                            let own = Some((self.info.schema(), self.info.json()));
+                            match RegisteredRules::compile(registered.schema(), registered.json(), own) {
+                                Ok(rules) => rules.map(Arc::new),
+                                Err(errors) => return Ok(Arc::new(Err(Unwritable::Rules(errors)))),
+                            }
+                        }
+                    };
+                    Ok(Arc::new(Ok(WritePlan { target, rules })))
                 },
             )
             .await
+    }
+
+    /// Appends every rule of the registered schema that the framed record `framed` (just written) breaks, when
+    /// that schema carries rules the type does not.
+    #[inline]
+    fn registered_rule_violations(&self, framed: &[u8], out: &mut Vec<RuleViolation>) {
+        if !self.ruled.load(Ordering::Acquire) {
+            return;
+        }
+        self.check_registered_rules(framed, out);
+    }
+
+    #[cold]
+    fn check_registered_rules(&self, framed: &[u8], out: &mut Vec<RuleViolation>) {
+        let Ok((id, body)) = wire::split(framed) else { return };
+        let rules = self.registered_rules.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+        let Some(rules) = rules else { return };
+        if let Err(e) = rules.violations(body, out) {
+            out.push(RuleViolation::new("registered_schema", None, "", format!("the body could not be read: {e}")));
+        }
     }
 
     /// Rewrites the body just encoded at `buf[start + 5..]` in the registered schema of `id`, if that differs
@@ -289,6 +372,7 @@ impl Core {
         self.encode_framed(topic, id, value, buf)?;
         let mut violations = Vec::new();
         value.rule_violations(&mut violations);
+        self.registered_rule_violations(&buf[start..], &mut violations);
         if violations.is_empty() {
             return Ok(());
         }
@@ -366,6 +450,8 @@ impl<T: KafkaRecord> AvroSerializer<T> {
             targets: targets(),
             projections: Default::default(),
             projecting: AtomicBool::new(false),
+            registered_rules: Default::default(),
+            ruled: AtomicBool::new(false),
             refresher: AtomicBool::new(false),
         };
         Ok(AvroSerializer { core: Arc::new(core), _type: PhantomData })
@@ -536,6 +622,14 @@ impl<T: KafkaRecord> BoundSerializer<T> {
         let id = self.slot.id();
         self.core.encode_checked(&self.topic, id, value, buf)?;
         Ok(id)
+    }
+
+    /// Appends every rule that the registered schema of the framed record `framed` (written by this serializer)
+    /// carries and the type does not, and that the record breaks: for a caller that runs the rules itself.
+    #[doc(hidden)]
+    #[inline]
+    pub fn registered_rule_violations(&self, framed: &[u8], out: &mut Vec<RuleViolation>) {
+        self.core.registered_rule_violations(framed, out)
     }
 
     /// [`serialize`](Self::serialize) without the data-contract rules: for a caller that runs them itself (the

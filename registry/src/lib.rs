@@ -21,6 +21,6 @@ mod test_server;
 pub use client::{ClientBuilder, ClientStats, SchemaRegistryClient};
 pub use error::{ConfigError, DeserializeError, RegistryError, SchemaMismatch, SerializeError};
 pub use framed::{
-    AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, SchemaMode, SerializeFuture,
-    SerializerConfig, SubjectNameStrategy, write_framed,
+    AvroDeserializer, AvroSerializer, BoundSerializer, CustomStrategy, RecordPart, RegisteredRulesPolicy, SchemaMode,
+    SerializeFuture, SerializerConfig, SubjectNameStrategy, write_framed,
 };

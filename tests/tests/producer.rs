@@ -429,6 +429,41 @@ async fn a_record_breaking_rules_reaches_the_dead_letter_topic_on_the_broker() {
     assert_eq!((p.metrics().dead_lettered, p.metrics().dead_letters_lost), (1, 0));
 }
 
+/// A producer in `UseLatest` mode runs the rules the registered schema carries and the type does not, before the
+/// partitioner, after the type's own; `registered_rules(Ignore)` leaves them to other clients.
+#[tokio::test]
+async fn the_registered_schemas_own_rules_are_enforced_before_the_partitioner() {
+    use typed_kafka::{RegisteredRulesPolicy, SchemaMode};
+    let name = topic("it-rules-latest", 1).await;
+    let mut schema: serde_json::Value = serde_json::from_str(Transfer::schema().unwrap().json()).unwrap();
+    schema["fields"][2]["confluent:rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "cents_below_1000", "expr": "this < 1000"}));
+    let subject = format!("{name}-value");
+    let unregistered = typed_kafka::registry::client::UnregisteredSchema::avro(schema.to_string());
+    registry().register(&subject, &unregistered, typed_kafka::registry::client::Normalization::AsGiven).await.unwrap();
+    let p = Producer::builder(config().build().unwrap())
+        .registry(registry())
+        .schema_mode(SchemaMode::UseLatest)
+        .build()
+        .unwrap();
+    let transfers = p.topic(TRANSFERS).name(&name).bind().await.unwrap();
+    let big = Transfer { from: "AB1234".into(), to: "CD5678".into(), cents: 5000 };
+    let e = transfers.send(Record::new(big.clone()).key("t".into())).await.unwrap_err();
+    let ProduceError::Refused(e) = e else { panic!("refused") };
+    let SendErrorKind::RuleViolation { violations, .. } = e.kind() else { panic!("{e}") };
+    assert_eq!(
+        violations.iter().map(|v| (v.path.to_string(), v.rule)).collect::<Vec<_>>(),
+        [("/cents".into(), "cents_below_1000")]
+    );
+    transfers.send(Record::new(Transfer { cents: 500, ..big.clone() }).key("t".into())).await.unwrap();
+    let lenient = p.topic(TRANSFERS).name(&name).registered_rules(RegisteredRulesPolicy::Ignore).bind().await.unwrap();
+    lenient.send(Record::new(big).key("t".into())).await.unwrap();
+    assert_eq!(consume(&name, 2).len(), 2);
+    assert_eq!(p.metrics().refused.rule_violation, 1);
+}
+
 #[tokio::test]
 async fn a_topic_of_several_record_types_takes_each_under_its_own_subject() {
     let name = topic("it-multi", 1).await;

@@ -525,6 +525,62 @@ async fn the_serializer_refuses_values_breaking_rules() {
     assert_eq!(registered["confluent:rules"][0]["name"], "in_range");
 }
 
+/// A registered schema used with `UseLatest` or `PinnedId` may carry rules no attribute wrote (another team's, on
+/// the same record): they are checked once when the ID is first used and run after the type's own; one that
+/// cannot be evaluated refuses the ID, unless the serializer leaves them to other clients.
+#[tokio::test]
+async fn rules_of_the_registered_schema_run_after_the_types_own() {
+    use typed_kafka::RegisteredRulesPolicy;
+    let c = client();
+    let topic = unique("it-rules-registered");
+    let subject = format!("{topic}-value");
+    let mut schema: serde_json::Value = serde_json::from_str(Range::schema().unwrap().json()).unwrap();
+    schema["fields"][1]["confluent:rules"] =
+        serde_json::json!([{"name": "high_below_100", "expr": "this < 100", "doc": "set by another team"}]);
+    let id = c.register(&subject, &UnregisteredSchema::avro(schema.to_string()), Normalization::AsGiven).await.unwrap();
+    let latest = SerializerConfig { mode: SchemaMode::UseLatest, ..Default::default() };
+    let ser = AvroSerializer::<Range>::new(c.clone(), latest.clone()).unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(ser.serialize(&topic, &Range { low: 1, high: 2 }, &mut buf).await.unwrap(), id);
+    let e = ser.serialize(&topic, &Range { low: -1, high: 200 }, &mut buf).await.unwrap_err();
+    let SerializeError::RuleViolation { violations, .. } = &e else { panic!("{e}") };
+    let broken: Vec<(String, &str)> = violations.iter().map(|v| (v.path.to_string(), v.rule)).collect();
+    assert_eq!(broken, [("/low".into(), "low_min"), ("/high".into(), "high_below_100")], "own rules first");
+    assert_eq!(violations[1].doc, Some("set by another team"));
+    let bound = AvroSerializer::<Range>::new(
+        c.clone(),
+        SerializerConfig { mode: SchemaMode::PinnedId(id), ..Default::default() },
+    )
+    .unwrap()
+    .bind(&topic)
+    .await
+    .unwrap();
+    assert!(matches!(
+        bound.serialize(&Range { low: 1, high: 200 }, &mut buf),
+        Err(SerializeError::RuleViolation { .. })
+    ));
+    let ignoring = SerializerConfig { registered_rules: RegisteredRulesPolicy::Ignore, ..latest.clone() };
+    let lenient = AvroSerializer::<Range>::new(c.clone(), ignoring.clone()).unwrap();
+    lenient.serialize(&topic, &Range { low: 1, high: 200 }, &mut buf).await.unwrap();
+
+    // A rule that does not check against the registered schema refuses the ID, naming it.
+    let topic = unique("it-rules-unusable");
+    schema["fields"][1]["confluent:rules"] = serde_json::json!([{"name": "typo", "expr": "this.value > 0"}]);
+    c.register(&format!("{topic}-value"), &UnregisteredSchema::avro(schema.to_string()), Normalization::AsGiven)
+        .await
+        .unwrap();
+    let ser = AvroSerializer::<Range>::new(c.clone(), latest).unwrap();
+    let e = ser.serialize(&topic, &Range { low: 1, high: 2 }, &mut buf).await.unwrap_err();
+    let SerializeError::UnusableRules { errors, .. } = &e else { panic!("{e}") };
+    assert_eq!((errors[0].location.as_str(), errors[0].rule.as_str()), ("it.registry.Range.high", "typo"));
+    assert!(e.to_string().contains("cannot be evaluated"), "{e}");
+    AvroSerializer::<Range>::new(c, ignoring)
+        .unwrap()
+        .serialize(&topic, &Range { low: 1, high: 2 }, &mut buf)
+        .await
+        .unwrap();
+}
+
 /// On read, rules are checked only when asked: a value another writer wrote breaking them is refused with every
 /// rule by a deserializer that checks, and read as it is by one that does not.
 #[tokio::test]

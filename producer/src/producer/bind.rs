@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicI32;
 use typed_kafka_avro::KafkaRecord;
 use typed_kafka_registry::client::Version;
 use typed_kafka_registry::{
-    AvroSerializer, RecordPart, RegistryError, SchemaMode, SerializeError, SerializerConfig, SubjectNameStrategy,
+    AvroSerializer, RecordPart, RegisteredRulesPolicy, RegistryError, SchemaMode, SerializeError, SerializerConfig,
+    SubjectNameStrategy,
 };
 
 use super::client::{Producer, Schemas};
@@ -42,6 +43,7 @@ impl Producer {
             key_hashing: KeyHashing::default(),
             allow_key_schema_change: false,
             dead_letter_topic: None,
+            registered_rules: RegisteredRulesPolicy::default(),
             _topic: PhantomData,
         }
     }
@@ -56,6 +58,7 @@ pub struct TopicBinding<T: Topic> {
     key_hashing: KeyHashing,
     allow_key_schema_change: bool,
     dead_letter_topic: Option<String>,
+    registered_rules: RegisteredRulesPolicy,
     _topic: PhantomData<fn() -> T>,
 }
 
@@ -66,6 +69,7 @@ impl<T: Topic> std::fmt::Debug for TopicBinding<T> {
             .field("key_hashing", &self.key_hashing)
             .field("allow_key_schema_change", &self.allow_key_schema_change)
             .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("registered_rules", &self.registered_rules)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +117,15 @@ impl<T: Topic> TopicBinding<T> {
         self
     }
 
+    /// What to do with data-contract rules that a registered schema used with [`SchemaMode::UseLatest`] or
+    /// [`SchemaMode::PinnedId`] carries and the key or value type does not (default
+    /// [`RegisteredRulesPolicy::Enforce`]: run them after the type's own rules, and refuse to bind if one cannot
+    /// be evaluated; [`RegisteredRulesPolicy::Ignore`]: leave them to other clients).
+    pub fn registered_rules(mut self, policy: RegisteredRulesPolicy) -> Self {
+        self.registered_rules = policy;
+        self
+    }
+
     /// Resolves the key and value subjects' schema IDs and the topic's partition count, waiting up to
     /// `max.block.ms` for the topic's metadata (a topic just created may take a moment to reach every broker).
     pub async fn bind(self) -> Result<TypedProducer<T>, BindError> {
@@ -151,6 +164,7 @@ impl<T: Topic> TopicBinding<T> {
             topic: topic.clone(),
             partitioners: self.partitioners,
             allow_key_schema_change: self.allow_key_schema_change,
+            registered_rules: self.registered_rules,
             _topic: PhantomData,
         };
         let dead_letters = match &self.dead_letter_topic {
@@ -212,6 +226,7 @@ pub struct Binder<T: Topic> {
     topic: Arc<str>,
     partitioners: Vec<Option<Box<dyn Any + Send + Sync>>>,
     allow_key_schema_change: bool,
+    registered_rules: RegisteredRulesPolicy,
     _topic: PhantomData<fn() -> T>,
 }
 
@@ -264,7 +279,13 @@ impl<T: Topic> Binder<T> {
                 Ok(Encoder::Pinned(*ids.entry((subject, info.fingerprint())).or_insert(next)))
             }
             Schemas::Registry { client, normalization, .. } => {
-                let config = SerializerConfig { strategy, mode, part, normalization: *normalization };
+                let config = SerializerConfig {
+                    strategy,
+                    mode,
+                    part,
+                    normalization: *normalization,
+                    registered_rules: self.registered_rules,
+                };
                 let serializer = AvroSerializer::<V>::new(client.clone(), config)?;
                 Ok(Encoder::Registry(serializer.bind(&self.topic).await?))
             }

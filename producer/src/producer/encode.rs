@@ -29,6 +29,15 @@ impl<V: KafkaRecord> Encoder<V> {
         }
     }
 
+    /// Appends the rules that the registered schema of the framed record `framed` carries and the type does not,
+    /// and that the record breaks (none without a registry).
+    #[inline]
+    pub(crate) fn registered_rule_violations(&self, framed: &[u8], out: &mut Vec<typed_kafka_avro::RuleViolation>) {
+        if let Encoder::Registry(s) = self {
+            s.registered_rule_violations(framed, out);
+        }
+    }
+
     /// The schema ID values are framed with now.
     pub(crate) fn schema_id(&self) -> SchemaId {
         match self {

@@ -371,13 +371,20 @@ impl<T: Topic> TypedProducer<T> {
         }
         encoded.size = size.max(1) as u32;
         // Data-contract rules, after the schema and before the partitioner; nothing is allocated when they hold.
+        // Then the rules the registered schemas carry that the types do not (one flag load each when none).
         let mut broken = Vec::new();
         if let Some(k) = &record.key {
             <T::Key as KeyFormat>::rule_violations(k, &mut broken);
+            if let Some(framed) = &encoded.key {
+                <T::Key as KeyFormat>::registered_rule_violations(&b.key, framed, &mut broken);
+            }
         }
         let part = if broken.is_empty() { RecordPart::Value } else { RecordPart::Key };
         if let (Some(v), RecordPart::Value) = (&record.value, part) {
             v.rule_violations(&mut broken);
+            if let Some(framed) = &encoded.value {
+                lane.encoder.registered_rule_violations(framed, &mut broken);
+            }
         }
         if !broken.is_empty() {
             encoded.recycle();
