@@ -150,7 +150,28 @@ impl RegisteredRules {
         Ok(())
     }
 
-    fn walk(&self, node: &Node, value: &Value, path: &mut Vec<PathSegment>, out: &mut Vec<RuleViolation>) {
+    /// A violation of `rule` on `this`, if it breaks it, at `path` (made into segments only then).
+    fn check(&self, rule: &Compiled, this: &Value, path: &[Step], out: &mut Vec<RuleViolation>) {
+        let message = match rule.program.verdict(this) {
+            Ok(None) => return,
+            Ok(Some(m)) => m,
+            Err(e) => e.to_string(),
+        };
+        let mut v = RuleViolation::new(rule.name, rule.doc, rule.expr, message);
+        for step in path.iter().rev() {
+            v = v.at(match step {
+                Step::Field(id, i) => match &self.schema.named(*id).kind {
+                    NamedKind::Record { fields } => PathSegment::Field(intern(&fields[*i].name)),
+                    _ => PathSegment::Index(*i),
+                },
+                Step::Index(i) => PathSegment::Index(*i),
+                Step::Key(k) => PathSegment::Key(k.to_string()),
+            });
+        }
+        out.push(v);
+    }
+
+    fn walk(&self, node: &Node, value: &Value, path: &mut Vec<Step>, out: &mut Vec<RuleViolation>) {
         match (node, value) {
             (Node::Union(branches), v) => {
                 if let Some(branch) = branch_of(&self.schema, branches, v) {
@@ -159,14 +180,14 @@ impl RegisteredRules {
             }
             (Node::Array(items), Value::List(values)) => {
                 for (i, v) in values.iter().enumerate() {
-                    path.push(PathSegment::Index(i));
+                    path.push(Step::Index(i));
                     self.walk(items, v, path, out);
                     path.pop();
                 }
             }
             (Node::Map(values), Value::Map(entries)) => {
                 for (k, v) in entries.iter() {
-                    path.push(PathSegment::Key(k.to_string()));
+                    path.push(Step::Key(k.clone()));
                     self.walk(values, v, path, out);
                     path.pop();
                 }
@@ -174,13 +195,13 @@ impl RegisteredRules {
             (Node::Named(id), Value::Record(fields)) => {
                 let NamedKind::Record { fields: defs } = &self.schema.named(*id).kind else { return };
                 for rule in self.records.get(id).into_iter().flatten() {
-                    check(rule, value, path, out);
+                    self.check(rule, value, path, out);
                 }
                 for (i, (def, (_, v))) in defs.iter().zip(fields.iter()).enumerate() {
-                    path.push(PathSegment::Field(intern(&def.name)));
+                    path.push(Step::Field(*id, i));
                     if *v != Value::Null {
                         for rule in self.fields.get(&(*id, i)).into_iter().flatten() {
-                            check(rule, v, path, out);
+                            self.check(rule, v, path, out);
                         }
                     }
                     self.walk(&def.schema, v, path, out);
@@ -192,17 +213,11 @@ impl RegisteredRules {
     }
 }
 
-fn check(rule: &Compiled, this: &Value, path: &[PathSegment], out: &mut Vec<RuleViolation>) {
-    let message = match rule.program.verdict(this) {
-        Ok(None) => return,
-        Ok(Some(m)) => m,
-        Err(e) => e.to_string(),
-    };
-    let mut v = RuleViolation::new(rule.name, rule.doc, rule.expr, message);
-    for seg in path.iter().rev() {
-        v = v.at(seg.clone());
-    }
-    out.push(v);
+/// One step of the walk's path: a record's field by index, an item, a map entry.
+enum Step {
+    Field(NamedId, usize),
+    Index(usize),
+    Key(Arc<str>),
 }
 
 /// The branch of `branches` a decoded value came from (decoding kept no index: the value's kind tells, as the

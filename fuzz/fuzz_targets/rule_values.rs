@@ -1,14 +1,18 @@
 //! Arbitrary values through generated data-contract rules: bytes decoded as records whose rules do integer
 //! arithmetic (overflow, division by zero), index lists, look keys up, compare timestamps at their range's ends,
 //! match patterns on any text, count code points and quantify over lists and maps. Evaluating them returns
-//! violations or nothing: never a panic; every violation's path and message print.
+//! violations or nothing: never a panic; every violation's path and message print. The same rules read from the
+//! schema and interpreted (as a registered schema's are) break on the same rules and paths.
 #![no_main]
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
-use typed_kafka_avro::{AvroType, KafkaRecord};
+use std::sync::OnceLock;
+
+use typed_kafka_avro::registered_rules::RegisteredRules;
+use typed_kafka_avro::{AvroType, KafkaRecord, RuleViolation};
 use typed_kafka_derive::KafkaRecord;
 
 #[derive(KafkaRecord, Debug)]
@@ -34,10 +38,26 @@ struct Numbers {
     note: Option<String>,
 }
 
+fn interpreted() -> &'static RegisteredRules {
+    static RULES: OnceLock<RegisteredRules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let info = Numbers::schema().expect("the schema builds");
+        let rules = RegisteredRules::compile(info.schema(), info.json(), None).expect("the rules check");
+        rules.expect("the schema carries rules")
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(v) = Numbers::decode_body(data) {
         let mut out = Vec::new();
         v.rule_violations(&mut out);
+        let mut body = Vec::new();
+        v.encode_body(&mut body).expect("a decoded value encodes");
+        let mut read = Vec::new();
+        interpreted().violations(&body, &mut read).expect("its body reads");
+        let show = |f: &RuleViolation| (f.rule, f.path.to_string(), f.message.is_some());
+        let (derived, read): (Vec<_>, Vec<_>) = (out.iter().map(show).collect(), read.iter().map(show).collect());
+        assert_eq!(derived, read, "derived and interpreted rules differ");
         for violation in out {
             let _ = violation.to_string();
         }

@@ -12,6 +12,7 @@
 
 use std::hint::black_box;
 
+use typed_kafka::avro::registered_rules::RegisteredRules;
 use typed_kafka::{AvroType, KafkaRecord};
 use typed_kafka_benches::{RuledOrder, sample_order};
 
@@ -23,6 +24,18 @@ fn ours(order: &RuledOrder, n: u32) -> f64 {
     for _ in 0..n {
         let mut broken = Vec::new();
         black_box(order).rule_violations(&mut broken);
+        assert!(broken.is_empty());
+    }
+    (thread_cpu_seconds() - start) / f64::from(n)
+}
+
+/// CPU time per record of the same rules read from the schema and interpreted, as the rules a registered schema
+/// carries (and the type does not) are run: over the encoded body.
+fn interpreted(rules: &RegisteredRules, body: &[u8], n: u32) -> f64 {
+    let start = thread_cpu_seconds();
+    for _ in 0..n {
+        let mut broken = Vec::new();
+        rules.violations(black_box(body), &mut broken).expect("the body reads");
         assert!(broken.is_empty());
     }
     (thread_cpu_seconds() - start) / f64::from(n)
@@ -143,16 +156,23 @@ fn main() -> Result<()> {
     let mut body = Vec::new();
     order.encode_body(&mut body)?;
     println!("rules bench: the benchmark Order with 5 rules, {rounds} rounds, CPU time per record");
-    let (mut python_ratios, mut confluent_ratios) = (Vec::new(), Vec::new());
+    let info = RuledOrder::schema()?;
+    let registered = RegisteredRules::compile(info.schema(), info.json(), None)
+        .map_err(|e| format!("{e:?}"))?
+        .ok_or("the schema carries rules")?;
+    let (mut python_ratios, mut confluent_ratios, mut interpreted_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let rust = ours(&order, 2_000_000);
+        let interp = interpreted(&registered, &body, 200_000);
         let p = python(&py, &schema, &body, 2_000)?;
         let (ruled, plain) = confluent_rust(5_000)?;
         let c = (ruled - plain).max(0.0);
         println!(
-            "round {round}: typed-kafka {:.1} ns; Python {:.1} µs ({:.0}x); Confluent's Rust client {:.2} µs with the \
-             rules, {:.2} µs without: the rules {:.2} µs ({:.0}x)",
+            "round {round}: typed-kafka {:.1} ns (interpreted from the schema {:.0} ns, {:.0}x); Python {:.1} µs \
+             ({:.0}x); Confluent's Rust client {:.2} µs with the rules, {:.2} µs without: the rules {:.2} µs ({:.0}x)",
             rust * 1e9,
+            interp * 1e9,
+            interp / rust,
             p * 1e6,
             p / rust,
             ruled * 1e6,
@@ -162,6 +182,7 @@ fn main() -> Result<()> {
         );
         python_ratios.push(p / rust);
         confluent_ratios.push(c / rust);
+        interpreted_ratios.push(c / interp);
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -169,5 +190,9 @@ fn main() -> Result<()> {
     };
     println!("median: Python / typed-kafka = {:.0}x  (target >= 20)", median(python_ratios));
     println!("median: Confluent's Rust client / typed-kafka = {:.0}x  (target >= 20)", median(confluent_ratios));
+    println!(
+        "median: Confluent's Rust client / typed-kafka interpreting a registered schema's rules = {:.0}x",
+        median(interpreted_ratios)
+    );
     Ok(())
 }
