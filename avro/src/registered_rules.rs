@@ -1,7 +1,7 @@
 //! Data-contract rules that a registered schema carries (`confluent:rules` on its records and fields) and that no
 //! Rust attribute wrote: another team's rules on a shared subject, or rules added to the registered schema after the
 //! type was derived. They are parsed and checked once per schema, against the types the schema gives its values,
-//! and evaluated by the interpreter ([`typed_kafka_rules::interp`]) on each body written in that schema, with
+//! and evaluated by the interpreter (`typed_kafka_rules::interp`) on each body written in that schema, with
 //! Confluent's walk: record rules, then each field's (skipped when the field is null), then the values inside
 //! (the union branch taken, array items, map values, nested records), every violation with its path.
 //!

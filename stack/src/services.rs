@@ -459,6 +459,10 @@ fn broker_properties(
     let _ = writeln!(s, "num.network.threads=2");
     let _ = writeln!(s, "num.io.threads=4");
     let _ = writeln!(s, "log.segment.bytes=67108864");
+    // Client quotas measured over 2 windows of 1 s, so that a quota a test sets bites within seconds (Kafka's
+    // default of 11 windows lets about ten seconds' worth of bytes through before throttling).
+    let _ = writeln!(s, "quota.window.num=2");
+    let _ = writeln!(s, "quota.window.size.seconds=1");
     Ok(s)
 }
 

@@ -80,6 +80,12 @@ pub struct ProducerMetrics {
     /// Bytes of the records in librdkafka's queues by its own count (`msg_size`: keys and values), from its last
     /// statistics.
     pub queued_bytes: Option<u64>,
+    /// How long the brokers throttled this producer per produce response, on average, in librdkafka's last
+    /// statistics window (a broker quota such as `producer_byte_rate`; 0 when none applies): Java's
+    /// `produce-throttle-time-avg`. librdkafka then holds back requests to that broker for that long.
+    pub throttle_time_avg_ms: Option<i64>,
+    /// The longest throttle time of one produce response in that window: Java's `produce-throttle-time-max`.
+    pub throttle_time_max_ms: Option<i64>,
 }
 
 /// A record that was not delivered when the producer closed.
@@ -155,6 +161,8 @@ pub(crate) struct BatchStats {
     pub(crate) requests_sent: Option<i64>,
     pub(crate) queued_records: Option<u64>,
     pub(crate) queued_bytes: Option<u64>,
+    pub(crate) throttle_time_avg_ms: Option<i64>,
+    pub(crate) throttle_time_max_ms: Option<i64>,
 }
 
 /// The producer's shared state per record. The sending threads and the delivery thread each write their own
@@ -466,6 +474,8 @@ impl Accounting {
             requests_sent: stats.requests_sent,
             queued_records: stats.queued_records,
             queued_bytes: stats.queued_bytes,
+            throttle_time_avg_ms: stats.throttle_time_avg_ms,
+            throttle_time_max_ms: stats.throttle_time_max_ms,
         }
     }
 }

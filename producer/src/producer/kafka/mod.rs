@@ -49,6 +49,8 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// Receives librdkafka's callbacks, all on the delivery thread.
 pub(crate) struct Ctx {
     accounting: Arc<Accounting>,
+    /// The brokers that throttled the producer in librdkafka's last statistics window, by name.
+    throttling: Mutex<Vec<String>>,
 }
 
 impl ClientContext for Ctx {
@@ -68,6 +70,7 @@ impl ClientContext for Ctx {
             Ok(stats) => self.accounting.set_batch_stats(stats),
             Err(_) => tracing::error!("summarizing librdkafka's statistics panicked; the metrics keep the last ones"),
         }
+        self.note_throttling(&statistics);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
@@ -87,6 +90,32 @@ impl ClientContext for Ctx {
     }
 }
 
+impl Ctx {
+    /// Logs each broker that starts or stops throttling the producer (a quota: its produce responses carry a
+    /// throttle time), from one statistics window to the next.
+    fn note_throttling(&self, statistics: &Statistics) {
+        let now: Vec<(&str, i64)> = statistics
+            .brokers
+            .values()
+            .filter_map(|b| b.throttle.as_ref().filter(|w| w.max > 0).map(|w| (b.name.as_str(), w.max)))
+            .collect();
+        let mut before = self.throttling.lock().unwrap_or_else(PoisonError::into_inner);
+        for (broker, max_ms) in &now {
+            if !before.iter().any(|b| b == broker) {
+                tracing::warn!(
+                    broker,
+                    throttle_max_ms = max_ms,
+                    "the broker started throttling the producer (a quota)"
+                );
+            }
+        }
+        for broker in before.iter().filter(|b| !now.iter().any(|(n, _)| n == b)) {
+            tracing::info!(broker = broker.as_str(), "the broker stopped throttling the producer");
+        }
+        *before = now.into_iter().map(|(n, _)| n.to_string()).collect();
+    }
+}
+
 /// The metrics' view of librdkafka's statistics. Sums saturate: the numbers come from outside.
 fn summarize(statistics: &Statistics) -> BatchStats {
     let (mut size, mut records, mut n) = (0i64, 0i64, 0i64);
@@ -99,7 +128,17 @@ fn summarize(statistics: &Statistics) -> BatchStats {
     }
     let requests =
         statistics.brokers.values().fold(0i64, |sum, b| sum.saturating_add(b.tx.min(i64::MAX as u64) as i64));
+    // Every produce response carries a throttle time (0 when not throttled): the mean over all of them, and the
+    // longest, as Java's produce-throttle-time-avg and -max.
+    let (mut throttle_sum, mut throttle_cnt, mut throttle_max) = (0i64, 0i64, 0i64);
+    for w in statistics.brokers.values().filter_map(|b| b.throttle.as_ref()).filter(|w| w.cnt > 0) {
+        throttle_sum = throttle_sum.saturating_add(w.sum);
+        throttle_cnt = throttle_cnt.saturating_add(w.cnt);
+        throttle_max = throttle_max.max(w.max);
+    }
     BatchStats {
+        throttle_time_avg_ms: (throttle_cnt > 0).then(|| throttle_sum / throttle_cnt),
+        throttle_time_max_ms: (throttle_cnt > 0).then_some(throttle_max),
         batch_size_avg: (n > 0).then(|| size / n),
         batch_records_avg: (n > 0).then(|| records / n),
         requests_sent: Some(requests),
@@ -340,7 +379,7 @@ impl KafkaTransport {
             cc.set(k, v);
         }
         let producer: BaseProducer<Ctx> = cc
-            .create_with_context(Ctx { accounting: accounting.clone() })
+            .create_with_context(Ctx { accounting: accounting.clone(), throttling: Mutex::new(Vec::new()) })
             .map_err(|e| BuildError::Core(scrub(&e.to_string(), config)))?;
         let core = Arc::new(Core { producer: Arc::new(producer), accounting, stopping: AtomicBool::new(false) });
         let watched = Arc::new(Watched {
@@ -465,6 +504,55 @@ fn scrub(message: &str, config: &ProducerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn broker(name: &str, throttle: Option<(i64, i64, i64)>) -> String {
+        let window = |(sum, cnt, max): (i64, i64, i64)| {
+            format!(
+                r#","throttle":{{"min":0,"max":{max},"avg":0,"sum":{sum},"stddev":0,"p50":0,"p75":0,"p90":0,"p95":0,
+                "p99":0,"p99_99":0,"outofrange":0,"hdrsize":0,"cnt":{cnt}}}"#
+            )
+        };
+        format!(
+            r#""{name}":{{"name":"{name}","nodeid":1,"nodename":"{name}","source":"configured","state":"UP",
+            "stateage":1,"outbuf_cnt":0,"outbuf_msg_cnt":0,"waitresp_cnt":0,"waitresp_msg_cnt":0,"tx":3,"txbytes":0,
+            "txerrs":0,"txretries":0,"txidle":0,"req_timeouts":0,"rx":0,"rxbytes":0,"rxerrs":0,"rxcorriderrs":0,
+            "rxpartial":0,"rxidle":0,"req":{{}},"zbuf_grow":0,"buf_grow":0,"toppars":{{}}{}}}"#,
+            throttle.map(window).unwrap_or_default()
+        )
+    }
+
+    fn statistics(brokers: &[String]) -> Statistics {
+        let json = format!(
+            r#"{{"name":"p","client_id":"c","type":"producer","ts":1,"time":1,"age":1,"replyq":0,"msg_cnt":0,
+            "msg_size":0,"msg_max":0,"msg_size_max":0,"tx":0,"tx_bytes":0,"rx":0,"rx_bytes":0,"txmsgs":0,
+            "txmsg_bytes":0,"rxmsgs":0,"rxmsg_bytes":0,"simple_cnt":0,"metadata_cache_cnt":0,
+            "brokers":{{{}}},"topics":{{}}}}"#,
+            brokers.join(",")
+        );
+        serde_json::from_str(&json).expect("librdkafka's statistics")
+    }
+
+    /// Throttle times are the mean over every produce response of every broker and the longest one, as Java's
+    /// produce-throttle-time-avg and -max; without responses there is no figure.
+    #[test]
+    fn throttle_times_are_summarized_over_the_brokers() {
+        let s = summarize(&statistics(&[broker("a:1/1", Some((300, 4, 200))), broker("b:1/2", Some((0, 6, 0)))]));
+        assert_eq!((s.throttle_time_avg_ms, s.throttle_time_max_ms), (Some(30), Some(200)));
+        let s = summarize(&statistics(&[broker("a:1/1", None), broker("b:1/2", Some((0, 0, 0)))]));
+        assert_eq!((s.throttle_time_avg_ms, s.throttle_time_max_ms), (None, None));
+
+        let ctx = Ctx {
+            accounting: Arc::new(Accounting::new(
+                &crate::config::ProducerConfig::builder("x:1").build().unwrap(),
+                Vec::new(),
+            )),
+            throttling: Mutex::new(Vec::new()),
+        };
+        ctx.note_throttling(&statistics(&[broker("a:1/1", Some((300, 4, 200))), broker("b:1/2", Some((0, 6, 0)))]));
+        assert_eq!(*ctx.throttling.lock().unwrap(), ["a:1/1"]);
+        ctx.note_throttling(&statistics(&[broker("a:1/1", Some((0, 4, 0)))]));
+        assert!(ctx.throttling.lock().unwrap().is_empty(), "it stopped");
+    }
 
     /// Statistics with counters at their limits are summarized without overflowing.
     #[test]
