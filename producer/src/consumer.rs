@@ -111,6 +111,15 @@ pub struct Consumed<K, V> {
     pub raw_value: Option<Vec<u8>>,
 }
 
+impl<K, V> Consumed<K, V> {
+    /// The trace context the record's headers carry (the span of the producer that sent it, through the global
+    /// propagator): the parent for the spans that process it. Feature `otel`.
+    #[cfg(feature = "otel")]
+    pub fn trace_context(&self) -> opentelemetry::Context {
+        crate::producer::otel::trace_context(&self.headers)
+    }
+}
+
 /// A record as it arrived, copied out of librdkafka's buffer once (so that nothing borrows the consumer while the
 /// key and value are read through the registry).
 struct Incoming {
@@ -166,6 +175,8 @@ pub struct ConsumerBuilder<T: Topic, V> {
     registry: SchemaRegistryClient,
     name: Option<String>,
     check_rules: bool,
+    #[cfg(feature = "otel")]
+    telemetry: Option<crate::producer::otel::Telemetry>,
     _types: PhantomData<fn() -> (T, V)>,
 }
 
@@ -205,6 +216,15 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
         self
     }
 
+    /// Traces each record read (feature `otel`): a `receive {topic}` span of kind CONSUMER, linked to the span of
+    /// the producer that sent it (its headers' W3C trace context). [`Consumed::trace_context`] gives that context
+    /// as the parent of the spans that process the record.
+    #[cfg(feature = "otel")]
+    pub fn telemetry(mut self, telemetry: crate::producer::otel::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
     /// Creates the consumer (it connects on first use).
     pub fn build(self) -> Result<TypedConsumer<T, V>, ConsumeError> {
         let mut config = ClientConfig::new();
@@ -215,6 +235,8 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
         let key_reader =
             <T::Key as KeyFormat>::reader(&self.registry).map_err(|e| ConsumeError::Schema(Box::new(e)))?;
         Ok(TypedConsumer {
+            #[cfg(feature = "otel")]
+            telemetry: self.telemetry.map(|t| (t, self.settings.get("group.id").cloned().unwrap_or_default())),
             consumer: Arc::new(consumer),
             topic: self.name.as_deref().unwrap_or(T::NAME).into(),
             key_reader,
@@ -233,6 +255,9 @@ pub struct TypedConsumer<T: Topic, V> {
     topic: Arc<str>,
     key_reader: <T::Key as KeyFormat>::Reader,
     values: AvroDeserializer<V>,
+    /// The telemetry and the consumer group, when records are traced.
+    #[cfg(feature = "otel")]
+    telemetry: Option<(crate::producer::otel::Telemetry, String)>,
     _types: PhantomData<fn() -> T>,
 }
 
@@ -250,7 +275,15 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
         settings.insert("group.id".to_string(), format!("typed-kafka-{}-{}", T::NAME, std::process::id()));
         settings.insert("enable.auto.commit".to_string(), "false".to_string());
         settings.insert("auto.offset.reset".to_string(), "earliest".to_string());
-        ConsumerBuilder { settings, registry, name: None, check_rules: false, _types: PhantomData }
+        ConsumerBuilder {
+            settings,
+            registry,
+            name: None,
+            check_rules: false,
+            #[cfg(feature = "otel")]
+            telemetry: None,
+            _types: PhantomData,
+        }
     }
 
     /// The topic's name.
@@ -304,7 +337,21 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
             Ok(Err(e)) => return Some(Err(ConsumeError::Kafka(e.to_string()))),
             Ok(Ok(m)) => Incoming::copy(&m),
         };
-        Some(self.read(incoming).await)
+        #[cfg(feature = "otel")]
+        let traced =
+            self.telemetry.as_ref().map(|t| (t, incoming.partition, incoming.offset, incoming.headers.clone()));
+        let read = self.read(incoming).await;
+        #[cfg(feature = "otel")]
+        if let Some(((t, group), partition, offset, headers)) = traced {
+            let error = match &read {
+                Ok(_) => None,
+                Err(ConsumeError::Key { .. }) => Some("key"),
+                Err(ConsumeError::Value { .. }) => Some("value"),
+                Err(_) => Some("_OTHER"),
+            };
+            crate::producer::otel::received(t, &self.topic, group, partition, offset, &headers, error);
+        }
+        Some(read)
     }
 
     async fn read(&self, m: Incoming) -> Result<Consumed<KeyOf<T>, V>, ConsumeError> {

@@ -17,6 +17,12 @@ pub trait PlainKey {
 
     /// Appends the key's bytes.
     fn write_key(&self, out: &mut Vec<u8>);
+
+    /// The key as text, when it is a string (what tracing shows as `messaging.kafka.message.key`).
+    #[doc(hidden)]
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A key read back from the bytes a Kafka standard serializer wrote (the matching deserializer's format).
@@ -78,12 +84,18 @@ impl PlainKey for str {
     fn write_key(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
 }
 
 impl PlainKey for String {
     const JAVA_SERIALIZER: &'static str = <str as PlainKey>::JAVA_SERIALIZER;
     fn write_key(&self, out: &mut Vec<u8>) {
         self.as_str().write_key(out);
+    }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
     }
 }
 

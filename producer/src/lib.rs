@@ -116,6 +116,15 @@ pub mod mock {
     pub use crate::producer::mock::{MockOutcome, MockProducer, Sent};
 }
 
+/// OpenTelemetry traces and metrics (feature `otel`): [`Telemetry`](otel::Telemetry) for
+/// [`ProducerBuilder::telemetry`] and the typed consumer's builder, and the trace context a record carries.
+#[cfg(feature = "otel")]
+pub mod otel {
+    pub use crate::producer::otel::{Telemetry, trace_context};
+    /// The OpenTelemetry API this crate is built with.
+    pub use opentelemetry;
+}
+
 #[cfg(feature = "registry")]
 pub use producer::{Delivery, ProduceError, Producer, ProducerBuilder, SendError, TypedProducer};
 #[cfg(feature = "registry")]

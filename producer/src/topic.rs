@@ -144,6 +144,13 @@ pub trait KeyFormat: Send + Sync + 'static {
     #[inline]
     fn rule_violations(_key: &Self::Key, _out: &mut Vec<typed_kafka_avro::RuleViolation>) {}
 
+    /// The key as text, when it is a string key (for tracing).
+    #[doc(hidden)]
+    #[inline]
+    fn key_text(_key: &Self::Key) -> Option<&str> {
+        None
+    }
+
     /// Appends the rules that the registered schema of an Avro key carries and the key type does not, and that
     /// the framed key `framed` breaks.
     #[doc(hidden)]
@@ -291,6 +298,11 @@ impl<K: PlainKey + FromKeyBytes + Send + Sync + 'static> KeyFormat for Plain<K> 
     fn encode(_: &(), _topic: &str, key: &K, buf: &mut Vec<u8>) -> Result<Option<SchemaId>, SerializeError> {
         key.write_key(buf);
         Ok(None)
+    }
+
+    #[inline]
+    fn key_text(key: &K) -> Option<&str> {
+        key.as_text()
     }
 
     fn reader(_client: &SchemaRegistryClient) -> Result<(), DeserializeError> {

@@ -194,6 +194,9 @@ pub(crate) struct Accounting {
     batch_stats: Mutex<BatchStats>,
     /// The names of the bound topics, shared by their producers and the metadata and errors of their records.
     topics: Mutex<Vec<Arc<str>>>,
+    /// OpenTelemetry's instruments, when the producer was built with them.
+    #[cfg(feature = "otel")]
+    instrumentation: std::sync::OnceLock<super::otel::Instrumentation>,
 }
 
 /// A record's share of the budget.
@@ -228,6 +231,8 @@ impl Accounting {
             security: Mutex::new(None),
             batch_stats: Mutex::new(BatchStats::default()),
             topics: Mutex::new(Vec::new()),
+            #[cfg(feature = "otel")]
+            instrumentation: std::sync::OnceLock::new(),
         }
     }
 
@@ -338,6 +343,26 @@ impl Accounting {
             _ => &c.other,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// OpenTelemetry's instruments, if the producer has them.
+    #[inline]
+    pub(crate) fn instrumentation(&self) -> Option<&super::otel::Instrumentation> {
+        #[cfg(feature = "otel")]
+        {
+            self.instrumentation.get()
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            None
+        }
+    }
+
+    /// Instruments the producer (once, when it is built).
+    #[cfg(feature = "otel")]
+    pub(crate) fn instrument(self: &Arc<Self>, telemetry: &super::otel::Telemetry, config: &ProducerConfig) {
+        let i = super::otel::Instrumentation::new(telemetry, config, Arc::downgrade(self));
+        let _ = self.instrumentation.set(i);
     }
 
     /// Whether a fire-and-forget record's outcome is wanted by nobody but the counters (no interceptors).

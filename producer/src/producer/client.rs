@@ -83,6 +83,8 @@ pub struct ProducerBuilder {
     mode: SchemaMode,
     normalization: Normalization,
     interceptors: Vec<Arc<dyn Interceptor>>,
+    #[cfg(feature = "otel")]
+    telemetry: Option<super::otel::Telemetry>,
 }
 
 impl std::fmt::Debug for ProducerBuilder {
@@ -122,6 +124,17 @@ impl ProducerBuilder {
         self
     }
 
+    /// Traces every record and reports the producer's metrics through OpenTelemetry (feature `otel`): a `send
+    /// {topic}` span of kind PRODUCER per record with the messaging conventions' attributes, ended at its delivery
+    /// report (or its refusal), its W3C trace context injected into the record's headers through the global
+    /// propagator (a `traceparent` already there is kept); `messaging.client.sent.messages`,
+    /// `messaging.client.operation.duration` and the producer's own gauges. See the README's "Observability".
+    #[cfg(feature = "otel")]
+    pub fn telemetry(mut self, telemetry: super::otel::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
     /// Starts the producer: the batching core connects to `bootstrap.servers` in the background, and the
     /// producer's delivery and metadata threads start.
     #[cfg(feature = "kafka")]
@@ -129,6 +142,10 @@ impl ProducerBuilder {
         let client = self.registry.ok_or(BuildError::NoRegistry)?;
         let runtime = RuntimeHandle::current_or_own()?;
         let accounting = Arc::new(Accounting::new(&self.config, self.interceptors));
+        #[cfg(feature = "otel")]
+        if let Some(t) = &self.telemetry {
+            accounting.instrument(t, &self.config);
+        }
         let transport = super::kafka::KafkaTransport::start(&self.config, accounting.clone())?;
         let schemas = Schemas::Registry { client, mode: self.mode, normalization: self.normalization };
         Ok(Producer::from_parts(self.config, schemas, accounting, Arc::new(transport), runtime))
@@ -144,6 +161,8 @@ impl Producer {
             mode: SchemaMode::AutoRegister,
             normalization: Normalization::AsGiven,
             interceptors: Vec::new(),
+            #[cfg(feature = "otel")]
+            telemetry: None,
         }
     }
 

@@ -15,6 +15,7 @@ use slab::Slab;
 use typed_kafka_avro::SchemaId;
 
 use super::error::{DeliveryError, DeliveryErrorKind};
+use super::otel::SpanSlot;
 use crate::record::{RecordMetadata, Timestamp};
 
 /// What a delivery callback is given.
@@ -221,6 +222,8 @@ pub(crate) struct Entry {
     /// Its topic's index among the producer's topics.
     pub(crate) topic: u32,
     held: Held,
+    /// Its OpenTelemetry span (zero-sized without the `otel` feature).
+    span: SpanSlot,
 }
 
 enum Held {
@@ -240,7 +243,18 @@ impl Entry {
                 Held::Callback(callback)
             }
         };
-        Entry { record_id: meta.record_id, topic, held }
+        Entry { record_id: meta.record_id, topic, held, span: super::otel::no_span() }
+    }
+
+    /// The entry with the record's span.
+    pub(crate) fn with_span(mut self, span: SpanSlot) -> Entry {
+        self.span = span;
+        self
+    }
+
+    /// The record's span, taken out.
+    pub(crate) fn take_span(&mut self) -> SpanSlot {
+        std::mem::replace(&mut self.span, super::otel::no_span())
     }
 
     pub(crate) fn meta(&self) -> &Meta {
@@ -463,6 +477,8 @@ mod tests {
         assert_eq!((e.record_id, e.kind), (6, DeliveryErrorKind::Other));
         assert_eq!(size_of::<Delivery>(), 3 * size_of::<usize>(), "a Delivery is small: callers keep many");
         assert!(size_of::<Cell>() <= 128, "a cell is {} bytes", size_of::<Cell>());
-        assert!(size_of::<Entry>() <= 40, "an entry is {} bytes", size_of::<Entry>());
+        // With the `otel` feature an entry also holds its span's box.
+        let most = if cfg!(feature = "otel") { 48 } else { 40 };
+        assert!(size_of::<Entry>() <= most, "an entry is {} bytes", size_of::<Entry>());
     }
 }

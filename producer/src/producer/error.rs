@@ -182,6 +182,22 @@ impl SendErrorKind {
         }
     }
 
+    /// The paths of the schema violations this refusal names (none for other refusals).
+    #[cfg(feature = "otel")]
+    pub(crate) fn violation_paths(&self) -> Vec<String> {
+        match self {
+            SendErrorKind::Key(SerializeError::Invalid { violations, .. })
+            | SendErrorKind::Value(SerializeError::Invalid { violations, .. }) => {
+                violations.iter().map(|v| v.path.to_string()).collect()
+            }
+            SendErrorKind::Key(SerializeError::NotInRegisteredSchema { violations, .. })
+            | SendErrorKind::Value(SerializeError::NotInRegisteredSchema { violations, .. }) => {
+                violations.iter().map(|v| v.path.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the record violates its key's or value's schema.
     pub fn is_schema_violation(&self) -> bool {
         matches!(
@@ -270,6 +286,21 @@ pub enum DeliveryErrorKind {
     Fatal,
     /// Any other error from the broker or the client.
     Other,
+}
+
+impl DeliveryErrorKind {
+    /// A short name, as OpenTelemetry's `error.type` takes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeliveryErrorKind::TimedOut => "timed_out",
+            DeliveryErrorKind::TooLarge => "too_large",
+            DeliveryErrorKind::UnknownTopicOrPartition => "unknown_topic_or_partition",
+            DeliveryErrorKind::Authorization => "authorization",
+            DeliveryErrorKind::Purged => "purged",
+            DeliveryErrorKind::Fatal => "fatal",
+            DeliveryErrorKind::Other => "_OTHER",
+        }
+    }
 }
 
 /// An enqueued record that was not delivered: the topic, the partition if one was chosen, and why.

@@ -54,6 +54,7 @@ mod executor;
 #[cfg(feature = "kafka")]
 mod kafka;
 pub(crate) mod mock;
+pub(crate) mod otel;
 mod report;
 mod route;
 mod transport;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::accounting::{Accounting, Undelivered};
 use super::completion::{DeliveryResult, Entry, Failure, Meta, Outcome, Ticket, Waiter};
 use super::executor::DeliveryPath;
+use super::otel::{self, SpanSlot};
 
 /// Completes the record of `ticket` with `outcome`. `quiet_bytes` gives a quiet record's budget bytes (its key,
 /// value and headers, which the report carries), `topic` its topic name (a tracked record's entry knows its own);
@@ -61,10 +62,12 @@ pub(crate) fn fail_unreported(accounting: &Accounting, message: &str) -> usize {
 }
 
 /// The end of one tracked record: the budget back, the counters, the interceptors, then its waiter.
-fn complete(accounting: &Accounting, entry: Entry, outcome: Outcome) {
+fn complete(accounting: &Accounting, mut entry: Entry, outcome: Outcome) {
     let (meta, topic) = (*entry.meta(), entry.topic);
+    let span = entry.take_span();
     let waiter = entry.into_waiter();
     accounting.release(meta.bytes);
+    otel::finished(accounting, span, &outcome);
     let delivered = outcome.is_delivered();
     if delivered {
         accounting.count_sent(meta.bytes);
@@ -139,20 +142,30 @@ fn acknowledge(accounting: &Accounting, result: &DeliveryResult) {
 /// The ticket of a record about to be enqueued: quiet when nobody but the counters wants its outcome, otherwise
 /// a table entry holding `meta` and `waiter`.
 pub(crate) fn ticket(accounting: &Accounting, meta: Meta, topic: u32, waiter: Waiter) -> Ticket {
+    traced_ticket(accounting, meta, topic, waiter, otel::no_span())
+}
+
+/// [`ticket`] for a record with an OpenTelemetry span, which its entry keeps until the report (a record with a span
+/// is never quiet).
+pub(crate) fn traced_ticket(accounting: &Accounting, meta: Meta, topic: u32, waiter: Waiter, span: SpanSlot) -> Ticket {
     match waiter {
-        Waiter::Nobody if accounting.quiet() && meta.record_id <= Ticket::MAX_QUIET_ID => Ticket::quiet(meta.record_id),
-        waiter => accounting.table.insert(Entry::new(meta, topic, waiter)),
+        Waiter::Nobody if accounting.quiet() && !otel::is_some(&span) && meta.record_id <= Ticket::MAX_QUIET_ID => {
+            Ticket::quiet(meta.record_id)
+        }
+        waiter => accounting.table.insert(Entry::new(meta, topic, waiter).with_span(span)),
     }
 }
 
 /// A record the batching core refused after its ticket was made: its bytes back, no longer in flight, and its
 /// waiter dropped unrun (the record goes back to the caller instead).
-pub(crate) fn not_enqueued(accounting: &Accounting, ticket: Ticket, bytes: u32) {
-    if ticket.quiet_id().is_none() {
-        drop(accounting.table.take(ticket));
-    }
+pub(crate) fn not_enqueued(accounting: &Accounting, ticket: Ticket, bytes: u32) -> SpanSlot {
+    let span = match ticket.quiet_id() {
+        None => accounting.table.take(ticket).map_or_else(otel::no_span, |mut e| e.take_span()),
+        Some(_) => otel::no_span(),
+    };
     accounting.release(bytes);
     accounting.finished();
+    span
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::dead_letter::{self, DeadLetters, Letter};
 use super::encode::{Encoded, Part};
 use super::error::{DeliveryError, SendError, SendErrorKind};
 use super::executor;
+use super::otel::{self, SpanSlot};
 use super::report;
 use super::route::{self, KeyHashing};
 use super::transport::{Outgoing, Sink};
@@ -245,9 +246,17 @@ impl<T: Topic> TypedProducer<T> {
         want: Want,
         blocking: bool,
     ) -> Result<Enqueued, SendError<KeyOf<T>, V>> {
+        let accounting = &self.inner.bound.producer.inner.accounting;
+        let key_text = record.key.as_ref().and_then(<T::Key as KeyFormat>::key_text);
+        let tombstone = record.value.is_none();
+        let mut span = otel::start(accounting, &self.inner.bound.topic, key_text, tombstone, &mut record.headers);
         match self.prepare(&mut record, blocking).await {
-            Ok(encoded) => self.hand_over(encoded, record, want),
+            Ok(encoded) => {
+                otel::routed(&mut span, encoded.partition);
+                self.hand_over(encoded, record, want, span)
+            }
             Err(kind) => {
+                otel::refused(accounting, span, &kind);
                 if let (SendErrorKind::RuleViolation { part, .. }, Some(to)) = (&kind, &self.inner.bound.dead_letters) {
                     self.dead_letter(to, &record, *part, &kind, blocking).await;
                 }
@@ -419,6 +428,7 @@ impl<T: Topic> TypedProducer<T> {
         encoded: Encoded,
         record: Record<KeyOf<T>, V>,
         want: Want,
+        span: SpanSlot,
     ) -> Result<Enqueued, SendError<KeyOf<T>, V>> {
         let b = &self.inner.bound;
         let accounting = &b.producer.inner.accounting;
@@ -439,7 +449,7 @@ impl<T: Topic> TypedProducer<T> {
             }
             Want::Callback(callback) => (Waiter::Callback(callback), None),
         };
-        let ticket = report::ticket(accounting, meta, b.topic_index, waiter);
+        let ticket = report::traced_ticket(accounting, meta, b.topic_index, waiter, span);
         // The record is taken apart so that the sink may borrow its headers while a transport that keeps what was
         // sent (the mock) takes the rest; on refusal it is put back together.
         let Record { key, value, partition, timestamp, headers, .. } = record;
@@ -464,10 +474,11 @@ impl<T: Topic> TypedProducer<T> {
         match sent {
             Ok(()) => Ok(Enqueued { record_id, delivery }),
             Err(mut kind) => {
-                report::not_enqueued(accounting, ticket, size);
+                let span = report::not_enqueued(accounting, ticket, size);
                 if let SendErrorKind::UnknownPartition { partitions, .. } = &mut kind {
                     partitions.get_or_insert(self.partitions());
                 }
+                otel::refused(accounting, span, &kind);
                 let record = Record::from_parts(key.flatten(), value.flatten(), partition, timestamp, headers);
                 Err(self.refuse(kind, record))
             }
