@@ -234,6 +234,37 @@ async fn every_send_mode_is_traced_and_the_consumer_links_to_it() {
     }
 }
 
+/// A Python consumer (confluent-kafka) reads each record's `traceparent` with OpenTelemetry's Python propagator
+/// and gets the trace and span IDs of the span that sent it.
+#[tokio::test]
+async fn a_python_consumer_reads_the_same_trace_context() {
+    let sdk = Sdk::new();
+    let name = unique("it-otel-python");
+    create_topic(&stack().bootstrap_servers, &name, 2, 1).await;
+    let p = producer(&sdk, ProducerConfig::builder(stack().bootstrap_servers.as_str()));
+    let parcels = p.topic(PARCELS).name(&name).bind().await.unwrap();
+    for i in 0..3 {
+        parcels.send(Record::new(Parcel { grams: 1 + i, note: "n".into() }).key(format!("k{i}"))).await.unwrap();
+    }
+    let spans = sdk.spans();
+    let requirements = typed_kafka_stack::workspace_root().join("tests/python/requirements.txt");
+    let python = typed_kafka_stack::python_env(&requirements, "confluent-kafka-rules").unwrap();
+    let script = typed_kafka_stack::workspace_root().join("tests/python/otel_traceparent.py");
+    let request = serde_json::json!({"bootstrap": stack().bootstrap_servers, "topic": name, "count": 3});
+    let out = tokio::task::spawn_blocking(move || {
+        typed_kafka_stack::run_python(&python, &script, request.to_string().as_bytes()).unwrap()
+    })
+    .await
+    .unwrap();
+    let seen: HashMap<String, (String, String)> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for s in spans.iter().filter(|s| s.name == format!("send {name}")) {
+        let key = text(&s.attributes, "messaging.kafka.message.key").unwrap();
+        let ids = (s.span_context.trace_id().to_string(), s.span_context.span_id().to_string());
+        assert_eq!(seen[&key], ids, "{key}");
+    }
+}
+
 /// A record the broker refuses (larger than the topic's `max.message.bytes`) fails its span and counts as sent
 /// with its `error.type`.
 #[tokio::test]

@@ -721,11 +721,41 @@ async fn records_in_flight_to_a_broker_that_is_gone() {
         long.topic(READINGS).name(&name).bind().await.unwrap(),
         dropped.topic(READINGS).name(&name).bind().await.unwrap(),
     );
+    // The same with OpenTelemetry: the record's span ends in error when its delivery times out.
+    use opentelemetry::trace::TracerProvider as _;
+    let spans = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let tracer = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
+    let meter = opentelemetry_sdk::metrics::SdkMeterProvider::default();
+    let telemetry = typed_kafka::otel::Telemetry::new(
+        tracer.tracer("it"),
+        opentelemetry::metrics::MeterProvider::meter(&meter, "it"),
+    );
+    let traced = Producer::builder(
+        ProducerConfig::builder(bootstrap.as_str())
+            .set("delivery.timeout.ms", "4000")
+            .set("request.timeout.ms", "1000")
+            .build()
+            .unwrap(),
+    )
+    .registry(registry())
+    .telemetry(telemetry)
+    .build()
+    .unwrap();
+    let traced_t = traced.topic(READINGS).name(&name).bind().await.unwrap();
     long_t.send(Record::new(reading(0))).await.unwrap();
     stack.down(&[Service::Kafka]).expect("stop the private broker");
 
     // The delivery timeout passes: the error names topic and partition and says the record may be retried.
-    let e = match short_t.send(Record::new(reading(1))).await {
+    let (sent, traced_sent) =
+        tokio::join!(short_t.send(Record::new(reading(1))), traced_t.send(Record::new(reading(1))));
+    assert!(matches!(traced_sent, Err(ProduceError::NotDelivered(_))));
+    tracer.force_flush().unwrap();
+    let finished = spans.get_finished_spans().unwrap();
+    let span = finished.iter().find(|s| s.name == format!("send {name}")).expect("the record's span");
+    let error = span.attributes.iter().find(|kv| kv.key.as_str() == "error.type").map(|kv| kv.value.as_str());
+    assert_eq!(error.as_deref(), Some("timed_out"), "{:?}", span.attributes);
+    assert!(matches!(span.status, opentelemetry::trace::Status::Error { .. }));
+    let e = match sent {
         Err(ProduceError::NotDelivered(e)) => e,
         other => panic!("expected a delivery failure, got {other:?}"),
     };
