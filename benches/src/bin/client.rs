@@ -17,6 +17,10 @@
 //!   rdkafka's and the encode's costs measured together, in the heap an application has;
 //! - `typed`: typed-kafka's `TypedProducer` from typed records (validate, encode, frame, byte budget, enqueue,
 //!   delivery accounting);
+//! - `typed otel`: the same producer with OpenTelemetry (`telemetry`): `no-op` (a no-op tracer and meter),
+//!   `sampled out` (the SDK's tracer with an always-off sampler), `exported` (every span sampled, through the SDK's
+//!   batch processor to an exporter that drops each batch), each with a no-op meter; and `metrics` (a no-op tracer,
+//!   the SDK's meter aggregating every record);
 //! - `hand-wired`: apache-avro through serde with `schema_registry_converter`'s cached `AvroEncoder` and rdkafka's
 //!   `FutureProducer`, awaited at the end (a figure, in the awaited mode only);
 //! - `encode`: the same records' keys (their bytes) and values (typed-kafka's derive, framed) serialized into reused
@@ -101,7 +105,74 @@ enum Path {
     /// Raw rdkafka encoding each record in its loop (typed-kafka's derive, into reused buffers) and dropping it.
     RawEncoding(Mode),
     Typed(Mode),
+    /// typed-kafka with OpenTelemetry.
+    Traced(Mode, Otel),
     HandWired,
+}
+
+/// The OpenTelemetry set-ups of the traced paths.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Otel {
+    Noop,
+    SampledOut,
+    Exported,
+    Metrics,
+}
+
+const OTELS: [Otel; 4] = [Otel::Noop, Otel::SampledOut, Otel::Exported, Otel::Metrics];
+
+impl Otel {
+    fn name(self) -> &'static str {
+        match self {
+            Otel::Noop => "no-op",
+            Otel::SampledOut => "sampled out",
+            Otel::Exported => "exported",
+            Otel::Metrics => "metrics",
+        }
+    }
+}
+
+/// A span exporter that drops every batch: the cost of sampling, recording and batching each span, without a
+/// collector's.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+/// The telemetry of a traced path, and what must live as long as the producer.
+fn telemetry(otel: Otel) -> (typed_kafka::otel::Telemetry, Box<dyn std::any::Any>) {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider};
+    let noop_meter = opentelemetry::global::meter("bench");
+    match otel {
+        Otel::Noop => {
+            let tracer = opentelemetry::trace::noop::NoopTracer::new();
+            (typed_kafka::otel::Telemetry::new(tracer, noop_meter), Box::new(()))
+        }
+        Otel::SampledOut => {
+            let provider = SdkTracerProvider::builder().with_sampler(Sampler::AlwaysOff).build();
+            (typed_kafka::otel::Telemetry::new(provider.tracer("bench"), noop_meter), Box::new(provider))
+        }
+        Otel::Exported => {
+            let provider =
+                SdkTracerProvider::builder().with_span_processor(BatchSpanProcessor::builder(Discard).build()).build();
+            (typed_kafka::otel::Telemetry::new(provider.tracer("bench"), noop_meter), Box::new(provider))
+        }
+        Otel::Metrics => {
+            // Aggregating, collected once a minute (the default) into memory.
+            let reader = PeriodicReader::builder(InMemoryMetricExporter::default()).build();
+            let meter = SdkMeterProvider::builder().with_reader(reader).build();
+            let tracer = opentelemetry::trace::noop::NoopTracer::new();
+            (typed_kafka::otel::Telemetry::new(tracer, meter.meter("bench")), Box::new(meter))
+        }
+    }
 }
 
 impl Path {
@@ -110,6 +181,7 @@ impl Path {
             Path::Raw(m) => format!("raw rdkafka, {}", m.name()),
             Path::RawEncoding(m) => format!("raw rdkafka encoding, {}", m.name()),
             Path::Typed(m) => format!("typed-kafka, {}", m.name()),
+            Path::Traced(m, o) => format!("typed-kafka otel {}, {}", o.name(), m.name()),
             Path::HandWired => "hand-wired, awaited".to_string(),
         }
     }
@@ -486,8 +558,15 @@ async fn warm_raw<D: Done>(
     Ok(())
 }
 
-async fn typed(b: &Bench, sink: &Sink, mode: Mode, n: u64, note: usize) -> Result<Measure> {
-    let producer = Producer::builder(config(&sink.bootstrap)?).registry(b.registry.clone()).build()?;
+async fn typed(b: &Bench, sink: &Sink, mode: Mode, n: u64, note: usize, otel: Option<Otel>) -> Result<Measure> {
+    let mut builder = Producer::builder(config(&sink.bootstrap)?).registry(b.registry.clone());
+    let mut _providers: Option<Box<dyn std::any::Any>> = None;
+    if let Some(o) = otel {
+        let (t, p) = telemetry(o);
+        builder = builder.telemetry(t);
+        _providers = Some(p);
+    }
+    let producer = builder.build()?;
     let clicks = producer.topic(CLICKS).name(&sink.topic).bind().await?;
     clicks.send(Record::new(click(0, note)).key("warm-up".into())).await?;
     let records = Records::new(n, note, |i, note| {
@@ -606,6 +685,9 @@ fn all_paths() -> Vec<Path> {
         paths.push(Path::Raw(m));
         paths.push(Path::RawEncoding(m));
         paths.push(Path::Typed(m));
+        for o in OTELS {
+            paths.push(Path::Traced(m, o));
+        }
     }
     paths.push(Path::HandWired);
     paths
@@ -655,7 +737,8 @@ async fn child(spec: &str) -> Result<()> {
     let m = match path {
         Path::Raw(mode) => raw(&sink, mode, id, n, note, false).await?,
         Path::RawEncoding(mode) => raw(&sink, mode, id, n, note, true).await?,
-        Path::Typed(mode) => typed(&bench, &sink, mode, n, note).await?,
+        Path::Typed(mode) => typed(&bench, &sink, mode, n, note, None).await?,
+        Path::Traced(mode, o) => typed(&bench, &sink, mode, n, note, Some(o)).await?,
         Path::HandWired => hand_wired(&bench, &sink, n, note).await?,
     };
     if target == Target::Broker {
@@ -761,6 +844,22 @@ fn summary(all: &[Vec<(Path, Measure)>], encodes: &[Measure], target: Target) {
         let typed_allocs = per_round(&|r, _| Some(get(r, Path::Typed(mode))?.allocs()));
         let raw_allocs = per_round(&|r, _| Some(get(r, Path::Raw(mode))?.allocs()));
         println!("| {} | {cpu} | {encoding} | {rate} | {typed_allocs:.2} | {raw_allocs:.2} |", mode.name());
+    }
+    if all.iter().any(|r| r.iter().any(|(p, _)| matches!(p, Path::Traced(..)))) {
+        println!("\n| mode | OpenTelemetry | traced CPU / typed CPU | traced allocations/record |");
+        println!("|---|---|---|---|");
+        for mode in MODES {
+            for o in OTELS {
+                if all.iter().all(|r| get(r, Path::Traced(mode, o)).is_none() || get(r, Path::Typed(mode)).is_none()) {
+                    continue;
+                }
+                let cpu = spread(each_round(&|r, _| {
+                    Some(get(r, Path::Traced(mode, o))?.cpu_us() / get(r, Path::Typed(mode))?.cpu_us())
+                }));
+                let allocs = per_round(&|r, _| Some(get(r, Path::Traced(mode, o))?.allocs()));
+                println!("| {} | {} | {cpu} | {allocs:.2} |", mode.name(), o.name());
+            }
+        }
     }
     let us = |p: Path| per_round(&|r, _| Some(get(r, p)?.cpu_us()));
     let encode = median(encodes.iter().map(Measure::cpu_us).collect());

@@ -66,16 +66,16 @@ pub(crate) fn is_some(slot: &SpanSlot) -> bool {
     }
 }
 
-/// The record was refused before it was enqueued: the span records why (the violations' paths, never the
-/// values) and ends.
+/// The record was refused before it was enqueued: counted by reason, and its span records why (the violations'
+/// paths, never the values) and ends.
 #[inline]
-pub(crate) fn refused(accounting: &Accounting, slot: SpanSlot, kind: &SendErrorKind) {
+pub(crate) fn refused(accounting: &Accounting, topic: &Arc<str>, slot: SpanSlot, kind: &SendErrorKind) {
     #[cfg(feature = "otel")]
-    if let (Some(span), Some(i)) = (slot, accounting.instrumentation()) {
-        i.refused(*span, kind);
+    if let Some(i) = accounting.instrumentation() {
+        i.refused(topic, slot, kind);
     }
     #[cfg(not(feature = "otel"))]
-    let _ = (accounting, slot, kind);
+    let _ = (accounting, topic, slot, kind);
 }
 
 /// The partition chosen on this side, known before enqueue.
@@ -89,8 +89,8 @@ pub(crate) fn routed(slot: &mut SpanSlot, partition: Option<i32>) {
     let _ = (slot, partition);
 }
 
-/// The record's delivery report came (or the producer failed it): the span takes the outcome and ends, and the
-/// metrics count it.
+/// The record's delivery report came (or the producer failed it): the span takes the outcome and ends. (The
+/// metrics count every report where the batching core makes it.)
 #[inline]
 pub(crate) fn finished(accounting: &Accounting, slot: SpanSlot, outcome: &Outcome) {
     #[cfg(feature = "otel")]
@@ -126,7 +126,6 @@ mod disabled {
 mod enabled {
     use std::borrow::Cow;
     use std::sync::{Arc, Weak};
-    use std::time::Instant;
 
     use opentelemetry::global::BoxedTracer;
     use opentelemetry::metrics::{Counter, Histogram, Meter, ObservableGauge};
@@ -140,24 +139,55 @@ mod enabled {
     use crate::config::ProducerConfig;
     use crate::record::Headers;
 
-    /// A record's span and when its send began, from the send path to its report.
+    /// A record's span, from the send path to its report (none with a no-op tracer: nothing is allocated then).
     pub(crate) type SpanSlot = Option<Box<RecordSpan>>;
 
     pub(crate) struct RecordSpan {
-        /// `None` when the tracer records nothing and propagates nothing (a no-op tracer): only the metrics.
-        span: Option<opentelemetry::global::BoxedSpan>,
-        started: Instant,
-        topic: Arc<str>,
+        span: opentelemetry::global::BoxedSpan,
         partition: Option<i32>,
     }
 
     impl RecordSpan {
         pub(crate) fn routed(&mut self, partition: i32) {
             self.partition = Some(partition);
-            if let Some(span) = &mut self.span {
-                span.set_attribute(KeyValue::new("messaging.destination.partition.id", partition.to_string()));
-            }
+            self.span.set_attribute(KeyValue::new("messaging.destination.partition.id", partition_id(partition)));
         }
+    }
+
+    /// A partition's ID as the conventions' string attribute: from a table for the first 1,024, without an
+    /// allocation per record.
+    fn partition_id(p: i32) -> Value {
+        static IDS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+        let ids = IDS.get_or_init(|| (0..1024).map(|i: i32| Value::from(Arc::<str>::from(i.to_string()))).collect());
+        usize::try_from(p).ok().and_then(|i| ids.get(i)).cloned().unwrap_or_else(|| Value::from(p.to_string()))
+    }
+
+    /// `send {topic}`, made once per topic name per thread (span names are `'static`: each distinct name is kept
+    /// for the life of the process, as the topics a producer binds are).
+    fn span_name(topic: &Arc<str>) -> &'static str {
+        use std::cell::RefCell;
+        use std::collections::HashMap;
+        thread_local! {
+            static NAMES: RefCell<HashMap<Arc<str>, &'static str>> = RefCell::new(HashMap::new());
+        }
+        NAMES.with(|names| {
+            if let Some(name) = names.borrow().get(topic) {
+                return *name;
+            }
+            static KEPT: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+            let text = format!("send {topic}");
+            let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let name = match kept.iter().find(|k| **k == text) {
+                Some(k) => *k,
+                None => {
+                    let leaked: &'static str = Box::leak(text.into_boxed_str());
+                    kept.push(leaked);
+                    leaked
+                }
+            };
+            names.borrow_mut().insert(topic.clone(), name);
+            name
+        })
     }
 
     /// Where a producer's telemetry goes: a tracer and a meter (see [`ProducerBuilder::telemetry`]).
@@ -214,7 +244,7 @@ mod enabled {
         let first = first.rsplit_once("://").map_or(first, |(_, rest)| rest);
         let (host, port) = first.rsplit_once(':')?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        Some((Value::from(host.to_string()), port.parse().ok()?))
+        Some((Value::from(Arc::<str>::from(host)), port.parse().ok()?))
     }
 
     impl Instrumentation {
@@ -261,7 +291,7 @@ mod enabled {
             Instrumentation {
                 tracer: t.tracer.clone(),
                 noop,
-                client_id: Value::from(config.client_id.clone()),
+                client_id: Value::from(Arc::<str>::from(config.client_id.as_str())),
                 server: server(&config.bootstrap_servers),
                 sent: m
                     .u64_counter("messaging.client.sent.messages")
@@ -292,9 +322,8 @@ mod enabled {
             tombstone: bool,
             headers: &mut Headers,
         ) -> SpanSlot {
-            let started = Instant::now();
             if self.noop {
-                return Some(Box::new(RecordSpan { span: None, started, topic: topic.clone(), partition: None }));
+                return None;
             }
             let mut attributes = Vec::with_capacity(10);
             attributes.extend([
@@ -314,7 +343,7 @@ mod enabled {
             if tombstone {
                 attributes.push(KeyValue::new("messaging.kafka.message.tombstone", true));
             }
-            let name: Cow<'static, str> = format!("send {topic}").into();
+            let name: Cow<'static, str> = Cow::Borrowed(span_name(topic));
             let span = self
                 .tracer
                 .span_builder(name)
@@ -326,20 +355,21 @@ mod enabled {
                 let cx = Context::new().with_remote_span_context(span.span_context().clone());
                 opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut HeaderInjector(headers)));
             }
-            Some(Box::new(RecordSpan { span: Some(span), started, topic: topic.clone(), partition: None }))
+            Some(Box::new(RecordSpan { span, partition: None }))
         }
 
-        pub(crate) fn refused(&self, mut s: RecordSpan, kind: &SendErrorKind) {
+        pub(crate) fn refused(&self, topic: &Arc<str>, slot: SpanSlot, kind: &SendErrorKind) {
             let error = error_type(kind);
             self.refused.add(
                 1,
                 &[
                     KeyValue::new("messaging.system", "kafka"),
-                    KeyValue::new("messaging.destination.name", s.topic.clone()),
+                    KeyValue::new("messaging.destination.name", topic.clone()),
                     KeyValue::new("error.type", error),
                 ],
             );
-            let Some(span) = &mut s.span else { return };
+            let Some(mut s) = slot else { return };
+            let span = &mut s.span;
             span.set_attribute(KeyValue::new("error.type", error));
             let paths = paths(kind);
             let mut event = vec![KeyValue::new("typed_kafka.refusal", error)];
@@ -351,33 +381,72 @@ mod enabled {
             span.end();
         }
 
-        pub(crate) fn finished(&self, mut s: RecordSpan, outcome: &Outcome) {
-            let elapsed = s.started.elapsed().as_secs_f64();
-            let (partition, error) = match outcome {
-                Outcome::Delivered { partition, .. } => (Some(*partition).filter(|p| *p >= 0), None),
-                Outcome::Failed(f) => (f.partition.or(s.partition), Some(f.kind.name())),
+        /// Counts a record's delivery report: `messaging.client.sent.messages` and
+        /// `messaging.client.operation.duration` (librdkafka's enqueue-to-report latency), with the conventions'
+        /// attributes. A delivered record's attributes are made once per topic handle (`topic_key`, with `topic`
+        /// its name) and partition, and kept on the delivery thread; a failure's are made for it.
+        #[cfg(feature = "kafka")]
+        pub(crate) fn delivered<'t>(
+            &self,
+            topic_key: usize,
+            topic: impl FnOnce() -> &'t str,
+            partition: i32,
+            latency: Option<std::time::Duration>,
+            error: Option<&super::super::error::DeliveryErrorKind>,
+        ) {
+            use std::cell::RefCell;
+            use std::collections::HashMap;
+            /// Attributes by topic handle and partition.
+            type Kept = HashMap<(usize, i32), Box<[KeyValue]>>;
+            thread_local! {
+                static DELIVERED: RefCell<Kept> = RefCell::new(HashMap::new());
+            }
+            let record = |attributes: &[KeyValue]| {
+                self.sent.add(1, attributes);
+                if let Some(latency) = latency {
+                    self.duration.record(latency.as_secs_f64(), attributes);
+                }
             };
-            let partition = partition.or(s.partition);
+            if let Some(e) = error {
+                let mut attributes = self.attributes(topic(), partition);
+                attributes.push(KeyValue::new("error.type", e.name()));
+                return record(&attributes);
+            }
+            DELIVERED.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                let attributes = cache
+                    .entry((topic_key, partition))
+                    .or_insert_with(|| self.attributes(topic(), partition).into_boxed_slice());
+                record(attributes);
+            });
+        }
+
+        /// The attributes of a record sent to `partition` of `topic`, as the metrics give them.
+        #[cfg(feature = "kafka")]
+        fn attributes(&self, topic: &str, partition: i32) -> Vec<KeyValue> {
             let mut attributes = vec![
                 KeyValue::new("messaging.system", "kafka"),
                 KeyValue::new("messaging.operation.name", "send"),
-                KeyValue::new("messaging.destination.name", s.topic.clone()),
+                KeyValue::new("messaging.destination.name", Arc::<str>::from(topic)),
             ];
-            if let Some(p) = partition {
-                attributes.push(KeyValue::new("messaging.destination.partition.id", p.to_string()));
+            if partition >= 0 {
+                attributes.push(KeyValue::new("messaging.destination.partition.id", partition_id(partition)));
             }
             if let Some((address, port)) = &self.server {
                 attributes.push(KeyValue::new("server.address", address.clone()));
                 attributes.push(KeyValue::new("server.port", *port));
             }
-            if let Some(e) = &error {
-                attributes.push(KeyValue::new("error.type", *e));
-            }
-            self.sent.add(1, &attributes);
-            self.duration.record(elapsed, &attributes);
-            let Some(span) = &mut s.span else { return };
+            attributes
+        }
+
+        pub(crate) fn finished(&self, mut s: RecordSpan, outcome: &Outcome) {
+            let span = &mut s.span;
+            let partition = match outcome {
+                Outcome::Delivered { partition, .. } => Some(*partition).filter(|p| *p >= 0),
+                Outcome::Failed(f) => f.partition,
+            };
             if let Some(p) = partition.filter(|p| Some(*p) != s.partition) {
-                span.set_attribute(KeyValue::new("messaging.destination.partition.id", p.to_string()));
+                span.set_attribute(KeyValue::new("messaging.destination.partition.id", partition_id(p)));
             }
             match outcome {
                 Outcome::Delivered { offset: Some(offset), .. } => {

@@ -256,7 +256,7 @@ impl<T: Topic> TypedProducer<T> {
                 self.hand_over(encoded, record, want, span)
             }
             Err(kind) => {
-                otel::refused(accounting, span, &kind);
+                otel::refused(accounting, &self.inner.bound.topic, span, &kind);
                 if let (SendErrorKind::RuleViolation { part, .. }, Some(to)) = (&kind, &self.inner.bound.dead_letters) {
                     self.dead_letter(to, &record, *part, &kind, blocking).await;
                 }
@@ -478,7 +478,7 @@ impl<T: Topic> TypedProducer<T> {
                 if let SendErrorKind::UnknownPartition { partitions, .. } = &mut kind {
                     partitions.get_or_insert(self.partitions());
                 }
-                otel::refused(accounting, span, &kind);
+                otel::refused(accounting, &b.topic, span, &kind);
                 let record = Record::from_parts(key.flatten(), value.flatten(), partition, timestamp, headers);
                 Err(self.refuse(kind, record))
             }

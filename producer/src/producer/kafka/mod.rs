@@ -218,6 +218,15 @@ impl Ctx {
             let n = message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers;
             n.max(1) as u32
         };
+        #[cfg(feature = "otel")]
+        if let Some(i) = self.accounting.instrumentation() {
+            let error = match result {
+                Ok(_) => None,
+                Err((e, _)) => Some(delivery_kind(e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail))),
+            };
+            let topic_key = message.topic_ptr() as usize;
+            i.delivered(topic_key, || message.topic(), message.partition(), native::latency(message), error.as_ref());
+        }
         if result.is_ok() && ticket.quiet_id().is_some() {
             // Delivered, and nobody but the counters wants to know where: the outcome is not read.
             let outcome = Outcome::Delivered { partition: -1, offset: None, timestamp: None };

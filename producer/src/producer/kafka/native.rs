@@ -6,6 +6,9 @@
 //!   and librdkafka's lookup of the topic under the client's write lock.
 //! - [`produce`]: one record through `rd_kafka_produceva`, with the topic handle, the key and value (copied by
 //!   librdkafka), the partition, timestamp and headers, and the record's ticket as the report's opaque.
+//! - [`latency`]: `rd_kafka_message_latency`, the time from a record's enqueue to its delivery report, which
+//!   librdkafka measures for every record anyway (what `messaging.client.operation.duration` reports, at no cost
+//!   on the send path).
 //! - [`flush`]: `rd_kafka_flush`, which sends what waits for `linger.ms` at once. With delivery reports as events
 //!   (rdkafka's `BaseProducer` asks for them) it only waits for the message count to reach zero while the delivery
 //!   thread serves the reports, where rdkafka's own `flush` would serve them on the calling thread.
@@ -149,4 +152,13 @@ pub(crate) fn flush<C: ProducerContext + 'static>(producer: &BaseProducer<C>, ti
     // (rd_kafka_conf_set_events with RD_KAFKA_EVENT_DR), so rd_kafka_flush only waits and never serves a report on
     // this thread (librdkafka's RD_KAFKA_DR_MODE_EVENT branch).
     unsafe { rd::rd_kafka_flush(producer.client().native_ptr(), ms) };
+}
+
+/// The time from `message`'s enqueue to its delivery report, as librdkafka measured it (`None` if it did not).
+#[cfg(feature = "otel")]
+pub(crate) fn latency(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<Duration> {
+    // SAFETY: the pointer is the delivery report's message, valid while `message` is borrowed; the call only reads
+    // the timestamp librdkafka set when it enqueued the message.
+    let us = unsafe { rd::rd_kafka_message_latency(message.ptr()) };
+    u64::try_from(us).ok().map(Duration::from_micros)
 }
