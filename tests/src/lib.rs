@@ -70,6 +70,15 @@ pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, replicat
     }
 }
 
+/// A client of the shared stack's registry that retries briefly (a few attempts, 20 to 200 ms apart).
+pub fn registry_client() -> typed_kafka::SchemaRegistryClient {
+    typed_kafka::SchemaRegistryClient::builder([stack().registry_url.clone()])
+        .max_retries(2)
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .build()
+        .expect("registry client")
+}
+
 /// An HTTP client for talking to the registry directly.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client")

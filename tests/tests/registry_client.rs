@@ -17,11 +17,7 @@ use typed_kafka::{
 use typed_kafka_tests::{stack, unique};
 
 fn client() -> SchemaRegistryClient {
-    SchemaRegistryClient::builder([stack().registry_url.clone()])
-        .max_retries(2)
-        .backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .build()
-        .unwrap()
+    typed_kafka_tests::registry_client()
 }
 
 fn avro(fields: &str) -> UnregisteredSchema {

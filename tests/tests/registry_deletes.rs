@@ -8,18 +8,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use std::time::Duration;
-
 use typed_kafka::registry::client::{DeleteMode, Normalization, UnregisteredSchema, Version};
 use typed_kafka::{RegistryError, SchemaRegistryClient};
-use typed_kafka_tests::{stack, unique};
+use typed_kafka_tests::unique;
 
 fn client() -> SchemaRegistryClient {
-    SchemaRegistryClient::builder([stack().registry_url.clone()])
-        .max_retries(2)
-        .backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .build()
-        .unwrap()
+    typed_kafka_tests::registry_client()
 }
 
 fn avro(fields: &str) -> UnregisteredSchema {
