@@ -148,6 +148,36 @@ thread_local! {
     static PROJECTED: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// What a serializer keeps per registered schema ID that needs work beyond the encode (a projection, rules), and a
+/// flag the hot path checks before anything else. Entries are never evicted: a serializer meets few IDs.
+struct ById<T> {
+    entries: std::sync::RwLock<HashMap<SchemaId, Arc<T>>>,
+    any: AtomicBool,
+}
+
+impl<T> Default for ById<T> {
+    fn default() -> Self {
+        ById { entries: Default::default(), any: AtomicBool::new(false) }
+    }
+}
+
+impl<T> ById<T> {
+    fn insert(&self, id: SchemaId, value: &Arc<T>) {
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert_with(|| value.clone());
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// Whether any ID has an entry (one load).
+    #[inline]
+    fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    fn get(&self, id: SchemaId) -> Option<Arc<T>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+    }
+}
+
 type Resolving<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Arc<TopicSlot>, SerializeError>> + Send + 'a>>;
 
 /// What a serializer of any type shares with its clones, its bound handles and its refresher.
@@ -159,14 +189,10 @@ struct Core {
     by_topic: TopicTable,
     /// Per registered schema ID used: write exactly, project, or refuse (built once per ID).
     targets: Targets,
-    /// The projections in use, by ID (never evicted: a serializer meets few IDs).
-    projections: std::sync::RwLock<HashMap<SchemaId, Arc<Resolver>>>,
-    /// Whether any ID needs a projection: the hot path checks this one flag before anything else.
-    projecting: AtomicBool,
-    /// The rules of registered schemas in use that the type does not carry, by ID (never evicted, as projections).
-    registered_rules: std::sync::RwLock<HashMap<SchemaId, Arc<RegisteredRules>>>,
-    /// Whether any ID has such rules: checked before anything else.
-    ruled: AtomicBool,
+    /// The projections in use, by ID.
+    projections: ById<Resolver>,
+    /// The rules of registered schemas in use that the type does not carry, by ID.
+    registered_rules: ById<RegisteredRules>,
     refresher: AtomicBool,
 }
 
@@ -198,20 +224,10 @@ impl Core {
             match &*self.target(id).await.map_err(registry)? {
                 Ok(plan) => {
                     if let Target::Project(resolver) = &plan.target {
-                        self.projections
-                            .write()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(id)
-                            .or_insert_with(|| resolver.clone());
-                        self.projecting.store(true, Ordering::Release);
+                        self.projections.insert(id, resolver);
                     }
                     if let Some(rules) = &plan.rules {
-                        self.registered_rules
-                            .write()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(id)
-                            .or_insert_with(|| rules.clone());
-                        self.ruled.store(true, Ordering::Release);
+                        self.registered_rules.insert(id, rules);
                     }
                 }
                 Err(Unwritable::Unresolvable(source)) => {
@@ -272,7 +288,7 @@ impl Core {
     /// that schema carries rules the type does not.
     #[inline]
     fn registered_rule_violations(&self, framed: &[u8], out: &mut Vec<RuleViolation>) {
-        if !self.ruled.load(Ordering::Acquire) {
+        if !self.registered_rules.any() {
             return;
         }
         self.check_registered_rules(framed, out);
@@ -281,8 +297,7 @@ impl Core {
     #[cold]
     fn check_registered_rules(&self, framed: &[u8], out: &mut Vec<RuleViolation>) {
         let Ok((id, body)) = wire::split(framed) else { return };
-        let rules = self.registered_rules.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
-        let Some(rules) = rules else { return };
+        let Some(rules) = self.registered_rules.get(id) else { return };
         if let Err(e) = rules.violations(body, out) {
             out.push(RuleViolation::new("registered_schema", None, "", format!("the body could not be read: {e}")));
         }
@@ -292,8 +307,7 @@ impl Core {
     /// from the type's; a value it cannot hold is refused with every violation, and `buf` is left as it was.
     #[cold]
     fn project(&self, topic: &str, id: SchemaId, start: usize, buf: &mut Vec<u8>) -> Result<(), SerializeError> {
-        let resolver = self.projections.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
-        let Some(resolver) = resolver else { return Ok(()) };
+        let Some(resolver) = self.projections.get(id) else { return Ok(()) };
         let body_at = start + wire::HEADER_LEN;
         let mut own = PROJECTED.take();
         own.clear();
@@ -352,7 +366,7 @@ impl Core {
     ) -> Result<(), SerializeError> {
         let start = buf.len();
         write_framed(topic, id, value, buf)?;
-        if self.projecting.load(Ordering::Acquire) {
+        if self.projections.any() {
             return self.project(topic, id, start, buf);
         }
         Ok(())
@@ -448,10 +462,8 @@ impl<T: KafkaRecord> AvroSerializer<T> {
             type_name,
             by_topic: TopicTable::new(),
             targets: targets(),
-            projections: Default::default(),
-            projecting: AtomicBool::new(false),
-            registered_rules: Default::default(),
-            ruled: AtomicBool::new(false),
+            projections: ById::default(),
+            registered_rules: ById::default(),
             refresher: AtomicBool::new(false),
         };
         Ok(AvroSerializer { core: Arc::new(core), _type: PhantomData })
