@@ -223,15 +223,8 @@ enum Step {
 /// The branch of `branches` a decoded value came from (decoding kept no index: the value's kind tells, as the
 /// parser refuses two branches of one kind, except named types, told apart by their record's field names).
 fn branch_of<'a>(schema: &Schema, branches: &'a [Node], v: &Value) -> Option<&'a Node> {
-    if *v == Value::Null {
-        return None;
-    }
-    let records: Vec<&Node> = branches
-        .iter()
-        .filter(|b| matches!(b, Node::Named(id) if matches!(schema.named(*id).kind, NamedKind::Record { .. })))
-        .collect();
     match v {
-        Value::Record(fields) => records.into_iter().find(|b| match b {
+        Value::Record(fields) => branches.iter().find(|b| match b {
             Node::Named(id) => match &schema.named(*id).kind {
                 NamedKind::Record { fields: defs } => {
                     defs.len() == fields.len() && defs.iter().zip(fields.iter()).all(|(d, (n, _))| d.name == **n)

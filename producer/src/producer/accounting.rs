@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::budget::{ByteBudget, Counted, Padded};
 use super::completion::Table;
-use super::error::{DeliveryError, DeliveryErrorKind, ErrorCode, SendErrorKind};
+use super::error::{DeliveryError, DeliveryErrorKind, ErrorCode, Reason, SendErrorKind};
 use super::executor;
 use crate::config::{ProducerConfig, RECORD_OVERHEAD};
 use crate::record::{Headers, RecordMetadata};
@@ -333,14 +333,14 @@ impl Accounting {
     /// Counts a refusal before enqueue.
     pub(crate) fn refused(&self, kind: &SendErrorKind) {
         let c = &self.refusals;
-        let counter = match kind {
-            k if k.is_schema_violation() => &c.violation,
-            SendErrorKind::RuleViolation { .. } => &c.rule_violation,
-            SendErrorKind::Key(_) | SendErrorKind::Value(_) => &c.serialization,
-            SendErrorKind::KeySchemaChanged { .. } => &c.key_schema_changed,
-            SendErrorKind::BufferFull { .. } => &c.buffer_full,
-            SendErrorKind::TooLarge { .. } => &c.too_large,
-            _ => &c.other,
+        let counter = match kind.reason() {
+            Reason::SchemaViolation => &c.violation,
+            Reason::RuleViolation => &c.rule_violation,
+            Reason::Serialization => &c.serialization,
+            Reason::KeySchemaChanged => &c.key_schema_changed,
+            Reason::BufferFull => &c.buffer_full,
+            Reason::TooLarge => &c.too_large,
+            Reason::Closed | Reason::Fatal | Reason::Other => &c.other,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }

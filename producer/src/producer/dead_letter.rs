@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use typed_kafka_avro::KafkaRecord;
-use typed_kafka_registry::RecordPart;
 
 use super::accounting::Accounting;
 use super::completion::{self, Meta, Waiter};
@@ -113,16 +112,6 @@ pub(crate) fn avro_json<V: KafkaRecord>(value: &V) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     value.encode_body(&mut body).map_err(|e| e.to_string())?;
     typed_kafka_avro::json::body_to_json(info.schema(), &body).map(String::into_bytes).map_err(|e| e.to_string())
-}
-
-/// The registry subject of `part` of a record on `topic` (a value of the record type named `record_name`).
-pub(crate) fn subject(topic: &str, part: RecordPart, value_types: usize, record_name: Option<&str>) -> String {
-    match part {
-        RecordPart::Key => crate::subject::key_subject(topic),
-        RecordPart::Value => crate::subject::value_strategy(value_types)
-            .subject(topic, RecordPart::Value, record_name)
-            .unwrap_or_else(|_| format!("{topic}-value")),
-    }
 }
 
 /// Enqueues `letter` on the dead-letter topic, its bytes already taken from the budget. Its delivery is followed

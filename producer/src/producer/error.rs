@@ -182,6 +182,21 @@ impl SendErrorKind {
         }
     }
 
+    /// Why the record was refused, as the metrics count and OpenTelemetry's `error.type` names it.
+    pub(crate) fn reason(&self) -> Reason {
+        match self {
+            k if k.is_schema_violation() => Reason::SchemaViolation,
+            SendErrorKind::RuleViolation { .. } => Reason::RuleViolation,
+            SendErrorKind::Key(_) | SendErrorKind::Value(_) => Reason::Serialization,
+            SendErrorKind::KeySchemaChanged { .. } => Reason::KeySchemaChanged,
+            SendErrorKind::BufferFull { .. } => Reason::BufferFull,
+            SendErrorKind::TooLarge { .. } => Reason::TooLarge,
+            SendErrorKind::Closed => Reason::Closed,
+            SendErrorKind::Fatal { .. } => Reason::Fatal,
+            _ => Reason::Other,
+        }
+    }
+
     /// The paths of the schema violations this refusal names (none for other refusals).
     #[cfg(feature = "otel")]
     pub(crate) fn violation_paths(&self) -> Vec<String> {
@@ -286,6 +301,39 @@ pub enum DeliveryErrorKind {
     Fatal,
     /// Any other error from the broker or the client.
     Other,
+}
+
+/// The reasons a record is refused before it is enqueued, one per counter of
+/// [`RefusedCounts`](super::RefusedCounts) (closed, fatal and the rest share `other` there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    SchemaViolation,
+    RuleViolation,
+    Serialization,
+    KeySchemaChanged,
+    BufferFull,
+    TooLarge,
+    Closed,
+    Fatal,
+    Other,
+}
+
+impl Reason {
+    /// A short, low-cardinality name, as OpenTelemetry's `error.type` takes it.
+    #[cfg(feature = "otel")]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reason::SchemaViolation => "schema_violation",
+            Reason::RuleViolation => "rule_violation",
+            Reason::Serialization => "serialization",
+            Reason::KeySchemaChanged => "key_schema_changed",
+            Reason::BufferFull => "buffer_full",
+            Reason::TooLarge => "too_large",
+            Reason::Closed => "closed",
+            Reason::Fatal => "fatal",
+            Reason::Other => "_OTHER",
+        }
+    }
 }
 
 impl DeliveryErrorKind {

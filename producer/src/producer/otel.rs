@@ -359,7 +359,7 @@ mod enabled {
         }
 
         pub(crate) fn refused(&self, topic: &Arc<str>, slot: SpanSlot, kind: &SendErrorKind) {
-            let error = error_type(kind);
+            let error = kind.reason().name();
             self.refused.add(
                 1,
                 &[
@@ -372,12 +372,14 @@ mod enabled {
             let span = &mut s.span;
             span.set_attribute(KeyValue::new("error.type", error));
             let paths = paths(kind);
+            // The status says what kind of refusal and the paths, never the values.
+            let status = if paths.is_empty() { error.to_string() } else { format!("{error}: {paths}") };
             let mut event = vec![KeyValue::new("typed_kafka.refusal", error)];
             if !paths.is_empty() {
                 event.push(KeyValue::new("typed_kafka.paths", paths));
             }
             span.add_event("refused before the partitioner", event);
-            span.set_status(Status::error(refusal_summary(kind)));
+            span.set_status(Status::error(status));
             span.end();
         }
 
@@ -462,21 +464,6 @@ mod enabled {
         }
     }
 
-    /// The conventions' `error.type` of a refusal: a short, low-cardinality name.
-    fn error_type(kind: &SendErrorKind) -> &'static str {
-        match kind {
-            k if k.is_schema_violation() => "schema_violation",
-            SendErrorKind::RuleViolation { .. } => "rule_violation",
-            SendErrorKind::Key(_) | SendErrorKind::Value(_) => "serialization",
-            SendErrorKind::KeySchemaChanged { .. } => "key_schema_changed",
-            SendErrorKind::BufferFull { .. } => "buffer_full",
-            SendErrorKind::TooLarge { .. } => "too_large",
-            SendErrorKind::Closed => "closed",
-            SendErrorKind::Fatal { .. } => "fatal",
-            _ => "_OTHER",
-        }
-    }
-
     /// The paths a refusal names (the fields that broke the schema or a rule), never their values.
     fn paths(kind: &SendErrorKind) -> String {
         let mut out: Vec<String> = match kind {
@@ -487,12 +474,6 @@ mod enabled {
         };
         out.truncate(20);
         out.join(", ")
-    }
-
-    /// What the span's status says: the kind of refusal and the paths, never the values.
-    fn refusal_summary(kind: &SendErrorKind) -> String {
-        let paths = paths(kind);
-        if paths.is_empty() { error_type(kind).to_string() } else { format!("{}: {paths}", error_type(kind)) }
     }
 
     /// The trace context a record's headers carry (W3C `traceparent`/`tracestate`, through the global

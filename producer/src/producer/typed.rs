@@ -290,8 +290,13 @@ impl<T: Topic> TypedProducer<T> {
             Some(Err(reason)) => return lost(&reason),
             value => value.and_then(Result::ok),
         };
-        let record_name = V::schema().ok().and_then(|info| info.full_name());
-        let subject = dead_letter::subject(&b.topic, part, T::VALUE_TYPES, record_name.as_deref());
+        let subject = match part {
+            RecordPart::Key => crate::subject::key_subject(&b.topic),
+            RecordPart::Value => match crate::subject::value_subject::<V>(&b.topic, T::VALUE_TYPES).1 {
+                Ok((subject, _)) => subject,
+                Err(reason) => return lost(&reason),
+            },
+        };
         let mut letter = Letter::new(key, value, record.headers.clone(), &b.topic, &subject, refusal);
         accounting.on_send(&to.topic, &mut letter.headers);
         let size = letter.size();
