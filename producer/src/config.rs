@@ -95,7 +95,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("ssl.truststore.location", "Java key stores are not read; give the CA as PEM with ssl.ca.location or ssl.ca.pem"),
     ("ssl.keystore.location", "Java key stores are not read; use ssl.certificate.location and ssl.key.location (PEM)"),
     ("sasl.jaas.config", "use sasl.username and sasl.password"),
-    ("transactional.id", "transactions are not supported by the typed producer yet"),
 ];
 
 /// Why librdkafka's own queue limits are not the user's to set.
@@ -122,7 +121,6 @@ const LIBRDKAFKA_REFUSED: &[(&str, &str)] = &[
         "enabled_events",
         "the producer's delivery thread needs librdkafka's delivery report, error and statistics events",
     ),
-    ("transactional.id", "transactions are not supported by the typed producer yet"),
     ("queue.buffering.max.ms", "it is linger.ms: set it with set(\"linger.ms\", ..)"),
     ("message.timeout.ms", "it is delivery.timeout.ms: set it with set(\"delivery.timeout.ms\", ..)"),
     ("request.required.acks", "it is acks: set it with set(\"acks\", ..)"),
@@ -160,6 +158,8 @@ const KNOWN: &[&str] = &[
     "send.buffer.bytes",
     "receive.buffer.bytes",
     "metadata.max.age.ms",
+    "transactional.id",
+    "transaction.timeout.ms",
 ];
 
 /// Settings whose values are secrets: kept, passed to librdkafka, never shown.
@@ -248,6 +248,12 @@ pub struct ProducerConfig {
     /// `metadata.max.age.ms` (default 300 s, Java's): how often the partition counts of the bound topics are
     /// re-read, so that a topic's new partitions are used (librdkafka's `topic.metadata.refresh.interval.ms`).
     pub metadata_max_age: Duration,
+    /// `transactional.id` (default none): a transactional producer, whose records are written in transactions
+    /// (see [`Producer::begin`](crate::Producer::begin)). Implies idempotence.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (default 60 s): how long the transaction coordinator lets a transaction stay open
+    /// before it aborts it. `delivery.timeout.ms` defaults to it when it is shorter than 120 s, and may not exceed it.
+    pub transaction_timeout: Duration,
     security: BTreeMap<String, String>,
     librdkafka: BTreeMap<String, String>,
 }
@@ -277,6 +283,7 @@ impl fmt::Debug for ProducerConfig {
             .field("buffer_memory", &self.buffer_memory)
             .field("max_block", &self.max_block)
             .field("compression", &self.compression)
+            .field("transactional_id", &self.transactional_id)
             .field("security", &security)
             .field("librdkafka", &redacted(&self.librdkafka))
             .finish_non_exhaustive()
@@ -344,6 +351,10 @@ impl ProducerConfig {
             ("queue.buffering.max.messages".into(), "2147483647".into()),
             ("topic.metadata.refresh.interval.ms".into(), ms(self.metadata_max_age)),
         ];
+        if let Some(id) = &self.transactional_id {
+            p.push(("transactional.id".into(), id.clone()));
+            p.push(("transaction.timeout.ms".into(), ms(self.transaction_timeout)));
+        }
         if let Some(n) = self.send_buffer_bytes {
             p.push(("socket.send.buffer.bytes".into(), n.to_string()));
         }
@@ -431,18 +442,51 @@ impl ProducerConfigBuilder {
         .filter(|(broken, _)| *broken)
         .map(|(_, rule)| *rule)
         .collect();
+        let transactional_id = get("transactional.id").map(str::trim).map(str::to_string);
+        if transactional_id.as_deref() == Some("") {
+            return Err(error("transactional.id", "must not be empty"));
+        }
         let enable_idempotence = match explicit {
             Some(true) if !conflicts.is_empty() => {
                 return Err(error("enable.idempotence", format!("idempotence requires: {}", conflicts.join("; "))));
             }
+            Some(false) if transactional_id.is_some() => {
+                return Err(error("enable.idempotence", "a transactional producer (transactional.id) is idempotent"));
+            }
+            None if transactional_id.is_some() && !conflicts.is_empty() => {
+                return Err(error(
+                    "transactional.id",
+                    format!("a transactional producer is idempotent, which requires: {}", conflicts.join("; ")),
+                ));
+            }
             Some(v) => v,
             None => conflicts.is_empty(),
         };
+        let transaction_timeout = get("transaction.timeout.ms")
+            .map_or(Ok(Duration::from_secs(60)), |v| millis("transaction.timeout.ms", v))?;
+        if transaction_timeout.is_zero() {
+            return Err(error("transaction.timeout.ms", "must be positive"));
+        }
         let linger = get("linger.ms").map_or(Ok(Duration::from_millis(5)), |v| millis("linger.ms", v))?;
         let request_timeout =
             get("request.timeout.ms").map_or(Ok(Duration::from_secs(30)), |v| millis("request.timeout.ms", v))?;
+        // librdkafka refuses a message timeout longer than the transaction's: a transactional producer's default
+        // is the transaction timeout when that is shorter.
+        let default_delivery = match &transactional_id {
+            Some(_) => Duration::from_secs(120).min(transaction_timeout),
+            None => Duration::from_secs(120),
+        };
         let delivery_timeout =
-            get("delivery.timeout.ms").map_or(Ok(Duration::from_secs(120)), |v| millis("delivery.timeout.ms", v))?;
+            get("delivery.timeout.ms").map_or(Ok(default_delivery), |v| millis("delivery.timeout.ms", v))?;
+        if transactional_id.is_some() && delivery_timeout > transaction_timeout {
+            return Err(error(
+                "delivery.timeout.ms",
+                format!(
+                    "must not exceed transaction.timeout.ms ({} ms) in a transactional producer",
+                    transaction_timeout.as_millis()
+                ),
+            ));
+        }
         if delivery_timeout < linger + request_timeout {
             return Err(error(
                 "delivery.timeout.ms",
@@ -509,6 +553,8 @@ impl ProducerConfigBuilder {
             receive_buffer_bytes: socket("receive.buffer.bytes")?,
             metadata_max_age: get("metadata.max.age.ms")
                 .map_or(Ok(Duration::from_secs(300)), |v| millis("metadata.max.age.ms", v))?,
+            transactional_id,
+            transaction_timeout,
             security,
             librdkafka: self.librdkafka,
         })
@@ -623,6 +669,32 @@ mod tests {
         let props: BTreeMap<String, String> = c.librdkafka_properties().into_iter().collect();
         assert_eq!(props["topic.metadata.refresh.interval.ms"], "1000");
         assert_eq!(props["queue.buffering.max.messages"], "2147483647");
+    }
+
+    /// A transactional producer is idempotent (Java's rule), its deliveries end within its transactions' timeout
+    /// (librdkafka's), and both settings reach librdkafka.
+    #[test]
+    fn a_transactional_producer_is_idempotent_and_delivers_within_its_transactions() {
+        let c = build(&[("transactional.id", "orders-pipeline-1")]).unwrap();
+        assert!(c.enable_idempotence);
+        assert_eq!(c.transactional_id.as_deref(), Some("orders-pipeline-1"));
+        assert_eq!((c.transaction_timeout, c.delivery_timeout), (Duration::from_secs(60), Duration::from_secs(60)));
+        let props: BTreeMap<String, String> = c.librdkafka_properties().into_iter().collect();
+        assert_eq!(props["transactional.id"], "orders-pipeline-1");
+        assert_eq!(
+            (props["transaction.timeout.ms"].as_str(), props["message.timeout.ms"].as_str()),
+            ("60000", "60000")
+        );
+        let c = build(&[("transactional.id", "t"), ("transaction.timeout.ms", "300000")]).unwrap();
+        assert_eq!(c.delivery_timeout, Duration::from_secs(120));
+        let e = build(&[("transactional.id", "t"), ("enable.idempotence", "false")]).unwrap_err();
+        assert_eq!(e.setting, "enable.idempotence");
+        let e = build(&[("transactional.id", "t"), ("acks", "1")]).unwrap_err();
+        assert!(e.setting == "transactional.id" && e.reason.contains("acks must be all"), "{e}");
+        let e = build(&[("transactional.id", "t"), ("delivery.timeout.ms", "90000")]).unwrap_err();
+        assert!(e.setting == "delivery.timeout.ms" && e.reason.contains("transaction.timeout.ms"), "{e}");
+        assert_eq!(build(&[("transactional.id", " ")]).unwrap_err().setting, "transactional.id");
+        assert!(build(&[]).unwrap().transactional_id.is_none());
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::Message;
@@ -169,6 +169,16 @@ pub enum StartAt {
     Committed,
 }
 
+/// Which records of transactional producers a consumer reads (`isolation.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// Only committed transactions' records (and records written outside transactions), up to the first open
+    /// transaction: what a consume-transform-produce pipeline reads. librdkafka's default.
+    ReadCommitted,
+    /// Every record, including those of open and aborted transactions (Java's default).
+    ReadUncommitted,
+}
+
 /// Builds a [`TypedConsumer`].
 pub struct ConsumerBuilder<T: Topic, V> {
     settings: BTreeMap<String, String>,
@@ -195,6 +205,15 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
     /// The consumer group (default: a group of its own, committing nothing).
     pub fn group_id(self, group: impl Into<String>) -> Self {
         self.set("group.id", group)
+    }
+
+    /// Which records of transactional producers to read (default [`IsolationLevel::ReadCommitted`]).
+    pub fn isolation_level(self, level: IsolationLevel) -> Self {
+        let value = match level {
+            IsolationLevel::ReadCommitted => "read_committed",
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+        };
+        self.set("isolation.level", value)
     }
 
     /// Sets a consumer setting by its Kafka name (passed to librdkafka as it is).
@@ -238,6 +257,8 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
             #[cfg(feature = "otel")]
             telemetry: self.telemetry.map(|t| (t, self.settings.get("group.id").cloned().unwrap_or_default())),
             consumer: Arc::new(consumer),
+            group: self.settings.get("group.id").cloned().unwrap_or_default(),
+            positions: Mutex::new(BTreeMap::new()),
             topic: self.name.as_deref().unwrap_or(T::NAME).into(),
             key_reader,
             values: AvroDeserializer::new(self.registry)
@@ -252,6 +273,9 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
 /// another schema of `V`'s subject is resolved into `V`, as the Avro specification reads it.
 pub struct TypedConsumer<T: Topic, V> {
     consumer: Arc<StreamConsumer>,
+    group: String,
+    /// The next offset to read in each partition, after the records handed out (read or not).
+    positions: Mutex<BTreeMap<i32, i64>>,
     topic: Arc<str>,
     key_reader: <T::Key as KeyFormat>::Reader,
     values: AvroDeserializer<V>,
@@ -337,6 +361,8 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
             Ok(Err(e)) => return Some(Err(ConsumeError::Kafka(e.to_string()))),
             Ok(Ok(m)) => Incoming::copy(&m),
         };
+        // Handed out, whether or not it reads: a transaction's offsets move past it.
+        self.positions().insert(incoming.partition, incoming.offset + 1);
         #[cfg(feature = "otel")]
         let traced =
             self.telemetry.as_ref().map(|t| (t, incoming.partition, incoming.offset, incoming.headers.clone()));
@@ -396,6 +422,53 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
             raw_key,
             raw_value,
         })
+    }
+
+    fn positions(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, i64>> {
+        self.positions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The positions a transaction commits for the consumer's group: the offset after the last record handed out
+    /// in each partition, with the group's metadata.
+    #[cfg(feature = "kafka")]
+    pub(crate) fn transaction_offsets(&self) -> crate::producer::transport::GroupOffsets {
+        use rdkafka::consumer::Consumer as _;
+        let positions = self.positions().iter().map(|(p, next)| (self.topic.clone(), *p, *next)).collect();
+        crate::producer::transport::GroupOffsets {
+            group_id: self.group.clone(),
+            positions,
+            metadata: self.consumer.group_metadata(),
+        }
+    }
+
+    /// Moves back to the group's committed offsets in every assigned partition (the first record where none is
+    /// committed), forgetting the records handed out since: after a transaction was aborted, the input is read
+    /// again from where the last committed transaction left it.
+    pub async fn rewind(&self) -> Result<(), ConsumeError> {
+        let consumer = self.consumer.clone();
+        let rewound = tokio::task::spawn_blocking(move || {
+            let assignment = consumer.assignment().map_err(|e| e.to_string())?;
+            let committed =
+                consumer.committed_offsets(assignment, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+            let mut rewound = Vec::new();
+            for e in committed.elements() {
+                let offset = match e.offset() {
+                    rdkafka::Offset::Offset(o) => rdkafka::Offset::Offset(o),
+                    _ => rdkafka::Offset::Beginning,
+                };
+                consumer.seek(e.topic(), e.partition(), offset, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+                rewound.push(e.partition());
+            }
+            Ok::<_, String>(rewound)
+        })
+        .await
+        .map_err(|e| ConsumeError::Kafka(e.to_string()))?
+        .map_err(ConsumeError::Kafka)?;
+        let mut positions = self.positions();
+        for p in rewound {
+            positions.remove(&p);
+        }
+        Ok(())
     }
 
     /// Commits the position after `record` for the consumer's group.

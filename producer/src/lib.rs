@@ -113,7 +113,7 @@ pub mod topic;
 /// A producer without a broker or a registry, for unit tests: [`MockProducer`](mock::MockProducer).
 #[cfg(feature = "registry")]
 pub mod mock {
-    pub use crate::producer::mock::{MockOutcome, MockProducer, Sent};
+    pub use crate::producer::mock::{MockOutcome, MockProducer, MockTransaction, MockTransactionState, Sent};
 }
 
 /// OpenTelemetry traces and metrics (feature `otel`): [`Telemetry`](otel::Telemetry) for

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::time::Duration;
 use typed_kafka::mock::{MockOutcome, MockProducer};
 use typed_kafka::partition::java_partition;
-use typed_kafka::producer::{DeliveryErrorKind, Interceptor, SendErrorKind};
+
+use typed_kafka::producer::{DeliveryErrorKind, Interceptor, SendErrorKind, TransactionErrorKind};
 use typed_kafka::{Headers, KafkaRecord, ProduceError, Record, RecordMetadata};
 
 #[derive(KafkaRecord, Debug, Clone, PartialEq)]
@@ -234,6 +236,80 @@ async fn scripted_failures_reach_futures_callbacks_and_metrics() {
     assert_eq!((m.records_sent, m.records_failed, m.in_flight), (1, 2, 0));
     let sent = mock.history::<ORDERS, Order>();
     assert_eq!(sent.iter().map(|s| s.offset).collect::<Vec<_>>(), [None, None, Some(0)]);
+}
+
+fn transactional_mock() -> MockProducer {
+    let config = typed_kafka::config::ProducerConfig::builder("mock:9092").set("transactional.id", "t-1").build();
+    MockProducer::with_config(config.unwrap(), 3)
+}
+
+/// A transactional mock takes records only inside a transaction, in every send mode, and its history says which
+/// transaction each record was in and how that ended.
+#[tokio::test]
+async fn transactions_are_recorded_committed_or_aborted() {
+    let mock = transactional_mock();
+    let orders = mock.bind(ORDERS).await.unwrap();
+    let e = orders.send(Record::new(order("outside"))).await.unwrap_err();
+    let ProduceError::Refused(e) = e else { panic!("refused before enqueue: {e}") };
+    assert!(matches!(e.kind(), SendErrorKind::NoTransaction), "{e}");
+    assert_eq!(e.into_record().value.unwrap().id, "outside", "handed back");
+
+    let txn = mock.producer().begin().await.unwrap();
+    let again = mock.producer().begin().await.unwrap_err();
+    assert_eq!(again.kind(), TransactionErrorKind::State, "one transaction at a time");
+    orders.send(Record::new(order("a"))).await.unwrap();
+    orders.send_and_forget(Record::new(order("b"))).await.unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    orders.send_with(Record::new(order("c")), move |r| tx.send(r.is_ok()).unwrap()).await.unwrap();
+    assert!(rx.recv().unwrap());
+    orders.send_blocking(Record::new(order("d"))).unwrap();
+    txn.commit(Duration::from_secs(5)).await.unwrap();
+
+    let txn = mock.producer().begin().await.unwrap();
+    orders.enqueue(Record::new(order("e"))).await.unwrap().await.unwrap();
+    txn.abort(Duration::from_secs(5)).await.unwrap();
+
+    let txn = mock.producer().begin().await.unwrap();
+    orders.send(Record::new(order("f"))).await.unwrap();
+    drop(txn);
+    // The drop's abort runs on a thread of its own; the next begin waits for it.
+    let txn = mock.producer().begin().await.unwrap();
+    mock.fail_next_commit(TransactionErrorKind::Abortable);
+    orders.send(Record::new(order("g"))).await.unwrap();
+    let e = txn.commit(Duration::from_secs(5)).await.unwrap_err();
+    assert!(e.is_abortable() && !e.is_retriable() && !e.is_fatal(), "{e}");
+    e.into_transaction().expect("handed back to abort").abort(Duration::from_secs(5)).await.unwrap();
+
+    use typed_kafka::mock::MockTransactionState::{Aborted, Committed};
+    let states: Vec<_> = mock.transactions().iter().map(|t| (t.state, t.records)).collect();
+    assert_eq!(states, [(Committed, 4), (Aborted, 1), (Aborted, 1), (Aborted, 1)]);
+    let sent: Vec<_> = mock
+        .history::<ORDERS, Order>()
+        .iter()
+        .map(|s| (s.record.value.as_ref().unwrap().id.clone(), s.transaction))
+        .collect();
+    let expected = [
+        ("a", (0, Committed)),
+        ("b", (0, Committed)),
+        ("c", (0, Committed)),
+        ("d", (0, Committed)),
+        ("e", (1, Aborted)),
+        ("f", (2, Aborted)),
+        ("g", (3, Aborted)),
+    ];
+    assert_eq!(sent, expected.map(|(id, t)| (id.to_string(), Some(t))));
+}
+
+/// A producer without `transactional.id` has no transactions, and says so.
+#[tokio::test]
+async fn a_producer_that_is_not_transactional_refuses_to_begin() {
+    let mock = MockProducer::new(3);
+    let e = mock.producer().begin().await.unwrap_err();
+    assert_eq!(e.kind(), TransactionErrorKind::State);
+    assert!(e.to_string().contains("transactional.id"), "{e}");
+    let orders = mock.bind(ORDERS).await.unwrap();
+    assert_eq!(orders.send(Record::new(order("a"))).await.unwrap().offset, Some(0));
+    assert_eq!(mock.history::<ORDERS, Order>()[0].transaction, None);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! count, the table of tracked records, the counters, the interceptors, the producer's state (closing, fatal).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -182,6 +182,8 @@ pub(crate) struct Accounting {
     refusals: Refusals,
     interceptors: Vec<Arc<dyn Interceptor>>,
     closing: AtomicBool,
+    /// Where a transactional producer stands (`TXN_*`).
+    transaction: AtomicU8,
     undelivered: Mutex<Vec<Undelivered>>,
     fatal: Mutex<Option<(ErrorCode, String)>>,
     /// Whether `fatal` holds an error: the hot path reads this flag, not the mutex.
@@ -197,6 +199,20 @@ pub(crate) struct Accounting {
     /// OpenTelemetry's instruments, when the producer was built with them.
     #[cfg(feature = "otel")]
     instrumentation: std::sync::OnceLock<super::otel::Instrumentation>,
+}
+
+const TXN_NOT_TRANSACTIONAL: u8 = 0;
+const TXN_NONE: u8 = 1;
+const TXN_OPEN: u8 = 2;
+const TXN_ABORTING: u8 = 3;
+
+/// Where a transactional producer's transaction stands, as the send path and the delivery reports see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxnState {
+    /// None is open (or one is committing).
+    None,
+    Open,
+    Aborting,
 }
 
 /// A record's share of the budget.
@@ -224,6 +240,11 @@ impl Accounting {
             refusals: Refusals::default(),
             interceptors,
             closing: AtomicBool::new(false),
+            transaction: AtomicU8::new(if config.transactional_id.is_some() {
+                TXN_NONE
+            } else {
+                TXN_NOT_TRANSACTIONAL
+            }),
             undelivered: Mutex::new(Vec::new()),
             fatal: Mutex::new(None),
             is_fatal: AtomicBool::new(false),
@@ -420,6 +441,32 @@ impl Accounting {
 
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    /// Whether a record may be enqueued as far as transactions go: always for a producer that is not
+    /// transactional, only inside an open transaction for one that is.
+    #[inline]
+    pub(crate) fn check_transaction(&self) -> Result<(), SendErrorKind> {
+        match self.transaction.load(Ordering::Acquire) {
+            TXN_NOT_TRANSACTIONAL | TXN_OPEN => Ok(()),
+            _ => Err(SendErrorKind::NoTransaction),
+        }
+    }
+
+    /// Notes where the producer's transaction stands: open (records are taken), ending (committing: none are
+    /// taken), or aborting (none are taken, and those purged fail as aborted).
+    pub(crate) fn set_transaction(&self, state: TxnState) {
+        let value = match state {
+            TxnState::None => TXN_NONE,
+            TxnState::Open => TXN_OPEN,
+            TxnState::Aborting => TXN_ABORTING,
+        };
+        self.transaction.store(value, Ordering::Release);
+    }
+
+    /// Whether the producer's transaction is being aborted: a record purged now fails as aborted.
+    pub(crate) fn is_aborting(&self) -> bool {
+        self.transaction.load(Ordering::Acquire) == TXN_ABORTING
     }
 
     /// The report of `close`: the records noted undelivered, and how many are still in flight unreported.

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) transport: Arc<dyn Transport>,
     /// The runtime that runs registry I/O (the one the producer was built in, or its own).
     pub(crate) runtime: RuntimeHandle,
+    /// A transactional producer's transactions.
+    pub(crate) transactions: super::transaction::Transactions,
 }
 
 impl Drop for Inner {
@@ -173,7 +175,16 @@ impl Producer {
         transport: Arc<dyn Transport>,
         runtime: RuntimeHandle,
     ) -> Producer {
-        Producer { inner: Arc::new(Inner { config, schemas, accounting, transport, runtime }) }
+        Producer {
+            inner: Arc::new(Inner {
+                config,
+                schemas,
+                accounting,
+                transport,
+                runtime,
+                transactions: Default::default(),
+            }),
+        }
     }
 
     /// The configuration.

@@ -144,6 +144,11 @@ pub enum SendErrorKind {
     /// The producer was closed.
     #[error("the producer is closed")]
     Closed,
+    /// The producer is transactional and no transaction is open: its records are written only inside one
+    /// ([`Producer::begin`](super::Producer::begin)); none is open between a commit or an abort and the next
+    /// `begin`.
+    #[error("no transaction is open: a transactional producer sends only between begin and commit or abort")]
+    NoTransaction,
     /// `send_blocking` was called on the thread that serves the producer's delivery reports (from a delivery
     /// callback, an interceptor, or code a waker runs there): it would wait for a report only that thread can
     /// serve. Send with `send_with`, `send_and_forget` or from another thread instead.
@@ -299,6 +304,9 @@ pub enum DeliveryErrorKind {
     Purged,
     /// The producer hit a fatal error and must be rebuilt.
     Fatal,
+    /// The record's transaction was aborted before the record was delivered: it is not in the topic for
+    /// `read_committed` consumers (a record delivered before the abort is there, marked aborted).
+    Aborted,
     /// Any other error from the broker or the client.
     Other,
 }
@@ -346,6 +354,7 @@ impl DeliveryErrorKind {
             DeliveryErrorKind::Authorization => "authorization",
             DeliveryErrorKind::Purged => "purged",
             DeliveryErrorKind::Fatal => "fatal",
+            DeliveryErrorKind::Aborted => "aborted",
             DeliveryErrorKind::Other => "_OTHER",
         }
     }

@@ -13,10 +13,11 @@ use super::bind::TopicBinding;
 use super::client::{Producer, Schemas};
 use super::completion::{Failure, Outcome};
 use super::dead_letter::DeadLetter;
-use super::error::{BindError, DeliveryErrorKind, SendErrorKind};
+use super::error::{BindError, DeliveryErrorKind, ErrorCode, SendErrorKind};
 use super::executor::RuntimeHandle;
 use super::report::report;
-use super::transport::{Keep, MetadataError, Outgoing, Sink, Transport};
+use super::transaction::TransactionErrorKind;
+use super::transport::{Keep, MetadataError, Outgoing, Sink, Transport, TxnCall, TxnClass, TxnFailure};
 use super::typed::TypedProducer;
 use crate::config::ProducerConfig;
 use crate::partition::java_partition;
@@ -47,6 +48,33 @@ pub struct Sent<K, V> {
     pub key_bytes: Option<Vec<u8>>,
     /// The serialized value, framed.
     pub value_bytes: Option<Vec<u8>>,
+    /// The transaction it was sent in (its index in [`MockProducer::transactions`]) and where that stands now;
+    /// `None` for a producer that is not transactional.
+    pub transaction: Option<(usize, MockTransactionState)>,
+}
+
+/// Where a transaction of a transactional mock stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MockTransactionState {
+    /// Begun, not yet committed or aborted.
+    Open,
+    /// Committed.
+    Committed,
+    /// Aborted.
+    Aborted,
+}
+
+/// A transaction of a transactional mock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MockTransaction {
+    /// Where it stands.
+    pub state: MockTransactionState,
+    /// The records sent in it.
+    pub records: usize,
+    /// The consumer positions sent in it: (group, topic, partition, next offset to read).
+    pub offsets: Vec<(String, Arc<str>, i32, i64)>,
 }
 
 struct Entry {
@@ -56,6 +84,7 @@ struct Entry {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     record: Arc<dyn Any + Send + Sync>,
+    transaction: Option<usize>,
 }
 
 #[derive(Default)]
@@ -63,6 +92,11 @@ struct State {
     history: Vec<Entry>,
     script: VecDeque<MockOutcome>,
     offsets: HashMap<(Arc<str>, i32), i64>,
+    transactions: Vec<MockTransaction>,
+    /// The open transaction.
+    open: Option<usize>,
+    /// How the next commit fails, when scripted.
+    commit_failure: Option<TransactionErrorKind>,
 }
 
 /// The mock's batching core: every topic has the same partition count; records are reported before `send`
@@ -95,6 +129,55 @@ impl Transport for MockTransport {
     fn purge(&self) {}
 
     fn check_fatal(&self) {}
+
+    fn transaction(&self, call: TxnCall) -> Result<(), TxnFailure> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = state.open;
+        let state = &mut *state;
+        match (call, open) {
+            (TxnCall::Init(_), _) => Ok(()),
+            (TxnCall::Begin, None) => {
+                state.transactions.push(MockTransaction {
+                    state: MockTransactionState::Open,
+                    records: 0,
+                    offsets: Vec::new(),
+                });
+                state.open = Some(state.transactions.len() - 1);
+                Ok(())
+            }
+            (TxnCall::SendOffsets(o, _), Some(i)) => {
+                let group = o.group_id;
+                let positions = o.positions.into_iter().map(|(t, p, next)| (group.clone(), t, p, next));
+                state.transactions[i].offsets.extend(positions);
+                Ok(())
+            }
+            (TxnCall::Commit(_), Some(i)) => {
+                if let Some(kind) = state.commit_failure.take() {
+                    let class = match kind {
+                        TransactionErrorKind::Retriable => TxnClass::Retriable,
+                        TransactionErrorKind::Abortable => TxnClass::Abortable,
+                        TransactionErrorKind::State => TxnClass::State,
+                        _ => TxnClass::Fatal,
+                    };
+                    let code = (kind == TransactionErrorKind::Fenced).then(|| ErrorCode::new(-144));
+                    return Err(TxnFailure { class, code, message: format!("scripted commit failure: {kind:?}") });
+                }
+                state.transactions[i].state = MockTransactionState::Committed;
+                state.open = None;
+                Ok(())
+            }
+            (TxnCall::Abort(_), Some(i)) => {
+                state.transactions[i].state = MockTransactionState::Aborted;
+                state.open = None;
+                Ok(())
+            }
+            (_, _) => Err(TxnFailure {
+                class: TxnClass::State,
+                code: None,
+                message: "the call does not fit the mock's transaction state".into(),
+            }),
+        }
+    }
 
     fn shut_down(&self) {}
 }
@@ -135,6 +218,10 @@ impl Sink for MockSink {
                     (None, Outcome::Failed(failure))
                 }
             };
+            let transaction = state.open;
+            if let Some(i) = transaction {
+                state.transactions[i].records += 1;
+            }
             state.history.push(Entry {
                 topic_type: self.declared,
                 partition,
@@ -142,6 +229,7 @@ impl Sink for MockSink {
                 key: record.key.map(<[u8]>::to_vec),
                 value: record.value.map(<[u8]>::to_vec),
                 record: keep(),
+                transaction,
             });
             outcome
         };
@@ -254,7 +342,8 @@ impl MockProducer {
     /// The records sent to topic `T` (under whatever name it was bound) with value type `V`, in order, delivered
     /// or failed.
     pub fn history<T: Topic, V: ValueOf<T>>(&self) -> Vec<Sent<KeyOf<T>, V>> {
-        self.state()
+        let state = self.state();
+        state
             .history
             .iter()
             .filter(|e| e.topic_type == TypeId::of::<T>())
@@ -266,6 +355,7 @@ impl MockProducer {
                     offset: e.offset,
                     key_bytes: e.key.clone(),
                     value_bytes: e.value.clone(),
+                    transaction: e.transaction.map(|i| (i, state.transactions[i].state)),
                 })
             })
             .collect()
@@ -279,8 +369,24 @@ impl MockProducer {
         letters.filter_map(|e| e.record.clone().downcast::<DeadLetter>().ok()).map(Arc::unwrap_or_clone).collect()
     }
 
-    /// Forgets the history.
+    /// The transactions of a transactional mock (built with `transactional.id` in its configuration), in the
+    /// order they began.
+    pub fn transactions(&self) -> Vec<MockTransaction> {
+        self.state().transactions.clone()
+    }
+
+    /// Scripts the next commit to fail with `kind` (for a test of the code that aborts and rewinds): a
+    /// retriable or abortable failure hands the transaction back, as the real producer's do.
+    pub fn fail_next_commit(&self, kind: TransactionErrorKind) {
+        self.state().commit_failure = Some(kind);
+    }
+
+    /// Forgets the history (records and transactions; an open transaction stays open).
     pub fn clear(&self) {
-        self.state().history.clear();
+        let mut state = self.state();
+        state.history.clear();
+        if state.open.is_none() {
+            state.transactions.clear();
+        }
     }
 }

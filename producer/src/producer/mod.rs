@@ -57,7 +57,8 @@ pub(crate) mod mock;
 pub(crate) mod otel;
 mod report;
 mod route;
-mod transport;
+pub(crate) mod transaction;
+pub(crate) mod transport;
 mod typed;
 
 pub use accounting::{CloseReport, Interceptor, ProducerMetrics, RefusedCounts, Undelivered};
@@ -70,4 +71,5 @@ pub use completion::Delivery;
 pub use encode::{Encoder, ValueLane};
 pub use error::{BindError, BuildError, DeliveryError, DeliveryErrorKind, ErrorCode, SendError, SendErrorKind};
 pub use route::KeyHashing;
+pub use transaction::{Transaction, TransactionError, TransactionErrorKind};
 pub use typed::{ProduceError, TypedProducer};

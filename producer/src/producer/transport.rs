@@ -43,6 +43,51 @@ pub(crate) enum MetadataError {
     Other(String),
 }
 
+/// A call of librdkafka's transaction API (each blocks its thread; see [`Transport::transaction`]).
+pub(crate) enum TxnCall {
+    /// Registers the `transactional.id` with its coordinator, fencing older instances, and ends what they left
+    /// open.
+    Init(Duration),
+    Begin,
+    /// Adds a consumer group's next offsets to the transaction.
+    SendOffsets(GroupOffsets, Duration),
+    /// Sends what waits, then commits.
+    Commit(Duration),
+    /// Fails what is queued or in flight (their reports say so), then aborts.
+    Abort(Duration),
+}
+
+/// A consumer group's positions to commit in a transaction: the next offset to read in each partition, with the
+/// group's metadata as the consumer holds it (its generation and member, so that the coordinator can fence a
+/// zombie member).
+pub(crate) struct GroupOffsets {
+    pub(crate) group_id: String,
+    /// (topic, partition, next offset to read).
+    pub(crate) positions: Vec<(Arc<str>, i32, i64)>,
+    #[cfg(feature = "kafka")]
+    pub(crate) metadata: Option<rdkafka::consumer::ConsumerGroupMetadata>,
+}
+
+/// How a failed transaction call can go on, in librdkafka's classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxnClass {
+    /// Call it again.
+    Retriable,
+    /// Abort the transaction.
+    Abortable,
+    /// The producer can do nothing more.
+    Fatal,
+    /// The call did not fit the transaction's state (a usage error).
+    State,
+}
+
+/// A transaction call's failure.
+pub(crate) struct TxnFailure {
+    pub(crate) class: TxnClass,
+    pub(crate) code: Option<super::error::ErrorCode>,
+    pub(crate) message: String,
+}
+
 /// A producer's batching core.
 pub(crate) trait Transport: Send + Sync + 'static {
     /// The sink of `topic`, bound as the declared topic type `declared`.
@@ -63,6 +108,9 @@ pub(crate) trait Transport: Send + Sync + 'static {
 
     /// Asks the batching core whether an error it reported was fatal, and notes it.
     fn check_fatal(&self);
+
+    /// Makes a call of the transaction API. Blocks (up to the call's timeout; `Begin` does not wait).
+    fn transaction(&self, call: TxnCall) -> Result<(), TxnFailure>;
 
     /// The producer's last handle is gone: purge, report or fail what is left, and stop, without blocking the
     /// caller.

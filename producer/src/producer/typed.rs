@@ -323,6 +323,7 @@ impl<T: Topic> TypedProducer<T> {
         if let Some((code, reason)) = accounting.fatal() {
             return Err(SendErrorKind::Fatal { code, reason });
         }
+        accounting.check_transaction()?;
         accounting.on_send(&b.topic, &mut record.headers);
         let encoded = self.encode(record)?;
         if blocking {

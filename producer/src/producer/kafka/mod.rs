@@ -32,7 +32,7 @@ use super::completion::{Failure, Outcome, Ticket};
 use super::error::{BuildError, DeliveryErrorKind, ErrorCode, SendErrorKind};
 use super::executor::DeliveryPath;
 use super::report::{fail_unreported, report};
-use super::transport::{Keep, MetadataError, Outgoing, Sink, Transport};
+use super::transport::{Keep, MetadataError, Outgoing, Sink, Transport, TxnCall, TxnClass, TxnFailure};
 use crate::config::ProducerConfig;
 use crate::record::Timestamp;
 
@@ -206,6 +206,14 @@ impl ProducerContext for Ctx {
 }
 
 impl Ctx {
+    /// Why a record failed: a record purged while its transaction aborts failed as aborted.
+    fn failure_kind(&self, code: RDKafkaErrorCode) -> DeliveryErrorKind {
+        match delivery_kind(code) {
+            DeliveryErrorKind::Purged if self.accounting.is_aborting() => DeliveryErrorKind::Aborted,
+            kind => kind,
+        }
+    }
+
     fn deliver(&self, result: &DeliveryResult<'_>, ticket: Ticket) {
         let message = match result {
             Ok(m) | Err((_, m)) => m,
@@ -222,7 +230,7 @@ impl Ctx {
         if let Some(i) = self.accounting.instrumentation() {
             let error = match result {
                 Ok(_) => None,
-                Err((e, _)) => Some(delivery_kind(e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail))),
+                Err((e, _)) => Some(self.failure_kind(e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail))),
             };
             let topic_key = message.topic_ptr() as usize;
             i.delivered(topic_key, || message.topic(), message.partition(), native::latency(message), error.as_ref());
@@ -249,7 +257,7 @@ impl Ctx {
                 }
                 Outcome::Failed(Failure {
                     partition: (m.partition() >= 0).then(|| m.partition()),
-                    kind: delivery_kind(code),
+                    kind: self.failure_kind(code),
                     code: Some(code.into()),
                     message: e.to_string(),
                     retriable: retriable(code),
@@ -463,10 +471,87 @@ impl Transport for KafkaTransport {
         self.core.check_fatal();
     }
 
+    fn transaction(&self, call: TxnCall) -> Result<(), TxnFailure> {
+        let producer = &self.core.producer;
+        let done = match call {
+            TxnCall::Init(timeout) => producer.init_transactions(timeout).map_err(|e| self.txn_failure(e)),
+            TxnCall::Begin => producer.begin_transaction().map_err(|e| self.txn_failure(e)),
+            TxnCall::SendOffsets(offsets, timeout) => {
+                let Some(metadata) = &offsets.metadata else {
+                    return Err(TxnFailure {
+                        class: TxnClass::State,
+                        code: None,
+                        message: format!("the consumer of group {:?} has no group metadata", offsets.group_id),
+                    });
+                };
+                let mut tpl = rdkafka::TopicPartitionList::new();
+                for (topic, partition, next) in &offsets.positions {
+                    tpl.add_partition_offset(topic, *partition, rdkafka::Offset::Offset(*next))
+                        .map_err(|e| TxnFailure { class: TxnClass::State, code: None, message: e.to_string() })?;
+                }
+                producer.send_offsets_to_transaction(&tpl, metadata, timeout).map_err(|e| self.txn_failure(e))
+            }
+            TxnCall::Commit(timeout) => native::commit_transaction(producer, timeout)
+                .map_err(|e| self.classified(e.code, e.message, e.fatal, e.retriable, e.abortable)),
+            TxnCall::Abort(timeout) => producer.abort_transaction(timeout).map_err(|e| self.txn_failure(e)),
+        };
+        if let Err(f) = &done
+            && f.class == TxnClass::Fatal
+        {
+            self.core.accounting.set_fatal(f.code.unwrap_or(ErrorCode::FATAL), f.message.clone());
+        }
+        done
+    }
+
     fn shut_down(&self) {
         self.core.stopping.store(true, Ordering::Release);
         *self.watched.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.watched.wake.notify_all();
+    }
+}
+
+impl KafkaTransport {
+    fn txn_failure(&self, e: KafkaError) -> TxnFailure {
+        match &e {
+            KafkaError::Transaction(t) => {
+                let code = ErrorCode::new(t.code() as i32);
+                self.classified(code, t.string(), t.is_fatal(), t.is_retriable(), t.txn_requires_abort())
+            }
+            other => {
+                let code = other.rdkafka_error_code().map(|c| ErrorCode::new(c as i32));
+                TxnFailure { class: TxnClass::Fatal, code, message: other.to_string() }
+            }
+        }
+    }
+
+    /// A transaction call's error in librdkafka's classes. A fatal error carries the client's fatal code (a
+    /// fencing, typically); an error of none of the classes is fatal, as librdkafka advises, except a call that
+    /// did not fit the transaction's state.
+    fn classified(
+        &self,
+        code: ErrorCode,
+        message: String,
+        fatal: bool,
+        retriable: bool,
+        abortable: bool,
+    ) -> TxnFailure {
+        let class = if fatal {
+            TxnClass::Fatal
+        } else if abortable {
+            TxnClass::Abortable
+        } else if retriable {
+            TxnClass::Retriable
+        } else if code.rdkafka() == RDKafkaErrorCode::State {
+            TxnClass::State
+        } else {
+            TxnClass::Fatal
+        };
+        if class == TxnClass::Fatal
+            && let Some((fatal_code, reason)) = self.core.producer.client().fatal_error()
+        {
+            return TxnFailure { class, code: Some(fatal_code.into()), message: reason };
+        }
+        TxnFailure { class, code: Some(code), message }
     }
 }
 
@@ -493,6 +578,10 @@ impl Sink for KafkaSink {
         Err(match refused.code.rdkafka() {
             RDKafkaErrorCode::UnknownPartition => {
                 SendErrorKind::UnknownPartition { partition: record.partition.unwrap_or(-1), partitions: None }
+            }
+            // A transactional producer whose transaction ended while the record was on its way.
+            RDKafkaErrorCode::State if self.core.accounting.check_transaction().is_err() => {
+                SendErrorKind::NoTransaction
             }
             _ => SendErrorKind::Enqueue { code: refused.code, reason: refused.message },
         })

@@ -9,6 +9,7 @@
 //! - [`latency`]: `rd_kafka_message_latency`, the time from a record's enqueue to its delivery report, which
 //!   librdkafka measures for every record anyway (what `messaging.client.operation.duration` reports, at no cost
 //!   on the send path).
+//! - [`commit_transaction`]: `rd_kafka_commit_transaction`, for the same reason as [`flush`].
 //! - [`flush`]: `rd_kafka_flush`, which sends what waits for `linger.ms` at once. With delivery reports as events
 //!   (rdkafka's `BaseProducer` asks for them) it only waits for the message count to reach zero while the delivery
 //!   thread serves the reports, where rdkafka's own `flush` would serve them on the calling thread.
@@ -152,6 +153,41 @@ pub(crate) fn flush<C: ProducerContext + 'static>(producer: &BaseProducer<C>, ti
     // (rd_kafka_conf_set_events with RD_KAFKA_EVENT_DR), so rd_kafka_flush only waits and never serves a report on
     // this thread (librdkafka's RD_KAFKA_DR_MODE_EVENT branch).
     unsafe { rd::rd_kafka_flush(producer.client().native_ptr(), ms) };
+}
+
+/// A failed call of librdkafka's transaction API, read from its error object.
+pub(crate) struct TxnError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) fatal: bool,
+    pub(crate) retriable: bool,
+    pub(crate) abortable: bool,
+}
+
+/// `rd_kafka_commit_transaction`: sends what waits, waits for every report, then commits, within `timeout`.
+/// rdkafka's `commit_transaction` first runs its own `flush`, which serves delivery reports on the calling thread;
+/// librdkafka's call only waits for them, which the delivery thread serves (as [`flush`]). Blocks.
+pub(crate) fn commit_transaction<C: ProducerContext + 'static>(
+    producer: &BaseProducer<C>,
+    timeout: Duration,
+) -> Result<(), TxnError> {
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: the client is live (borrowed); the returned error object, if any, is read and destroyed once.
+    unsafe {
+        let error = rd::rd_kafka_commit_transaction(producer.client().native_ptr(), ms);
+        if error.is_null() {
+            return Ok(());
+        }
+        let failure = TxnError {
+            code: ErrorCode::new(rd::rd_kafka_error_code(error) as i32),
+            message: std::ffi::CStr::from_ptr(rd::rd_kafka_error_string(error)).to_string_lossy().into_owned(),
+            fatal: rd::rd_kafka_error_is_fatal(error) != 0,
+            retriable: rd::rd_kafka_error_is_retriable(error) != 0,
+            abortable: rd::rd_kafka_error_txn_requires_abort(error) != 0,
+        };
+        rd::rd_kafka_error_destroy(error);
+        Err(failure)
+    }
 }
 
 /// The time from `message`'s enqueue to its delivery report, as librdkafka measured it (`None` if it did not).
