@@ -283,3 +283,151 @@ async fn a_pipeline_commits_its_input_positions_with_its_output() {
     let ends = typed_kafka_tests::end_offsets(cluster(), &input, 3);
     assert_eq!(committed, ends);
 }
+
+/// Seconds since the epoch's low bits, as the seed of the kill points (printed, to run a failing case again with
+/// `TXN_KILL_SEED`).
+fn seed() -> u64 {
+    std::env::var("TXN_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64)
+    })
+}
+
+/// A small xorshift: the kill points need no more.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// The exactly-once example's job as a process: 100,000 orders, the process killed with SIGKILL at a random point
+/// twice and started again each time. The invoices, read `read_committed`, hold each order's exactly once; the
+/// group's committed positions are the input's end; Java's consumer at `read_committed` reads the same records.
+#[tokio::test]
+async fn a_pipeline_killed_twice_with_sigkill_writes_each_invoice_exactly_once() {
+    use typed_kafka_examples::pipeline::{INVOICES, Invoice};
+    use typed_kafka_examples::shop::{Line, ORDERS as SHOP_ORDERS, Order as ShopOrder, Status};
+
+    let input = topic("it-txn-kill-in", 3).await;
+    let output = topic("it-txn-kill-out", 3).await;
+    let n = 100_000u128;
+    let plain = Producer::builder(ProducerConfig::builder(cluster()).build().unwrap())
+        .registry(registry_client())
+        .build()
+        .unwrap();
+    let orders = plain.topic(SHOP_ORDERS).name(&input).bind().await.unwrap();
+    for i in 0..n {
+        let order = ShopOrder {
+            id: uuid::Uuid::from_u128(i + 1),
+            lines: vec![Line { sku: format!("sku-{}", i % 11), quantity: 1, unit_cents: 100 + (i % 900) as u64 }],
+            total_cents: 100 + (i % 900) as u64,
+            status: Status::Placed,
+            placed_at: chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap(),
+            note: None,
+        };
+        orders.send_and_forget(Record::new(order).key(format!("customer-{}", i % 50))).await.unwrap();
+    }
+    assert_eq!(plain.flush(Duration::from_secs(60)).await, 0);
+    assert_eq!(plain.metrics().records_failed, 0);
+
+    let (group, txn_id) = (unique("txn-kill"), unique("txn-kill"));
+    let registry = typed_kafka_tests::stack().registry_url.clone();
+    let args = [cluster(), &registry, &input, &output, &group, &txn_id];
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_txn_pipeline"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut state = seed() | 1;
+    println!("kill seed: {state}");
+    for round in 0..2 {
+        let mut job = spawn();
+        let after = Duration::from_millis(2_000 + next(&mut state) % 6_000);
+        tokio::time::sleep(after).await;
+        let still_running = job.try_wait().unwrap().is_none();
+        job.kill().unwrap();
+        job.wait().unwrap();
+        let done: i64 =
+            typed_kafka_tests::committed_offsets(cluster(), &group, &input, 3).iter().map(|o| o.max(&0)).sum();
+        println!("run {round}: SIGKILL after {after:?}, {done} orders committed");
+        assert!(still_running && (done as u128) < n, "the job was killed mid-stream, not after it finished");
+    }
+    let mut job = spawn();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = job.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            job.kill().unwrap();
+            panic!("the last run did not finish within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(status.success(), "the last run failed: {status}");
+    let mut report = String::new();
+    std::io::Read::read_to_string(job.stdout.as_mut().unwrap(), &mut report).unwrap();
+    println!("last run (committed aborted orders): {report}");
+
+    // Every order's invoice exactly once, read read_committed.
+    let reader = TypedConsumer::<INVOICES, Invoice>::builder(cluster(), registry_client())
+        .name(&output)
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .build()
+        .unwrap();
+    reader.assign_all(StartAt::Beginning).await.unwrap();
+    let mut rust_read = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        match reader.poll(Duration::from_secs(3)).await {
+            Some(r) => {
+                let r = r.unwrap();
+                let invoice = r.value.unwrap();
+                rust_read.push((r.partition, r.offset, r.key.unwrap(), invoice.order));
+            }
+            None if rust_read.len() as u128 >= n => break,
+            None => {}
+        }
+    }
+    let mut per_order: BTreeMap<u128, usize> = BTreeMap::new();
+    for (_, _, _, order) in &rust_read {
+        *per_order.entry(order.as_u128()).or_default() += 1;
+    }
+    assert_eq!(per_order.len() as u128, n, "every order's invoice");
+    let twice: Vec<_> = per_order.iter().filter(|(_, c)| **c != 1).take(5).collect();
+    assert!(twice.is_empty(), "invoices written more than once: {twice:?}");
+    assert_eq!(rust_read.len() as u128, n);
+
+    let committed = typed_kafka_tests::committed_offsets(cluster(), &group, &input, 3);
+    assert_eq!(committed, typed_kafka_tests::end_offsets(cluster(), &input, 3), "the group's positions");
+    // What the killed runs left of their open transactions (aborted when the next run started) is in the log.
+    let written: i64 = typed_kafka_tests::end_offsets(cluster(), &output, 3).iter().sum();
+    println!("output log: {written} entries for {n} invoices (commit markers and aborted records included)");
+
+    // Java's consumer at read_committed reads the same records at the same positions.
+    let dir = std::env::temp_dir().join(unique("txn-java"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema = dir.join("invoice.avsc");
+    std::fs::write(&schema, <Invoice as KafkaRecord>::schema().unwrap().json()).unwrap();
+    let expected = n.to_string();
+    let java_args = [cluster(), &output, "read_committed", &expected, "120"].map(std::ffi::OsStr::new);
+    let mut java_args = java_args.to_vec();
+    java_args.push(schema.as_os_str());
+    let out = typed_kafka_tests::run_java_interop("JavaConsume", &java_args).unwrap();
+    let mut java_read: Vec<(i32, i64, String, uuid::Uuid)> = out
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(5, '\t').collect();
+            let value: serde_json::Value = serde_json::from_str(fields[4]).unwrap();
+            let order = uuid::Uuid::parse_str(value["order"].as_str().unwrap()).unwrap();
+            (fields[0].parse().unwrap(), fields[1].parse().unwrap(), fields[2].to_string(), order)
+        })
+        .collect();
+    java_read.sort();
+    rust_read.sort();
+    assert_eq!(java_read.len(), rust_read.len(), "Java read as many records");
+    assert!(java_read == rust_read, "Java and typed-kafka read the same records at the same positions");
+    let _ = std::fs::remove_dir_all(&dir);
+}
