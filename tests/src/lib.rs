@@ -121,6 +121,16 @@ impl Drop for PrivateStack {
 
 /// Reads every record of `topic` from the beginning of each partition until `count` arrived or `timeout` passed.
 pub fn read_back(bootstrap: &str, topic: &str, count: usize, timeout: Duration) -> Vec<rdkafka::message::OwnedMessage> {
+    read(bootstrap, topic, count, timeout, false)
+}
+
+fn read(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+    then_quiet: bool,
+) -> Vec<rdkafka::message::OwnedMessage> {
     use rdkafka::Message;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = ClientConfig::new()
@@ -139,13 +149,29 @@ pub fn read_back(bootstrap: &str, topic: &str, count: usize, timeout: Duration) 
     consumer.assign(&tpl).expect("assign");
     let deadline = std::time::Instant::now() + timeout;
     let mut out = Vec::new();
-    while out.len() < count && std::time::Instant::now() < deadline {
+    let mut quiet_since = std::time::Instant::now();
+    while std::time::Instant::now() < deadline {
+        if out.len() >= count && (!then_quiet || quiet_since.elapsed() >= Duration::from_secs(2)) {
+            break;
+        }
         if let Some(m) = consumer.poll(Duration::from_millis(200)) {
             out.push(m.expect("consume").detach());
+            quiet_since = std::time::Instant::now();
         }
     }
     out.sort_by_key(|m| (m.partition(), m.offset()));
     out
+}
+
+/// Reads every record of `topic` (read_committed, librdkafka's default) until `count` arrived and then none for
+/// 2 s (or `timeout` passed): a record beyond the `count` expected is read too.
+pub fn read_back_all(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<rdkafka::message::OwnedMessage> {
+    read(bootstrap, topic, count, timeout, true)
 }
 
 /// Creates a topic with topic-level settings.

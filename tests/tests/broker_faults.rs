@@ -309,3 +309,94 @@ async fn a_hung_broker_bounds_memory_by_the_buffer_and_refuses_after_max_block()
     assert_eq!(failed.load(Ordering::SeqCst), 100);
     private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
 }
+
+/// A transaction whose commit cannot finish: the broker (its coordinator and the partitions' leader) hangs
+/// (SIGSTOP) longer than `transaction.timeout.ms`. The commit ends within its timeout in a typed error, never a hang;
+/// the transaction is then aborted cleanly or the producer reports fatal, as librdkafka decides; either way a
+/// producer with the same `transactional.id` commits afterwards, and `read_committed` sees nothing of the hung
+/// transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_past_the_transaction_timeout_ends_in_a_typed_error_and_a_clean_abort() {
+    use typed_kafka::producer::TransactionErrorKind;
+    let _serial = SERIAL.lock().await;
+    let private = PrivateStack::new("broker-txn-hung", |c| {
+        c.kafka_port = 28992;
+        c.cluster_port = 29002;
+        c.registry_port = 28981;
+    });
+    let bootstrap = private.up(&[Service::Kafka]).unwrap().endpoints.bootstrap_servers;
+    let name = unique("it-txn-hung");
+    create_topic(&bootstrap, &name, 3, 1).await;
+    let id = unique("txn-hung");
+    let settings = [
+        ("transactional.id", id.as_str()),
+        ("transaction.timeout.ms", "6000"),
+        ("delivery.timeout.ms", "6000"),
+        ("request.timeout.ms", "3000"),
+    ];
+    let p = producer(&bootstrap, &settings);
+    let blobs = p.topic(BLOBS).name(&name).bind().await.unwrap();
+    let txn = p.begin().await.unwrap();
+    for i in 0..50 {
+        blobs.send(Record::new(blob(i))).await.unwrap();
+    }
+    private.signal(Service::Kafka, "kafka", Signal::Pause).unwrap();
+    let mut queued = Vec::new();
+    for i in 50..100 {
+        queued.push(blobs.enqueue(Record::new(blob(i))).await.unwrap());
+    }
+    let started = Instant::now();
+    let bound = Duration::from_secs(60);
+    let committed = tokio::time::timeout(bound, txn.commit(Duration::from_secs(10))).await.expect("commit returns");
+    let e = committed.expect_err("nothing commits while the broker hangs");
+    println!("commit with the broker hung: {:?} after {:?}", e, started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(20), "the commit ended near its timeout");
+    assert!(e.code().is_some(), "librdkafka's code: {e:?}");
+    // Hung past the transaction timeout: the coordinator aborts the transaction when it wakes.
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(started.elapsed())).await;
+    private.signal(Service::Kafka, "kafka", Signal::Resume).unwrap();
+    for d in queued {
+        let r = tokio::time::timeout(bound, d).await.expect("each record's future resolves");
+        assert!(r.is_err(), "a record of the hung transaction is not reported delivered once it was aborted");
+    }
+
+    let recovered = match e.kind() {
+        TransactionErrorKind::Fenced | TransactionErrorKind::Fatal => {
+            println!("librdkafka reported the producer fatal: {e}");
+            false
+        }
+        _ => {
+            let txn = e.into_transaction().expect("a retriable or abortable commit hands the transaction back");
+            match tokio::time::timeout(bound, txn.abort(Duration::from_secs(30))).await.expect("abort returns") {
+                Ok(()) => {
+                    let txn = p.begin().await.unwrap();
+                    blobs.send(Record::new(blob(1_000))).await.unwrap();
+                    txn.commit(Duration::from_secs(30)).await.unwrap();
+                    true
+                }
+                Err(abort) => {
+                    println!("the abort failed: {abort:?}");
+                    assert!(abort.is_fatal(), "an abort that fails after the timeout leaves the producer fatal");
+                    false
+                }
+            }
+        }
+    };
+    println!("the same producer recovered: {recovered}");
+    if !recovered {
+        let next = producer(&bootstrap, &settings);
+        let next_blobs = next.topic(BLOBS).name(&name).bind().await.unwrap();
+        let txn = next.begin().await.unwrap();
+        next_blobs.send(Record::new(blob(1_000))).await.unwrap();
+        txn.commit(Duration::from_secs(30)).await.unwrap();
+    }
+    let read = typed_kafka_tests::read_back_all(&bootstrap, &name, 1, Duration::from_secs(30));
+    let ids: Vec<i64> = read
+        .iter()
+        .map(|m| {
+            let (_, body) = typed_kafka::avro::wire::split(rdkafka::Message::payload(m).unwrap()).unwrap();
+            Blob::decode_body(body).unwrap().id
+        })
+        .collect();
+    assert_eq!(ids, [1_000], "read_committed sees only the transaction after the hang");
+}
