@@ -249,7 +249,7 @@ pub struct ProducerConfig {
     /// re-read, so that a topic's new partitions are used (librdkafka's `topic.metadata.refresh.interval.ms`).
     pub metadata_max_age: Duration,
     /// `transactional.id` (default none): a transactional producer, whose records are written in transactions
-    /// (see [`Producer::begin`](crate::Producer::begin)). Implies idempotence.
+    /// (see `Producer::begin`). Implies idempotence.
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms` (default 60 s): how long the transaction coordinator lets a transaction stay open
     /// before it aborts it. `delivery.timeout.ms` defaults to it when it is shorter than 120 s, and may not exceed it.

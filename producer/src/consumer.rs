@@ -429,11 +429,15 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
     }
 
     /// The positions a transaction commits for the consumer's group: the offset after the last record handed out
-    /// in each partition, with the group's metadata.
+    /// in each partition the consumer is still assigned (a partition a rebalance took away is another member's to
+    /// commit), with the group's metadata.
     #[cfg(feature = "kafka")]
     pub(crate) fn transaction_offsets(&self) -> crate::producer::transport::GroupOffsets {
         use rdkafka::consumer::Consumer as _;
-        let positions = self.positions().iter().map(|(p, next)| (self.topic.clone(), *p, *next)).collect();
+        let assigned = self.consumer.assignment().unwrap_or_default();
+        let mut positions = self.positions();
+        positions.retain(|p, _| assigned.find_partition(&self.topic, *p).is_some());
+        let positions = positions.iter().map(|(p, next)| (self.topic.clone(), *p, *next)).collect();
         crate::producer::transport::GroupOffsets {
             group_id: self.group.clone(),
             positions,

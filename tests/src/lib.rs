@@ -271,11 +271,18 @@ impl Drop for TestCa {
     }
 }
 
-/// The offsets `group` committed in partitions `0..partitions` of `topic` (-1 where none).
+/// The offsets `group` committed in partitions `0..partitions` of `topic` (-1 where none), without waiting for a
+/// transaction with offsets of the group still open to end (a `read_committed` consumer asks for stable offsets,
+/// which the broker holds back until then: a killed producer's transaction stays open until it times out or the
+/// next instance fences it).
 pub fn committed_offsets(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().expect("consumer");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .expect("consumer");
     let mut tpl = rdkafka::TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition(topic, p);

@@ -431,3 +431,35 @@ async fn a_pipeline_killed_twice_with_sigkill_writes_each_invoice_exactly_once()
     assert!(java_read == rust_read, "Java and typed-kafka read the same records at the same positions");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// librdkafka's transaction calls block; they never run on the caller's executor: on a one-thread runtime, a task
+/// keeps ticking while `init_transactions` waits for a coordinator that cannot be reached, and the call ends in a
+/// typed, retriable timeout.
+#[test]
+fn transaction_calls_never_block_the_callers_runtime() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        // Nothing listens on port 1.
+        let config = ProducerConfig::builder("127.0.0.1:1").set("transactional.id", unique("txn-blocked"));
+        let p = Producer::builder(config.build().unwrap()).registry(registry_client()).build().unwrap();
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        };
+        let started = Instant::now();
+        let e = p.init_transactions(Duration::from_secs(2)).await.unwrap_err();
+        let waited = started.elapsed();
+        ticker.abort();
+        let ticks = ticks.load(std::sync::atomic::Ordering::Relaxed);
+        println!("init_transactions without a broker: {e:?} after {waited:?}; the runtime ticked {ticks} times");
+        assert!(e.is_retriable(), "a timeout is retriable: {e:?}");
+        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(10), "{waited:?}");
+        assert!(ticks >= 50, "the runtime's one thread kept running other tasks: {ticks} ticks in {waited:?}");
+    });
+}

@@ -29,8 +29,7 @@ pub enum TransactionErrorKind {
     /// timed out hands the transaction back ([`TransactionError::into_transaction`]) to commit or abort.
     Retriable,
     /// The transaction cannot commit (a record failed, the coordinator aborted it): abort it, rewind the input to
-    /// its last committed positions ([`TypedConsumer::rewind`](crate::consumer::TypedConsumer::rewind)), begin
-    /// again.
+    /// its last committed positions (`TypedConsumer::rewind`), begin again.
     Abortable,
     /// A newer producer with the same `transactional.id` started: this one can do nothing more (its open
     /// transaction is aborted by the coordinator). Stop; the newer instance carries on.
