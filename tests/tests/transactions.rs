@@ -463,3 +463,29 @@ fn transaction_calls_never_block_the_callers_runtime() {
         assert!(ticks >= 50, "the runtime's one thread kept running other tasks: {ticks} ticks in {waited:?}");
     });
 }
+
+/// Dropping an open transaction aborts it without blocking the caller: the next `begin` waits for that abort,
+/// and nothing of the dropped transaction reaches a `read_committed` consumer.
+#[tokio::test]
+async fn a_dropped_transaction_is_aborted() {
+    let name = topic("it-txn-dropped", 2).await;
+    let p = transactional(&unique("txn-dropped"), &[]);
+    let orders = p.topic(ORDERS).name(&name).bind().await.unwrap();
+    let txn = p.begin().await.unwrap();
+    for id in 0..10 {
+        orders.send(order(id)).await.unwrap();
+    }
+    let started = Instant::now();
+    drop(txn);
+    assert!(started.elapsed() < Duration::from_millis(50), "the drop does not wait for the abort");
+    let e = orders.send(order(10)).await.unwrap_err();
+    assert!(matches!(&e, ProduceError::Refused(r) if matches!(r.kind(), SendErrorKind::NoTransaction)), "{e}");
+    let txn = p.begin().await.unwrap();
+    for id in 20..25 {
+        orders.send(order(id)).await.unwrap();
+    }
+    txn.commit(TIMEOUT).await.unwrap();
+    assert_eq!(sorted(order_ids(&name, IsolationLevel::ReadCommitted, 5).await), (20..25).collect::<Vec<_>>());
+    let everything = sorted(order_ids(&name, IsolationLevel::ReadUncommitted, 15).await);
+    assert_eq!(everything, (0..10).chain(20..25).collect::<Vec<_>>());
+}
