@@ -286,3 +286,42 @@ async fn a_delivery_failure_ends_its_span_in_error() {
     assert_eq!(failed.len(), 1);
     assert_eq!(text(&failed[0].0, "error.type").as_deref(), Some("too_large"));
 }
+
+/// The mock producer traces and counts as the real one does: a span per record with the conventions'
+/// attributes, ended at its report (a scripted failure with `error.type`), its context in the headers the mock
+/// keeps, and the sent-messages metric by outcome.
+#[tokio::test]
+async fn the_mock_producer_traces_its_records_too() {
+    use typed_kafka::mock::{MockOutcome, MockProducer};
+    use typed_kafka::producer::DeliveryErrorKind;
+    let sdk = Sdk::new();
+    let config = ProducerConfig::builder("mock:9092").set("client.id", "mocked").build().unwrap();
+    let mock = MockProducer::with_telemetry(config, 3, sdk.telemetry());
+    let parcels = mock.bind(PARCELS).await.unwrap();
+    let parcel = |note: &str| Parcel { grams: 5, note: note.into() };
+    parcels.send(Record::new(parcel("a")).key("k".into())).await.unwrap();
+    mock.script(MockOutcome::Fail(DeliveryErrorKind::TimedOut));
+    parcels.send(Record::new(parcel("b"))).await.unwrap_err();
+
+    let spans = sdk.spans();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    for span in &spans {
+        assert_eq!(span.name, "send it-parcels");
+        assert_eq!(span.span_kind, SpanKind::Producer);
+        assert_eq!(text(&span.attributes, "messaging.client.id").as_deref(), Some("mocked"));
+    }
+    assert_eq!(text(&spans[0].attributes, "messaging.kafka.message.key").as_deref(), Some("k"));
+    assert_eq!(attribute(&spans[0].attributes, "messaging.kafka.offset"), Some(&Value::I64(0)));
+    assert_eq!(text(&spans[1].attributes, "error.type").as_deref(), Some("timed_out"));
+    assert!(matches!(spans[1].status, Status::Error { .. }));
+    let sent = mock.history::<PARCELS, Parcel>();
+    let header = sent[0].record.headers.value("traceparent").expect("the context in the headers");
+    assert_eq!(std::str::from_utf8(header).unwrap(), traceparent(&spans[0]));
+
+    let metrics = sdk.metrics();
+    let points = &metrics["messaging.client.sent.messages"];
+    let failed = points.iter().find(|(a, _)| text(a, "error.type").as_deref() == Some("timed_out"));
+    let delivered = points.iter().find(|(a, _)| text(a, "error.type").is_none());
+    assert_eq!((delivered.map(|p| p.1), failed.map(|p| p.1)), (Some(1.0), Some(1.0)), "{points:?}");
+    assert!(metrics.contains_key("messaging.client.operation.duration"));
+}

@@ -233,6 +233,14 @@ impl Sink for MockSink {
             });
             outcome
         };
+        #[cfg(feature = "otel")]
+        if let Some(i) = self.accounting.instrumentation() {
+            let (partition, error) = match &outcome {
+                Outcome::Delivered { partition, .. } => (*partition, None),
+                Outcome::Failed(f) => (f.partition.unwrap_or(-1), Some(&f.kind)),
+            };
+            i.delivered_uncached(&self.topic, partition, Duration::ZERO, error);
+        }
         let bytes = || {
             let n = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len) + record.headers.size();
             n.max(1) as u32
@@ -302,6 +310,17 @@ impl MockProducer {
     /// A mock with interceptors.
     pub fn with_interceptors(partitions: i32, interceptors: Vec<Arc<dyn Interceptor>>) -> MockProducer {
         Self::build(default_config(), interceptors, partitions)
+    }
+
+    /// A mock that traces its records and reports its metrics as the real producer does with
+    /// [`ProducerBuilder::telemetry`](super::ProducerBuilder::telemetry) (feature `otel`): a `send {topic}` span per
+    /// record, ended at its (immediate) report, its context in the record's headers, and the same metrics, each
+    /// delivery's duration 0.
+    #[cfg(feature = "otel")]
+    pub fn with_telemetry(config: ProducerConfig, partitions: i32, telemetry: super::otel::Telemetry) -> MockProducer {
+        let mock = Self::build(config, Vec::new(), partitions);
+        mock.producer.inner.accounting.instrument(&telemetry, &mock.producer.inner.config);
+        mock
     }
 
     fn build(config: ProducerConfig, interceptors: Vec<Arc<dyn Interceptor>>, partitions: i32) -> MockProducer {

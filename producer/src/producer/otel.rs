@@ -228,8 +228,9 @@ mod enabled {
     /// A producer's instruments, made when it is built.
     pub(crate) struct Instrumentation {
         tracer: Arc<BoxedTracer>,
-        /// The tracer makes spans that neither record nor propagate: skip them.
-        noop: bool,
+        /// The tracer makes spans that neither record nor propagate (a no-op tracer): skip them. Learnt from the first
+        /// record's span, so that no span of the producer's own is ever exported.
+        noop: std::sync::atomic::AtomicBool,
         client_id: Value,
         server: Option<(Value, i64)>,
         sent: Counter<u64>,
@@ -249,9 +250,6 @@ mod enabled {
 
     impl Instrumentation {
         pub(crate) fn new(t: &Telemetry, config: &ProducerConfig, accounting: Weak<Accounting>) -> Instrumentation {
-            let probe = t.tracer.start("typed-kafka probe");
-            let noop = !probe.span_context().is_valid() && !probe.is_recording();
-            drop(probe);
             let m = &t.meter;
             let gauge = |name: &'static str, unit: &'static str, what: &'static str, read: fn(&Accounting) -> u64| {
                 let accounting = accounting.clone();
@@ -290,7 +288,7 @@ mod enabled {
             ];
             Instrumentation {
                 tracer: t.tracer.clone(),
-                noop,
+                noop: std::sync::atomic::AtomicBool::new(false),
                 client_id: Value::from(Arc::<str>::from(config.client_id.as_str())),
                 server: server(&config.bootstrap_servers),
                 sent: m
@@ -322,7 +320,7 @@ mod enabled {
             tombstone: bool,
             headers: &mut Headers,
         ) -> SpanSlot {
-            if self.noop {
+            if self.noop.load(std::sync::atomic::Ordering::Relaxed) {
                 return None;
             }
             let mut attributes = Vec::with_capacity(10);
@@ -350,6 +348,10 @@ mod enabled {
                 .with_kind(SpanKind::Producer)
                 .with_attributes(attributes)
                 .start_with_context(self.tracer.as_ref(), &Context::current());
+            if !span.span_context().is_valid() && !span.is_recording() {
+                self.noop.store(true, std::sync::atomic::Ordering::Relaxed);
+                return None;
+            }
             // A context the caller already put in the headers is kept.
             if span.span_context().is_valid() && headers.get("traceparent").is_none() {
                 let cx = Context::new().with_remote_span_context(span.span_context().clone());
@@ -423,8 +425,24 @@ mod enabled {
             });
         }
 
+        /// Counts a record's report as [`delivered`](Instrumentation::delivered) does, with its attributes made
+        /// for it (the mock's reports, on whatever thread sends: no cache keyed by addresses).
+        pub(crate) fn delivered_uncached(
+            &self,
+            topic: &str,
+            partition: i32,
+            latency: std::time::Duration,
+            error: Option<&super::super::error::DeliveryErrorKind>,
+        ) {
+            let mut attributes = self.attributes(topic, partition);
+            if let Some(e) = error {
+                attributes.push(KeyValue::new("error.type", e.name()));
+            }
+            self.sent.add(1, &attributes);
+            self.duration.record(latency.as_secs_f64(), &attributes);
+        }
+
         /// The attributes of a record sent to `partition` of `topic`, as the metrics give them.
-        #[cfg(feature = "kafka")]
         fn attributes(&self, topic: &str, partition: i32) -> Vec<KeyValue> {
             let mut attributes = vec![
                 KeyValue::new("messaging.system", "kafka"),
