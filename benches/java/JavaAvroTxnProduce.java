@@ -4,7 +4,8 @@
 //   java -cp <classpath> JavaAvroTxnProduce.java <bootstrap> <topic> <schema-id> <schema-json> <records> <per-txn> <transactional.id> [batch.size]
 //
 // initTransactions before the clock starts; then transactions of <per-txn> records, each committed
-// (commitTransaction flushes first). Prints one line: wall_ns cpu_ns errors (CPU of this JVM while sending).
+// (commitTransaction flushes first). <per-txn> 0: no transactions (no transactional.id), flushed at the end.
+// Prints one line: wall_ns cpu_ns errors (CPU of this JVM while sending).
 import java.io.ByteArrayOutputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ public class JavaAvroTxnProduce {
         props.put("acks", "all");
         props.put("enable.idempotence", "true");
         props.put("linger.ms", "5");
-        props.put("transactional.id", args[6]);
+        if (perTxn > 0) props.put("transactional.id", args[6]);
         if (args.length > 7) props.put("batch.size", args[7]); // else Java's default, 16384
         com.sun.management.OperatingSystemMXBean os =
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -42,12 +43,12 @@ public class JavaAvroTxnProduce {
         GenericDatumWriter<GenericRecord> writer = new GenericDatumWriter<>(schema);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.initTransactions();
+            if (perTxn > 0) producer.initTransactions();
             producer.partitionsFor(topic); // metadata before the clock starts, as the Rust paths bind first
             BinaryEncoder encoder = null;
             long t0 = System.nanoTime(), c0 = os.getProcessCpuTime();
             for (int i = 0; i < n; i++) {
-                if (i % perTxn == 0) producer.beginTransaction();
+                if (perTxn > 0 && i % perTxn == 0) producer.beginTransaction();
                 String user = String.format("user-%06d", i % 100_000);
                 GenericRecord r = new GenericData.Record(schema);
                 r.put("user", user);
@@ -68,8 +69,9 @@ public class JavaAvroTxnProduce {
                     (m, e) -> {
                         if (e != null) errors.incrementAndGet();
                     });
-                if (i % perTxn == perTxn - 1 || i == n - 1) producer.commitTransaction();
+                if (perTxn > 0 && (i % perTxn == perTxn - 1 || i == n - 1)) producer.commitTransaction();
             }
+            producer.flush();
             long wall = System.nanoTime() - t0, cpu = os.getProcessCpuTime() - c0;
             System.out.println(wall + " " + cpu + " " + errors.get());
         }

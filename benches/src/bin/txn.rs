@@ -1,12 +1,15 @@
 //! Transactional producing against the local broker, side by side in one run: typed-kafka's producer without
 //! transactions, the same in transactions of 100, 1,000 and 10,000 records, and Java's transactional
 //! `KafkaProducer` with Apache Avro for Java (Confluent framing, `benches/java/JavaAvroTxnProduce.java`) at 1,000
-//! with Java's default `batch.size` and with typed-kafka's (1,000,000).
+//! with Java's default `batch.size` and with typed-kafka's (1,000,000), and Java's producer without transactions
+//! (the same program) for Java's own ratio.
 //!
 //! Every path: a fresh 6-partition topic, ~100-byte Avro records keyed by user, acks=all, idempotence, linger.ms 5,
 //! every record sent without waiting for it (typed-kafka fire-and-forget, Java with a callback) and the run ends
 //! when every transaction committed (or, without transactions, every record is acknowledged). A transactional
-//! producer registers its `transactional.id` before the clock starts. Paths run in a different order each round;
+//! producer registers its `transactional.id` before the clock starts. Before round 0, as many records as a path
+//! sends go through the typed paths without and with transactions, unmeasured (the broker's JIT warm-up). Paths run
+//! in a different order each round;
 //! the summary gives the median over the rounds of each ratio taken within a round.
 //!
 //! ```text
@@ -14,7 +17,7 @@
 //! ```
 //!
 //! `TXN_PATHS=0,2` runs only those paths (0 no transactions, 1 100 per transaction, 2 1,000, 3 10,000, 4 Java at
-//! 1,000, 5 Java with batch.size 1,000,000); `TXN_SETTINGS=key=value,..` sets producer settings of the typed-kafka
+//! 1,000, 5 Java with batch.size 1,000,000, 6 Java without transactions); `TXN_SETTINGS=key=value,..` sets producer settings of the typed-kafka
 //! paths (a key `rdkafka.<name>` goes to librdkafka as `<name>`).
 
 use std::path::Path;
@@ -33,17 +36,19 @@ enum TxnPath {
     Plain,
     /// typed-kafka, this many records per transaction.
     Txn(u64),
-    /// Java's transactional producer, this many records per transaction, and its batch.size if not its default.
+    /// Java's transactional producer, this many records per transaction (0: Java's producer without
+    /// transactions), and its batch.size if not its default.
     Java(u64, Option<u32>),
 }
 
-const PATHS: [TxnPath; 6] = [
+const PATHS: [TxnPath; 7] = [
     TxnPath::Plain,
     TxnPath::Txn(100),
     TxnPath::Txn(1_000),
     TxnPath::Txn(10_000),
     TxnPath::Java(1_000, None),
     TxnPath::Java(1_000, Some(1_000_000)),
+    TxnPath::Java(0, None),
 ];
 
 impl TxnPath {
@@ -51,6 +56,7 @@ impl TxnPath {
         match self {
             TxnPath::Plain => "typed-kafka, no transactions".into(),
             TxnPath::Txn(k) => format!("typed-kafka, {k} per transaction"),
+            TxnPath::Java(0, _) => "Java KafkaProducer + Avro, no transactions".into(),
             TxnPath::Java(k, None) => format!("Java KafkaProducer + Avro, {k} per transaction"),
             TxnPath::Java(k, Some(b)) => format!("Java KafkaProducer + Avro, {k} per transaction, batch.size {b}"),
         }
@@ -218,6 +224,12 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
     let pid = std::process::id();
     let only: Option<Vec<usize>> =
         std::env::var("TXN_PATHS").ok().map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect());
+    // A freshly started broker spends about twice its settled CPU per record until its JIT has compiled the
+    // produce path: records through the typed path first, not measured.
+    let warm_up = format!("bench-txn-{pid}-warm-up");
+    b.topic(&warm_up).await?;
+    b.typed(&warm_up, n, None).await?;
+    b.typed(&warm_up, n, Some(1_000)).await?;
     let mut rounds_measured: Vec<Vec<(TxnPath, Measure)>> = Vec::new();
     for round in 0..rounds {
         let mut measured = Vec::new();
@@ -272,6 +284,10 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
             ratio(p, TxnPath::Plain, Measure::cpu_us)
         );
     }
+    println!(
+        "Java at 1,000 per transaction / Java without transactions: records/s {:.2}",
+        ratio(TxnPath::Java(1_000, None), TxnPath::Java(0, None), Measure::rate)
+    );
     for java in [TxnPath::Java(1_000, None), TxnPath::Java(1_000, Some(1_000_000))] {
         println!(
             "typed-kafka at 1,000 per transaction / {}: records/s {:.2}, CPU per record {:.2}",

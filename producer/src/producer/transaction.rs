@@ -269,8 +269,8 @@ fn init(p: &Producer, slot: &mut Slot, timeout: Duration) -> Result<(), Transact
 }
 
 /// An open transaction of a transactional producer: the records its typed topics enqueue belong to it until
-/// [`commit`](Transaction::commit) or [`abort`](Transaction::abort). Dropping it without either aborts it (on a
-/// the producer's transaction thread: the drop never blocks); the next [`begin`](Producer::begin) waits for that abort.
+/// [`commit`](Transaction::commit) or [`abort`](Transaction::abort). Dropping it without either aborts it (on the
+/// producer's transaction thread: the drop never blocks); the next [`begin`](Producer::begin) waits for that abort.
 ///
 /// A record refused before it was enqueued (a schema or rule violation, too large) is handed back as always and
 /// does not touch the transaction: the caller decides. A record enqueued in a transaction that is then aborted
@@ -290,8 +290,10 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    fn producer(&self) -> &Producer {
-        self.producer.as_ref().expect("a transaction is open until commit or abort consume it")
+    /// The producer, while the transaction is open (always, for a `Transaction` the caller holds: commit and
+    /// abort consume it).
+    fn open(&mut self, operation: &'static str) -> Result<Producer, TransactionError> {
+        self.producer.take().ok_or_else(|| TransactionError::state(operation, "the transaction has ended"))
     }
 
     /// Commits the consumer's positions in the transaction: for each partition it handed out records of, the
@@ -320,7 +322,10 @@ impl Transaction {
         if offsets.positions.is_empty() {
             return Ok(());
         }
-        self.producer()
+        let Some(producer) = &self.producer else {
+            return Err(TransactionError::state("send_offsets", "the transaction has ended"));
+        };
+        producer
             .txn_call("send_offsets", move |p, _| {
                 p.inner
                     .transport
@@ -335,7 +340,7 @@ impl Transaction {
     /// passed) hands the transaction back in the error to commit again or abort; an abortable one hands it back to
     /// abort (dropping it does); a fatal one ends the producer.
     pub async fn commit(mut self, timeout: Duration) -> Result<(), TransactionError> {
-        let producer = self.producer.take().expect("open");
+        let producer = self.open("commit")?;
         let done = producer
             .txn_call("commit", move |p, slot| {
                 // Nothing more is taken: librdkafka refuses records once a commit has begun, even one that failed.
@@ -354,7 +359,7 @@ impl Transaction {
     /// [`Aborted`](super::DeliveryErrorKind::Aborted), and nothing of it becomes visible to `read_committed`
     /// consumers. A retriable failure hands the transaction back to abort again.
     pub async fn abort(mut self, timeout: Duration) -> Result<(), TransactionError> {
-        let producer = self.producer.take().expect("open");
+        let producer = self.open("abort")?;
         let done = producer.txn_call("abort", move |p, slot| abort(p, slot, timeout)).await;
         self.hand_back(producer, done, &[TransactionErrorKind::Retriable])
     }
