@@ -71,21 +71,39 @@ fn leader(bootstrap: &str, topic: &str, partition: i32) -> String {
     format!("cluster-node-{}", p.leader())
 }
 
+/// The failover tests kill and restart nodes of the shared cluster: one at a time.
+static FAILOVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A failover test's set-up: how many records (`TYPED_KAFKA_SOAK_RECORDS`, 200,000 by default), the local
+/// cluster, and a fresh topic of 6 partitions with 3 replicas.
+struct Failover {
+    records: usize,
+    bootstrap: &'static str,
+    cluster_stack: Stack,
+    name: String,
+}
+
+impl Failover {
+    async fn new(prefix: &str) -> Failover {
+        let records = std::env::var("TYPED_KAFKA_SOAK_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        let bootstrap = cluster();
+        assert!(
+            std::env::var(typed_kafka_stack::ENV_CLUSTER_BOOTSTRAP).is_err(),
+            "the failover test kills brokers of the local cluster only"
+        );
+        let name = unique(prefix);
+        create_topic(bootstrap, &name, 6, 3).await;
+        Failover { records, bootstrap, cluster_stack: Stack::from_env().unwrap(), name }
+    }
+}
+
 /// Three brokers, RF 3, `min.insync.replicas=2`, acks=all with idempotence: the leader of partition 0 is killed
 /// (SIGKILL) a third into a stream of keyed records and started again two thirds in. Every record is read back
 /// exactly once, in per-key order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_a_killed_partition_leader_loses_and_duplicates_nothing() {
     let _serial = FAILOVER.lock().await;
-    let records: usize = std::env::var("TYPED_KAFKA_SOAK_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let bootstrap = cluster();
-    assert!(
-        std::env::var(typed_kafka_stack::ENV_CLUSTER_BOOTSTRAP).is_err(),
-        "the failover test kills brokers of the local cluster only"
-    );
-    let cluster_stack = Stack::from_env().unwrap();
-    let name = unique("it-failover");
-    create_topic(bootstrap, &name, 6, 3).await;
+    let Failover { records, bootstrap, cluster_stack, name } = Failover::new("it-failover").await;
     let config = ProducerConfig::builder(bootstrap)
         .set("acks", "all")
         .set("enable.idempotence", "true")
@@ -147,9 +165,6 @@ async fn failover_a_killed_partition_leader_loses_and_duplicates_nothing() {
     assert_eq!((m.records_sent, m.records_failed, m.in_flight), (records as u64, 0, 0));
 }
 
-/// The failover tests kill and restart nodes of the shared cluster: one at a time.
-static FAILOVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Exactly-once through a failover: 200,000 keyed records in transactions of 1,000 on three brokers, the leader of
 /// partition 0 killed (SIGKILL) a third in and started again two thirds in. A transaction that cannot commit is
 /// aborted and its records sent again in a new one. A `read_committed` consumer reads every record exactly once, in
@@ -157,15 +172,7 @@ static FAILOVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_transactions_keep_exactly_once_when_the_leader_is_killed() {
     let _serial = FAILOVER.lock().await;
-    let records: usize = std::env::var("TYPED_KAFKA_SOAK_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let bootstrap = cluster();
-    assert!(
-        std::env::var(typed_kafka_stack::ENV_CLUSTER_BOOTSTRAP).is_err(),
-        "the failover test kills brokers of the local cluster only"
-    );
-    let cluster_stack = Stack::from_env().unwrap();
-    let name = unique("it-txn-failover");
-    create_topic(bootstrap, &name, 6, 3).await;
+    let Failover { records, bootstrap, cluster_stack, name } = Failover::new("it-txn-failover").await;
     let config = ProducerConfig::builder(bootstrap)
         .set("transactional.id", unique("txn-failover"))
         .set("linger.ms", "5")

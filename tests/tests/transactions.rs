@@ -44,6 +44,11 @@ fn transactional(id: &str, settings: &[(&str, &str)]) -> Producer {
     Producer::builder(config.build().unwrap()).registry(registry_client()).build().unwrap()
 }
 
+/// A producer that is not transactional, for a test's input.
+fn plain() -> Producer {
+    Producer::builder(ProducerConfig::builder(cluster()).build().unwrap()).registry(registry_client()).build().unwrap()
+}
+
 async fn topic(prefix: &str, partitions: i32) -> String {
     let name = unique(prefix);
     create_topic(cluster(), &name, partitions, 3).await;
@@ -205,10 +210,7 @@ async fn a_pipeline_commits_its_input_positions_with_its_output() {
     let input = topic("it-txn-in", 3).await;
     let output = topic("it-txn-out", 3).await;
     let n = 600i64;
-    let plain = Producer::builder(ProducerConfig::builder(cluster()).build().unwrap())
-        .registry(registry_client())
-        .build()
-        .unwrap();
+    let plain = plain();
     let source = plain.topic(ORDERS).name(&input).bind().await.unwrap();
     for id in 0..n {
         source.send_and_forget(order(id)).await.unwrap();
@@ -311,10 +313,7 @@ async fn a_pipeline_killed_twice_with_sigkill_writes_each_invoice_exactly_once()
     let input = topic("it-txn-kill-in", 3).await;
     let output = topic("it-txn-kill-out", 3).await;
     let n = 100_000u128;
-    let plain = Producer::builder(ProducerConfig::builder(cluster()).build().unwrap())
-        .registry(registry_client())
-        .build()
-        .unwrap();
+    let plain = plain();
     let orders = plain.topic(SHOP_ORDERS).name(&input).bind().await.unwrap();
     for i in 0..n {
         let order = ShopOrder {

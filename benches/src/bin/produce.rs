@@ -57,7 +57,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
-use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
+use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{
@@ -347,19 +347,9 @@ impl Bench {
         }
     }
 
-    /// For the local stack's broker: deletes a dropped topic's files at once (by default 60 s later, in the
-    /// middle of a later path, whose broker then spent up to four times its usual CPU per record).
+    /// For the local stack's broker: deletes a dropped topic's files at once.
     async fn delete_files_at_once(&self) -> Result<()> {
-        let admin = &self.parent()?.admin;
-        let metadata = admin.inner().fetch_metadata(None, Duration::from_secs(10))?;
-        for broker in metadata.brokers() {
-            let config =
-                AlterConfig::new(ResourceSpecifier::Broker(broker.id())).set("log.segment.delete.delay.ms", "0");
-            for result in admin.alter_configs(&[config], &AdminOptions::new()).await? {
-                result.map_err(|(resource, e)| format!("{resource:?}: {e}"))?;
-            }
-        }
-        Ok(())
+        typed_kafka_benches::delete_files_at_once(&self.parent()?.admin).await
     }
 
     fn java(&self, args: &[String]) -> Result<String> {

@@ -4,7 +4,7 @@
 //! with Java's default `batch.size` and with typed-kafka's (1,000,000), and Java's producer without transactions
 //! (the same program) for Java's own ratio.
 //!
-//! Every path: a fresh 6-partition topic, ~100-byte Avro records keyed by user, acks=all, idempotence, linger.ms 5,
+//! Every path: a fresh 6-partition topic (deleted after it), ~100-byte Avro records keyed by user, acks=all, idempotence, linger.ms 5,
 //! every record sent without waiting for it (typed-kafka fire-and-forget, Java with a callback) and the run ends
 //! when every transaction committed (or, without transactions, every record is acknowledged). A transactional
 //! producer registers its `transactional.id` before the clock starts. Before round 0, as many records as a path
@@ -95,6 +95,8 @@ impl Measure {
 
 struct Bench {
     bootstrap: String,
+    /// Deletes each path's topic after it, so that the broker's load does not grow from round to round.
+    admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
     registry: SchemaRegistryClient,
     java_cp: String,
     java: std::path::PathBuf,
@@ -213,6 +215,7 @@ async fn main() -> Result<()> {
 async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> Result<()> {
     let b = Bench {
         bootstrap: endpoints.bootstrap_servers.clone(),
+        admin: rdkafka::config::ClientConfig::new().set("bootstrap.servers", &endpoints.bootstrap_servers).create()?,
         registry: SchemaRegistryClient::builder([endpoints.registry_url.clone()]).build()?,
         java_cp: typed_kafka_stack::maven_classpath(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("java/pom.xml"),
@@ -220,6 +223,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
         )?,
         java: typed_kafka_stack::java()?,
     };
+    typed_kafka_benches::delete_files_at_once(&b.admin).await?;
     println!("transactions bench: {n} records per path, {rounds} round(s), ~100-byte records, 6 partitions");
     let pid = std::process::id();
     let only: Option<Vec<usize>> =
@@ -230,6 +234,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
     b.topic(&warm_up).await?;
     b.typed(&warm_up, n, None).await?;
     b.typed(&warm_up, n, Some(1_000)).await?;
+    b.admin.delete_topics(&[warm_up.as_str()], &rdkafka::admin::AdminOptions::new()).await?;
     let mut rounds_measured: Vec<Vec<(TxnPath, Measure)>> = Vec::new();
     for round in 0..rounds {
         let mut measured = Vec::new();
@@ -247,6 +252,7 @@ async fn run(endpoints: &typed_kafka_stack::Endpoints, n: u64, rounds: u64) -> R
                 TxnPath::Txn(k) => b.typed(&topic, n, Some(k)).await?,
                 TxnPath::Java(k, batch) => b.java(&topic, id, n, k, batch)?,
             };
+            b.admin.delete_topics(&[topic.as_str()], &rdkafka::admin::AdminOptions::new()).await?;
             let phases = m.phases.map_or(String::new(), |[b, s, c]| {
                 format!("; per transaction: begin {b:.1?}, sends {s:.1?}, commit {c:.1?} (medians)")
             });
