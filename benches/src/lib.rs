@@ -558,3 +558,19 @@ pub async fn delete_files_at_once(
     }
     Ok(())
 }
+
+/// The median of `v` (NaN when it is empty).
+pub fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// The `q` quantile of `v`, interpolated between its nearest ranks (NaN when `v` is empty).
+pub fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let at = q * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}

@@ -255,7 +255,7 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Consu
             <T::Key as KeyFormat>::reader(&self.registry).map_err(|e| ConsumeError::Schema(Box::new(e)))?;
         Ok(TypedConsumer {
             #[cfg(feature = "otel")]
-            telemetry: self.telemetry.map(|t| (t, self.settings.get("group.id").cloned().unwrap_or_default())),
+            telemetry: self.telemetry,
             consumer: Arc::new(consumer),
             group: self.settings.get("group.id").cloned().unwrap_or_default(),
             positions: Mutex::new(BTreeMap::new()),
@@ -279,9 +279,9 @@ pub struct TypedConsumer<T: Topic, V> {
     topic: Arc<str>,
     key_reader: <T::Key as KeyFormat>::Reader,
     values: AvroDeserializer<V>,
-    /// The telemetry and the consumer group, when records are traced.
+    /// The telemetry, when records are traced.
     #[cfg(feature = "otel")]
-    telemetry: Option<(crate::producer::otel::Telemetry, String)>,
+    telemetry: Option<crate::producer::otel::Telemetry>,
     _types: PhantomData<fn() -> T>,
 }
 
@@ -368,14 +368,14 @@ impl<T: Topic, V: ValueOf<T> + for<'de> typed_kafka_avro::AvroDecode<'de>> Typed
             self.telemetry.as_ref().map(|t| (t, incoming.partition, incoming.offset, incoming.headers.clone()));
         let read = self.read(incoming).await;
         #[cfg(feature = "otel")]
-        if let Some(((t, group), partition, offset, headers)) = traced {
+        if let Some((t, partition, offset, headers)) = traced {
             let error = match &read {
                 Ok(_) => None,
                 Err(ConsumeError::Key { .. }) => Some("key"),
                 Err(ConsumeError::Value { .. }) => Some("value"),
                 Err(_) => Some("_OTHER"),
             };
-            crate::producer::otel::received(t, &self.topic, group, partition, offset, &headers, error);
+            crate::producer::otel::received(t, &self.topic, &self.group, partition, offset, &headers, error);
         }
         Some(read)
     }

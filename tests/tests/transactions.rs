@@ -85,6 +85,13 @@ async fn order_ids(topic: &str, level: IsolationLevel, expected: usize) -> Vec<i
     read.into_iter().map(|(_, _, id)| id).collect()
 }
 
+/// `e` is the refusal of a record sent when no transaction is open, the record handed back.
+fn assert_refused_outside_a_transaction(e: ProduceError<String, Order>) {
+    let ProduceError::Refused(r) = e else { panic!("refused before enqueue: {e}") };
+    assert!(matches!(r.kind(), SendErrorKind::NoTransaction), "{r}");
+    assert!(r.into_record().value.is_some(), "the record is handed back");
+}
+
 fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
     ids.sort();
     ids
@@ -105,8 +112,7 @@ async fn an_aborted_transaction_is_invisible_to_read_committed_and_the_next_one_
         orders.send(order(id)).await.unwrap();
     }
     txn.abort(TIMEOUT).await.unwrap();
-    let e = orders.send(order(1_000)).await.unwrap_err();
-    assert!(matches!(&e, ProduceError::Refused(r) if matches!(r.kind(), SendErrorKind::NoTransaction)), "{e}");
+    assert_refused_outside_a_transaction(orders.send(order(1_000)).await.unwrap_err());
 
     let txn = p.begin().await.unwrap();
     for id in 100..150 {
@@ -477,8 +483,7 @@ async fn a_dropped_transaction_is_aborted() {
     let started = Instant::now();
     drop(txn);
     assert!(started.elapsed() < Duration::from_millis(50), "the drop does not wait for the abort");
-    let e = orders.send(order(10)).await.unwrap_err();
-    assert!(matches!(&e, ProduceError::Refused(r) if matches!(r.kind(), SendErrorKind::NoTransaction)), "{e}");
+    assert_refused_outside_a_transaction(orders.send(order(10)).await.unwrap_err());
     let txn = p.begin().await.unwrap();
     for id in 20..25 {
         orders.send(order(id)).await.unwrap();

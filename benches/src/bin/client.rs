@@ -61,7 +61,7 @@ use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_benches::click::{CLICKS, Click, click, framed, rdkafka_config, send_result_when_room, send_when_room};
-use typed_kafka_benches::{CountingAlloc, allocations, settings_from_env};
+use typed_kafka_benches::{CountingAlloc, allocations, median, quantile, settings_from_env};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -656,21 +656,6 @@ fn encode(id: u32, n: u64, note: usize) -> Result<Measure> {
         records: n,
         allocations: allocations() - allocations_before,
     })
-}
-
-fn median(v: Vec<f64>) -> f64 {
-    quantile(v, 0.5)
-}
-
-/// The `q` quantile of `v`, interpolated between its nearest ranks.
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let at = q * (v.len() - 1) as f64;
-    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
 }
 
 /// `median (q1–q3)` of `v`.

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use typed_kafka::config::ProducerConfig;
 use typed_kafka::{KafkaRecord, Producer, Record, SchemaRegistryClient};
 use typed_kafka_benches::click::{CLICKS, Click, click};
+use typed_kafka_benches::median;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -193,11 +194,6 @@ impl Bench {
         }
         Ok(Measure { wall: Duration::from_nanos(f[0]), cpu: Duration::from_nanos(f[1]), records: n, phases: None })
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[tokio::main]

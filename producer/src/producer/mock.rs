@@ -239,7 +239,7 @@ impl Sink for MockSink {
                 Outcome::Delivered { partition, .. } => (*partition, None),
                 Outcome::Failed(f) => (f.partition.unwrap_or(-1), Some(&f.kind)),
             };
-            i.delivered_uncached(&self.topic, partition, Duration::ZERO, error);
+            i.delivered_uncached(&self.topic, partition, Some(Duration::ZERO), error);
         }
         let bytes = || {
             let n = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len) + record.headers.size();

@@ -405,41 +405,41 @@ mod enabled {
             thread_local! {
                 static DELIVERED: RefCell<Kept> = RefCell::new(HashMap::new());
             }
-            let record = |attributes: &[KeyValue]| {
-                self.sent.add(1, attributes);
-                if let Some(latency) = latency {
-                    self.duration.record(latency.as_secs_f64(), attributes);
-                }
-            };
-            if let Some(e) = error {
-                let mut attributes = self.attributes(topic(), partition);
-                attributes.push(KeyValue::new("error.type", e.name()));
-                return record(&attributes);
+            if error.is_some() {
+                return self.delivered_uncached(topic(), partition, latency, error);
             }
             DELIVERED.with(|cache| {
                 let mut cache = cache.borrow_mut();
                 let attributes = cache
                     .entry((topic_key, partition))
                     .or_insert_with(|| self.attributes(topic(), partition).into_boxed_slice());
-                record(attributes);
+                self.count(attributes, latency);
             });
         }
 
         /// Counts a record's report as [`delivered`](Instrumentation::delivered) does, with its attributes made
-        /// for it (the mock's reports, on whatever thread sends: no cache keyed by addresses).
+        /// for it: a failure's, and the mock's reports (on whatever thread sends: no cache keyed by addresses).
         pub(crate) fn delivered_uncached(
             &self,
             topic: &str,
             partition: i32,
-            latency: std::time::Duration,
+            latency: Option<std::time::Duration>,
             error: Option<&super::super::error::DeliveryErrorKind>,
         ) {
             let mut attributes = self.attributes(topic, partition);
             if let Some(e) = error {
                 attributes.push(KeyValue::new("error.type", e.name()));
             }
-            self.sent.add(1, &attributes);
-            self.duration.record(latency.as_secs_f64(), &attributes);
+            self.count(&attributes, latency);
+        }
+
+        /// One report in `messaging.client.sent.messages`, and its latency, when known, in
+        /// `messaging.client.operation.duration`.
+        fn count(&self, attributes: &[KeyValue], latency: Option<std::time::Duration>) {
+            self.sent.add(1, attributes);
+            if let Some(latency) = latency {
+                self.duration.record(latency.as_secs_f64(), attributes);
+            }
         }
 
         /// The attributes of a record sent to `partition` of `topic`, as the metrics give them.

@@ -491,8 +491,7 @@ impl Transport for KafkaTransport {
                 }
                 producer.send_offsets_to_transaction(&tpl, metadata, timeout).map_err(|e| self.txn_failure(e))
             }
-            TxnCall::Commit(timeout) => native::commit_transaction(producer, timeout)
-                .map_err(|e| self.classified(e.code, e.message, e.fatal, e.retriable, e.abortable)),
+            TxnCall::Commit(timeout) => native::commit_transaction(producer, timeout).map_err(|e| self.classified(e)),
             TxnCall::Abort(timeout) => producer.abort_transaction(timeout).map_err(|e| self.txn_failure(e)),
         };
         if let Err(f) = &done
@@ -513,10 +512,13 @@ impl Transport for KafkaTransport {
 impl KafkaTransport {
     fn txn_failure(&self, e: KafkaError) -> TxnFailure {
         match &e {
-            KafkaError::Transaction(t) => {
-                let code = ErrorCode::new(t.code() as i32);
-                self.classified(code, t.string(), t.is_fatal(), t.is_retriable(), t.txn_requires_abort())
-            }
+            KafkaError::Transaction(t) => self.classified(native::RdError {
+                code: ErrorCode::new(t.code() as i32),
+                message: t.string(),
+                fatal: t.is_fatal(),
+                retriable: t.is_retriable(),
+                abortable: t.txn_requires_abort(),
+            }),
             other => {
                 let code = other.rdkafka_error_code().map(|c| ErrorCode::new(c as i32));
                 TxnFailure { class: TxnClass::Fatal, code, message: other.to_string() }
@@ -527,14 +529,8 @@ impl KafkaTransport {
     /// A transaction call's error in librdkafka's classes. A fatal error carries the client's fatal code (a
     /// fencing, typically); an error of none of the classes is fatal, as librdkafka advises, except a call that
     /// did not fit the transaction's state.
-    fn classified(
-        &self,
-        code: ErrorCode,
-        message: String,
-        fatal: bool,
-        retriable: bool,
-        abortable: bool,
-    ) -> TxnFailure {
+    fn classified(&self, e: native::RdError) -> TxnFailure {
+        let native::RdError { code, message, fatal, retriable, abortable } = e;
         let class = if fatal {
             TxnClass::Fatal
         } else if abortable {

@@ -65,11 +65,35 @@ impl<C: ProducerContext + 'static> Drop for TopicHandle<C> {
     }
 }
 
-/// A refusal of `rd_kafka_produceva`: librdkafka's code and message, and whether the client failed fatally.
-pub(crate) struct Refused {
+/// A librdkafka error object, read (a refused `rd_kafka_produceva`, a failed transaction call): its code and
+/// message, whether the client failed fatally, and the transaction API's classes.
+pub(crate) struct RdError {
     pub(crate) code: ErrorCode,
     pub(crate) message: String,
     pub(crate) fatal: bool,
+    pub(crate) retriable: bool,
+    pub(crate) abortable: bool,
+}
+
+impl RdError {
+    /// Reads and destroys `error`.
+    ///
+    /// # Safety
+    /// `error` is a non-null error object a librdkafka call returned, not yet destroyed, and not used after.
+    unsafe fn take(error: *mut rd::rd_kafka_error_t) -> RdError {
+        // SAFETY: as the caller promises; the string is copied before the object is destroyed, once.
+        unsafe {
+            let read = RdError {
+                code: ErrorCode::new(rd::rd_kafka_error_code(error) as i32),
+                message: std::ffi::CStr::from_ptr(rd::rd_kafka_error_string(error)).to_string_lossy().into_owned(),
+                fatal: rd::rd_kafka_error_is_fatal(error) != 0,
+                retriable: rd::rd_kafka_error_is_retriable(error) != 0,
+                abortable: rd::rd_kafka_error_txn_requires_abort(error) != 0,
+            };
+            rd::rd_kafka_error_destroy(error);
+            read
+        }
+    }
 }
 
 fn vu(vtype: rd::rd_kafka_vtype_t, u: rd::rd_kafka_vu_s__bindgen_ty_1) -> rd::rd_kafka_vu_t {
@@ -86,7 +110,7 @@ fn mem(bytes: Option<&[u8]>) -> rd::rd_kafka_vu_s__bindgen_ty_1 {
 pub(crate) fn produce<C: ProducerContext + 'static>(
     topic: &TopicHandle<C>,
     record: &Outgoing<'_>,
-) -> Result<(), Refused> {
+) -> Result<(), RdError> {
     let rk = topic.producer.client().native_ptr();
     use rd::rd_kafka_vtype_t as V;
     use rd::rd_kafka_vu_s__bindgen_ty_1 as U;
@@ -131,17 +155,14 @@ pub(crate) fn produce<C: ProducerContext + 'static>(
         // librdkafka owns the headers now.
         return Ok(());
     }
-    // SAFETY: `error` is the error object the call returned, read and then destroyed once; on failure the headers
-    // stay ours (librdkafka's contract for application-owned headers), and are destroyed once.
+    // SAFETY: `error` is the error object the call returned, read and destroyed once; on failure the headers stay
+    // ours (librdkafka's contract for application-owned headers), and are destroyed once.
     unsafe {
-        let code = rd::rd_kafka_error_code(error);
-        let fatal = rd::rd_kafka_error_is_fatal(error) != 0;
-        let message = std::ffi::CStr::from_ptr(rd::rd_kafka_error_string(error)).to_string_lossy().into_owned();
-        rd::rd_kafka_error_destroy(error);
+        let refused = RdError::take(error);
         if !headers.is_null() {
             rd::rd_kafka_headers_destroy(headers);
         }
-        Err(Refused { code: ErrorCode::new(code as i32), message, fatal })
+        Err(refused)
     }
 }
 
@@ -155,38 +176,18 @@ pub(crate) fn flush<C: ProducerContext + 'static>(producer: &BaseProducer<C>, ti
     unsafe { rd::rd_kafka_flush(producer.client().native_ptr(), ms) };
 }
 
-/// A failed call of librdkafka's transaction API, read from its error object.
-pub(crate) struct TxnError {
-    pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-    pub(crate) fatal: bool,
-    pub(crate) retriable: bool,
-    pub(crate) abortable: bool,
-}
-
 /// `rd_kafka_commit_transaction`: sends what waits, waits for every report, then commits, within `timeout`.
 /// rdkafka's `commit_transaction` first runs its own `flush`, which serves delivery reports on the calling thread;
 /// librdkafka's call only waits for them, which the delivery thread serves (as [`flush`]). Blocks.
 pub(crate) fn commit_transaction<C: ProducerContext + 'static>(
     producer: &BaseProducer<C>,
     timeout: Duration,
-) -> Result<(), TxnError> {
+) -> Result<(), RdError> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: the client is live (borrowed); the returned error object, if any, is read and destroyed once.
     unsafe {
         let error = rd::rd_kafka_commit_transaction(producer.client().native_ptr(), ms);
-        if error.is_null() {
-            return Ok(());
-        }
-        let failure = TxnError {
-            code: ErrorCode::new(rd::rd_kafka_error_code(error) as i32),
-            message: std::ffi::CStr::from_ptr(rd::rd_kafka_error_string(error)).to_string_lossy().into_owned(),
-            fatal: rd::rd_kafka_error_is_fatal(error) != 0,
-            retriable: rd::rd_kafka_error_is_retriable(error) != 0,
-            abortable: rd::rd_kafka_error_txn_requires_abort(error) != 0,
-        };
-        rd::rd_kafka_error_destroy(error);
-        Err(failure)
+        if error.is_null() { Ok(()) } else { Err(RdError::take(error)) }
     }
 }
 
